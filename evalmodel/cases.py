@@ -1,0 +1,229 @@
+"""The case registry: the municipal models evalmodel evaluates, read from ``data/cases.toml``.
+
+>>> import evalmodel as em
+>>> em.cases.names()
+['boras', 'lindangen', 'linkoping', 'malmo', 'trelleborg']
+>>> case = em.cases.get("trelleborg")
+>>> case.treated, case.adoption
+(('1287',), 2010)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from evalmodel.errors import DesignError
+from evalmodel.panel import Panel
+
+__all__ = ["Case", "Design", "Pool", "Source", "get", "names", "registry"]
+
+Pool = Literal["never_treated", "similar"]
+Level = Literal["municipality", "district"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A fact from a source document."""
+
+    fact: str
+    document: str
+
+
+@dataclass(frozen=True)
+class Design:
+    """A case made concrete on a panel: who is treated, who compares, and when.
+
+    Attributes
+    ----------
+    case : Case
+        The registry entry.
+    treated, comparison, excluded : tuple of str
+        Treated units; the comparison pool; units kept out (exposed to spill-over, or treated
+        in another case).
+    adoption : int
+        First treated period used.
+    pre_periods, post_periods : tuple of int
+        Periods before and from adoption.
+    outcomes : tuple of str
+        The case's primary outcomes present in the panel.
+    panel : Panel
+        The panel restricted to treated and comparison units, with the cohort role set
+        (treated units: ``adoption``; comparison units: 0).
+    pool : str
+        The pool rule used.
+    notes : tuple of str
+        What the design assumed or left out.
+    """
+
+    case: Case
+    treated: tuple[str, ...]
+    comparison: tuple[str, ...]
+    excluded: tuple[str, ...]
+    adoption: int
+    pre_periods: tuple[int, ...]
+    post_periods: tuple[int, ...]
+    outcomes: tuple[str, ...]
+    panel: Panel
+    pool: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One registry entry (see ``data/cases.toml`` for the meaning of each field)."""
+
+    name: str
+    title: str
+    level: Level
+    treated: tuple[str, ...]
+    adoption: int
+    adoption_range: tuple[int, int]
+    adoption_note: str
+    outcomes: tuple[str, ...]
+    displacement_outcomes: tuple[str, ...]
+    similar_group: tuple[str, ...]
+    exclude: tuple[str, ...]
+    exclude_note: str
+    sources: tuple[Source, ...] = field(default_factory=tuple)
+
+    def design(
+        self,
+        panel: Panel,
+        *,
+        adoption: int | None = None,
+        pool: Pool = "never_treated",
+        exclude_exposed: bool = True,
+    ) -> Design:
+        """Form the design of this case on ``panel``.
+
+        Parameters
+        ----------
+        panel : Panel
+            A panel at this case's level (municipalities, or districts for Lindängen).
+        adoption : int, optional
+            Override the registry's adoption period (the first treated period).
+        pool : {"never_treated", "similar"}
+            ``"never_treated"``: every unit not treated in any registry case;
+            ``"similar"``: Kolada's similar-municipality group (2023 vintage: formed after most
+            adoptions, so use with care).
+        exclude_exposed : bool
+            Keep the units flagged as exposed to spill-over out of the pool (default).
+
+        Raises
+        ------
+        DesignError
+            When a treated unit is not in the panel, the adoption period leaves no pre- or
+            post-period, or the pool is empty.
+        """
+        if pool not in get_args(Pool):
+            raise DesignError(
+                f"case {self.name!r}: pool={pool!r} is not one of {get_args(Pool)}."
+            )
+        units = set(panel.units)
+        missing = [u for u in self.treated if u not in units]
+        if missing:
+            hint = ("em.datasets.simulated_districts()" if self.level == "district"
+                    else "em.datasets.simulated() or em.data.kolada_panel(...)")
+            raise DesignError(
+                f"case {self.name!r}: treated unit {missing[0]!r} is not in the panel "
+                f"({len(units)} units, e.g. {sorted(units)[:3]}); this is a {self.level}-level "
+                f"case: use a panel such as {hint}."
+            )
+        notes: list[str] = [self.adoption_note]
+        first = self.adoption if adoption is None else adoption
+        if adoption is not None and adoption != self.adoption:
+            notes.append(f"adoption set to {adoption} (registry: {self.adoption})")
+        periods = [int(p) for p in panel.periods]
+        if not isinstance(first, int) or first not in periods or first == periods[0]:
+            raise DesignError(
+                f"case {self.name!r}: adoption={first!r} must be a period of the panel after its "
+                f"first ({periods[0]}-{periods[-1]}), so that there is a pre-period."
+            )
+        others = {u for c in registry().values() if c.name != self.name for u in c.treated}
+        if panel.cohort is not None:
+            coh = panel.cohorts()
+            others |= set(coh.index[coh != 0]) - set(self.treated)
+        exposed = set(self.exclude) if exclude_exposed else set()
+        if pool == "similar":
+            absent = [u for u in self.similar_group if u not in units]
+            if absent:
+                notes.append(f"similar-group members absent from the panel: {absent}")
+            candidates = [u for u in self.similar_group if u in units]
+        else:
+            candidates = sorted(units)
+        comparison = tuple(u for u in candidates
+                           if u not in self.treated and u not in others and u not in exposed)
+        excluded = tuple(sorted((others | exposed) & units))
+        if not comparison:
+            raise DesignError(
+                f"case {self.name!r}: the comparison pool is empty (pool={pool!r}, "
+                f"{len(excluded)} units excluded); use pool='never_treated' or a panel that "
+                "holds the comparison units."
+            )
+        sub = panel.select(units=[*self.treated, *comparison])
+        sub = sub.with_cohorts({u: first for u in self.treated})
+        return Design(
+            case=self,
+            treated=self.treated,
+            comparison=comparison,
+            excluded=excluded,
+            adoption=first,
+            pre_periods=tuple(p for p in periods if p < first),
+            post_periods=tuple(p for p in periods if p >= first),
+            outcomes=tuple(o for o in self.outcomes if o in panel.outcomes),
+            panel=sub,
+            pool=pool,
+            notes=tuple(notes),
+        )
+
+
+def _registry_text() -> str:
+    packaged = resources.files("evalmodel").joinpath("_data/cases.toml")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    source_tree = Path(__file__).resolve().parents[1] / "data" / "cases.toml"
+    return source_tree.read_text(encoding="utf-8")
+
+
+def _case(name: str, entry: Mapping[str, Any]) -> Case:
+    return Case(
+        name=name,
+        title=entry["title"],
+        level=entry["level"],
+        treated=tuple(str(u) for u in entry["treated"]),
+        adoption=int(entry["adoption"]),
+        adoption_range=(int(entry["adoption_range"][0]), int(entry["adoption_range"][1])),
+        adoption_note=entry["adoption_note"],
+        outcomes=tuple(entry["outcomes"]),
+        displacement_outcomes=tuple(entry.get("displacement_outcomes", ())),
+        similar_group=tuple(str(u) for u in entry.get("similar_group", ())),
+        exclude=tuple(str(u) for u in entry.get("exclude", ())),
+        exclude_note=entry.get("exclude_note", ""),
+        sources=tuple(Source(**s) for s in entry.get("sources", ())),
+    )
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, Case]:
+    """All cases of ``data/cases.toml`` by name."""
+    raw = tomllib.loads(_registry_text())
+    return {name: _case(name, entry) for name, entry in sorted(raw.items())}
+
+
+def names() -> list[str]:
+    """The names of the registered cases."""
+    return list(registry())
+
+
+def get(name: str) -> Case:
+    """The case called ``name``; raises :class:`DesignError` naming the known cases."""
+    cases = registry()
+    if name not in cases:
+        raise DesignError(f"unknown case {name!r}; known cases are {list(cases)}.")
+    return cases[name]

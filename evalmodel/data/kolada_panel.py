@@ -1,0 +1,341 @@
+"""From Kolada to a :class:`~evalmodel.Panel` in one call, through the verifiable cache.
+
+:func:`fetch_kolada` fills the cache (one entry per KPI, holding every municipality and region
+for the years asked, plus the municipality list) and returns the tidy long frame;
+:func:`kolada_panel` turns it into a Panel of the 290 municipalities (type ``K``) plus any ids
+asked for, total (``gender == "T"``) values only, with known series breaks flagged in the
+notes and as :class:`~evalmodel.errors.SeriesBreakWarning`.
+
+With ``offline=True`` nothing is fetched: the cache must hold every KPI for every year asked,
+and the error names what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from evalmodel.data.cache import Cache, CacheCorruptError, CacheMissError, missing_report
+from evalmodel.data.kolada import KoladaClient, _ids, empty_tidy
+from evalmodel.errors import DataSourceError, SeriesBreakWarning
+from evalmodel.panel import Panel
+
+__all__ = [
+    "CASE_KPIS",
+    "MUNICIPALITY_ENTRY",
+    "SERIES_BREAKS",
+    "SeriesBreak",
+    "fetch_kolada",
+    "kolada_panel",
+    "series_break_notes",
+    "values_entry",
+]
+
+#: The Kolada KPIs the case studies use (see the project's CONTEXT notes).
+CASE_KPIS: tuple[str, ...] = (
+    "N31807", "N31825", "U31804", "U31803", "N31814", "N31816", "U31801", "U31001",
+    "N31004", "N31910", "N31848", "N01951", "N03937", "N03939", "N03935", "N02267",
+)
+#: Default years of :func:`kolada_panel`.
+DEFAULT_YEARS = range(1998, 2025)
+#: Cache entry of the municipality list.
+MUNICIPALITY_ENTRY = "kolada/municipality"
+
+
+def values_entry(kpi: str) -> str:
+    """Cache entry name of one KPI's values."""
+    return f"kolada/values/{kpi}"
+
+
+@dataclass(frozen=True)
+class SeriesBreak:
+    """A known change of definition in Kolada series.
+
+    Attributes
+    ----------
+    kpis : tuple of str
+        The KPIs concerned.
+    period : int
+        First period on the new definition; the break is flagged when a panel holds one of
+        ``kpis`` with periods both before and from ``period``.
+    note : str
+        What changed, shown in the panel's notes and in the warning.
+    together : bool
+        If True the note concerns the KPIs side by side and is flagged when all of them are in
+        the panel, whatever the periods.
+    """
+
+    kpis: tuple[str, ...]
+    period: int
+    note: str
+    together: bool = False
+
+
+#: Breaks flagged by :func:`kolada_panel`; edit a copy and pass ``breaks=`` to change them.
+SERIES_BREAKS: tuple[SeriesBreak, ...] = (
+    SeriesBreak(
+        ("N31814", "N31816"),
+        2017,
+        "long-term assistance (10-12 months in the year) was recomputed with a new method in "
+        "Kolada's 2021 revision, applied back to 2017: values before 2017 use the old method, "
+        "so a change between 2016 and 2017 may be an artefact",
+    ),
+    SeriesBreak(
+        ("N31004",),
+        2024,
+        "N31004 (paid assistance excluding refugee households, kr per inhabitant) ends with "
+        "2023; its successor U31001 includes refugee households and is not the same series: "
+        "do not splice them",
+    ),
+    SeriesBreak(
+        ("N31004", "U31001"),
+        2024,
+        "N31004 excludes and U31001 includes assistance to refugee households; the two differ "
+        "in level where refugee reception is large, so compare them only side by side",
+        together=True,
+    ),
+)
+
+
+def series_break_notes(
+    variables: Iterable[str], periods: Iterable[int], breaks: Sequence[SeriesBreak] = SERIES_BREAKS
+) -> list[str]:
+    """The notes of the breaks that touch a panel with these variables and periods."""
+    have = set(variables)
+    ps = sorted({int(p) for p in periods})
+    notes = []
+    for b in breaks:
+        present = [k for k in b.kpis if k in have]
+        if b.together:
+            hit = len(present) == len(b.kpis)
+        else:
+            hit = bool(present) and bool(ps) and ps[0] < b.period <= ps[-1]
+        if hit:
+            notes.append(f"series break in {', '.join(present)}: {b.note}")
+    return notes
+
+
+def _years(years: Iterable[int]) -> list[int]:
+    try:
+        out = sorted({int(y) for y in years})
+    except (TypeError, ValueError):
+        raise DataSourceError(
+            f"kolada: years must be integers such as range(1998, 2025); got {years!r}."
+        ) from None
+    if not out:
+        raise DataSourceError("kolada: years is empty; pass e.g. range(1998, 2025).")
+    return out
+
+
+def _cached_years(cache: Cache, name: str) -> set[int]:
+    m = cache.manifest(name)
+    return set() if m is None else {int(y) for y in m.extra.get("years", [])}
+
+
+def _plan(
+    cache: Cache, kpis: Sequence[str], years: list[int]
+) -> tuple[list[str], dict[str, str]]:
+    """KPIs (and the municipality list) that need fetching, with the reason for each."""
+    todo: dict[str, str] = {}
+    for name in [MUNICIPALITY_ENTRY, *(values_entry(k) for k in kpis)]:
+        st = cache.status(name)
+        if st != "ok":
+            todo[name] = st
+            continue
+        lacking = sorted(set(years) - _cached_years(cache, name)) if name != MUNICIPALITY_ENTRY else []
+        if lacking:
+            todo[name] = f"years {lacking[0]}-{lacking[-1]} not cached"
+    return list(todo), todo
+
+
+def fetch_kolada(
+    kpis: Sequence[str] = CASE_KPIS,
+    years: Iterable[int] = DEFAULT_YEARS,
+    *,
+    offline: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    client: KoladaClient | None = None,
+    progress: Callable[[int], None] | None = None,
+    refresh: bool = False,
+) -> pd.DataFrame:
+    """Return Kolada values for every municipality and region, from the cache or the API.
+
+    Each KPI is fetched (for the union of the years asked and the years already cached) and
+    written to the cache as one entry as soon as it is complete, so an interrupted fetch keeps
+    what it finished. A cache file whose checksum does not match is refetched (online) or
+    reported (offline).
+
+    Parameters
+    ----------
+    kpis : sequence of str
+        KPI ids; default :data:`CASE_KPIS`.
+    years : iterable of int
+        Years; default 1998-2024.
+    offline : bool
+        Read only the cache; raise :class:`~evalmodel.data.cache.CacheMissError` naming what is
+        missing.
+    cache_dir : path-like, optional
+        Cache folder (default: ``$EVALMODEL_CACHE_DIR`` or the platform's cache folder).
+    base_url : str, optional
+        Kolada API root (default the public v3 service; a local server in tests).
+    client : KoladaClient, optional
+        A configured client (timeouts, retries); ``base_url`` is then ignored.
+    progress : callable, optional
+        Called with 1 after each KPI (and the municipality list) is in the cache.
+    refresh : bool
+        Refetch everything even if cached.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy long frame (unit, period, variable, value, gender, status) for the years asked.
+    """
+    kpi_list = _ids("kpis", kpis)
+    year_list = _years(years)
+    cache = Cache(cache_dir)
+    todo, why = _plan(cache, kpi_list, year_list)
+    if refresh and not offline:
+        todo = [MUNICIPALITY_ENTRY, *(values_entry(k) for k in kpi_list)]
+    if offline and todo:
+        corrupt = [n for n in todo if why[n] == "corrupt"]
+        detail = missing_report(f"{n} ({why[n]})" for n in todo)
+        cls = CacheCorruptError if corrupt else CacheMissError
+        raise cls(
+            f"kolada (offline): the cache at {cache.root} lacks {len(todo)} entries: {detail}; "
+            "run `evalmodel data fetch` online (with --cache-dir if you use one) first."
+        )
+    if todo:
+        client = client or KoladaClient(base_url)
+        for name in todo:
+            _fetch_entry(cache, client, name, year_list)
+            if progress is not None:
+                progress(1)
+    frames = [cache.read_table(values_entry(k)) for k in kpi_list]
+    tidy = pd.concat(frames, ignore_index=True) if frames else empty_tidy()
+    return tidy[tidy["period"].isin(year_list)].reset_index(drop=True)
+
+
+def _fetch_entry(cache: Cache, client: KoladaClient, name: str, years: list[int]) -> None:
+    start = len(client.log)
+    base = {"base_url": client.endpoints.base_url}
+    if name == MUNICIPALITY_ENTRY:
+        df = client.municipalities()
+        cache.write_table(name, df, source="kolada", urls=client.log[start:], extra=base)
+        return
+    kpi = name.rsplit("/", 1)[1]
+    want = sorted(set(years) | _cached_years(cache, name)) if cache.status(name) == "ok" else years
+    df = client.values([kpi], None, want)
+    cache.write_table(
+        name, df, source="kolada", urls=client.log[start:], extra={**base, "kpi": kpi, "years": want}
+    )
+
+
+def kolada_panel(
+    kpis: Sequence[str] = CASE_KPIS,
+    years: Iterable[int] = DEFAULT_YEARS,
+    *,
+    offline: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    include: Sequence[str] = (),
+    client: KoladaClient | None = None,
+    breaks: Sequence[SeriesBreak] = SERIES_BREAKS,
+) -> Panel:
+    """A Panel of Kolada KPIs for Sweden's 290 municipalities, ready for the cases.
+
+    Parameters
+    ----------
+    kpis : sequence of str
+        KPI ids (the panel's variables); default :data:`CASE_KPIS`.
+    years : iterable of int
+        Years; default 1998-2024.
+    offline : bool
+        Use only the cache (see :func:`fetch_kolada`).
+    cache_dir : path-like, optional
+        Cache folder.
+    base_url : str, optional
+        Kolada API root.
+    include : sequence of str
+        Ids to keep besides the municipalities of type ``K``, e.g. ``["0000"]`` for the whole
+        country.
+    client : KoladaClient, optional
+        A configured client.
+    breaks : sequence of SeriesBreak
+        Known series breaks to flag (default :data:`SERIES_BREAKS`).
+
+    Returns
+    -------
+    Panel
+        Unit ``"unit"`` (municipality id, a string with its leading zero), time ``"period"``,
+        one variable per KPI (gender T). ``panel.source`` holds the provenance (base URL and
+        each cache entry's sha256 and fetch time); ``panel.notes`` the series breaks, the
+        regions dropped and Kolada's status flags.
+
+    Warns
+    -----
+    SeriesBreakWarning
+        Once per known break inside the panel's KPIs and years.
+    MissingValueWarning, GapWarning
+        From :class:`~evalmodel.Panel` when Kolada has nulls or absent years.
+
+    Raises
+    ------
+    DataSourceError
+        If the API fails, an id in ``include`` is unknown, or (offline) the cache lacks data.
+    """
+    kpi_list = _ids("kpis", kpis)
+    tidy = fetch_kolada(
+        kpi_list, years, offline=offline, cache_dir=cache_dir, base_url=base_url, client=client
+    )
+    cache = Cache(cache_dir)
+    munis = cache.read_table(MUNICIPALITY_ENTRY)
+    extra = [str(i) for i in include]
+    unknown = sorted(set(extra) - set(munis["id"]))
+    if unknown:
+        raise DataSourceError(
+            f"kolada_panel: include={unknown[:5]} are not Kolada municipality ids; known ids "
+            "are 4-digit strings such as '0000' (the country) or '1280' (Malmö)."
+        )
+    keep = set(munis.loc[munis["type"] == "K", "id"]) | set(extra)
+    total = tidy[tidy["gender"] == "T"]
+    notes = []
+    n_other = int((~total["unit"].isin(keep)).sum())
+    if n_other:
+        notes.append(
+            f"kolada: {n_other} rows of regions or other non-municipality ids left out "
+            "(pass include=[...] to keep some)"
+        )
+    total = total[total["unit"].isin(keep)]
+    flags = total.loc[total["status"] != "", "status"].value_counts()
+    for flag, n in flags.items():
+        notes.append(f"kolada: {int(n)} values carry the status flag {flag!r}")
+    if total.empty:
+        raise DataSourceError(
+            f"kolada_panel: no total (gender T) values for kpis {kpi_list[:5]} in the years "
+            "asked among the municipalities; check the KPI ids and years."
+        )
+    source: dict[str, Any] = {"name": "kolada", "entries": {}}
+    for name in [MUNICIPALITY_ENTRY, *(values_entry(k) for k in kpi_list)]:
+        m = cache.manifest(name)
+        if m is not None:
+            source["entries"][name] = {"sha256": m.sha256, "fetched_at": m.fetched_at}
+            source.setdefault("base_url", m.extra.get("base_url"))
+    panel = Panel(
+        total[["unit", "period", "variable", "value"]],
+        unit="unit",
+        time="period",
+        variable="variable",
+        value="value",
+        ids=munis["id"].tolist(),
+        source=source,
+    )
+    breaks_hit = series_break_notes(panel.outcomes, panel.periods.tolist(), breaks)
+    for note in breaks_hit:
+        warnings.warn(f"kolada_panel: {note}.", SeriesBreakWarning, stacklevel=2)
+    return Panel._from_validated(panel, panel.data, _notes=[*panel.notes, *notes, *breaks_hit])

@@ -1,0 +1,77 @@
+"""The embedded data sets: simulated panels in the Kolada schema with planted effects.
+
+Every output made from them is stamped "simulated data" by the report layer
+(``panel.source["kind"] == "simulated"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import pandas as pd
+
+from evalmodel.data.simulate import simulate_districts, simulate_municipalities
+from evalmodel.panel import Panel
+
+__all__ = ["DEFAULT_SEED", "DISTRICT_SEED", "frame_sha256", "simulated", "simulated_districts"]
+
+DEFAULT_SEED = 20131105
+DISTRICT_SEED = 20150901
+
+
+def frame_sha256(df: pd.DataFrame) -> str:
+    """A content hash of a frame: its CSV text, so equal data give equal hashes."""
+    return hashlib.sha256(df.to_csv(index=False, float_format="%.10g").encode()).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _municipalities(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return simulate_municipalities(seed)
+
+
+@lru_cache(maxsize=4)
+def _districts(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return simulate_districts(seed)
+
+
+def simulated(seed: int = DEFAULT_SEED) -> Panel:
+    """The simulated municipality panel: 290 units x 1998-2024, Kolada KPI columns.
+
+    Parameters
+    ----------
+    seed : int
+        The generator's seed; the default is the embedded data set.
+
+    Returns
+    -------
+    Panel
+        Unit ``kommun`` (Kolada ids as strings), time ``year``; ``.truth`` holds the planted
+        effects (case, unit, outcome, period, event_time, effect).
+
+    Examples
+    --------
+    >>> import evalmodel as em
+    >>> panel = em.datasets.simulated()
+    >>> len(panel.units), int(panel.periods[0]), int(panel.periods[-1])
+    (290, 1998, 2024)
+    """
+    data, truth = _municipalities(seed)
+    source = {"kind": "simulated", "name": "simulated municipalities", "seed": seed,
+              "sha256": frame_sha256(data)}
+    return Panel(data.copy(), unit="kommun", time="year", truth=truth.copy(), source=source)
+
+
+def simulated_districts(seed: int = DISTRICT_SEED) -> Panel:
+    """The simulated district panel of Malmö, 2005-2020, with Lindängen's planted effect.
+
+    Returns
+    -------
+    Panel
+        Unit ``district``, time ``year``, outcomes N31807, N03939, N01951; ``.truth`` holds the
+        planted effects, including the spill-over on Lindängen's neighbours.
+    """
+    data, truth = _districts(seed)
+    source = {"kind": "simulated", "name": "simulated Malmö districts", "seed": seed,
+              "sha256": frame_sha256(data)}
+    return Panel(data.copy(), unit="district", time="year", truth=truth.copy(), source=source)

@@ -1,0 +1,76 @@
+"""Errors and warnings raised by evalmodel.
+
+Every error subclasses :class:`EvalModelError`, itself a :class:`ValueError`, so that
+``except ValueError`` keeps working. A message names the argument or column, the bad value and
+the fix. Every warning subclasses :class:`EvalModelWarning`: a warning means that data were
+changed, dropped or flagged, and the same fact is recorded in the object's ``notes``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataSourceError",
+    "DesignError",
+    "EstimationError",
+    "EvalModelError",
+    "EvalModelWarning",
+    "FewTreatedClustersWarning",
+    "GapWarning",
+    "MissingValueWarning",
+    "PanelError",
+    "RowsDroppedWarning",
+    "SeriesBreakWarning",
+    "SimulatedDataWarning",
+]
+
+
+class EvalModelError(ValueError):
+    """Base class of every error evalmodel raises on bad input."""
+
+
+class PanelError(EvalModelError):
+    """A DataFrame cannot be made into a valid :class:`~evalmodel.Panel`."""
+
+
+class DesignError(EvalModelError):
+    """A case design (treated units, comparison pool, periods) cannot be formed."""
+
+
+class EstimationError(EvalModelError):
+    """An estimator's arguments do not fit the panel (bad option, too few units or periods)."""
+
+
+class DataSourceError(EvalModelError):
+    """A data source (Kolada, SCB, a file, the cache) failed or returned something unusable."""
+
+
+class EvalModelWarning(UserWarning):
+    """Base class of evalmodel's warnings: data were changed, dropped or flagged."""
+
+
+class RowsDroppedWarning(EvalModelWarning):
+    """Rows were dropped; the count and the reason are in the message and in ``notes``."""
+
+
+class MissingValueWarning(EvalModelWarning):
+    """Missing outcome values were found and kept (or excluded from one estimate)."""
+
+
+class GapWarning(EvalModelWarning):
+    """Some units lack some periods (an unbalanced panel); the gaps are kept and counted."""
+
+
+class SeriesBreakWarning(EvalModelWarning):
+    """A series has a known break in definition within the panel's periods."""
+
+
+class FewTreatedClustersWarning(EvalModelWarning):
+    """Cluster-robust inference was asked for with too few treated clusters to be valid."""
+
+
+class SimulatedDataWarning(EvalModelWarning):
+    """Results come from simulated data, not from the official series."""
+
+
+class SmallCohortWarning(EvalModelWarning):
+    """A treatment cohort has too few units for its group-time effects to be reliable."""

@@ -1,0 +1,251 @@
+"""Frank-Wolfe weights of synthetic difference-in-differences, batched over many problems.
+
+Arkhangelsky, Athey, Hirshberg, Imbens and Wager (2021, *American Economic Review* 111(12),
+Algorithm 1) choose unit weights :math:`\\omega` and time weights :math:`\\lambda` on the
+simplex by ridge-penalised least squares with an intercept,
+
+.. math::
+
+    \\min_{x \\in \\Delta} \\; \\lVert A x - b \\rVert^2 / n + \\zeta^2 \\lVert x \\rVert^2 ,
+
+where, for the unit weights, the columns of :math:`A` are the control units' pre-period paths
+and :math:`b` the treated units' mean path (both centred over time), and, for the time weights,
+the columns of :math:`A` are the pre-periods across control units and :math:`b` their
+post-period mean (centred over units). The paper (and the R package ``synthdid``) solves this by
+Frank-Wolfe with an exact line search, stops when one step lowers the objective by less than
+``min_decrease**2``, and runs a first round of at most 100 steps, zeroes weights no larger than a
+quarter of the largest ("sparsify"), and then runs to convergence from there. The functions here
+follow that recipe, written to solve a whole batch of problems at once (the placebo and bootstrap
+replications of :mod:`evalmodel.inference.placebo`): arrays carry a leading batch axis and each
+problem stops on its own rule while the others go on.
+
+Padding: problems of different sizes share one array. Rows of ``A`` that do not belong to a
+problem are zero (with ``b`` zero there) and so add nothing to its residual; columns that do not
+belong to it are switched off by ``col_mask`` and never receive weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SdidWeights", "collapse", "frank_wolfe", "sdid_weights", "sparsify"]
+
+#: First-round iteration cap before sparsifying (the R package's ``max.iter.pre.sparsify``).
+PRE_SPARSIFY_ITER = 100
+#: Iteration cap of the second round (the R package's ``max.iter``).
+MAX_ITER = 10_000
+
+
+def frank_wolfe(
+    a: np.ndarray,
+    b: np.ndarray,
+    x0: np.ndarray,
+    *,
+    zeta: np.ndarray,
+    n_rows: np.ndarray,
+    min_decrease: np.ndarray,
+    max_iter: int,
+    col_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Minimise ``||A x - b||^2 / n + zeta^2 ||x||^2`` over the simplex for a batch of problems.
+
+    Parameters
+    ----------
+    a : ndarray, shape (B, n, m)
+        Design matrices (already centred; padding rows zero).
+    b : ndarray, shape (B, n)
+        Targets (padding rows zero).
+    x0 : ndarray, shape (B, m)
+        Starting weights on the simplex (zero on masked columns).
+    zeta : ndarray, shape (B,)
+        Ridge penalty levels.
+    n_rows : ndarray, shape (B,)
+        Number of real rows of each problem (the ``n`` of the objective).
+    min_decrease : ndarray, shape (B,)
+        A problem stops once a step lowers its objective by no more than ``min_decrease**2``.
+    max_iter : int
+        Most steps per problem.
+    col_mask : ndarray of bool, shape (B, m), optional
+        Columns that belong to each problem.
+
+    Returns
+    -------
+    ndarray, shape (B, m)
+        The weights.
+    """
+    x = np.array(x0, dtype=float, copy=True)
+    n_batch = x.shape[0]
+    eta = n_rows * zeta**2
+    tol = min_decrease**2
+    blocked = None if col_mask is None else np.where(col_mask, 0.0, np.inf)
+    prev = np.full(n_batch, np.nan)
+    active = np.ones(n_batch, dtype=bool)
+    rows = np.arange(n_batch)
+    for it in range(max_iter):
+        idx = rows[active]
+        if idx.size == 0:
+            break
+        ai, xi, bi = a[idx], x[idx], b[idx]
+        ax = np.einsum("bnm,bm->bn", ai, xi)
+        resid = ax - bi
+        half_grad = np.einsum("bn,bnm->bm", resid, ai) + eta[idx, None] * xi
+        if blocked is not None:
+            half_grad = half_grad + blocked[idx]
+        j = np.argmin(half_grad, axis=1)
+        sub = np.arange(idx.size)
+        dx = -xi
+        dx[sub, j] += 1.0
+        d_err = ai[sub, :, j] - ax
+        denom = np.einsum("bn,bn->b", d_err, d_err) + eta[idx] * np.einsum("bm,bm->b", dx, dx)
+        gd = np.einsum("bm,bm->b", np.where(np.isfinite(half_grad), half_grad, 0.0), dx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(denom > 0, -gd / denom, 0.0)
+        step = np.clip(step, 0.0, 1.0)
+        xi = xi + step[:, None] * dx
+        x[idx] = xi
+        err = np.einsum("bnm,bm->bn", ai, xi) - bi
+        val = zeta[idx] ** 2 * np.einsum("bm,bm->b", xi, xi) + np.einsum(
+            "bn,bn->b", err, err
+        ) / n_rows[idx]
+        if it >= 1:
+            done = ~(prev[idx] - val > tol[idx])
+            active[idx[done]] = False
+        prev[idx] = val
+    return x
+
+
+def sparsify(x: np.ndarray) -> np.ndarray:
+    """Zero weights no larger than a quarter of each row's largest, then renormalise rows."""
+    out = np.where(x <= x.max(axis=-1, keepdims=True) / 4, 0.0, x)
+    total = out.sum(axis=-1, keepdims=True)
+    return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
+
+
+def _solve(
+    a: np.ndarray,
+    b: np.ndarray,
+    x0: np.ndarray,
+    *,
+    zeta: np.ndarray,
+    n_rows: np.ndarray,
+    min_decrease: np.ndarray,
+    col_mask: np.ndarray | None,
+    use_sparsify: bool,
+) -> np.ndarray:
+    kw = {"zeta": zeta, "n_rows": n_rows, "min_decrease": min_decrease, "col_mask": col_mask}
+    if not use_sparsify:
+        return frank_wolfe(a, b, x0, max_iter=MAX_ITER, **kw)  # type: ignore[arg-type]
+    x = frank_wolfe(a, b, x0, max_iter=PRE_SPARSIFY_ITER, **kw)  # type: ignore[arg-type]
+    return frank_wolfe(a, b, sparsify(x), max_iter=MAX_ITER, **kw)  # type: ignore[arg-type]
+
+
+def collapse(
+    y: np.ndarray, ctrl_mask: np.ndarray, treat_mask: np.ndarray, t0: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The collapsed form of a batch of outcome arrays.
+
+    Parameters
+    ----------
+    y : ndarray, shape (B, N, T)
+        Outcomes; rows are units (possibly duplicated or padded).
+    ctrl_mask, treat_mask : ndarray of bool, shape (B, N)
+        Which rows are controls and which are treated in each problem.
+    t0 : int
+        Number of pre-periods (the first ``t0`` columns).
+
+    Returns
+    -------
+    ctrl : ndarray, shape (B, N, t0 + 1)
+        Control rows' pre-period values and post-period mean (zero on other rows).
+    treat : ndarray, shape (B, t0 + 1)
+        The treated rows' mean pre-period path and post-period mean.
+    """
+    pre_post = np.concatenate([y[:, :, :t0], y[:, :, t0:].mean(axis=2, keepdims=True)], axis=2)
+    ctrl = np.where(ctrl_mask[:, :, None], pre_post, 0.0)
+    n1 = treat_mask.sum(axis=1, keepdims=True)
+    treat = np.einsum("bn,bnt->bt", treat_mask.astype(float), pre_post) / n1
+    return ctrl, treat
+
+
+@dataclass(frozen=True)
+class SdidWeights:
+    """Unit weights ``omega`` (B, N) over rows and time weights ``lam`` (B, T0)."""
+
+    omega: np.ndarray
+    lam: np.ndarray
+
+
+def sdid_weights(
+    ctrl: np.ndarray,
+    treat: np.ndarray,
+    ctrl_mask: np.ndarray,
+    *,
+    zeta_omega: float,
+    zeta_lambda: float,
+    min_decrease: float,
+    omega0: np.ndarray,
+    lambda0: np.ndarray,
+    update_omega: bool,
+    update_lambda: bool,
+    omega_intercept: bool = True,
+    lambda_intercept: bool = True,
+    use_sparsify: bool = True,
+) -> SdidWeights:
+    """Solve for the unit and time weights of a batch of collapsed problems.
+
+    Parameters
+    ----------
+    ctrl, treat, ctrl_mask
+        As returned by :func:`collapse` and the control mask it used.
+    zeta_omega, zeta_lambda : float
+        Ridge penalty levels of the unit and time weights.
+    min_decrease : float
+        Stopping tolerance (the objective must fall by more than its square per step).
+    omega0 : ndarray, shape (B, N)
+        Starting (or fixed) unit weights, zero off the control rows.
+    lambda0 : ndarray, shape (B, T0)
+        Starting (or fixed) time weights.
+    update_omega, update_lambda : bool
+        Whether to optimise each set of weights or keep the given ones.
+    omega_intercept, lambda_intercept : bool
+        Whether each problem has an intercept (centring).
+    use_sparsify : bool
+        Run the two-round recipe with sparsification.
+
+    Returns
+    -------
+    SdidWeights
+    """
+    n_batch, _, tp1 = ctrl.shape
+    t0 = tp1 - 1
+    n0 = ctrl_mask.sum(axis=1).astype(float)
+    omega, lam = np.asarray(omega0, float), np.asarray(lambda0, float)
+    md = np.full(n_batch, float(min_decrease))
+    if update_lambda:
+        c = ctrl
+        if lambda_intercept:
+            mean = c.sum(axis=1, keepdims=True) / n0[:, None, None]
+            c = np.where(ctrl_mask[:, :, None], c - mean, 0.0)
+        lam = _solve(c[:, :, :t0], c[:, :, t0], lam, zeta=np.full(n_batch, zeta_lambda),
+                     n_rows=n0, min_decrease=md, col_mask=None, use_sparsify=use_sparsify)
+    if update_omega:
+        a = np.swapaxes(ctrl[:, :, :t0], 1, 2)  # (B, T0, N)
+        b = treat[:, :t0]
+        if omega_intercept:
+            a = a - a.mean(axis=1, keepdims=True)
+            b = b - b.mean(axis=1, keepdims=True)
+        a = np.where(ctrl_mask[:, None, :], a, 0.0)
+        omega = _solve(a, b, omega, zeta=np.full(n_batch, zeta_omega),
+                       n_rows=np.full(n_batch, float(t0)), min_decrease=md,
+                       col_mask=ctrl_mask, use_sparsify=use_sparsify)
+    return SdidWeights(omega=omega, lam=lam)
+
+
+def sdid_tau(ctrl: np.ndarray, treat: np.ndarray, w: SdidWeights) -> np.ndarray:
+    """The estimate of each problem: weighted double difference of the collapsed form."""
+    t0 = ctrl.shape[2] - 1
+    synth = np.einsum("bn,bnt->bt", w.omega, ctrl)  # (B, t0 + 1)
+    diff = treat - synth
+    return diff[:, t0] - np.einsum("bt,bt->b", w.lam, diff[:, :t0])

@@ -1,0 +1,244 @@
+"""Arrays for the staggered estimators: a balanced units x periods panel with cohorts.
+
+:func:`prepare` turns a :class:`~evalmodel.Panel` into :class:`StaggeredData` (outcome and
+covariates as dense arrays, one cohort, weight and cluster per unit). Every unit it drops is
+counted in a named warning and in the notes, with the reason:
+
+* units with an absent row or a missing outcome or covariate value (the panel estimators need
+  every unit in every period, as R ``did`` does by default);
+* units treated in the first period (or within ``anticipation`` periods of it), which have no
+  untreated base period;
+* with ``control_group="not_yet"`` and no never-treated units, the periods from the last
+  cohort's adoption on, the last cohort then serving as the comparison group.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import EstimationError, RowsDroppedWarning, SmallCohortWarning
+from evalmodel.panel import Panel
+
+__all__ = ["StaggeredData", "prepare", "unit_clusters"]
+
+
+@dataclass(frozen=True)
+class StaggeredData:
+    """A balanced panel as arrays.
+
+    Attributes
+    ----------
+    units : ndarray (n,)
+        Unit ids.
+    periods : ndarray (T,)
+        Sorted periods.
+    y : ndarray (n, T)
+        The outcome.
+    x : ndarray (n, T, p) or None
+        Covariates (without intercept).
+    w : ndarray (n,)
+        Unit weights (ones without a weight role).
+    cohort : ndarray (n,) of int
+        First treated period, 0 for never treated (and for the recoded last cohort).
+    cluster : ndarray (n,) of int or None
+        Cluster codes when clustering above the unit.
+    notes : tuple of str
+        What was dropped or recoded.
+    """
+
+    units: np.ndarray
+    periods: np.ndarray
+    y: np.ndarray
+    x: np.ndarray | None
+    w: np.ndarray
+    cohort: np.ndarray
+    cluster: np.ndarray | None
+    notes: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        """Number of units."""
+        return int(self.y.shape[0])
+
+    @property
+    def cohorts(self) -> np.ndarray:
+        """Sorted treatment cohorts (never-treated excluded)."""
+        c = np.unique(self.cohort)
+        return c[c > 0]
+
+
+def _per_unit(values: pd.Series, codes: np.ndarray, n: int, what: str, fn: str) -> np.ndarray:
+    """One value per unit, raising when it varies within a unit."""
+    frame = pd.DataFrame({"u": codes, "v": values.to_numpy()})
+    agg = frame.groupby("u")["v"].agg(["min", "max", "first"])
+    varies = agg["min"] != agg["max"]
+    if varies.any():
+        raise EstimationError(
+            f"{fn}: {what} changes within {int(varies.sum())} units; the staggered estimators "
+            f"need one {what} per unit: make it constant within each unit."
+        )
+    out = np.empty(n, dtype=object if agg["first"].dtype == object else float)
+    out[agg.index.to_numpy()] = agg["first"].to_numpy()
+    return out
+
+
+def unit_clusters(
+    panel: Panel, cluster: str | None, fn: str
+) -> tuple[pd.Index, np.ndarray | None]:
+    """Unit ids and, when clustering above the unit, each unit's cluster code."""
+    df = panel.data
+    units, codes = pd.Index(pd.unique(df[panel.unit])), None
+    if cluster is None or cluster in ("unit", panel.unit):
+        return units, None
+    if cluster not in df.columns:
+        raise EstimationError(
+            f"{fn}: cluster={cluster!r} is not a column of the panel; columns are "
+            f"{list(df.columns)[:12]}; pass cluster='unit' or the name of a column constant "
+            "within units."
+        )
+    ucode = units.get_indexer(df[panel.unit])
+    per = _per_unit(df[cluster].astype(str), ucode, len(units), f"cluster {cluster!r}", fn)
+    codes = pd.factorize(per)[0]
+    return units, codes
+
+
+def _check_covariates(df: pd.DataFrame, covariates: Sequence[str], fn: str) -> None:
+    """Raise naming a constant covariate or the first covariate collinear with earlier ones."""
+    x = df[list(covariates)].to_numpy(float)
+    ok = ~np.isnan(x).any(axis=1)
+    x = x[ok]
+    for j, name in enumerate(covariates):
+        if x.shape[0] == 0 or np.ptp(x[:, j]) == 0:
+            raise EstimationError(
+                f"{fn}: covariate {name!r} is constant; it cannot be separated from the "
+                "intercept: drop it from covariates."
+            )
+    design = np.column_stack([np.ones(len(x)), (x - x.mean(0)) / x.std(0)])
+    for j in range(2, design.shape[1] + 1):
+        if np.linalg.matrix_rank(design[:, :j]) < j:
+            raise EstimationError(
+                f"{fn}: covariate {covariates[j - 2]!r} is collinear with "
+                f"{['intercept', *covariates[: j - 2]]}; drop one of them from covariates."
+            )
+
+
+def prepare(
+    panel: Panel,
+    outcome: str,
+    *,
+    covariates: Sequence[str] = (),
+    anticipation: int = 0,
+    control_group: str = "never",
+    cluster: str | None = None,
+    fn: str = "att_gt",
+) -> StaggeredData:
+    """Validate ``panel`` for a staggered estimator and return it as arrays.
+
+    Raises
+    ------
+    EstimationError
+        No cohort role, a group role, an unknown covariate, a constant or collinear covariate,
+        an outcome missing for a whole cohort, no never-treated units with
+        ``control_group="never"``, or nothing left to estimate.
+    """
+    panel.check_outcome(outcome)
+    if panel.cohort is None:
+        raise EstimationError(
+            f"{fn}: the panel has no cohort role; build it with Panel(..., cohort='<first "
+            "treated period column>') or panel.with_cohorts({unit: period})."
+        )
+    if panel.group is not None:
+        raise EstimationError(
+            f"{fn}: the panel has a group role ({panel.group!r}); select one group first with "
+            "panel.select(groups=[...])."
+        )
+    for c in covariates:
+        if c not in panel.outcomes:
+            raise EstimationError(
+                f"{fn}: covariate {c!r} is not a variable of the panel; variables are "
+                f"{panel.outcomes[:12]}."
+            )
+    df = panel.data
+    u, t, g = panel.unit, panel.time, panel.cohort
+    if covariates:
+        _check_covariates(df, covariates, fn)
+    all_nan = df.groupby(g)[outcome].apply(lambda s: bool(s.isna().all()))
+    if all_nan.any():
+        bad = int(all_nan.index[all_nan.to_numpy()][0])
+        label = "the never-treated units" if bad == 0 else f"cohort {bad}"
+        raise EstimationError(
+            f"{fn}: outcome {outcome!r} is missing for every row of {label}; choose another "
+            "outcome or drop those units with panel.select(units=...)."
+        )
+    notes: list[str] = []
+    units, clusters = unit_clusters(panel, cluster, fn)
+    periods = panel.periods
+    ucode = units.get_indexer(df[u])
+    tcode = np.searchsorted(periods, df[t].to_numpy())
+    n, n_t = len(units), len(periods)
+    y = np.full((n, n_t), np.nan)
+    y[ucode, tcode] = df[outcome].to_numpy(float)
+    x = None
+    if covariates:
+        x = np.full((n, n_t, len(covariates)), np.nan)
+        x[ucode, tcode, :] = df[list(covariates)].to_numpy(float)
+    w = (np.ones(n) if panel.weight is None
+         else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
+    cohort = _per_unit(df[g], ucode, n, "cohort", fn).astype(np.int64)
+    keep = ~np.isnan(y).any(axis=1)
+    if x is not None:
+        keep &= ~np.isnan(x).any(axis=(1, 2))
+    keep &= w > 0
+    if not keep.all():
+        msg = (f"dropped {int((~keep).sum())} units with an absent period or a missing value of "
+               f"{[outcome, *covariates]} (or zero weight) to balance the panel")
+        notes.append(msg)
+        warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
+    early = (cohort > 0) & (cohort - anticipation <= periods[0])
+    if (early & keep).any():
+        msg = (f"dropped {int((early & keep).sum())} units treated in the first period "
+               f"{int(periods[0])} (anticipation {anticipation}): they have no untreated base "
+               "period")
+        notes.append(msg)
+        warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
+    keep &= ~early
+    y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units.to_numpy()[keep]
+    x = x[keep] if x is not None else None
+    clusters = clusters[keep] if clusters is not None else None
+    if not (cohort > 0).any():
+        raise EstimationError(
+            f"{fn}: no treated units are left (cohorts are all 0 after dropping units treated "
+            "in the first period); check the cohort column."
+        )
+    if not (cohort == 0).any():
+        if control_group == "never":
+            raise EstimationError(
+                f"{fn}: there are no never-treated units, so control_group='never' has no "
+                "comparison group; set control_group='not_yet' to compare with units not yet "
+                "treated."
+            )
+        last = int(cohort.max())
+        cut = periods < last - anticipation
+        msg = (f"no never-treated units: periods from {last - anticipation} on were dropped "
+               f"and cohort {last} serves as the comparison group")
+        notes.append(msg)
+        warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
+        periods, y = periods[cut], y[:, cut]
+        x = x[:, cut] if x is not None else None
+        cohort = np.where(cohort == last, 0, cohort)
+    values, counts = np.unique(cohort[cohort > 0], return_counts=True)
+    single = values[counts == 1]
+    if len(single):
+        msg = (f"cohorts {single.tolist()} have a single unit; their group-time effects rest "
+               "on one unit")
+        notes.append(msg)
+        warnings.warn(f"{fn}: {msg}.", SmallCohortWarning, stacklevel=3)
+    if clusters is not None:
+        clusters = pd.factorize(clusters)[0]
+    return StaggeredData(units=units_arr, periods=periods, y=y, x=x, w=w, cohort=cohort,
+                         cluster=clusters, notes=tuple(notes))

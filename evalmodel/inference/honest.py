@@ -1,0 +1,480 @@
+"""Robust confidence sets under bounded violations of parallel trends (Rambachan and Roth, 2023).
+
+Given event-study coefficients ``betahat`` (pre-periods first, then post-periods, the reference
+period left out) with covariance ``sigma``, the target is ``theta = l' tau_post``. The
+coefficients are ``beta = tau + delta`` where ``delta`` is the violation of parallel trends and
+``tau_pre = 0``. Two restrictions on ``delta`` are offered:
+
+* **smoothness** ``Delta^SD(M)``: the slope of ``delta`` changes by at most ``M`` between
+  consecutive periods. The interval is the optimal fixed-length confidence interval (FLCI) of
+  Armstrong and Kolesar, as in the R package HonestDiD.
+* **relative magnitudes** ``Delta^RM(Mbar)``: no post-period first difference of ``delta`` is
+  larger than ``Mbar`` times the largest pre-period first difference. ``Delta^RM`` is a union of
+  polyhedra, one per location and sign of the largest pre-period difference; for each, the
+  conditional-least-favourable hybrid test of Andrews, Roth and Pakes (ARP) is inverted over a
+  grid of ``theta`` values and the intervals are joined.
+
+The ARP test is computed from the vertices of the dual of its linear programme: the dual
+polytope does not depend on ``theta``, so every grid point is tested at once and the truncation
+points of the conditional distribution are exact.
+
+References
+----------
+Rambachan, A. and Roth, J. (2023). A more credible approach to parallel trends. *Review of
+Economic Studies* 90(5), 2555-2591.
+Andrews, I., Roth, J. and Pakes, A. (2023). Inference for linear conditional moment
+inequalities. *Review of Economic Studies* 90(6), 2763-2791.
+Armstrong, T. and Kolesar, M. (2018). Optimal inference in a class of regression models.
+*Econometrica* 86(2), 655-683.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+from scipy import optimize, stats
+
+from evalmodel.errors import EstimationError
+
+__all__ = ["Restriction", "breakdown_value", "honest_ci", "original_ci"]
+
+#: The restrictions on post-treatment violations of parallel trends.
+Restriction = Literal["relative_magnitude", "smoothness"]
+
+_MAX_VERTEX_SUBSETS = 300_000
+
+
+# -- input checks -----------------------------------------------------------------------------
+def _prepare(
+    betahat: np.ndarray | list[float],
+    sigma: np.ndarray,
+    num_pre_periods: int,
+    num_post_periods: int,
+    l_vec: np.ndarray | list[float] | None,
+    conf_level: float,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b = np.asarray(betahat, dtype=float).ravel()
+    s = np.asarray(sigma, dtype=float)
+    n = num_pre_periods + num_post_periods
+    if num_pre_periods < 1 or num_post_periods < 1:
+        raise EstimationError(
+            f"{where}: num_pre_periods={num_pre_periods} and num_post_periods="
+            f"{num_post_periods}; both must be at least 1 (estimate an event study with "
+            "leads before the reference period)."
+        )
+    if b.size != n or s.shape != (n, n):
+        raise EstimationError(
+            f"{where}: betahat has {b.size} values and sigma has shape {s.shape}; both must "
+            f"match num_pre_periods + num_post_periods = {n}."
+        )
+    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(s))):
+        raise EstimationError(f"{where}: betahat and sigma must be finite (no NaN or inf).")
+    if not 0 < conf_level < 1:
+        raise EstimationError(
+            f"{where}: conf_level={conf_level!r} must lie strictly between 0 and 1, e.g. 0.95."
+        )
+    if l_vec is None:
+        lv = np.zeros(num_post_periods)
+        lv[0] = 1.0
+    else:
+        lv = np.asarray(l_vec, dtype=float).ravel()
+        if lv.size != num_post_periods or not np.any(lv != 0):
+            raise EstimationError(
+                f"{where}: l_vec has {lv.size} values; it needs num_post_periods="
+                f"{num_post_periods} weights, not all zero."
+            )
+    return b, (s + s.T) / 2, lv
+
+
+def original_ci(
+    betahat: np.ndarray | list[float],
+    sigma: np.ndarray,
+    *,
+    num_pre_periods: int,
+    num_post_periods: int,
+    l_vec: np.ndarray | list[float] | None = None,
+    conf_level: float = 0.95,
+) -> tuple[float, float, float]:
+    """The usual interval for ``theta = l' beta_post`` under exact parallel trends.
+
+    Returns
+    -------
+    (estimate, ci_lower, ci_upper)
+    """
+    b, s, lv = _prepare(betahat, sigma, num_pre_periods, num_post_periods, l_vec, conf_level,
+                        "original_ci")
+    post = slice(num_pre_periods, None)
+    est = float(lv @ b[post])
+    se = float(np.sqrt(lv @ s[post, post] @ lv))
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    return est, est - z * se, est + z * se
+
+
+# -- smoothness: the fixed-length confidence interval -----------------------------------------
+def _folded_normal_quantile(p: float, mu: float) -> float:
+    """The ``p`` quantile of ``|N(mu, 1)|``."""
+    mu = abs(mu)
+
+    def f(x: float) -> float:
+        return float(stats.norm.cdf(x - mu) - stats.norm.cdf(-x - mu) - p)
+
+    return float(optimize.brentq(f, 0.0, mu + 10.0, xtol=1e-14))
+
+
+@dataclass(frozen=True)
+class _FLCIProblem:
+    """The FLCI optimisation in the cumulative-weight coordinates ``z = cumsum(w)``.
+
+    The estimator is ``l_pre' beta_pre + l' beta_post`` with ``l_pre = diff(w)`` and
+    ``w = diff(z)`` (differences taken with a leading zero);
+    unbiasedness under linear trends fixes ``z_K = sum_s s l_s``. Its worst-case bias over
+    ``Delta^SD(1)`` is ``const + sum_{k<K} |z_k| + |z_K|``.
+    """
+
+    q: np.ndarray  # variance = z_free' Q z_free + r' z_free + c0
+    r: np.ndarray
+    c0: float
+    const: float
+    zk: float
+    n_free: int
+    to_lpre: np.ndarray  # l_pre = to_lpre @ z_free + to_lpre_const
+    to_lpre_const: np.ndarray
+
+    @classmethod
+    def build(cls, sigma: np.ndarray, npre: int, lv: np.ndarray) -> _FLCIProblem:
+        npost = lv.size
+        s = np.arange(1, npost + 1)
+        zk = float(s @ lv)
+        const = sum(abs(float(np.arange(1, j + 1) @ lv[npost - j:])) for j in range(1, npost + 1))
+        const = const - zk
+        # l_pre = D D z with D the first difference (leading zero); z = (z_free, zK)
+        d1 = np.eye(npre) - np.eye(npre, k=-1)
+        diff = d1 @ d1
+        to_lpre = diff[:, : npre - 1]
+        to_lpre_const = diff[:, npre - 1] * zk
+        spp, spq = sigma[:npre, :npre], sigma[:npre, npre:]
+        spost = float(lv @ sigma[npre:, npre:] @ lv)
+        q = to_lpre.T @ spp @ to_lpre
+        r = 2 * to_lpre.T @ (spp @ to_lpre_const + spq @ lv)
+        c0 = float(to_lpre_const @ spp @ to_lpre_const + 2 * to_lpre_const @ spq @ lv + spost)
+        return cls(q, r, c0, const, zk, npre - 1, to_lpre, to_lpre_const)
+
+    def variance(self, z: np.ndarray) -> float:
+        return float(z @ self.q @ z + self.r @ z + self.c0)
+
+    def min_variance(self) -> np.ndarray:
+        if self.n_free == 0:
+            return np.zeros(0)
+        return np.asarray(np.linalg.solve(2 * self.q, -self.r))
+
+    def min_bias(self, h: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        """Smallest worst-case bias (per unit of M) with standard deviation at most ``h``."""
+        k = self.n_free
+        if k == 0:
+            return self.const + abs(self.zk), np.zeros(0)
+        # variables (p, n) >= 0 with z = p - n; minimise sum(p + n)
+        x0 = np.concatenate([np.maximum(start, 0), np.maximum(-start, 0)])
+
+        def var_slack(x: np.ndarray) -> float:
+            z = x[:k] - x[k:]
+            return (h * h - self.variance(z)) / (h * h)
+
+        def var_slack_jac(x: np.ndarray) -> np.ndarray:
+            z = x[:k] - x[k:]
+            g = -(2 * self.q @ z + self.r) / (h * h)
+            return np.concatenate([g, -g])
+
+        res = optimize.minimize(
+            lambda x: float(x.sum()), x0, jac=lambda x: np.ones_like(x), method="SLSQP",
+            bounds=[(0, None)] * (2 * k),
+            constraints=[{"type": "ineq", "fun": var_slack, "jac": var_slack_jac}],
+            options={"ftol": 1e-15, "maxiter": 500},
+        )
+        z = res.x[:k] - res.x[k:]
+        return self.const + float(np.abs(z).sum()) + abs(self.zk), z
+
+
+def _flci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, m: float,
+          conf_level: float) -> tuple[float, float]:
+    prob = _FLCIProblem.build(sigma, npre, lv)
+    z_min = prob.min_variance()
+    h_min = np.sqrt(prob.variance(z_min))
+    z_bias = np.zeros(prob.n_free)
+    h0 = np.sqrt(prob.variance(z_bias))
+    p = conf_level
+
+    def halflength(h: float) -> tuple[float, np.ndarray]:
+        if h <= h_min * (1 + 1e-12):
+            return _folded_normal_quantile(p, m * (prob.const + np.abs(z_min).sum()
+                                                   + abs(prob.zk)) / h_min) * h_min, z_min
+        # start from the point on the segment between the two ends with sd h
+        t = 0.0 if h >= h0 else 1.0
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if prob.variance(mid * z_min + (1 - mid) * z_bias) > h * h:
+                hi = mid
+            else:
+                lo = mid
+        t = lo
+        bias, z = prob.min_bias(h, t * z_min + (1 - t) * z_bias)
+        return _folded_normal_quantile(p, m * bias / h) * h, z
+
+    if m == 0 or h0 <= h_min * (1 + 1e-10):
+        hl, z = halflength(h_min)
+    else:
+        res = optimize.minimize_scalar(lambda h: halflength(h)[0], bounds=(h_min, h0),
+                                       method="bounded", options={"xatol": h_min * 1e-7})
+        cands = [(halflength(h_min)), (halflength(float(res.x))), (halflength(h0))]
+        hl, z = min(cands, key=lambda c: c[0])
+    l_pre = prob.to_lpre @ z + prob.to_lpre_const
+    centre = float(l_pre @ b[:npre] + lv @ b[npre:])
+    return centre - hl, centre + hl
+
+
+# -- relative magnitudes: the conditional least-favourable hybrid ------------------------------
+def _rm_constraints(npre: int, npost: int, mbar: float, s: int, positive: bool) -> np.ndarray:
+    """Rows ``A`` with ``A delta <= 0`` for the piece where the largest pre-period first
+    difference is the one ending at period ``s`` (``s`` in ``-(npre-1)..0``) with sign +/-."""
+    n = npre + npost
+    first = np.zeros((n, n + 1))
+    idx = np.arange(n)
+    first[idx, idx] = -1.0
+    first[idx, idx + 1] = 1.0
+    vmax = np.zeros(n + 1)
+    vmax[npre + s - 1] = -1.0
+    vmax[npre + s] = 1.0
+    if not positive:
+        vmax = -vmax
+    ub = np.vstack([np.tile(vmax, (npre, 1)), np.tile(mbar * vmax, (npost, 1))])
+    a = np.vstack([first - ub, -first - ub])
+    a = a[np.einsum("ij,ij->i", a, a) > 1e-10]
+    return np.delete(a, npre, axis=1)  # drop the reference period (delta_0 = 0)
+
+
+def _gamma(lv: np.ndarray) -> np.ndarray:
+    """An invertible matrix whose first row is ``l'``."""
+    j = int(np.flatnonzero(lv)[0])
+    rows = [lv] + [np.eye(lv.size)[i] for i in range(lv.size) if i != j]
+    return np.vstack(rows)
+
+
+def _dual_vertices(sd: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Vertices of ``{g >= 0 : sd' g = 1, x' g = 0}`` as rows."""
+    m, k = x.shape
+    w = np.column_stack([sd, x])  # m x (k+1)
+    subsets = list(itertools.combinations(range(m), k + 1))
+    if len(subsets) > _MAX_VERTEX_SUBSETS:
+        raise EstimationError(
+            f"honest_ci: {m} moments and {k} nuisance parameters give {len(subsets):,} candidate "
+            "vertices; use fewer post-periods (a shorter event window)."
+        )
+    idx = np.array(subsets)
+    mats = np.transpose(w[idx], (0, 2, 1))  # (n_sub, k+1, k+1): W_S'
+    rhs = np.zeros(k + 1)
+    rhs[0] = 1.0
+    det = np.linalg.det(mats)
+    ok = np.abs(det) > 1e-12 * np.max(np.abs(w)) ** (k + 1)
+    sol = np.linalg.solve(mats[ok], np.broadcast_to(rhs, (int(ok.sum()), k + 1))[..., None])[..., 0]
+    feas = np.all(sol >= -1e-12, axis=1)
+    verts = np.zeros((int(feas.sum()), m))
+    np.put_along_axis(verts, idx[ok][feas], np.maximum(sol[feas], 0.0), axis=1)
+    return np.unique(np.round(verts, 14), axis=0)
+
+
+def _arp_accept(
+    y0: np.ndarray,
+    a1: np.ndarray,
+    x: np.ndarray,
+    sig_y: np.ndarray,
+    thetas: np.ndarray,
+    alpha: float,
+    kappa: float,
+    lf_draws: np.ndarray,
+) -> np.ndarray:
+    """Acceptance of ``E[y0 - a1 theta - x tau] <= 0`` for every ``theta`` (LF hybrid)."""
+    sd = np.sqrt(np.diag(sig_y))
+    verts = _dual_vertices(sd, x)
+    if verts.shape[0] == 0:  # the moments cannot all hold: Delta is empty here
+        return np.zeros(thetas.size, dtype=bool)
+    # least-favourable critical value: quantile of eta under y ~ N(0, Sigma_Y)
+    lf_cv = float(np.quantile((lf_draws @ verts.T).max(axis=1), 1 - kappa))
+    y = y0[None, :] - thetas[:, None] * a1[None, :]  # (n_theta, m)
+    vals = y @ verts.T  # (n_theta, n_vert)
+    best = vals.argmax(axis=1)
+    eta = vals[np.arange(thetas.size), best]
+    g = verts[best]  # (n_theta, m)
+    sg = g @ sig_y  # Sigma g (sigma symmetric)
+    sig2 = np.einsum("ij,ij->i", sg, g)
+    sigma_b = np.sqrt(np.maximum(sig2, 0))
+    bvec = sg / np.where(sig2 > 0, sig2, 1.0)[:, None]  # (n_theta, m)
+    svec = y - bvec * eta[:, None]
+    # vertex v stays below the line c for c with  v's + (v'b - 1) c <= 0
+    vs = svec @ verts.T
+    vb = bvec @ verts.T - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = -vs / vb
+    vlo = np.where(vb < -1e-12, bound, -np.inf).max(axis=1)
+    vup = np.where(vb > 1e-12, bound, np.inf).min(axis=1)
+    mod_size = (alpha - kappa) / (1 - kappa)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        maxstat = eta / sigma_b
+        zlo = vlo / sigma_b
+        zup = np.minimum(vup, lf_cv) / sigma_b
+    inside = (zlo <= maxstat) & (maxstat <= zup) & (sigma_b > 1e-10)
+    cval = np.zeros(thetas.size)
+    if inside.any():
+        lo, hi = zlo[inside], zup[inside]
+        plo, phi = stats.norm.cdf(lo), stats.norm.cdf(hi)
+        q = stats.norm.ppf(plo + (1 - mod_size) * (phi - plo))
+        # far in the upper tail use the survival function for accuracy
+        slo, shi = stats.norm.sf(lo), stats.norm.sf(hi)
+        q_tail = stats.norm.isf(shi + mod_size * (slo - shi))
+        q = np.where(lo > 0, q_tail, q)
+        cval[inside] = np.maximum(0.0, q)
+    reject = np.where(
+        eta > lf_cv, True,
+        np.where(sigma_b <= 1e-10, eta > 0, inside & (maxstat > cval)),
+    )
+    return ~reject
+
+
+def _rm_ci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, mbar: float,
+           conf_level: float, thetas: np.ndarray, lf_sims: int, seed: int | None
+           ) -> tuple[float, float]:
+    npost = lv.size
+    alpha = 1 - conf_level
+    kappa = alpha / 10
+    ginv_cols = np.linalg.inv(_gamma(lv))
+    accept = np.zeros(thetas.size, dtype=bool)
+    for s, positive in itertools.product(range(-(npre - 1), 1), (True, False)):
+        a = _rm_constraints(npre, npost, mbar, s, positive)
+        a_post = a[:, npre:]
+        rows = np.flatnonzero(np.any(a_post != 0, axis=1)) if npost > 1 else np.arange(len(a))
+        agi = a_post @ ginv_cols
+        sig_y = (a @ sigma @ a.T)[np.ix_(rows, rows)]
+        rng = np.random.default_rng(seed)
+        draws = rng.multivariate_normal(np.zeros(rows.size), sig_y, size=lf_sims,
+                                        method="eigh")
+        accept |= _arp_accept((a @ b)[rows], agi[rows, 0], agi[rows, 1:], sig_y, thetas,
+                              alpha, kappa, draws)
+    if not accept.any():
+        return float("nan"), float("nan")
+    return float(thetas[accept].min()), float(thetas[accept].max())
+
+
+# -- public entry points ----------------------------------------------------------------------
+def honest_ci(
+    betahat: np.ndarray | list[float],
+    sigma: np.ndarray,
+    *,
+    num_pre_periods: int,
+    num_post_periods: int,
+    restriction: Restriction,
+    m: float,
+    l_vec: np.ndarray | list[float] | None = None,
+    conf_level: float = 0.95,
+    grid_points: int = 1000,
+    grid_bounds: tuple[float, float] | None = None,
+    lf_sims: int = 1000,
+    seed: int | None = 0,
+) -> tuple[float, float]:
+    """Robust confidence interval for ``theta = l' tau_post`` under one restriction.
+
+    Parameters
+    ----------
+    betahat : array-like
+        Event-study coefficients, the ``num_pre_periods`` leads first (earliest first), then the
+        ``num_post_periods`` post-period coefficients; the reference period is left out.
+    sigma : array
+        Their covariance matrix.
+    num_pre_periods, num_post_periods : int
+        How many coefficients are leads and how many are post-period effects.
+    restriction : {"relative_magnitude", "smoothness"}
+        ``Delta^RM(Mbar)`` (C-LF hybrid, inverted over a grid) or ``Delta^SD(M)`` (FLCI).
+    m : float
+        ``Mbar`` for relative magnitudes, ``M`` for smoothness; non-negative.
+    l_vec : array-like, optional
+        Weights on the post-period effects; by default the first post period.
+    conf_level : float
+        Coverage.
+    grid_points, grid_bounds : int, (float, float)
+        The ``theta`` grid of the relative-magnitudes test; by default 1000 points on
+        ``+/- 20`` standard errors of ``l' beta_post`` around zero, as in HonestDiD.
+    lf_sims, seed : int
+        Draws (and their seed) for the least-favourable critical value of the hybrid test.
+
+    Returns
+    -------
+    (ci_lower, ci_upper)
+        NaN when no ``theta`` on the grid is accepted.
+    """
+    b, s, lv = _prepare(betahat, sigma, num_pre_periods, num_post_periods, l_vec, conf_level,
+                        "honest_ci")
+    if restriction not in get_args(Restriction):
+        raise EstimationError(
+            f"honest_ci: restriction={restriction!r} is not one of {get_args(Restriction)}."
+        )
+    if not np.isfinite(m) or m < 0:
+        raise EstimationError(f"honest_ci: m={m!r} must be a finite number >= 0.")
+    if restriction == "smoothness":
+        return _flci(b, s, num_pre_periods, lv, float(m), conf_level)
+    if grid_bounds is None:
+        post = slice(num_pre_periods, None)
+        sd = float(np.sqrt(lv @ s[post, post] @ lv))
+        grid_bounds = (-20 * sd, 20 * sd)
+    thetas = np.linspace(grid_bounds[0], grid_bounds[1], grid_points)
+    return _rm_ci(b, s, num_pre_periods, lv, float(m), conf_level, thetas, lf_sims, seed)
+
+
+def breakdown_value(
+    betahat: np.ndarray | list[float],
+    sigma: np.ndarray,
+    *,
+    num_pre_periods: int,
+    num_post_periods: int,
+    restriction: Restriction,
+    l_vec: np.ndarray | list[float] | None = None,
+    conf_level: float = 0.95,
+    null: float = 0.0,
+    m_max: float | None = None,
+    tol: float | None = None,
+    **kwargs: float | int | tuple[float, float] | None,
+) -> float:
+    """The smallest ``m`` at which the robust interval first contains ``null``.
+
+    Below it the conclusion "theta differs from ``null``" survives every violation the
+    restriction allows. Zero when even ``m = 0`` cannot reject; ``inf`` when no ``m`` up to
+    ``m_max`` (default: 10 for relative magnitudes, 10 standard errors for smoothness) can.
+    """
+    b, s, lv = _prepare(betahat, sigma, num_pre_periods, num_post_periods, l_vec, conf_level,
+                        "breakdown_value")
+    post = slice(num_pre_periods, None)
+    sd = float(np.sqrt(lv @ s[post, post] @ lv))
+    if m_max is None:
+        m_max = 10.0 if restriction == "relative_magnitude" else 10 * sd
+    if tol is None:
+        tol = 1e-3 if restriction == "relative_magnitude" else sd * 1e-4
+
+    def covers(m: float) -> bool:
+        lo, hi = honest_ci(b, s, num_pre_periods=num_pre_periods,
+                           num_post_periods=num_post_periods, restriction=restriction, m=m,
+                           l_vec=lv, conf_level=conf_level, **kwargs)  # type: ignore[arg-type]
+        return bool(np.isnan(lo) or lo <= null <= hi)
+
+    if covers(0.0):
+        return 0.0
+    if not covers(m_max):
+        return float("inf")
+    lo, hi = 0.0, float(m_max)
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        if covers(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi

@@ -1,0 +1,468 @@
+"""The validated panel: one long frame with declared column roles.
+
+A :class:`Panel` is built once from a DataFrame, validated once, and never changed afterwards.
+Every row it drops and every value it coerces is counted in :attr:`Panel.notes` and raised as a
+named warning (:mod:`evalmodel.errors`). Estimators take a Panel and trust it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import GapWarning, MissingValueWarning, PanelError, RowsDroppedWarning
+
+__all__ = ["NEVER", "Panel"]
+
+#: Cohort value of a never-treated unit inside a Panel (inputs may use NaN or 0).
+NEVER = 0
+
+
+def _show(value: Any) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
+    """Return ``s`` as int64, or raise naming the first non-integer value."""
+    if pd.api.types.is_integer_dtype(s) and not s.isna().any():
+        return s.astype("int64")
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna() | (num.notna() & (num.round() != num))
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise PanelError(
+            f"Panel: column {col!r} has {int(bad.sum())} non-integer values "
+            f"(e.g. {_show(s.iloc[pos])} in row {pos}); time must be an integer period such as "
+            f"a year: convert it with pd.to_numeric(df[{col!r}]).astype(int) or drop those rows."
+        )
+    if not pd.api.types.is_numeric_dtype(s):
+        notes.append(f"time column {col!r}: {len(s)} values converted from text to integers")
+    return num.astype("int64")
+
+
+def _to_unit_ids(s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str]) -> pd.Series:
+    """Return unit ids as strings, checking leading zeros against a known id list."""
+    if s.isna().any():
+        pos = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise PanelError(
+            f"Panel: column {col!r} has {int(s.isna().sum())} missing unit ids (e.g. row {pos}); "
+            "every row needs a unit: drop those rows or fill the ids."
+        )
+    if pd.api.types.is_float_dtype(s):
+        if (s.round() != s).any():
+            bad = s[s.round() != s].iloc[0]
+            raise PanelError(
+                f"Panel: unit column {col!r} holds fractional numbers (e.g. {_show(bad)}); "
+                "unit ids must be strings such as '0580': pass the ids as text."
+            )
+        s = s.astype("int64")
+    if not (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)):
+        notes.append(f"unit column {col!r}: {len(s)} numeric ids converted to strings")
+    out = s.astype(str).str.strip()
+    if ids is not None:
+        known = {str(i) for i in ids}
+        unknown = pd.unique(out[~out.isin(known)])
+        lost = [u for u in unknown if u.isdigit() and any(k.lstrip("0") == u for k in known)]
+        if lost:
+            width = max(len(k) for k in known)
+            raise PanelError(
+                f"Panel: unit column {col!r} has ids that lost their leading zeros "
+                f"(e.g. {lost[0]!r}, known as {lost[0].zfill(width)!r}; {len(lost)} ids in all); "
+                f"read the column as text (dtype={{{col!r}: str}}) or repair it with "
+                f"df[{col!r}].astype(str).str.zfill({width})."
+            )
+    return out
+
+
+class Panel:
+    """A validated panel of units observed over integer periods.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Either *wide by variable* (one row per unit and period, one column per variable) or
+        *long* (one row per unit, period and variable, with ``variable`` and ``value`` columns).
+    unit, time : str
+        Names of the unit-id and period columns. Unit ids become strings (``'0580'``); periods
+        must be integer-valued.
+    cohort : str, optional
+        Column with the first treated period of each unit; NaN or 0 means never treated. It must
+        be constant within a unit and be a period of the panel.
+    weight : str, optional
+        Column of sampling weights (constant within unit for the staggered estimators).
+    group : str, optional
+        Column splitting each unit into groups (e.g. target and non-target); the key of a row is
+        then (unit, group, time).
+    outcomes : sequence of str, optional
+        Variables to keep; by default every column without a role. Each must be numeric.
+    variable, value : str, optional
+        For long input: the columns holding the variable name and its value.
+    ids : iterable of str, optional
+        Known unit ids (for example Kolada's municipality ids); ids that lost their leading
+        zeros in an integer column are then detected.
+    truth : pandas.DataFrame, optional
+        Planted effects, for simulated data.
+    source : mapping, optional
+        Provenance of the data (name, sha256, ...), carried into reports.
+
+    Raises
+    ------
+    PanelError
+        For a missing column, duplicate keys, non-integer periods, a non-numeric outcome, an
+        inconsistent or out-of-range cohort, or an empty frame.
+
+    Examples
+    --------
+    >>> import pandas as pd, evalmodel as em
+    >>> df = pd.DataFrame({"kommun": ["0580", "0580", "1287", "1287"],
+    ...                    "year": [2020, 2021, 2020, 2021], "y": [1.0, 2.0, 1.5, 1.7]})
+    >>> p = em.Panel(df, unit="kommun", time="year")
+    >>> p.units, p.periods.tolist()
+    (['0580', '1287'], [2020, 2021])
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        unit: str,
+        time: str,
+        cohort: str | None = None,
+        weight: str | None = None,
+        group: str | None = None,
+        outcomes: Sequence[str] | None = None,
+        variable: str | None = None,
+        value: str | None = None,
+        ids: Iterable[str] | None = None,
+        truth: pd.DataFrame | None = None,
+        source: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise PanelError(
+                f"Panel: data must be a pandas DataFrame, got {type(data).__name__}; "
+                "build one with pd.DataFrame(...)."
+            )
+        if data.empty:
+            raise PanelError(
+                "Panel: the DataFrame is empty (0 rows); pass a frame with at least one row "
+                "per unit and period."
+            )
+        if (variable is None) != (value is None):
+            raise PanelError(
+                "Panel: long input needs both 'variable' and 'value' column names; "
+                f"got variable={variable!r}, value={value!r}."
+            )
+        roles = {"unit": unit, "time": time, "cohort": cohort, "weight": weight, "group": group}
+        if variable is not None and value is not None:
+            roles |= {"variable": variable, "value": value}
+        for role, col in roles.items():
+            if col is not None and col not in data.columns:
+                raise PanelError(
+                    f"Panel: the {role} column {col!r} is not in the data; columns are "
+                    f"{list(map(str, data.columns))[:12]}; pass {role}='<column name>'."
+                )
+        notes: list[str] = []
+        df = data.reset_index(drop=True).copy()
+        df[unit] = _to_unit_ids(df[unit], unit, ids, notes)
+        df[time] = _to_integer_time(df[time], time, notes)
+        if group is not None:
+            df[group] = df[group].astype(str)
+        keys = [unit] + ([group] if group else []) + [time]
+        if variable is not None and value is not None:
+            df = self._pivot_long(df, keys, variable, value, [cohort, weight])
+        self._unit, self._time, self._cohort = unit, time, cohort
+        self._weight, self._group = weight, group
+        role_cols = [c for c in (unit, time, cohort, weight, group) if c is not None]
+        if outcomes is None:
+            outcomes = [str(c) for c in df.columns if c not in role_cols]
+        else:
+            for c in outcomes:
+                if c not in df.columns:
+                    raise PanelError(
+                        f"Panel: outcome column {c!r} is not in the data; columns are "
+                        f"{list(map(str, df.columns))[:12]}."
+                    )
+            outcomes = list(outcomes)
+        self._outcomes = tuple(outcomes)
+        dup = df.duplicated(keys, keep=False)
+        if dup.any():
+            first = df.loc[dup, keys].iloc[0].tolist()
+            raise PanelError(
+                f"Panel: {int(dup.sum())} rows share their ({', '.join(keys)}) key "
+                f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
+                "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())."
+            )
+        for c in self._outcomes:
+            df[c] = self._numeric(df[c], c, notes)
+        if weight is not None:
+            df[weight] = self._numeric(df[weight], weight, notes)
+            if (df[weight] < 0).any() or df[weight].isna().any():
+                raise PanelError(
+                    f"Panel: weight column {weight!r} has negative or missing values; "
+                    "weights must be non-negative numbers."
+                )
+        self._periods = np.sort(df[time].unique())
+        if cohort is not None:
+            df[cohort] = self._check_cohort(df, unit, time, cohort, self._periods, notes)
+        df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
+        self._data = df.sort_values(keys, kind="mergesort").reset_index(drop=True)
+        self._notes = notes
+        self._report_gaps_and_missing()
+        self.truth = truth
+        self.source: dict[str, Any] = dict(source or {})
+
+    # -- construction helpers -------------------------------------------------------------
+    @staticmethod
+    def _pivot_long(
+        df: pd.DataFrame, keys: list[str], variable: str, value: str, extra: list[str | None]
+    ) -> pd.DataFrame:
+        dup = df.duplicated([*keys, variable], keep=False)
+        if dup.any():
+            first = df.loc[dup, [*keys, variable]].iloc[0].tolist()
+            raise PanelError(
+                f"Panel: {int(dup.sum())} long rows share their ({', '.join(keys)}, {variable}) "
+                f"key (e.g. {first}); keep one value per unit, period and variable."
+            )
+        wide = df.pivot(index=keys, columns=variable, values=value)
+        wide.columns = [str(c) for c in wide.columns]
+        wide = wide.reset_index()
+        for col in (c for c in extra if c is not None):
+            per_key = df.groupby(keys, sort=False)[col].first()
+            wide = wide.merge(per_key.rename(col).reset_index(), on=keys, how="left")
+        return wide
+
+    @staticmethod
+    def _numeric(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
+        if pd.api.types.is_bool_dtype(s):
+            notes.append(f"column {col!r}: booleans converted to 0/1")
+            return s.astype("float64")
+        if pd.api.types.is_numeric_dtype(s):
+            return s.astype("float64")
+        num = pd.to_numeric(s, errors="coerce")
+        bad = num.isna() & s.notna()
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            raise PanelError(
+                f"Panel: column {col!r} is not numeric: {int(bad.sum())} values are not numbers "
+                f"(e.g. {_show(s.iloc[pos])} in row {pos}); convert it with pd.to_numeric(..., "
+                "errors='coerce') if those are missing values, or leave the column out "
+                "with outcomes=[...]."
+            )
+        notes.append(f"column {col!r}: {int(s.notna().sum())} numbers converted from text")
+        return num.astype("float64")
+
+    @staticmethod
+    def _check_cohort(
+        df: pd.DataFrame,
+        unit: str,
+        time: str,
+        cohort: str,
+        periods: np.ndarray,
+        notes: list[str],
+    ) -> pd.Series:
+        c = pd.to_numeric(df[cohort], errors="coerce")
+        text = c.isna() & df[cohort].notna()
+        if text.any():
+            pos = int(np.flatnonzero(text.to_numpy())[0])
+            raise PanelError(
+                f"Panel: cohort column {cohort!r} has a non-numeric value "
+                f"{_show(df[cohort].iloc[pos])} in row {pos}; use the first treated period, or "
+                "NaN/0 for never treated."
+            )
+        c = c.fillna(NEVER)
+        per_unit = c.groupby(df[unit]).nunique()
+        if (per_unit > 1).any():
+            u = per_unit.index[per_unit > 1][0]
+            vals = sorted(c[df[unit] == u].unique().tolist())
+            raise PanelError(
+                f"Panel: cohort column {cohort!r} changes within unit {u!r} (values {vals}); a "
+                "cohort is the unit's first treated period and must be the same in every row."
+            )
+        bad = (c != NEVER) & ~c.isin(periods)
+        if bad.any():
+            v = c[bad].iloc[0]
+            raise PanelError(
+                f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
+                f"{df[unit][bad].iloc[0]!r}), which is not a period of the panel "
+                f"({int(periods[0])}-{int(periods[-1])}); use a period inside the panel, or 0 for "
+                "units first treated after it ends."
+            )
+        return c.astype("int64")
+
+    def _report_gaps_and_missing(self) -> None:
+        counts = self._data.groupby(self._key_cols()[:-1], sort=False).size()
+        n_gaps = int(len(counts) * len(self._periods) - counts.sum())
+        if n_gaps:
+            msg = (
+                f"unbalanced panel: {n_gaps} (unit, period) cells are absent "
+                f"({int((counts < len(self._periods)).sum())} units lack some periods); kept"
+            )
+            self._notes.append(msg)
+            warnings.warn(f"Panel: {msg}.", GapWarning, stacklevel=3)
+        for c in self._outcomes:
+            n = int(self._data[c].isna().sum())
+            if n:
+                msg = f"column {c!r}: {n} missing values kept as NaN"
+                self._notes.append(msg)
+                warnings.warn(f"Panel: {msg}.", MissingValueWarning, stacklevel=3)
+
+    @classmethod
+    def _from_validated(cls, panel: Panel, data: pd.DataFrame, **changes: Any) -> Panel:
+        """Make a Panel from an already validated frame sharing ``panel``'s roles."""
+        new = cls.__new__(cls)
+        new.__dict__.update(panel.__dict__)
+        new._data = data.reset_index(drop=True)
+        new._periods = np.sort(data[panel._time].unique())
+        new._notes = list(panel._notes)
+        new.source = dict(panel.source)
+        for k, v in changes.items():
+            setattr(new, k, v)
+        return new
+
+    def _key_cols(self) -> list[str]:
+        return [self._unit] + ([self._group] if self._group else []) + [self._time]
+
+    # -- read-only views ------------------------------------------------------------------
+    @property
+    def data(self) -> pd.DataFrame:
+        """A copy of the validated long frame (one row per key), sorted by unit and time."""
+        return self._data.copy()
+
+    @property
+    def unit(self) -> str:
+        """Name of the unit column."""
+        return self._unit
+
+    @property
+    def time(self) -> str:
+        """Name of the period column."""
+        return self._time
+
+    @property
+    def cohort(self) -> str | None:
+        """Name of the cohort column (first treated period; 0 = never), if any."""
+        return self._cohort
+
+    @property
+    def weight(self) -> str | None:
+        """Name of the weight column, if any."""
+        return self._weight
+
+    @property
+    def group(self) -> str | None:
+        """Name of the group column, if any."""
+        return self._group
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The numeric variables of the panel."""
+        return list(self._outcomes)
+
+    @property
+    def notes(self) -> list[str]:
+        """What validation dropped, coerced or flagged, one sentence each."""
+        return list(self._notes)
+
+    @property
+    def units(self) -> list[str]:
+        """Sorted unit ids."""
+        return sorted(self._data[self._unit].unique().tolist())
+
+    @property
+    def periods(self) -> np.ndarray:
+        """Sorted periods present in the panel."""
+        return self._periods.copy()
+
+    @property
+    def is_balanced(self) -> bool:
+        """Whether every unit (and group) has every period."""
+        counts = self._data.groupby(self._key_cols()[:-1], sort=False).size()
+        return bool((counts == len(self._periods)).all())
+
+    def cohorts(self) -> pd.Series:
+        """First treated period by unit (0 = never treated); all 0 without a cohort role."""
+        if self._cohort is None:
+            return pd.Series(NEVER, index=pd.Index(self.units, name=self._unit), name="cohort")
+        return self._data.groupby(self._unit)[self._cohort].first().rename("cohort")
+
+    def wide(self, outcome: str) -> pd.DataFrame:
+        """The outcome as a units x periods frame (NaN where absent)."""
+        self.check_outcome(outcome)
+        if self._group is not None:
+            raise PanelError(
+                f"Panel.wide: the panel has a group role ({self._group!r}); select one group "
+                "first with panel.select(groups=[...])."
+            )
+        return self._data.pivot(index=self._unit, columns=self._time, values=outcome)
+
+    def check_outcome(self, outcome: str) -> None:
+        """Raise :class:`PanelError` unless ``outcome`` is a variable of the panel."""
+        if outcome not in self._outcomes:
+            raise PanelError(
+                f"outcome {outcome!r} is not a variable of the panel; variables are "
+                f"{list(self._outcomes)[:12]}."
+            )
+
+    # -- derived panels -------------------------------------------------------------------
+    def select(
+        self,
+        *,
+        units: Iterable[str] | None = None,
+        periods: Iterable[int] | None = None,
+        groups: Iterable[str] | None = None,
+    ) -> Panel:
+        """Return the sub-panel of the given units, periods and groups."""
+        mask = pd.Series(True, index=self._data.index)
+        if units is not None:
+            wanted = [str(u) for u in units]
+            missing = sorted(set(wanted) - set(self.units))
+            if missing:
+                raise PanelError(
+                    f"Panel.select: units {missing[:5]} are not in the panel "
+                    f"({len(missing)} in all); check the ids (strings with leading zeros)."
+                )
+            mask &= self._data[self._unit].isin(wanted)
+        if periods is not None:
+            mask &= self._data[self._time].isin(list(periods))
+        if groups is not None:
+            if self._group is None:
+                raise PanelError("Panel.select: groups= needs a panel with a group role.")
+            mask &= self._data[self._group].isin([str(g) for g in groups])
+        if not mask.any():
+            raise PanelError("Panel.select: the selection is empty; widen units or periods.")
+        return Panel._from_validated(self, self._data[mask])
+
+    def with_cohorts(self, cohorts: Mapping[str, int], *, name: str = "cohort") -> Panel:
+        """Return a panel whose cohort role is set from ``{unit: first treated period}``.
+
+        Units not in ``cohorts`` become never treated. A cohort outside the panel's periods
+        raises :class:`PanelError`.
+        """
+        col = self._cohort or name
+        bad = {u: c for u, c in cohorts.items() if c not in set(self._periods.tolist())}
+        if bad:
+            u, c = next(iter(bad.items()))
+            raise PanelError(
+                f"Panel.with_cohorts: cohort {c!r} of unit {u!r} is not a period of the panel "
+                f"({int(self._periods[0])}-{int(self._periods[-1])})."
+            )
+        data = self._data.copy()
+        data[col] = data[self._unit].map({str(k): int(v) for k, v in cohorts.items()})
+        data[col] = data[col].fillna(NEVER).astype("int64")
+        if col not in self._data.columns:
+            cols = [*self._key_cols(), col, *[c for c in data.columns if c not in self._key_cols()]]
+            data = data[list(dict.fromkeys(cols))]
+        return Panel._from_validated(self, data, _cohort=col)
+
+    def __repr__(self) -> str:
+        n_units = self._data[self._unit].nunique()
+        p = self._periods
+        span = f"{int(p[0])}-{int(p[-1])}" if len(p) else "no periods"
+        return (
+            f"<Panel: {n_units} units x {len(p)} periods ({span}), {len(self._data)} rows, "
+            f"outcomes {list(self._outcomes)[:6]}{' ...' if len(self._outcomes) > 6 else ''}>"
+        )

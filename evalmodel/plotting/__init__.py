@@ -1,0 +1,1 @@
+"""evalmodel.plotting."""

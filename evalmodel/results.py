@@ -1,0 +1,258 @@
+"""Result types shared by every estimator.
+
+An estimator returns a frozen :class:`EstimateResult`: a tidy :attr:`~EstimateResult.table`
+with the fixed columns ``estimate, std_error, ci_lower, ci_upper, p_value`` beside its index
+columns, the headline :attr:`~EstimateResult.overall` row, a :class:`Summary` with text, HTML,
+Markdown and LaTeX forms, and ``plot(ax=None)``. Results never change after they are made.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["COLUMNS", "EstimateResult", "Sample", "Summary", "inference_table"]
+
+#: The fixed value columns of every result table, in order.
+COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
+
+
+def inference_table(
+    index: pd.DataFrame | Mapping[str, Sequence[Any]],
+    estimate: Sequence[float] | np.ndarray,
+    std_error: Sequence[float] | np.ndarray,
+    *,
+    conf_level: float = 0.95,
+    df: float | None = None,
+) -> pd.DataFrame:
+    """Build a result table from estimates and standard errors.
+
+    Intervals and two-sided p-values use the normal distribution, or Student's t with ``df``
+    degrees of freedom when given.
+
+    Parameters
+    ----------
+    index : DataFrame or mapping
+        The index columns (``term``, ``cohort``, ``time``, ``event_time``, ...).
+    estimate, std_error : array-like
+        One value per row.
+    conf_level : float
+        Coverage of the intervals.
+    df : float, optional
+        Degrees of freedom of a t reference distribution.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The index columns followed by :data:`COLUMNS`.
+    """
+    est = np.asarray(estimate, dtype=float)
+    se = np.asarray(std_error, dtype=float)
+    dist = stats.t(df) if df is not None else stats.norm()
+    crit = float(dist.ppf(0.5 + conf_level / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, est / se, np.nan)
+    out = pd.DataFrame(index).reset_index(drop=True)
+    out["estimate"] = est
+    out["std_error"] = se
+    out["ci_lower"] = est - crit * se
+    out["ci_upper"] = est + crit * se
+    out["p_value"] = 2 * dist.sf(np.abs(z))
+    return out
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What an estimate was computed from."""
+
+    n_obs: int
+    n_units: int
+    n_periods: int
+    treated_units: tuple[str, ...]
+    periods: tuple[int, ...]
+    n_clusters: int | None = None
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Rows for a summary header."""
+        treated = ", ".join(self.treated_units[:6]) + (
+            f" (+{len(self.treated_units) - 6})" if len(self.treated_units) > 6 else ""
+        )
+        rows = [
+            ("Observations", f"{self.n_obs:,}"),
+            ("Units", f"{self.n_units:,}"),
+            ("Periods", f"{self.n_periods} ({self.periods[0]}-{self.periods[-1]})"
+             if self.periods else "0"),
+            ("Treated units", f"{len(self.treated_units)}: {treated}"),
+        ]
+        if self.n_clusters is not None:
+            rows.append(("Clusters", f"{self.n_clusters:,}"))
+        return rows
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float | np.floating):
+        if np.isnan(x):
+            return ""
+        return f"{x:.4f}" if abs(x) < 1e5 else f"{x:,.0f}"
+    return str(x)
+
+
+def _latex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                 ("#", r"\#"), ("$", r"\$")):
+        s = s.replace(a, b)
+    return s
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One summary behind the text, HTML, Markdown and LaTeX views of a result."""
+
+    title: str
+    header: tuple[tuple[str, str], ...]
+    table: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        cols = [str(c) for c in self.table.columns]
+        rows = [[_fmt(v) for v in row] for row in self.table.itertuples(index=False)]
+        return cols, rows
+
+    def __str__(self) -> str:
+        cols, rows = self._cells()
+        widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+                  for i, c in enumerate(cols)]
+        line = "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))
+        rule = "=" * max(len(line), len(self.title))
+        out = [self.title, rule]
+        kw = max((len(k) for k, _ in self.header), default=0)
+        out += [f"{k.ljust(kw)}  {v}" for k, v in self.header]
+        out += ["-" * len(rule), line, "-" * len(rule)]
+        out += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        out.append(rule)
+        out += [f"Note: {n}" for n in self.notes]
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        cols, rows = self._cells()
+        e = html.escape
+        head = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in self.header)
+        th = "".join(f"<th>{e(c)}</th>" for c in cols)
+        body = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in r) + "</tr>" for r in rows)
+        notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
+        return (
+            f'<div class="evalmodel-summary"><h4>{e(self.title)}</h4>'
+            f'<table class="meta">{head}</table>'
+            f'<table class="estimates"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+            + (f"<ul class='notes'>{notes}</ul>" if notes else "")
+            + "</div>"
+        )
+
+    def to_markdown(self) -> str:
+        """The summary as a Markdown section with a pipe table."""
+        cols, rows = self._cells()
+        out = [f"### {self.title}", ""]
+        out += [f"- **{k}**: {v}" for k, v in self.header]
+        out += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        out += [""] + [f"*Note:* {n}  " for n in self.notes]
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_latex(self) -> str:
+        """The estimates as a booktabs LaTeX table, the header and notes as its caption."""
+        cols, rows = self._cells()
+        spec = "l" * 1 + "r" * (len(cols) - 1)
+        out = [r"\begin{table}[htbp]", r"\centering",
+               r"\caption{" + _latex_escape(self.title) + "}",
+               r"\begin{tabular}{" + spec + "}", r"\toprule",
+               " & ".join(_latex_escape(c) for c in cols) + r" \\", r"\midrule"]
+        out += [" & ".join(_latex_escape(v) for v in r) + r" \\" for r in rows]
+        out += [r"\bottomrule", r"\end{tabular}"]
+        meta = "; ".join(f"{k}: {v}" for k, v in self.header)
+        foot = " ".join([meta, *self.notes])
+        out += [r"\par\footnotesize " + _latex_escape(foot), r"\end{table}"]
+        return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    """The result of an estimator: a tidy table of estimates with its inference and sample.
+
+    Attributes
+    ----------
+    method : str
+        What was estimated, e.g. ``"did2x2"`` or ``"twfe"``.
+    outcome : str
+        The outcome variable.
+    table : pandas.DataFrame
+        Index columns and :data:`COLUMNS`, one row per estimate.
+    inference : str
+        How the standard errors, intervals and p-values were obtained.
+    sample : Sample
+        Units, periods and treated units used.
+    conf_level : float
+        Coverage of the intervals.
+    overall_term : str or None
+        The ``term`` of the headline row, if the result has one.
+    notes : tuple of str
+        What was dropped, assumed or flagged.
+    details : mapping
+        Estimator-specific extras (cell means, the fitted peer model, ...).
+    """
+
+    method: str
+    outcome: str
+    table: pd.DataFrame
+    inference: str
+    sample: Sample
+    conf_level: float = 0.95
+    overall_term: str | None = None
+    notes: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def overall(self) -> pd.Series | None:
+        """The headline effect as one row of :attr:`table`, where one exists."""
+        if self.overall_term is None:
+            return None
+        rows = self.table[self.table["term"] == self.overall_term]
+        return rows.iloc[0] if len(rows) else None
+
+    @property
+    def estimate(self) -> float:
+        """The headline estimate (NaN without a headline row)."""
+        row = self.overall
+        return float(row["estimate"]) if row is not None else float("nan")
+
+    def summary(self) -> Summary:
+        """The summary: text by ``str()``, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
+        header = (
+            ("Method", self.method),
+            ("Outcome", self.outcome),
+            ("Inference", self.inference),
+            ("Confidence level", f"{self.conf_level:.0%}"),
+            *self.sample.describe(),
+        )
+        return Summary(title=f"{self.method}: {self.outcome}", header=header,
+                       table=self.table, notes=self.notes)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Estimates with their intervals, one row per term; returns the Axes."""
+        from evalmodel.plotting import coefficient_plot
+
+        return coefficient_plot(self, ax=ax)
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
