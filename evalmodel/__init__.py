@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from evalmodel import cases, datasets
+from evalmodel import cases, cli, datasets, report
 from evalmodel.errors import (
     DataSourceError,
     DesignError,
@@ -49,7 +49,9 @@ __all__ = [
     "PanelError",
     "__version__",
     "cases",
+    "cli",
     "datasets",
     "did2x2",
+    "report",
     "twfe",
 ]

@@ -74,3 +74,8 @@ class SimulatedDataWarning(EvalModelWarning):
 
 class SmallCohortWarning(EvalModelWarning):
     """A treatment cohort has too few units for its group-time effects to be reliable."""
+
+
+class ConvexHullWarning(EvalModelWarning):
+    """A treated unit lies outside its donors' convex hull, so its synthetic control fits
+    the pre-period poorly; the message shows the pre-period RMSPE."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.errors import GapWarning, MissingValueWarning, PanelError, RowsDroppedWarning
+from evalmodel.errors import GapWarning, MissingValueWarning, PanelError
 
 __all__ = ["NEVER", "Panel"]
 
@@ -22,8 +22,12 @@ __all__ = ["NEVER", "Panel"]
 NEVER = 0
 
 
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _show(value: Any) -> str:
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    return repr(_plain(value))
 
 
 def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
@@ -190,7 +194,7 @@ class Panel:
         self._outcomes = tuple(outcomes)
         dup = df.duplicated(keys, keep=False)
         if dup.any():
-            first = df.loc[dup, keys].iloc[0].tolist()
+            first = [_plain(v) for v in df.loc[dup, keys].iloc[0]]
             raise PanelError(
                 f"Panel: {int(dup.sum())} rows share their ({', '.join(keys)}) key "
                 f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
@@ -222,7 +226,7 @@ class Panel:
     ) -> pd.DataFrame:
         dup = df.duplicated([*keys, variable], keep=False)
         if dup.any():
-            first = df.loc[dup, [*keys, variable]].iloc[0].tolist()
+            first = [_plain(v) for v in df.loc[dup, [*keys, variable]].iloc[0]]
             raise PanelError(
                 f"Panel: {int(dup.sum())} long rows share their ({', '.join(keys)}, {variable}) "
                 f"key (e.g. {first}); keep one value per unit, period and variable."

@@ -20,7 +20,7 @@ from scipy import stats
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["COLUMNS", "EstimateResult", "Sample", "Summary", "inference_table"]
+__all__ = ["COLUMNS", "EstimateResult", "Sample", "Summary", "format_cell", "inference_table"]
 
 #: The fixed value columns of every result table, in order.
 COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
@@ -98,11 +98,13 @@ class Sample:
         return rows
 
 
-def _fmt(x: Any) -> str:
+def format_cell(x: Any) -> str:
+    """A table cell as text: numbers to four decimals (large ones with separators), NaN empty."""
     if isinstance(x, float | np.floating):
-        if np.isnan(x):
+        v = float(x)
+        if np.isnan(v):
             return ""
-        return f"{x:.4f}" if abs(x) < 1e5 else f"{x:,.0f}"
+        return f"{v:.4f}" if abs(v) < 1e5 else f"{v:,.0f}"
     return str(x)
 
 
@@ -124,7 +126,7 @@ class Summary:
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
         cols = [str(c) for c in self.table.columns]
-        rows = [[_fmt(v) for v in row] for row in self.table.itertuples(index=False)]
+        rows = [[format_cell(v) for v in row] for row in self.table.itertuples(index=False)]
         return cols, rows
 
     def __str__(self) -> str:
@@ -234,7 +236,7 @@ class EstimateResult:
         return float(row["estimate"]) if row is not None else float("nan")
 
     def summary(self) -> Summary:
-        """The summary: text by ``str()``, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
+        """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
         header = (
             ("Method", self.method),
             ("Outcome", self.outcome),
@@ -247,7 +249,7 @@ class EstimateResult:
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Estimates with their intervals, one row per term; returns the Axes."""
-        from evalmodel.plotting import coefficient_plot
+        from evalmodel.plotting.core import coefficient_plot
 
         return coefficient_plot(self, ax=ax)
 

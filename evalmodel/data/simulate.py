@@ -22,7 +22,6 @@ import pandas as pd
 
 __all__ = [
     "DISTRICTS",
-    "KPI_LABELS",
     "MUNICIPALITY_KPIS",
     "PlantedEffect",
     "simple_panel",
@@ -30,18 +29,9 @@ __all__ = [
     "simulate_municipalities",
 ]
 
-#: KPIs of the simulated municipality panel, with short English labels.
-KPI_LABELS: dict[str, str] = {
-    "N31807": "share of inhabitants with assistance (%)",
-    "N31814": "long-term recipients, % of adult recipients",
-    "U31804": "young adults 18-24 with assistance (%)",
-    "U31001": "assistance paid, kr per inhabitant",
-    "N31910": "households with assistance (count)",
-    "N03937": "openly unemployed 18-65 (%)",
-    "N03939": "openly unemployed 18-24 (%)",
-    "N01951": "inhabitants (count)",
-}
-MUNICIPALITY_KPIS = tuple(KPI_LABELS)
+#: KPIs of the simulated municipality panel (labels in :mod:`evalmodel.kpis`).
+MUNICIPALITY_KPIS = ("N31807", "N31814", "U31804", "U31001", "N31910", "N03937", "N03939",
+                     "N01951")
 
 YEARS = np.arange(1998, 2025)
 # National open unemployment 18-65 (% of population) by year: the shared business cycle.

@@ -1,0 +1,26 @@
+"""Case study: The Linköping model: heltidsaktivering.
+
+Runs the standard analysis of the case (every estimator on each primary outcome) on the panel it
+is given. Alone: `python analyses/linkoping.py [--data simulated|PATH] [--out results]`;
+with the other cases: `evalmodel run`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import evalmodel as em
+
+CASE = "linkoping"
+
+
+def sections(panel: em.Panel) -> list[em.report.Section]:
+    """The report sections of this case on ``panel``."""
+    design = em.cases.get(CASE).design(panel)
+    return em.report.standard_sections(design)
+
+
+if __name__ == "__main__":
+    here = str(Path(__file__).resolve().parent)
+    sys.exit(em.cli.main(["run", "--cases", CASE, "--analyses", here, *sys.argv[1:]]))

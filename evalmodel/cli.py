@@ -1,0 +1,115 @@
+"""The ``evalmodel`` command: ``evalmodel run`` (the main job) and ``evalmodel cases``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from evalmodel import cases as registry
+from evalmodel import datasets
+from evalmodel.errors import EvalModelError
+from evalmodel.panel import Panel
+
+__all__ = ["load_panels", "main"]
+
+
+def _file_panel(path: Path) -> Panel:
+    """A municipality panel from a CSV: long (unit, period, variable, value) or wide."""
+    if not path.is_file():
+        raise EvalModelError(f"--data: no file {str(path)!r}; give 'simulated' or a CSV path.")
+    df = pd.read_csv(path, dtype={"unit": str, "kommun": str, "municipality": str})
+    if {"unit", "period", "variable", "value"} <= set(df.columns):
+        return Panel(df[["unit", "period", "variable", "value"]], unit="unit", time="period",
+                     variable="variable", value="value",
+                     source={"kind": "file", "name": path.name})
+    for unit in ("kommun", "municipality", "unit"):
+        for time in ("year", "period"):
+            if unit in df.columns and time in df.columns:
+                return Panel(df, unit=unit, time=time, source={"kind": "file", "name": path.name})
+    raise EvalModelError(
+        f"--data: {path.name} has neither the long columns unit, period, variable, value nor a "
+        f"unit ('kommun') and a 'year' column (columns: {list(df.columns)[:8]})."
+    )
+
+
+def load_panels(data: str, districts: str | None = None) -> dict[str, Panel]:
+    """The panels by level for ``--data`` (``simulated`` or a CSV path)."""
+    if data == "simulated":
+        panels = {"municipality": datasets.simulated(),
+                  "district": datasets.simulated_districts()}
+    else:
+        panels = {"municipality": _file_panel(Path(data))}
+    if districts:
+        df = pd.read_csv(districts, dtype={"district": str})
+        panels["district"] = Panel(df, unit="district", time="year",
+                                   source={"kind": "file", "name": Path(districts).name})
+    return panels
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from evalmodel.report.runner import command_line, run_report
+
+    names = args.cases or registry.names()
+    unknown = [n for n in names if n not in registry.names()]
+    if unknown:
+        raise EvalModelError(f"--cases: unknown {unknown}; known cases are {registry.names()}.")
+    panels = load_panels(args.data, args.districts)
+    bar = tqdm(total=len(names), desc="cases", unit="case", disable=args.quiet or None,
+               file=sys.stderr)
+
+    def step(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    index = run_report(panels, Path(args.out), case_names=names,
+                       analyses=Path(args.analyses) if args.analyses else None,
+                       command=command_line(), progress=step)
+    bar.close()
+    print(f"report: {index}")
+    return 0
+
+
+def _cases(args: argparse.Namespace) -> int:
+    for name in registry.names():
+        c = registry.get(name)
+        print(f"{name:12s} {c.level:12s} treated {','.join(c.treated):10s} adoption "
+              f"{c.adoption}  {c.title}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``evalmodel`` command."""
+    parser = argparse.ArgumentParser(prog="evalmodel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run every case and write the report")
+    run.add_argument("--data", default="simulated",
+                     help="'simulated' (default) or a CSV file (long or wide)")
+    run.add_argument("--districts", default=None, help="CSV of a district panel (Lindängen)")
+    run.add_argument("--out", default="results", help="output folder (default: results)")
+    run.add_argument("--cases", nargs="+", default=None, help="cases to run (default: all)")
+    run.add_argument("--analyses", default=None, help="folder of the study scripts")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+    cases = sub.add_parser("cases", help="list the registered cases")
+    cases.set_defaults(func=_cases)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``evalmodel`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EvalModelError as exc:
+        print(f"evalmodel: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Figures shared by every estimator: coefficient plots and treated-versus-comparison trends.
+
+matplotlib and seaborn are imported here, never when :mod:`evalmodel` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from evalmodel.panel import Panel
+    from evalmodel.results import EstimateResult
+
+__all__ = ["PALETTE", "coefficient_plot", "new_axes", "trend_plot"]
+
+#: Treated, comparison, and a neutral colour, used by every evalmodel figure.
+PALETTE = {"treated": "#c0392b", "comparison": "#2c3e50", "neutral": "#7f8c8d"}
+
+
+def new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
+    """Return ``ax``, or the Axes of a new figure in evalmodel's style."""
+    if ax is not None:
+        return ax
+    sns.set_theme(style="whitegrid", context="notebook")
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def coefficient_plot(result: EstimateResult, ax: Axes | None = None) -> Axes:
+    """Point estimates with their intervals, one row per term, and the zero line."""
+    ax = new_axes(ax, (6.0, 1.2 + 0.45 * len(result.table)))
+    t = result.table
+    labels = t["term"].astype(str) if "term" in t else t.index.astype(str)
+    y = np.arange(len(t))[::-1]
+    ax.errorbar(t["estimate"], y,
+                xerr=[t["estimate"] - t["ci_lower"], t["ci_upper"] - t["estimate"]],
+                fmt="o", color=PALETTE["treated"], ecolor=PALETTE["comparison"], capsize=3)
+    ax.axvline(0, color=PALETTE["neutral"], lw=1, ls="--")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(f"estimate ({result.conf_level:.0%} interval)")
+    ax.set_title(f"{result.method}: {result.outcome}")
+    return ax
+
+
+def trend_plot(
+    panel: Panel,
+    outcome: str,
+    *,
+    treated: Sequence[str],
+    comparison: Sequence[str],
+    adoption: int | None = None,
+    ax: Axes | None = None,
+    label: str | None = None,
+) -> Axes:
+    """Mean outcome of treated and comparison units by period, with adoption marked.
+
+    The comparison line is the unweighted mean over comparison units, with the band between
+    their 10th and 90th percentiles.
+    """
+    ax = new_axes(ax)
+    wide = panel.wide(outcome)
+    t = wide.loc[list(treated)].mean(axis=0)
+    c = wide.loc[list(comparison)]
+    x = np.asarray(wide.columns, dtype=float)
+    ax.fill_between(x, c.quantile(0.1).to_numpy(), c.quantile(0.9).to_numpy(),
+                    color=PALETTE["comparison"], alpha=0.12, lw=0,
+                    label="comparison, 10th-90th percentile")
+    ax.plot(x, c.mean(axis=0).to_numpy(), color=PALETTE["comparison"], lw=2,
+            label=f"comparison mean ({len(comparison)} units)")
+    name = ", ".join(treated) if len(treated) <= 3 else f"{len(treated)} treated units"
+    ax.plot(x, pd.Series(t).to_numpy(), color=PALETTE["treated"], lw=2.5, marker="o", ms=3,
+            label=f"treated ({name})")
+    if adoption is not None:
+        ax.axvline(adoption - 0.5, color=PALETTE["neutral"], ls="--", lw=1)
+        ax.annotate(f"adoption {adoption}", (adoption - 0.4, 0.97),
+                    xycoords=("data", "axes fraction"), va="top", fontsize=9,
+                    color=PALETTE["neutral"])
+    ax.set_xlabel(panel.time)
+    ax.set_ylabel(label or outcome)
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    return ax

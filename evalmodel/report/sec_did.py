@@ -1,0 +1,61 @@
+"""The report section of the canonical estimators: trends, the 2x2 DiD and two-way FE."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalmodel.cases import Design
+from evalmodel.estimators.did import did2x2, twfe
+from evalmodel.kpis import KPI_LABELS
+from evalmodel.report.section import Section
+
+__all__ = ["build_did_section", "planted_effect"]
+
+#: Periods on each side of adoption used by the report's 2x2 comparison.
+WINDOW = (3, 4)
+
+
+def planted_effect(design: Design, outcome: str, periods: tuple[int, ...]) -> float | None:
+    """Mean planted effect on the treated units over ``periods`` (simulated data only)."""
+    truth = design.panel.truth
+    if truth is None:
+        return None
+    sel = truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
+                & truth["unit"].isin(design.treated) & truth["period"].isin(periods)]
+    return float(sel["effect"].mean()) if len(sel) else None
+
+
+def build_did_section(design: Design, outcome: str) -> Section:
+    """Trend figure, 2x2 DiD (last 3 pre vs first 4 post periods) and TWFE for one outcome."""
+    import matplotlib.pyplot as plt
+
+    from evalmodel.plotting.core import trend_plot
+
+    pre = design.pre_periods[-WINDOW[0]:]
+    post = design.post_periods[:WINDOW[1]]
+    r2 = did2x2(design.panel, outcome, pre=pre, post=post)
+    rt = twfe(design.panel, outcome)
+    rows = []
+    for r, periods, label in ((r2, post, f"2x2: {pre[0]}-{pre[-1]} vs {post[0]}-{post[-1]}"),
+                              (rt, design.post_periods, "TWFE, all periods")):
+        row = r.overall
+        assert row is not None
+        rows.append({"method": label, "estimate": row["estimate"],
+                     "std_error": row["std_error"], "ci_lower": row["ci_lower"],
+                     "ci_upper": row["ci_upper"], "p_value": row["p_value"],
+                     "inference": r.inference,
+                     "planted": planted_effect(design, outcome, periods)})
+    table = pd.DataFrame(rows)
+    if table["planted"].isna().all():
+        table = table.drop(columns="planted")
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    trend_plot(design.panel, outcome, treated=design.treated, comparison=design.comparison,
+               adoption=design.adoption, ax=ax, label=KPI_LABELS.get(outcome, outcome))
+    ax.set_title(f"{design.case.title}: {outcome}")
+    notes = (f"Comparison pool: {len(design.comparison)} units ({design.pool}); "
+             f"{len(design.excluded)} units excluded (exposed to spill-over or treated "
+             "elsewhere).", *dict.fromkeys(r2.notes + rt.notes))
+    return Section(key=f"did_{outcome}", title=f"Difference-in-differences: {outcome}",
+                   tables=(("estimates", table), ("did2x2", r2.summary()),
+                           ("twfe", rt.summary())),
+                   figures=(("trend", fig),), notes=notes)

@@ -1,0 +1,22 @@
+"""The standard analysis of a case: every section builder run on each primary outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from evalmodel.cases import Design
+from evalmodel.report.sec_did import build_did_section
+from evalmodel.report.section import Section
+
+__all__ = ["SECTION_BUILDERS", "standard_sections"]
+
+SectionBuilder = Callable[[Design, str], Section]
+
+#: The builders run for every primary outcome of a case, in report order.
+SECTION_BUILDERS: tuple[SectionBuilder, ...] = (build_did_section,)
+
+
+def standard_sections(design: Design, outcomes: Sequence[str] | None = None) -> list[Section]:
+    """Run every builder of :data:`SECTION_BUILDERS` on each outcome (default: the case's)."""
+    return [build(design, outcome) for outcome in (outcomes or design.outcomes)
+            for build in SECTION_BUILDERS]

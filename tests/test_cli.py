@@ -1,0 +1,67 @@
+"""The main job: `evalmodel run` writes the report, identically twice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalmodel.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    a = tmp_path_factory.mktemp("run_a") / "results"
+    b = tmp_path_factory.mktemp("run_b") / "results"
+    assert main(["run", "--out", str(a), "--quiet"]) == 0
+    assert main(["run", "--out", str(b), "--quiet"]) == 0
+    return a, b
+
+
+def test_report_has_every_case(two_runs: tuple[Path, Path]) -> None:
+    a, _ = two_runs
+    index = (a / "index.html").read_text(encoding="utf-8")
+    for name in ("lindangen", "malmo", "trelleborg", "boras", "linkoping"):
+        assert f'id="{name}"' in index
+        assert (a / name / "index.html").is_file()
+        assert list((a / name).glob("*.png")) and list((a / name).glob("*.tex"))
+    assert "simulated data" in index
+    manifest = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["simulated"] is True and len(manifest["data"]["sha256"]) == 64
+    assert manifest["cases"] == ["boras", "lindangen", "linkoping", "malmo", "trelleborg"]
+    for key in ("evalmodel_version", "seed", "command", "time"):
+        assert manifest[key] not in (None, "")
+    md = (a / "trelleborg" / "did_N31814_estimates.md").read_text(encoding="utf-8")
+    assert md.startswith("> **simulated data**") and "planted" in md
+
+
+def test_two_runs_identical(two_runs: tuple[Path, Path]) -> None:
+    a, b = two_runs
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file()
+                   and p.suffix in {".csv", ".md", ".tex", ".png"})
+    assert len(files) > 100
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()
+                           and p.suffix in {".csv", ".md", ".tex", ".png"})
+    differ = [str(f) for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert differ == []
+
+
+def test_script_runs_alone(tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    proc = subprocess.run([sys.executable, str(ROOT / "analyses" / "boras.py"), "--out",
+                           str(out), "--quiet"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "boras" / "index.html").is_file() and not (out / "malmo").exists()
+
+
+def test_bad_arguments_give_clear_errors(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--cases", "lund", "--out", str(tmp_path)]) == 2
+    assert "--cases: unknown ['lund']" in capsys.readouterr().err
+    assert main(["run", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
+    assert "no file" in capsys.readouterr().err

@@ -1,0 +1,151 @@
+"""Panel: validation errors with pinned messages, coercions and gaps counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalmodel as em
+from evalmodel.errors import GapWarning, MissingValueWarning, PanelError
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "kommun": ["0580", "0580", "0580", "1287", "1287", "1287"],
+        "year": [2019, 2020, 2021, 2019, 2020, 2021],
+        "y": [1.0, 2.0, 3.0, 1.5, 1.7, 1.9],
+        "first": [2021, 2021, 2021, 0, 0, 0],
+    })
+
+
+def test_valid_panel_roles_and_views() -> None:
+    p = em.Panel(frame(), unit="kommun", time="year", cohort="first")
+    assert p.units == ["0580", "1287"]
+    assert p.periods.tolist() == [2019, 2020, 2021]
+    assert p.outcomes == ["y"]
+    assert p.cohorts().to_dict() == {"0580": 2021, "1287": 0}
+    assert p.is_balanced and p.notes == []
+    assert p.wide("y").loc["1287", 2020] == 1.7
+    assert isinstance(PanelError("x"), ValueError)
+
+
+def test_empty_frame() -> None:
+    with pytest.raises(PanelError, match=r"empty \(0 rows\)"):
+        em.Panel(frame().iloc[:0], unit="kommun", time="year")
+
+
+def test_missing_column_named() -> None:
+    with pytest.raises(PanelError, match=r"the time column 'år' is not in the data.*time="):
+        em.Panel(frame(), unit="kommun", time="år")
+
+
+def test_duplicate_keys() -> None:
+    df = pd.concat([frame(), frame().iloc[[1]]])
+    with pytest.raises(PanelError, match=r"2 rows share their \(kommun, year\) key "
+                                         r"\(e\.g\. \['0580', 2020\]\).*drop_duplicates"):
+        em.Panel(df, unit="kommun", time="year")
+
+
+def test_non_integer_time_shows_value_and_row() -> None:
+    df = frame().astype({"year": object})
+    df.loc[4, "year"] = "2013a"
+    with pytest.raises(PanelError, match=r"column 'year' has 1 non-integer values "
+                                         r"\(e\.g\. '2013a' in row 4\).*pd\.to_numeric"):
+        em.Panel(df, unit="kommun", time="year")
+
+
+def test_fractional_time_rejected() -> None:
+    df = frame().astype({"year": float})
+    df.loc[0, "year"] = 2019.5
+    with pytest.raises(PanelError, match=r"non-integer values \(e\.g\. 2019\.5 in row 0\)"):
+        em.Panel(df, unit="kommun", time="year")
+
+
+def test_non_numeric_outcome() -> None:
+    df = frame().astype({"y": object})
+    df.loc[2, "y"] = "n/a"
+    with pytest.raises(PanelError, match=r"column 'y' is not numeric: 1 values are not numbers "
+                                         r"\(e\.g\. 'n/a' in row 2\).*outcomes="):
+        em.Panel(df, unit="kommun", time="year")
+
+
+def test_cohort_changing_within_unit() -> None:
+    df = frame()
+    df.loc[0, "first"] = 2020
+    with pytest.raises(PanelError, match=r"cohort column 'first' changes within unit '0580' "
+                                         r"\(values \[2020, 2021\]\)"):
+        em.Panel(df, unit="kommun", time="year", cohort="first")
+
+
+def test_cohort_not_a_period() -> None:
+    df = frame()
+    df.loc[:2, "first"] = 2030
+    with pytest.raises(PanelError, match=r"value 2030 \(unit '0580'\), which is not a period "
+                                         r"of the panel \(2019-2021\).*or 0 for"):
+        em.Panel(df, unit="kommun", time="year", cohort="first")
+
+
+def test_cohort_nan_means_never() -> None:
+    df = frame().astype({"first": float})
+    df.loc[3:, "first"] = np.nan
+    p = em.Panel(df, unit="kommun", time="year", cohort="first")
+    assert p.cohorts().to_dict() == {"0580": 2021, "1287": 0}
+
+
+def test_lost_leading_zeros_detected_with_known_ids() -> None:
+    df = frame().assign(kommun=[580, 580, 580, 1287, 1287, 1287])
+    with pytest.raises(PanelError, match=r"lost their leading zeros \(e\.g\. '580', known as "
+                                         r"'0580'.*str\.zfill\(4\)"):
+        em.Panel(df, unit="kommun", time="year", ids=["0580", "1287", "1280"])
+    # Without the id list the integers are kept as strings, and the coercion is counted.
+    p = em.Panel(df, unit="kommun", time="year")
+    assert p.units == ["1287", "580"]
+    assert p.notes == ["unit column 'kommun': 6 numeric ids converted to strings"]
+
+
+def test_gaps_and_missing_values_kept_counted_and_warned() -> None:
+    df = frame().drop(index=4)
+    df.loc[0, "y"] = np.nan
+    with pytest.warns(GapWarning, match=r"1 \(unit, period\) cells are absent"), \
+            pytest.warns(MissingValueWarning, match=r"'y': 1 missing values kept"):
+        p = em.Panel(df, unit="kommun", time="year")
+    assert len(p.data) == 5 and not p.is_balanced
+    assert p.data["y"].isna().sum() == 1
+    assert len(p.notes) == 2
+
+
+def test_text_time_coerced_and_noted() -> None:
+    df = frame().assign(year=lambda d: d["year"].astype(str))
+    p = em.Panel(df, unit="kommun", time="year")
+    assert p.periods.dtype.kind == "i"
+    assert p.notes == ["time column 'year': 6 values converted from text to integers"]
+
+
+def test_long_input_pivots_by_variable() -> None:
+    long = frame().melt(id_vars=["kommun", "year"], value_vars=["y"], var_name="kpi",
+                        value_name="v")
+    p = em.Panel(long, unit="kommun", time="year", variable="kpi", value="v")
+    assert p.outcomes == ["y"]
+    assert p.wide("y").loc["0580", 2021] == 3.0
+    dup = pd.concat([long, long.iloc[[0]]])
+    with pytest.raises(PanelError, match=r"long rows share their \(kommun, year, kpi\) key"):
+        em.Panel(dup, unit="kommun", time="year", variable="kpi", value="v")
+
+
+def test_select_and_with_cohorts() -> None:
+    p = em.Panel(frame(), unit="kommun", time="year")
+    q = p.with_cohorts({"1287": 2020})
+    assert q.cohorts().to_dict() == {"0580": 0, "1287": 2020}
+    assert p.cohort is None  # the original is unchanged
+    assert q.select(units=["1287"]).units == ["1287"]
+    with pytest.raises(PanelError, match=r"units \['9999'\] are not in the panel"):
+        p.select(units=["9999"])
+    with pytest.raises(PanelError, match=r"cohort 2030 of unit '1287' is not a period"):
+        p.with_cohorts({"1287": 2030})
+
+
+def test_unknown_outcome_named() -> None:
+    p = em.Panel(frame(), unit="kommun", time="year")
+    with pytest.raises(PanelError, match=r"outcome 'N31807' is not a variable of the panel"):
+        p.wide("N31807")
