@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from evalmodel import cases, cli, datasets, report
+from evalmodel import cases, cli, data, datasets, displacement, report
 from evalmodel.errors import (
     DataSourceError,
     DesignError,
@@ -50,8 +50,10 @@ __all__ = [
     "__version__",
     "cases",
     "cli",
+    "data",
     "datasets",
     "did2x2",
+    "displacement",
     "report",
     "twfe",
 ]

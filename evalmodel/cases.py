@@ -55,6 +55,8 @@ class Design:
     panel : Panel
         The panel restricted to treated and comparison units, with the cohort role set
         (treated units: ``adoption``; comparison units: 0).
+    full_panel : Panel
+        The panel the design was formed on (exposed and excluded units included).
     pool : str
         The pool rule used.
     notes : tuple of str
@@ -70,6 +72,7 @@ class Design:
     post_periods: tuple[int, ...]
     outcomes: tuple[str, ...]
     panel: Panel
+    full_panel: Panel
     pool: str
     notes: tuple[str, ...] = ()
 
@@ -178,6 +181,7 @@ class Case:
             post_periods=tuple(p for p in periods if p >= first),
             outcomes=tuple(o for o in self.outcomes if o in panel.outcomes),
             panel=sub,
+            full_panel=panel,
             pool=pool,
             notes=tuple(notes),
         )

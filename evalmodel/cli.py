@@ -1,4 +1,4 @@
-"""The ``evalmodel`` command: ``evalmodel run`` (the main job) and ``evalmodel cases``."""
+"""The ``evalmodel`` command: ``run`` (the main job), ``cases`` and ``data`` (fetch, list)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from evalmodel import cases as registry
 from evalmodel import datasets
+from evalmodel.cli_data import add_data_commands
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 
@@ -36,11 +37,26 @@ def _file_panel(path: Path) -> Panel:
     )
 
 
-def load_panels(data: str, districts: str | None = None) -> dict[str, Panel]:
-    """The panels by level for ``--data`` (``simulated`` or a CSV path)."""
+def load_panels(
+    data: str,
+    districts: str | None = None,
+    *,
+    offline: bool = False,
+    cache_dir: str | None = None,
+    base_url: str | None = None,
+) -> dict[str, Panel]:
+    """The panels by level for ``--data`` (``simulated``, ``kolada`` or a CSV path).
+
+    ``kolada`` reads the local cache, fetching what is missing first unless ``offline``.
+    """
     if data == "simulated":
         panels = {"municipality": datasets.simulated(),
                   "district": datasets.simulated_districts()}
+    elif data == "kolada":
+        from evalmodel.data.kolada_panel import kolada_panel
+
+        panels = {"municipality": kolada_panel(offline=offline, cache_dir=cache_dir,
+                                               base_url=base_url)}
     else:
         panels = {"municipality": _file_panel(Path(data))}
     if districts:
@@ -59,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in registry.names()]
     if unknown:
         raise EvalModelError(f"--cases: unknown {unknown}; known cases are {registry.names()}.")
-    panels = load_panels(args.data, args.districts)
+    panels = load_panels(args.data, args.districts, offline=args.offline,
+                         cache_dir=args.cache_dir, base_url=args.base_url)
     bar = tqdm(total=len(names), desc="cases", unit="case", disable=args.quiet or None,
                file=sys.stderr)
 
@@ -89,7 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every case and write the report")
     run.add_argument("--data", default="simulated",
-                     help="'simulated' (default) or a CSV file (long or wide)")
+                     help="'simulated' (default), 'kolada' (the cached official series) or a "
+                          "CSV file (long or wide)")
+    run.add_argument("--offline", action="store_true",
+                     help="with --data kolada: read only the cache, fetch nothing")
+    run.add_argument("--cache-dir", default=None, help="cache folder (default: the platform's "
+                                                       "cache, or $EVALMODEL_CACHE_DIR)")
+    run.add_argument("--base-url", default=None, help="Kolada API base URL (for mirrors/tests)")
     run.add_argument("--districts", default=None, help="CSV of a district panel (Lindängen)")
     run.add_argument("--out", default="results", help="output folder (default: results)")
     run.add_argument("--cases", nargs="+", default=None, help="cases to run (default: all)")
@@ -98,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     cases = sub.add_parser("cases", help="list the registered cases")
     cases.set_defaults(func=_cases)
+    add_data_commands(sub)
     return parser
 
 

@@ -462,6 +462,10 @@ class Panel:
             data = data[list(dict.fromkeys(cols))]
         return Panel._from_validated(self, data, _cohort=col)
 
+    def with_notes(self, notes: Iterable[str]) -> Panel:
+        """Return the same panel with ``notes`` appended to :attr:`notes` (e.g. series breaks)."""
+        return Panel._from_validated(self, self._data, _notes=[*self._notes, *notes])
+
     def __repr__(self) -> str:
         n_units = self._data[self._unit].nunique()
         p = self._periods

@@ -1,1 +1,63 @@
-"""evalmodel.data."""
+"""evalmodel.data: sources -> tidy long frames -> Panels.
+
+Kolada (:func:`kolada_panel`, :func:`fetch_kolada`, :class:`KoladaClient`), the verifiable
+local cache (:class:`Cache`), SCB through PxWeb (:func:`scb_table`), downloaded files
+(:func:`read_export`, :func:`read_district_panel`) and the simulator that makes the embedded
+default data (:mod:`evalmodel.data.simulate`).
+"""
+
+from __future__ import annotations
+
+from evalmodel.data.cache import (
+    ENV_VAR,
+    Cache,
+    CacheCorruptError,
+    CacheMissError,
+    Manifest,
+    default_cache_dir,
+)
+from evalmodel.data.files import DISTRICT_COLUMNS, read_district_panel, read_export
+from evalmodel.data.kolada import (
+    DEFAULT_BASE_URL,
+    TIDY_COLUMNS,
+    KoladaClient,
+    KoladaEndpoints,
+    tidy_values,
+)
+from evalmodel.data.kolada_panel import (
+    CASE_KPIS,
+    SERIES_BREAKS,
+    SeriesBreak,
+    fetch_kolada,
+    kolada_panel,
+    series_break_notes,
+)
+from evalmodel.data import simulate
+from evalmodel.data.scb import BENEFITS_TABLE, SCB_BASE_URL, scb_table
+
+__all__ = [
+    "BENEFITS_TABLE",
+    "CASE_KPIS",
+    "DEFAULT_BASE_URL",
+    "DISTRICT_COLUMNS",
+    "ENV_VAR",
+    "SCB_BASE_URL",
+    "SERIES_BREAKS",
+    "TIDY_COLUMNS",
+    "Cache",
+    "CacheCorruptError",
+    "CacheMissError",
+    "KoladaClient",
+    "KoladaEndpoints",
+    "Manifest",
+    "SeriesBreak",
+    "default_cache_dir",
+    "fetch_kolada",
+    "kolada_panel",
+    "read_district_panel",
+    "read_export",
+    "scb_table",
+    "series_break_notes",
+    "simulate",
+    "tidy_values",
+]

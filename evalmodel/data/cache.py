@@ -324,7 +324,11 @@ class Cache:
             extra=dict(extra or {}),
         )
         text = json.dumps(manifest.to_dict(), indent=1, sort_keys=True)
-        _atomic_write(mpath, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+        def write_manifest(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        _atomic_write(mpath, write_manifest)
         if old is not None and old != table:
             with contextlib.suppress(OSError):
                 old.unlink()

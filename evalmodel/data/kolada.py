@@ -172,8 +172,14 @@ def tidy_values(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 continue
             status = v.get("status")
             recs.append(
-                (str(muni), period, str(kpi), v.get("value"), str(v.get("gender") or "T"),
-                 "" if status is None else str(status))
+                (
+                    str(muni),
+                    period,
+                    str(kpi),
+                    v.get("value"),
+                    str(v.get("gender") or "T"),
+                    "" if status is None else str(status),
+                )
             )
     df = pd.DataFrame.from_records(recs, columns=list(TIDY_COLUMNS))
     df["unit"] = df["unit"].astype(str)
@@ -201,7 +207,7 @@ def _make_retry(retries: int, backoff: float, retry_after_max: float) -> Retry:
         raise_on_status=False,
     )
     try:
-        return Retry(**kwargs, retry_after_max=retry_after_max)
+        return Retry(**kwargs, retry_after_max=int(retry_after_max))
     except TypeError:  # pragma: no cover - urllib3 older than 2.6
         return Retry(**kwargs)
 
@@ -251,9 +257,7 @@ class KoladaClient:
                 f"{MAX_PER_PAGE} rows a page: pass per_page={MAX_PER_PAGE}."
             )
         if int(retries) < 0:
-            raise DataSourceError(
-                f"KoladaClient: retries={retries!r} is negative; pass 0 or more."
-            )
+            raise DataSourceError(f"KoladaClient: retries={retries!r} is negative; pass 0 or more.")
         self.endpoints = KoladaEndpoints(base_url or DEFAULT_BASE_URL, int(per_page))
         self.timeout = timeout
         self.retries = int(retries)
@@ -306,8 +310,11 @@ class KoladaClient:
                     "retries; try again later."
                 ) from None
             self.log.append(
-                {"url": url, "status": resp.status_code,
-                 "sha256": hashlib.sha256(resp.content).hexdigest()}
+                {
+                    "url": url,
+                    "status": resp.status_code,
+                    "sha256": hashlib.sha256(resp.content).hexdigest(),
+                }
             )
             return payload
 

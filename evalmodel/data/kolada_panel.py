@@ -38,8 +38,22 @@ __all__ = [
 
 #: The Kolada KPIs the case studies use (see the project's CONTEXT notes).
 CASE_KPIS: tuple[str, ...] = (
-    "N31807", "N31825", "U31804", "U31803", "N31814", "N31816", "U31801", "U31001",
-    "N31004", "N31910", "N31848", "N01951", "N03937", "N03939", "N03935", "N02267",
+    "N31807",
+    "N31825",
+    "U31804",
+    "U31803",
+    "N31814",
+    "N31816",
+    "U31801",
+    "U31001",
+    "N31004",
+    "N31910",
+    "N31848",
+    "N01951",
+    "N03937",
+    "N03939",
+    "N03935",
+    "N02267",
 )
 #: Default years of :func:`kolada_panel`.
 DEFAULT_YEARS = range(1998, 2025)
@@ -137,9 +151,7 @@ def _cached_years(cache: Cache, name: str) -> set[int]:
     return set() if m is None else {int(y) for y in m.extra.get("years", [])}
 
 
-def _plan(
-    cache: Cache, kpis: Sequence[str], years: list[int]
-) -> tuple[list[str], dict[str, str]]:
+def _plan(cache: Cache, kpis: Sequence[str], years: list[int]) -> tuple[list[str], dict[str, str]]:
     """KPIs (and the municipality list) that need fetching, with the reason for each."""
     todo: dict[str, str] = {}
     for name in [MUNICIPALITY_ENTRY, *(values_entry(k) for k in kpis)]:
@@ -147,7 +159,9 @@ def _plan(
         if st != "ok":
             todo[name] = st
             continue
-        lacking = sorted(set(years) - _cached_years(cache, name)) if name != MUNICIPALITY_ENTRY else []
+        if name == MUNICIPALITY_ENTRY:
+            continue
+        lacking = sorted(set(years) - _cached_years(cache, name))
         if lacking:
             todo[name] = f"years {lacking[0]}-{lacking[-1]} not cached"
     return list(todo), todo
@@ -232,7 +246,11 @@ def _fetch_entry(cache: Cache, client: KoladaClient, name: str, years: list[int]
     want = sorted(set(years) | _cached_years(cache, name)) if cache.status(name) == "ok" else years
     df = client.values([kpi], None, want)
     cache.write_table(
-        name, df, source="kolada", urls=client.log[start:], extra={**base, "kpi": kpi, "years": want}
+        name,
+        df,
+        source="kolada",
+        urls=client.log[start:],
+        extra={**base, "kpi": kpi, "years": want},
     )
 
 
@@ -305,16 +323,24 @@ def kolada_panel(
     keep = set(munis.loc[munis["type"] == "K", "id"]) | set(extra)
     total = tidy[tidy["gender"] == "T"]
     notes = []
-    n_other = int((~total["unit"].isin(keep)).sum())
-    if n_other:
+    other = total.loc[~total["unit"].isin(keep), "unit"]
+    if len(other):
+        ids = sorted(other.unique())
         notes.append(
-            f"kolada: {n_other} rows of regions or other non-municipality ids left out "
-            "(pass include=[...] to keep some)"
+            f"kolada: {len(other)} rows of {len(ids)} regions or other non-municipality ids "
+            f"left out ({missing_report(ids)}; pass include=[...] to keep some)"
         )
     total = total[total["unit"].isin(keep)]
     flags = total.loc[total["status"] != "", "status"].value_counts()
     for flag, n in flags.items():
         notes.append(f"kolada: {int(n)} values carry the status flag {flag!r}")
+    empty = [k for k in kpi_list if k not in set(total["variable"])]
+    if empty and len(empty) < len(kpi_list):
+        raise DataSourceError(
+            f"kolada_panel: Kolada has no total (gender T) values for kpis {empty} among the "
+            "municipalities in the years asked; check the ids and years, or leave them out of "
+            "kpis."
+        )
     if total.empty:
         raise DataSourceError(
             f"kolada_panel: no total (gender T) values for kpis {kpi_list[:5]} in the years "
@@ -338,4 +364,4 @@ def kolada_panel(
     breaks_hit = series_break_notes(panel.outcomes, panel.periods.tolist(), breaks)
     for note in breaks_hit:
         warnings.warn(f"kolada_panel: {note}.", SeriesBreakWarning, stacklevel=2)
-    return Panel._from_validated(panel, panel.data, _notes=[*panel.notes, *notes, *breaks_hit])
+    return panel.with_notes([*notes, *breaks_hit])

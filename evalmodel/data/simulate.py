@@ -109,13 +109,18 @@ def _truth_frame(effects: list[PlantedEffect], years: np.ndarray) -> pd.DataFram
                                        "effect"])
 
 
-def simulate_municipalities(seed: int = 20131105) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_municipalities(
+    seed: int = 20131105, *, displacement: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate the municipality panel (290 units x 1998-2024) and its planted effects.
 
     Parameters
     ----------
     seed : int
         Seed of the generator; the default gives the embedded data set.
+    displacement : bool
+        Plant the displacement effect on Trelleborg's youth unemployment (N03939); switched
+        off, everything else is identical for the same seed.
 
     Returns
     -------
@@ -144,8 +149,8 @@ def simulate_municipalities(seed: int = 20131105) -> tuple[pd.DataFrame, pd.Data
     pop = pop0[:, None] * np.exp(growth[:, None] * (YEARS - 1998)[None, :])
     pop = np.round(pop * np.exp(_ar1(rng, n, t, 0.003)))
 
-    unemp = 4.0 * rel_unemp[:, None] * np.exp(0.9 * cycle[None, :] + _ar1(rng, n, t, 0.06))
-    youth = unemp * youth_ratio[:, None] * np.exp(0.3 * cycle[None, :] + _ar1(rng, n, t, 0.05))
+    unemp = 4.0 * rel_unemp[:, None] * np.exp(0.9 * cycle[None, :] + _ar1(rng, n, t, 0.04))
+    youth = unemp * youth_ratio[:, None] * np.exp(0.3 * cycle[None, :] + _ar1(rng, n, t, 0.03))
 
     # National path: about 5.5 % in 1998 falling to about 4 % in the 2010s.
     national = np.log(4.2) - 0.10 * yr - 0.05 * np.clip(yr, 0, None)
@@ -175,7 +180,7 @@ def simulate_municipalities(seed: int = 20131105) -> tuple[pd.DataFrame, pd.Data
         PlantedEffect("trelleborg", ("1287",), "N31807", 2010, -0.9),
         PlantedEffect("trelleborg", ("1287",), "N31814", 2010, -11.0),
         PlantedEffect("trelleborg", ("1287",), "U31804", 2010, -1.4),
-        PlantedEffect("trelleborg", ("1287",), "N03939", 2010, 0.9),  # displacement
+        PlantedEffect("trelleborg", ("1287",), "N03939", 2010, 2.5),  # displacement
         PlantedEffect("boras", ("1490",), "N31807", 2012, boras_dip / first),
         PlantedEffect("boras", ("1490",), "N31814", 2012, boras_lt / first),
         PlantedEffect("linkoping", ("0580",), "N31807", 2021, lkpg_gap / fourth),
@@ -183,6 +188,8 @@ def simulate_municipalities(seed: int = 20131105) -> tuple[pd.DataFrame, pd.Data
         PlantedEffect("malmo", ("1280",), "N31814", 2015, -4.0),
     ]
     young = share * young_rel[:, None] * np.exp(_ar1(rng, n, t, 0.05))
+    if not displacement:
+        effects = [e for e in effects if e.outcome != "N03939"]
     series = {"N31807": share, "N31814": longterm, "U31804": young, "N03939": youth}
     for eff in effects:
         series[eff.outcome][ids.index(eff.units[0])] += eff.path(YEARS)
@@ -209,8 +216,12 @@ def simulate_municipalities(seed: int = 20131105) -> tuple[pd.DataFrame, pd.Data
     return data, pd.concat([truth, derived], ignore_index=True)
 
 
-def simulate_districts(seed: int = 20150901) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_districts(
+    seed: int = 20150901, *, spillover: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate Malmö's districts, 2005-2020, with the Lindängen model planted in 2011.
+
+    With ``spillover`` (default) the neighbours of Lindängen receive part of its recipients.
 
     Returns the district-year frame (``district``, ``year``, ``N31807`` share with assistance,
     ``N03939`` youth unemployment, ``N01951`` inhabitants) and the planted effects: the model's
@@ -232,8 +243,9 @@ def simulate_districts(seed: int = 20150901) -> tuple[pd.DataFrame, pd.DataFrame
     pop = np.round(np.exp(rng.normal(np.log(14_000), 0.4, n))[:, None]
                    * np.exp(0.01 * (years - 2005))[None, :])
     effects = [PlantedEffect("lindangen", ("lindangen",), "N31807", 2011, -4.0)]
-    effects += [PlantedEffect("lindangen", (u,), "N31807", 2011, 0.8)  # spill-over
-                for u in _LINDANGEN_NEIGHBOURS]
+    if spillover:
+        effects += [PlantedEffect("lindangen", (u,), "N31807", 2011, 0.8)
+                    for u in _LINDANGEN_NEIGHBOURS]
     for eff in effects:
         share[ids.index(eff.units[0])] += eff.path(years)
     data = _long(ids, years, {"N31807": np.round(share, 2), "N03939": np.round(youth, 2),

@@ -3,6 +3,7 @@
 from evalmodel.report.case import CaseOutput, write_case
 from evalmodel.report.runner import run_report
 from evalmodel.report.sec_did import build_did_section
+from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.section import Section
 from evalmodel.report.standard import SECTION_BUILDERS, standard_sections
 from evalmodel.report.tables import write_table
@@ -12,6 +13,7 @@ __all__ = [
     "CaseOutput",
     "Section",
     "build_did_section",
+    "build_displacement_section",
     "run_report",
     "standard_sections",
     "write_case",

@@ -109,6 +109,7 @@ def run_report(
         "evalmodel_version": __version__,
         "data": dict(first.source),
         "data_by_level": {k: dict(p.source) for k, p in panels.items()},
+        "data_notes": {k: p.notes for k, p in panels.items()},
         "simulated": simulated,
         "seed": first.source.get("seed"),
         "command": command,

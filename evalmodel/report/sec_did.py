@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from evalmodel.cases import Design
@@ -9,20 +10,42 @@ from evalmodel.estimators.did import did2x2, twfe
 from evalmodel.kpis import KPI_LABELS
 from evalmodel.report.section import Section
 
-__all__ = ["build_did_section", "planted_effect"]
+__all__ = ["build_did_section", "planted_effect", "planted_log_effect"]
 
 #: Periods on each side of adoption used by the report's 2x2 comparison.
 WINDOW = (3, 4)
 
 
-def planted_effect(design: Design, outcome: str, periods: tuple[int, ...]) -> float | None:
-    """Mean planted effect on the treated units over ``periods`` (simulated data only)."""
+def planted_effect(design: Design, outcome: str, periods: tuple[int, ...],
+                   units: tuple[str, ...] | None = None) -> float | None:
+    """Mean planted effect over ``periods`` on ``units`` (default: the treated units).
+
+    ``None`` on data without a truth (real data); 0.0 where nothing was planted.
+    """
     truth = design.panel.truth
     if truth is None:
         return None
     sel = truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
-                & truth["unit"].isin(design.treated) & truth["period"].isin(periods)]
-    return float(sel["effect"].mean()) if len(sel) else None
+                & truth["unit"].isin(units or design.treated) & truth["period"].isin(periods)]
+    return float(sel.groupby("period")["effect"].mean().mean()) if len(sel) else 0.0
+
+
+def planted_log_effect(design: Design, outcome: str, periods: tuple[int, ...],
+                       units: tuple[str, ...] | None = None) -> float | None:
+    """The planted effect in log points: mean of ``log(y) - log(y - effect)`` over ``periods``
+    and ``units`` (simulated data only)."""
+    truth = design.panel.truth
+    if truth is None:
+        return None
+    units = units or design.treated
+    sel = truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
+                & truth["unit"].isin(units) & truth["period"].isin(periods)]
+    if not len(sel):
+        return 0.0
+    wide = design.full_panel.wide(outcome)
+    y = np.array([wide.loc[u, p] for u, p in zip(sel["unit"], sel["period"], strict=True)])
+    logs = pd.Series(np.log(y) - np.log(y - sel["effect"].to_numpy()), index=sel.index)
+    return float(logs.groupby(sel["period"]).mean().mean())
 
 
 def build_did_section(design: Design, outcome: str) -> Section:

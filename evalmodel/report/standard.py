@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from evalmodel.cases import Design
 from evalmodel.report.sec_did import build_did_section
+from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.section import Section
 
 __all__ = ["SECTION_BUILDERS", "standard_sections"]
@@ -17,6 +18,9 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (build_did_section,)
 
 
 def standard_sections(design: Design, outcomes: Sequence[str] | None = None) -> list[Section]:
-    """Run every builder of :data:`SECTION_BUILDERS` on each outcome (default: the case's)."""
-    return [build(design, outcome) for outcome in (outcomes or design.outcomes)
-            for build in SECTION_BUILDERS]
+    """Every builder of :data:`SECTION_BUILDERS` on each outcome (default: the case's), then
+    the case's displacement section where the data allow one."""
+    out = [build(design, outcome) for outcome in (outcomes or design.outcomes)
+           for build in SECTION_BUILDERS]
+    displacement = build_displacement_section(design)
+    return out if displacement is None else [*out, displacement]
