@@ -1,0 +1,347 @@
+"""Randomisation (permutation) inference for DiD-type estimators with few treated units.
+
+The treatment is re-assigned to every eligible set of units of the same size drawn from the
+treated units and the comparison pool (exactly, when there are few such sets; otherwise to
+``n_perm`` random sets drawn with a seed), the estimator is re-run on each, and the observed
+estimate is compared with this placebo distribution. The interval inverts the test for a
+constant additive effect; it relies on the statistic being linear in the outcome (true of the
+2x2 DiD and of TWFE), so that the statistic of ``Y - tau D`` is ``T(Y) - tau T(D)``.
+
+Any estimator works through a callable ``statistic(panel, treated_units) -> float``; the
+panel passed to it has the placebo units' cohorts set to the treated units' cohorts. A
+statistic with a ``batch`` method (such as :class:`DiD2x2Statistic`) is evaluated for all
+assignments at once.
+
+References
+----------
+Fisher, R. A. (1935). *The Design of Experiments*.
+Abadie, A., Diamond, A. and Hainmueller, J. (2010). Synthetic control methods for comparative
+case studies. *JASA* 105(490), 493-505.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from evalmodel.errors import EstimationError
+from evalmodel.panel import NEVER, Panel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "DiD2x2Statistic",
+    "PermutationResult",
+    "permutation_inference",
+]
+
+#: Default cap on the number of assignments enumerated exactly.
+MAX_EXACT = 10_000
+
+Statistic = Callable[[Panel, Sequence[str]], float]
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """The observed estimate set against its permutation distribution.
+
+    Attributes
+    ----------
+    estimate : float
+        The statistic at the actual assignment.
+    p_value : float
+        ``(1 + #{|placebo| >= |estimate|}) / (1 + n_perm)``.
+    ci_lower, ci_upper : float
+        Interval from inverting the test for a constant additive effect (NaN when the
+        treated units have no cohort, so the treatment pattern is unknown).
+    distribution : ndarray
+        The placebo estimates (the actual assignment left out).
+    n_perm : int
+        Number of placebo assignments.
+    exact : bool
+        Whether every assignment was used.
+    min_p_value : float
+        The smallest attainable p-value, ``1 / (1 + n_perm)``.
+    conf_level : float
+    treated : tuple of str
+    pool : tuple of str
+    seed : int or None
+    """
+
+    estimate: float
+    p_value: float
+    ci_lower: float
+    ci_upper: float
+    distribution: np.ndarray
+    n_perm: int
+    exact: bool
+    min_p_value: float
+    conf_level: float
+    treated: tuple[str, ...]
+    pool: tuple[str, ...]
+    seed: int | None
+
+    @property
+    def std_error(self) -> float:
+        """Standard deviation of the placebo distribution."""
+        return float(np.std(self.distribution, ddof=1)) if self.n_perm > 1 else float("nan")
+
+    def describe(self) -> str:
+        """One sentence on how the inference was done."""
+        kind = "all" if self.exact else f"{self.n_perm:,} random (seed {self.seed})"
+        return (
+            f"randomisation inference: treatment re-assigned to {kind} placebo sets of "
+            f"{len(self.treated)} unit(s) from {len(self.treated) + len(self.pool)} units; "
+            f"smallest attainable p-value {self.min_p_value:.4f}"
+        )
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Histogram of the placebo estimates with the observed one; returns the Axes."""
+        from evalmodel.plotting.inference import permutation_plot
+
+        return permutation_plot(self, ax=ax)
+
+
+class DiD2x2Statistic:
+    """The 2x2 DiD of means as a permutation statistic, with a vectorised ``batch``.
+
+    ``statistic(panel, treated)`` is the mean over ``treated`` of (post mean - pre mean) minus
+    the same mean over the other units of the panel.
+
+    Parameters
+    ----------
+    outcome : str
+    pre, post : iterable of int
+        Periods averaged before and after.
+    """
+
+    def __init__(self, outcome: str, *, pre: Iterable[int], post: Iterable[int]) -> None:
+        self.outcome = outcome
+        self.pre = [int(p) for p in pre]
+        self.post = [int(p) for p in post]
+        if not self.pre or not self.post:
+            raise EstimationError("DiD2x2Statistic: pre and post need at least one period each.")
+
+    def changes(self, panel: Panel, values: str | None = None) -> tuple[list[str], np.ndarray]:
+        """Units and their post-minus-pre mean change."""
+        w = panel.wide(values or self.outcome)
+        missing = [p for p in self.pre + self.post if p not in w.columns]
+        if missing:
+            raise EstimationError(
+                f"DiD2x2Statistic: periods {missing} are not in the panel "
+                f"({int(w.columns.min())}-{int(w.columns.max())})."
+            )
+        d = w[self.post].mean(axis=1) - w[self.pre].mean(axis=1)
+        if d.isna().any():
+            bad = d.index[d.isna()][0]
+            raise EstimationError(
+                f"DiD2x2Statistic: unit {bad!r} has no {values or self.outcome!r} values in the "
+                "pre or post periods; drop it from the pool."
+            )
+        return [str(u) for u in w.index], d.to_numpy(dtype=float)
+
+    def batch(self, panel: Panel, assignments: np.ndarray, values: str | None = None
+              ) -> np.ndarray:
+        """Statistic for each row of a 0/1 ``assignments`` matrix over ``panel.units``."""
+        _, d = self.changes(panel, values)
+        z = assignments.astype(float)
+        k = z.sum(axis=1)
+        return np.asarray((z @ d) / k - ((1 - z) @ d) / (d.size - k))
+
+    def __call__(self, panel: Panel, treated: Sequence[str]) -> float:
+        units, _ = self.changes(panel)
+        z = np.isin(units, list(treated))[None, :]
+        return float(self.batch(panel, z)[0])
+
+
+def _assignments(n: int, k: int, actual: np.ndarray, n_perm: int | None, seed: int | None
+                 ) -> tuple[np.ndarray, bool]:
+    """Placebo assignment matrix (rows: assignments, 0/1 over units), the actual left out."""
+    total = math.comb(n, k)
+    cap = MAX_EXACT if n_perm is None else n_perm + 1
+    if total <= cap:
+        combos = np.array(list(itertools.combinations(range(n), k)))
+        z = np.zeros((total, n), dtype=bool)
+        np.put_along_axis(z, combos, True, axis=1)
+        keep = ~np.all(z == actual[None, :], axis=1)
+        return z[keep], True
+    draws = n_perm if n_perm is not None else MAX_EXACT - 1
+    rng = np.random.default_rng(seed)
+    idx = np.argsort(rng.random((draws, n)), axis=1)[:, :k]
+    z = np.zeros((draws, n), dtype=bool)
+    np.put_along_axis(z, idx, True, axis=1)
+    return z, False
+
+
+def _pvals(a0: float, c0: float, a: np.ndarray, c: np.ndarray, tau: float) -> float:
+    t0 = abs(a0 - tau * c0)
+    tp = np.abs(a - tau * c)
+    tol = 1e-10 * max(1.0, t0)
+    return float((1 + np.sum(tp >= t0 - tol)) / (1 + a.size))
+
+
+def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float
+            ) -> tuple[float, float]:
+    """Hull of ``{tau : p(tau) > alpha}`` by bisection outwards from the point estimate."""
+    if c0 == 0:
+        return float("nan"), float("nan")
+    centre = a0 / c0
+    scale = max(float(np.std(a)) if a.size > 1 else 0.0, abs(centre), 1e-12)
+    out = []
+    for sign in (-1.0, 1.0):
+        inner, step = centre, scale
+        for _ in range(60):
+            outer = centre + sign * step
+            if _pvals(a0, c0, a, c, outer) <= alpha:
+                break
+            inner, step = outer, step * 2
+        else:
+            out.append(sign * np.inf)
+            continue
+        for _ in range(100):
+            mid = (inner + outer) / 2
+            if _pvals(a0, c0, a, c, mid) > alpha:
+                inner = mid
+            else:
+                outer = mid
+            if abs(outer - inner) <= 1e-9 * scale:
+                break
+        out.append((inner + outer) / 2)
+    return float(out[0]), float(out[1])
+
+
+def permutation_inference(
+    panel: Panel,
+    outcome: str,
+    *,
+    statistic: Statistic,
+    treated: Sequence[str],
+    pool: Sequence[str],
+    n_perm: int | None = None,
+    seed: int | None = None,
+    conf_level: float = 0.95,
+) -> PermutationResult:
+    """Randomisation inference: the treatment re-assigned over the treated units and the pool.
+
+    Parameters
+    ----------
+    panel : Panel
+        Must contain the treated and pool units; the treated units' cohorts give the
+        treatment timing for placebo units and for the interval.
+    outcome : str
+        The outcome the statistic estimates on (used to build the treatment pattern for the
+        interval).
+    statistic : callable
+        ``statistic(panel, treated_units) -> float``. A statistic with a
+        ``batch(panel, assignments, values=None)`` method (e.g. :class:`DiD2x2Statistic`) is
+        evaluated for all assignments at once.
+    treated : sequence of str
+        The actually treated units.
+    pool : sequence of str
+        Comparison units eligible for placebo treatment.
+    n_perm : int, optional
+        Number of random placebo assignments; every assignment is used when there are at most
+        ``n_perm + 1`` (default: at most 10,000), so the test is exact.
+    seed : int, optional
+        Seed of the random assignments.
+    conf_level : float
+        Level of the test and coverage of the interval.
+
+    Returns
+    -------
+    PermutationResult
+
+    Raises
+    ------
+    EstimationError
+        When the design cannot reach the level: the smallest attainable p-value
+        ``1 / (number of assignments)`` exceeds ``1 - conf_level``; for overlapping or
+        unknown units; for ``n_perm < 1``.
+    """
+    if not 0 < conf_level < 1:
+        raise EstimationError(
+            f"permutation_inference: conf_level={conf_level!r} must lie strictly between 0 and 1."
+        )
+    if n_perm is not None and n_perm < 1:
+        raise EstimationError(f"permutation_inference: n_perm={n_perm!r} must be at least 1.")
+    treated_t = tuple(str(u) for u in treated)
+    pool_t = tuple(str(u) for u in pool if str(u) not in set(treated_t))
+    if not treated_t:
+        raise EstimationError("permutation_inference: treated is empty; name the treated units.")
+    units = set(panel.units)
+    unknown = sorted((set(treated_t) | set(pool_t)) - units)
+    if unknown:
+        raise EstimationError(
+            f"permutation_inference: units {unknown[:5]} are not in the panel; check the ids."
+        )
+    panel.check_outcome(outcome)
+    n, k = len(treated_t) + len(pool_t), len(treated_t)
+    total = math.comb(n, k)
+    n_assign = total if (n_perm is None and total <= MAX_EXACT) or (
+        n_perm is not None and total <= n_perm + 1) else (n_perm or MAX_EXACT - 1) + 1
+    min_p = 1.0 / n_assign
+    alpha = 1 - conf_level
+    if min_p > alpha + 1e-12:
+        need = k
+        while math.comb(need + k, k) < 1 / alpha:
+            need += 1
+        raise EstimationError(
+            f"permutation_inference: with {k} treated unit(s) and {len(pool_t)} comparison "
+            f"units there are {n_assign} assignments, so the smallest attainable p-value is "
+            f"{min_p:.4f}, above 1 - conf_level = {alpha:.4f}; use at least {need} comparison "
+            f"units or lower conf_level to at most {1 - min_p:.4f}."
+        )
+    sub = panel.select(units=sorted(treated_t + pool_t))
+    order = sub.units
+    cohorts = sub.cohorts()
+    t_cohorts = [int(cohorts.get(u, NEVER)) for u in treated_t]
+    timed = all(c != NEVER for c in t_cohorts)
+    actual = np.isin(order, treated_t)
+    z, exact = _assignments(n, k, actual, n_perm, seed)
+
+    # the treatment pattern D (1 for treated units from their cohort on), for the interval
+    d_panel = None
+    if timed:
+        data = sub.data
+        cmap = dict(zip(treated_t, t_cohorts, strict=True))
+        start = data[sub.unit].map(cmap)
+        data[outcome] = ((start.notna()) & (data[sub.time] >= start.fillna(0))).astype(float)
+        d_panel = Panel._from_validated(sub, data)
+
+    batch = getattr(statistic, "batch", None)
+    if callable(batch):
+        a = np.asarray(batch(sub, z), dtype=float)
+        a0 = float(np.asarray(batch(sub, actual[None, :]))[0])
+        if d_panel is not None:
+            c = np.asarray(batch(d_panel, z), dtype=float)
+            c0 = float(np.asarray(batch(d_panel, actual[None, :]))[0])
+    else:
+        def run(p: Panel, row: np.ndarray) -> float:
+            chosen = [order[i] for i in np.flatnonzero(row)]
+            if timed:
+                p = p.with_cohorts(dict(zip(chosen, sorted(t_cohorts), strict=True)))
+            return float(statistic(p, chosen))
+
+        base = sub.with_cohorts({}) if timed else sub
+        d_base = d_panel.with_cohorts({}) if d_panel is not None else None
+        a = np.array([run(base, row) for row in z])
+        a0 = run(base, actual)
+        if d_base is not None:
+            c = np.array([run(d_base, row) for row in z])
+            c0 = run(d_base, actual)
+    p_value = _pvals(a0, 0.0, a, np.zeros_like(a), 0.0)
+    lo = hi = float("nan")
+    if d_panel is not None:
+        lo, hi = _invert(a0, c0, a, c, alpha)
+    return PermutationResult(
+        estimate=a0, p_value=p_value, ci_lower=lo, ci_upper=hi, distribution=a,
+        n_perm=int(a.size), exact=exact, min_p_value=1.0 / (1 + a.size),
+        conf_level=conf_level, treated=treated_t, pool=pool_t, seed=seed,
+    )
+

@@ -1,0 +1,116 @@
+"""An event study for few treated units with a design-based (placebo) covariance.
+
+With one adoption date, a balanced panel and never-treated comparison units, the TWFE event
+study's coefficient at event time ``e`` (reference ``-1``) is the difference in differences of
+means ``(ybar_T,e - ybar_T,-1) - (ybar_C,e - ybar_C,-1)``. Its cluster-robust covariance is not
+valid with one treated unit; here the covariance is estimated from the placebo coefficient
+vectors obtained by treating each comparison unit in turn (against the others), so that the
+sensitivity analysis of :func:`evalmodel.inference.sensitivity.sensitivity` rests on the same
+design-based footing as the permutation test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import EstimationError
+from evalmodel.panel import Panel
+
+__all__ = ["PlaceboEventStudy", "placebo_event_study"]
+
+
+@dataclass(frozen=True)
+class PlaceboEventStudy:
+    """Event-study coefficients with a placebo covariance (duck-typed as an event study).
+
+    Attributes
+    ----------
+    coefficients : Series
+        By event time, the reference left out.
+    vcov : DataFrame
+        Covariance of the placebo coefficient vectors, by event time both ways.
+    reference : int
+        Always -1.
+    placebo : DataFrame
+        One row per comparison unit treated as placebo, one column per event time.
+    """
+
+    coefficients: pd.Series
+    vcov: pd.DataFrame
+    reference: int
+    placebo: pd.DataFrame
+
+
+def placebo_event_study(
+    panel: Panel,
+    outcome: str,
+    *,
+    treated: Sequence[str],
+    pool: Sequence[str],
+    adoption: int,
+    window: tuple[int, int] = (-5, 5),
+) -> PlaceboEventStudy:
+    """Event-study coefficients of ``treated`` against ``pool`` with a placebo covariance.
+
+    Parameters
+    ----------
+    panel : Panel
+    outcome : str
+    treated, pool : sequence of str
+        Treated units (adopting at ``adoption``) and comparison units.
+    adoption : int
+        First treated period.
+    window : (int, int)
+        First and last event time; clipped to the panel's periods.
+
+    Raises
+    ------
+    EstimationError
+        With fewer than 3 comparison units, without a pre-period before the reference, or with
+        missing outcome values in the window.
+    """
+    t_set = [str(u) for u in treated]
+    c_set = [str(u) for u in pool if str(u) not in set(t_set)]
+    if len(c_set) < 3:
+        raise EstimationError(
+            f"placebo_event_study: {len(c_set)} comparison units; at least 3 are needed for a "
+            "placebo covariance."
+        )
+    w = panel.select(units=sorted(t_set + c_set)).wide(outcome)
+    periods = [int(p) for p in w.columns]
+    lo = max(window[0], periods[0] - adoption)
+    hi = min(window[1], periods[-1] - adoption)
+    times = [e for e in range(lo, hi + 1) if e != -1]
+    if adoption - 1 not in periods or not any(e < -1 for e in times) or not any(
+            e >= 0 for e in times):
+        raise EstimationError(
+            f"placebo_event_study: adoption {adoption} leaves no leads or lags inside the "
+            f"panel's periods {periods[0]}-{periods[-1]} and window {window}."
+        )
+    cols = [adoption + e for e in times]
+    sub = w[cols].to_numpy(float) - w[[adoption - 1]].to_numpy(float)
+    if np.isnan(sub).any():
+        raise EstimationError(
+            f"placebo_event_study: {outcome!r} has missing values in periods {cols}; "
+            "narrow the window or drop those units."
+        )
+    units = np.array([str(u) for u in w.index])
+    is_t = np.isin(units, t_set)
+    coef = sub[is_t].mean(axis=0) - sub[~is_t].mean(axis=0)
+    c = sub[~is_t]
+    n = c.shape[0]
+    # unit j against the other comparison units: c_j - (sum - c_j) / (n - 1)
+    plac = c - (c.sum(axis=0) - c) / (n - 1)
+    k = int(is_t.sum())
+    # a placebo vector has variance s2 (1 + 1/(n-1)); the estimate has s2 (1/k + 1/n)
+    vc = np.cov(plac, rowvar=False, ddof=1) * (1 / k + 1 / n) / (1 + 1 / (n - 1))
+    return PlaceboEventStudy(
+        coefficients=pd.Series(coef, index=pd.Index(times, name="event_time")),
+        vcov=pd.DataFrame(np.atleast_2d(vc), index=times, columns=times),
+        reference=-1,
+        placebo=pd.DataFrame(plac, index=units[~is_t], columns=times),
+    )
