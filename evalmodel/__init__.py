@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from evalmodel import cases, cli, data, datasets, displacement, report
+from evalmodel import cases, cli, data, datasets, displacement, inference, report
 from evalmodel.errors import (
     DataSourceError,
     DesignError,
@@ -25,13 +25,21 @@ from evalmodel.errors import (
     EvalModelWarning,
     PanelError,
 )
+from evalmodel.estimators.aggregate import AggregateResult
+from evalmodel.estimators.bacon import BaconResult, bacon
 from evalmodel.estimators.did import did2x2, twfe
+from evalmodel.estimators.event_study import EventStudyResult, event_study
+from evalmodel.estimators.staggered import AttGtResult, att_gt
+from evalmodel.inference.conley_taber import conley_taber
+from evalmodel.inference.honest import breakdown_value, honest_ci
+from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.inference.power import minimum_detectable_effect
+from evalmodel.inference.sensitivity import pretrend_test, sensitivity
+from evalmodel.inference.wild import wild_bootstrap
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult
 
-# -- staggered DiD (estimators/staggered.py, event_study.py, bacon.py) --
 # -- synthetic control and synthetic DiD (estimators/synth.py, sdid.py) --
-# -- inference (inference/) --
 
 try:
     __version__ = version("evalmodel")
@@ -39,21 +47,38 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AggregateResult",
+    "AttGtResult",
+    "BaconResult",
     "DataSourceError",
     "DesignError",
+    "DiD2x2Statistic",
     "EstimateResult",
     "EstimationError",
     "EvalModelError",
     "EvalModelWarning",
+    "EventStudyResult",
     "Panel",
     "PanelError",
     "__version__",
+    "att_gt",
+    "bacon",
+    "breakdown_value",
     "cases",
     "cli",
+    "conley_taber",
     "data",
     "datasets",
     "did2x2",
     "displacement",
+    "event_study",
+    "honest_ci",
+    "inference",
+    "minimum_detectable_effect",
+    "permutation_inference",
+    "pretrend_test",
     "report",
+    "sensitivity",
     "twfe",
+    "wild_bootstrap",
 ]

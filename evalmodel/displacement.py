@@ -446,9 +446,9 @@ def spillover(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewTreatedClustersWarning)
         with_e = did2x2(sub, outcome, pre=list(pre), post=list(post), treated=treated,
-                        control=[*exposed, *pool]).estimate
+                        control=[*exposed, *pool], inference="analytic").estimate
         without_e = did2x2(sub, outcome, pre=list(pre), post=list(post), treated=treated,
-                           control=pool).estimate
+                           control=pool, inference="analytic").estimate
     table = pd.DataFrame({
         "estimate": ["treated, exposed units in the pool", "treated, exposed units removed",
                      "exposed units (spill-over)"],

@@ -9,6 +9,7 @@ changed, dropped or flagged, and the same fact is recorded in the object's ``not
 from __future__ import annotations
 
 __all__ = [
+    "ConvexHullWarning",
     "DataSourceError",
     "DesignError",
     "EstimationError",
@@ -20,7 +21,7 @@ __all__ = [
     "PanelError",
     "RowsDroppedWarning",
     "SeriesBreakWarning",
-    "SimulatedDataWarning",
+    "SmallCohortWarning",
 ]
 
 
@@ -66,10 +67,6 @@ class SeriesBreakWarning(EvalModelWarning):
 
 class FewTreatedClustersWarning(EvalModelWarning):
     """Cluster-robust inference was asked for with too few treated clusters to be valid."""
-
-
-class SimulatedDataWarning(EvalModelWarning):
-    """Results come from simulated data, not from the official series."""
 
 
 class SmallCohortWarning(EvalModelWarning):

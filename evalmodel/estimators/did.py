@@ -9,7 +9,8 @@ indicator, fitted by linearmodels' ``PanelOLS``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -17,20 +18,83 @@ import pandas as pd
 import statsmodels.api as sm
 from linearmodels.panel import PanelOLS
 
-from evalmodel.errors import EstimationError
+from evalmodel.errors import EstimationError, EvalModelWarning
 from evalmodel.estimators._common import (
+    MIN_TREATED_CLUSTERS,
+    check_choice,
     check_conf_level,
     check_periods,
     drop_missing,
     treated_indicator,
     warn_few_clusters,
 )
+from evalmodel.estimators.twfe_placebo import TwfeStatistic
+from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
 
-__all__ = ["did2x2", "twfe"]
+__all__ = ["Inference", "did2x2", "twfe"]
 
 Cluster = Literal["unit"] | str | None
+#: ``"auto"``: permutation inference with fewer than 5 treated clusters, else cluster-robust.
+Inference = Literal["auto", "analytic", "permutation"]
+
+
+def _use_permutation(fn: str, inference: Inference, n_treated_clusters: int) -> bool:
+    check_choice(fn, "inference", inference, Inference)
+    return inference == "permutation" or (
+        inference == "auto" and n_treated_clusters < MIN_TREATED_CLUSTERS)
+
+
+def _permute(
+    fn: str,
+    table: pd.DataFrame,
+    panel: Panel,
+    outcome: str,
+    statistic: Callable[[Panel, Sequence[str]], float],
+    *,
+    treated: list[str],
+    pool: list[str],
+    n_perm: int | None,
+    seed: int | None,
+    conf_level: float,
+    n_treated_clusters: int,
+    fallback: str | None,
+) -> tuple[pd.DataFrame, str, list[str], object]:
+    """Replace the headline row's inference by randomisation inference over ``pool``.
+
+    Returns ``None`` in place of the permutation result when the pool is too small to reach
+    ``conf_level`` and ``inference`` was ``"auto"``: the analytic inference then stands, with
+    a :class:`FewTreatedClustersWarning` and a note that says why.
+    """
+    try:
+        with warnings.catch_warnings():  # placebo fits warn as the real fit already did
+            warnings.simplefilter("ignore", EvalModelWarning)
+            perm = permutation_inference(panel, outcome, statistic=statistic, treated=treated,
+                                         pool=pool, n_perm=n_perm, seed=seed,
+                                         conf_level=conf_level)
+    except EstimationError as exc:
+        if not fallback:
+            raise
+        notes = [f"permutation inference is not possible here ({exc})"]
+        notes += warn_few_clusters(fn, n_treated_clusters)
+        return table, fallback, notes, None
+    table = table.copy()
+    row = table.index[0]
+    fitted = float(table["estimate"].iloc[0])
+    if abs(perm.estimate - fitted) > 1e-8 * max(1.0, abs(fitted)):
+        raise EstimationError(f"{fn}: the permutation statistic ({perm.estimate!r}) does not "
+                              f"reproduce the estimate ({fitted!r}).")
+    table.loc[row, ["std_error", "ci_lower", "ci_upper", "p_value"]] = [
+        float(np.std(perm.distribution, ddof=1)), perm.ci_lower, perm.ci_upper, perm.p_value]
+    why = (f"{n_treated_clusters} treated cluster(s), fewer than {MIN_TREATED_CLUSTERS}: "
+           "cluster-robust errors are not valid (Conley and Taber 2011), so the p-value and "
+           "interval of the headline row come from " + perm.describe() + "; its std_error is "
+           "the standard deviation of the placebo estimates") if (
+        n_treated_clusters < MIN_TREATED_CLUSTERS) else ("permutation inference asked for: "
+                                                         + perm.describe())
+    kind = "exact" if perm.exact else f"{perm.n_perm} draws, seed {seed}"
+    return table, f"permutation over {len(pool)} comparison units ({kind})", [why], perm
 
 
 def _cluster_codes(fn: str, df: pd.DataFrame, panel: Panel, cluster: Cluster) -> np.ndarray:
@@ -67,6 +131,9 @@ def did2x2(
     treated: Iterable[str] | None = None,
     control: Iterable[str] | None = None,
     cluster: Cluster = "unit",
+    inference: Inference = "auto",
+    n_perm: int | None = None,
+    seed: int | None = None,
     conf_level: float = 0.95,
 ) -> EstimateResult:
     """The 2x2 difference-in-differences of ``outcome`` between ``pre`` and ``post`` periods.
@@ -83,14 +150,24 @@ def did2x2(
         Treated and comparison units; by default the units with a cohort and the never-treated.
     cluster : "unit", column name or None
         Cluster of the robust standard error (None: heteroskedasticity-robust HC1).
+    inference : {"auto", "analytic", "permutation"}
+        ``"auto"`` (default): randomisation inference over the comparison units when there
+        are fewer than 5 treated clusters (one treated municipality is one treated cluster,
+        and cluster-robust errors are then not valid), else the analytic (cluster-robust or
+        HC1) errors. ``"analytic"`` with fewer than 5 treated clusters raises
+        :class:`FewTreatedClustersWarning`.
+    n_perm, seed : int, optional
+        Permutation inference uses every placebo assignment when there are at most
+        ``n_perm`` (default 10,000), else that many drawn with ``seed``.
     conf_level : float
         Coverage of the interval (t with clusters - 1 degrees of freedom when clustered).
 
     Returns
     -------
     EstimateResult
-        One row, term ``"att"``; ``details["cell_means"]`` holds the 2x2 means and
-        ``details["fit"]`` the statsmodels regression.
+        One row, term ``"att"``; ``details["cell_means"]`` holds the 2x2 means,
+        ``details["fit"]`` the statsmodels regression and, with permutation inference,
+        ``details["permutation"]`` the placebo distribution.
 
     Examples
     --------
@@ -146,7 +223,7 @@ def did2x2(
     if cluster is None:
         fit = model.fit(cov_type="HC1")
         dof: float | None = None
-        inference = "heteroskedasticity-robust (HC1)"
+        how = "heteroskedasticity-robust (HC1)"
         n_clusters = None
     else:
         groups = _cluster_codes(fn, df, panel, cluster)
@@ -154,8 +231,9 @@ def did2x2(
         n_clusters = int(groups.max()) + 1
         n_treated_clusters = len(np.unique(groups[treat == 1]))
         dof = n_clusters - 1
-        inference = f"cluster-robust by {cluster} ({n_clusters} clusters), t({dof})"
-        notes += warn_few_clusters(fn, n_treated_clusters)
+        how = f"cluster-robust by {cluster} ({n_clusters} clusters), t({dof})"
+        if not _use_permutation(fn, inference, n_treated_clusters):
+            notes += warn_few_clusters(fn, n_treated_clusters)
     cells = (
         pd.DataFrame({"group": np.where(treat == 1, "treated", "comparison"),
                       "period": np.where(after == 1, "post", "pre"),
@@ -167,6 +245,22 @@ def did2x2(
     means["change"] = means["post"] - means["pre"]
     table = inference_table({"term": ["att"]}, [fit.params[3]], [fit.bse[3]],
                             conf_level=conf_level, df=dof)
+    details: dict[str, object] = {"cell_means": means, "fit": fit,
+                                  "n_treated_clusters": n_treated_clusters}
+    n_tc = n_treated_clusters if n_treated_clusters is not None else len(t_units)
+    if _use_permutation(fn, inference, n_tc):
+        sub = panel.select(units=t_units + c_units, periods=pre_p + post_p)
+        cells_full = sub.data[outcome].notna().all() and sub.is_balanced and w is None
+        statistic: Callable[[Panel, Sequence[str]], float] = (
+            DiD2x2Statistic(outcome, pre=pre_p, post=post_p) if cells_full else
+            lambda p, t: did2x2(p, outcome, pre=pre_p, post=post_p, treated=t,
+                                control=[u for u in p.units if u not in set(t)],
+                                cluster=None, inference="analytic").estimate)
+        table, how, why, details["permutation"] = _permute(
+            fn, table, sub, outcome, statistic, treated=t_units, pool=c_units, n_perm=n_perm,
+            seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
+            fallback=how if inference == "auto" else None)
+        notes += why
     sample = Sample(
         n_obs=len(df), n_units=int(df[panel.unit].nunique()),
         n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
@@ -174,9 +268,8 @@ def did2x2(
     )
     notes.insert(0, f"pre periods {pre_p}, post periods {post_p}; {len(c_units)} comparison units")
     return EstimateResult(
-        method="did2x2", outcome=outcome, table=table, inference=inference, sample=sample,
-        conf_level=conf_level, overall_term="att", notes=tuple(notes),
-        details={"cell_means": means, "fit": fit, "n_treated_clusters": n_treated_clusters},
+        method="did2x2", outcome=outcome, table=table, inference=how, sample=sample,
+        conf_level=conf_level, overall_term="att", notes=tuple(notes), details=details,
     )
 
 
@@ -187,6 +280,9 @@ def twfe(
     covariates: Sequence[str] | None = None,
     treatment: str | None = None,
     cluster: Cluster = "unit",
+    inference: Inference = "auto",
+    n_perm: int | None = None,
+    seed: int | None = None,
     conf_level: float = 0.95,
 ) -> EstimateResult:
     """Static two-way fixed effects: ``y_it = a_i + g_t + b D_it + x_it'c + e_it``.
@@ -206,6 +302,11 @@ def twfe(
         A 0/1 column to use instead of the cohort-based indicator.
     cluster : "unit", column name or None
         Cluster of the robust standard error (None: heteroskedasticity-robust).
+    inference : {"auto", "analytic", "permutation"}
+        As in :func:`did2x2`: with fewer than 5 treated clusters the headline row's p-value
+        and interval come from randomisation inference over the never-treated units.
+    n_perm, seed : int, optional
+        Number of placebo assignments (default: all, up to 10,000) and their seed.
     conf_level : float
         Coverage of the intervals (normal, as linearmodels reports).
 
@@ -254,27 +355,47 @@ def twfe(
                      drop_absorbed=False, check_rank=True)
     treated_units = sorted(df.loc[df["_treated"] == 1, panel.unit].unique())
     n_clusters = None
+    n_tc = len(treated_units)
     if cluster is None:
         fit = model.fit(cov_type="robust")
-        inference = "heteroskedasticity-robust"
+        how = "heteroskedasticity-robust"
     else:
         codes = _cluster_codes(fn, df, panel, cluster)
         clusters = pd.DataFrame({"c": codes}, index=idx)
         fit = model.fit(cov_type="clustered", clusters=clusters)
         n_clusters = int(codes.max()) + 1
-        inference = f"cluster-robust by {cluster} ({n_clusters} clusters)"
-        notes += warn_few_clusters(
-            fn, len(np.unique(codes[df[panel.unit].isin(treated_units).to_numpy()])))
+        how = f"cluster-robust by {cluster} ({n_clusters} clusters)"
+        n_tc = len(np.unique(codes[df[panel.unit].isin(treated_units).to_numpy()]))
+        if not _use_permutation(fn, inference, n_tc):
+            notes += warn_few_clusters(fn, n_tc)
     terms = ["treated", *covariates]
     table = inference_table({"term": terms}, fit.params[terms].to_numpy(),
                             fit.std_errors[terms].to_numpy(), conf_level=conf_level)
+    details: dict[str, object] = {"fit": fit}
+    if _use_permutation(fn, inference, n_tc):
+        if treatment is not None:
+            raise EstimationError(f"{fn}: permutation inference needs the cohort role, not a "
+                                  "treatment column; pass inference='cluster'.")
+        cohorts = panel.cohorts()
+        pool = sorted(cohorts.index[cohorts == NEVER])
+        starts = sorted(set(cohorts[treated_units]))
+        statistic: Callable[[Panel, Sequence[str]], float] = (
+            TwfeStatistic(outcome, start=starts[0], covariates=covariates)
+            if len(starts) == 1 and panel.weight is None else
+            lambda p, _t: twfe(p, outcome, covariates=covariates, cluster=None,
+                               inference="analytic").estimate)
+        sub = panel.select(units=treated_units + pool)
+        table, how, why, details["permutation"] = _permute(
+            fn, table, sub, outcome, statistic, treated=treated_units, pool=pool,
+            n_perm=n_perm, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
+            fallback=how if inference == "auto" else None)
+        notes += why
     sample = Sample(
         n_obs=int(fit.nobs), n_units=int(df[panel.unit].nunique()),
         n_periods=int(df[panel.time].nunique()), treated_units=tuple(treated_units),
         periods=tuple(int(p) for p in sorted(df[panel.time].unique())), n_clusters=n_clusters,
     )
     return EstimateResult(
-        method="twfe", outcome=outcome, table=table, inference=inference, sample=sample,
-        conf_level=conf_level, overall_term="treated", notes=tuple(notes),
-        details={"fit": fit},
+        method="twfe", outcome=outcome, table=table, inference=how, sample=sample,
+        conf_level=conf_level, overall_term="treated", notes=tuple(notes), details=details,
     )

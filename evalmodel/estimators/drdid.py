@@ -210,10 +210,20 @@ def cells_without_covariates(
     eta_c = np.einsum("ck,ck->k", dsum, control) / s_c
     a = treated / s_t - control / s_c
     b = treated * (eta_t / s_t) - control * (eta_c / s_c)
-    dy = y[:, t_idx]
-    dy -= y[:, b_idx]
-    inf = a[code]
-    inf *= dy
-    inf -= b[code]
-    inf *= (n * w)[:, None]
+    k = len(t_idx)
+    sel = np.zeros((y.shape[1], k))
+    sel[t_idx, np.arange(k)] += 1.0
+    sel[b_idx, np.arange(k)] -= 1.0
+    inf = np.empty((n, k))
+    ordered = bool(np.all(code[1:] >= code[:-1]))
+    bounds = np.searchsorted(code, np.arange(n_codes + 1)) if ordered else None
+    for c in range(n_codes):  # one matrix product per cohort: IF = n w (Y S diag(a_c) - b_c)
+        if bounds is not None:
+            rows: slice | np.ndarray = slice(int(bounds[c]), int(bounds[c + 1]))
+        else:
+            rows = np.flatnonzero(code == c)
+        block = np.matmul(y[rows], sel * a[c])
+        block -= b[c]
+        block *= (n * w[rows])[:, None]
+        inf[rows] = block
     return eta_t - eta_c, inf

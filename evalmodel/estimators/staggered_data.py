@@ -74,25 +74,27 @@ class StaggeredData:
 
 def _per_unit(values: pd.Series, codes: np.ndarray, n: int, what: str, fn: str) -> np.ndarray:
     """One value per unit, raising when it varies within a unit."""
-    frame = pd.DataFrame({"u": codes, "v": values.to_numpy()})
-    agg = frame.groupby("u")["v"].agg(["min", "max", "first"])
-    varies = agg["min"] != agg["max"]
+    v = values.to_numpy()
+    out = np.empty(n, dtype=v.dtype)
+    out[codes] = v
+    varies = out[codes] != v
     if varies.any():
+        n_bad = len(np.unique(codes[varies]))
         raise EstimationError(
-            f"{fn}: {what} changes within {int(varies.sum())} units; the staggered estimators "
+            f"{fn}: {what} changes within {n_bad} units; the staggered estimators "
             f"need one {what} per unit: make it constant within each unit."
         )
-    out = np.empty(n, dtype=object if agg["first"].dtype == object else float)
-    out[agg.index.to_numpy()] = agg["first"].to_numpy()
     return out
 
 
 def unit_clusters(
-    panel: Panel, cluster: str | None, fn: str
+    panel: Panel, cluster: str | None, fn: str, df: pd.DataFrame | None = None
 ) -> tuple[pd.Index, np.ndarray | None]:
-    """Unit ids and, when clustering above the unit, each unit's cluster code."""
-    df = panel.data
-    units, codes = pd.Index(pd.unique(df[panel.unit])), None
+    """Unit ids (in order of appearance) and, when clustering above the unit, cluster codes."""
+    if df is None:
+        df = panel.data
+    codes, uniq = pd.factorize(df[panel.unit])
+    units = pd.Index(uniq)
     if cluster is None or cluster in ("unit", panel.unit):
         return units, None
     if cluster not in df.columns:
@@ -101,10 +103,8 @@ def unit_clusters(
             f"{list(df.columns)[:12]}; pass cluster='unit' or the name of a column constant "
             "within units."
         )
-    ucode = units.get_indexer(df[panel.unit])
-    per = _per_unit(df[cluster].astype(str), ucode, len(units), f"cluster {cluster!r}", fn)
-    codes = pd.factorize(per)[0]
-    return units, codes
+    per = _per_unit(df[cluster].astype(str), codes, len(units), f"cluster {cluster!r}", fn)
+    return units, pd.factorize(per)[0]
 
 
 def _check_covariates(df: pd.DataFrame, covariates: Sequence[str], fn: str) -> None:
@@ -167,18 +167,23 @@ def prepare(
     u, t, g = panel.unit, panel.time, panel.cohort
     if covariates:
         _check_covariates(df, covariates, fn)
-    all_nan = df.groupby(g)[outcome].apply(lambda s: bool(s.isna().all()))
-    if all_nan.any():
-        bad = int(all_nan.index[all_nan.to_numpy()][0])
+    gcode, gvals = pd.factorize(df[g], sort=True)
+    present = np.bincount(gcode, weights=df[outcome].notna().to_numpy(float),
+                          minlength=len(gvals))
+    if (present == 0).any():
+        bad = int(gvals[np.flatnonzero(present == 0)[0]])
         label = "the never-treated units" if bad == 0 else f"cohort {bad}"
         raise EstimationError(
             f"{fn}: outcome {outcome!r} is missing for every row of {label}; choose another "
             "outcome or drop those units with panel.select(units=...)."
         )
     notes: list[str] = []
-    units, clusters = unit_clusters(panel, cluster, fn)
+    ucode, uniq = pd.factorize(df[u])
+    units = pd.Index(uniq)
+    clusters = None
+    if cluster is not None and cluster not in ("unit", u):
+        _, clusters = unit_clusters(panel, cluster, fn, df)
     periods = panel.periods
-    ucode = units.get_indexer(df[u])
     tcode = np.searchsorted(periods, df[t].to_numpy())
     n, n_t = len(units), len(periods)
     y = np.full((n, n_t), np.nan)
@@ -240,5 +245,9 @@ def prepare(
         warnings.warn(f"{fn}: {msg}.", SmallCohortWarning, stacklevel=3)
     if clusters is not None:
         clusters = pd.factorize(clusters)[0]
+    order = np.argsort(cohort, kind="stable")  # cohorts in contiguous blocks
+    y, w, cohort, units_arr = y[order], w[order], cohort[order], units_arr[order]
+    x = x[order] if x is not None else None
+    clusters = clusters[order] if clusters is not None else None
     return StaggeredData(units=units_arr, periods=periods, y=y, x=x, w=w, cohort=cohort,
                          cluster=clusters, notes=tuple(notes))

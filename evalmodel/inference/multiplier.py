@@ -12,16 +12,24 @@ The standard error of each estimate is the interquartile range of its draws divi
 the ``conf_level`` quantile of ``max_j |delta_bj| / se_j`` (Callaway and Sant'Anna 2021,
 section 4.1). Draws are made in blocks, so memory stays bounded for large ``n`` and the
 results depend only on ``seed``.
+
+Multipliers are Rademacher (as R ``did``) by default, at a cost of ``n_boot * C * k``. With
+``multipliers="gaussian"`` the draws are, conditionally on the data, exactly normal with
+covariance ``S'S / n^2``, so they are drawn from that distribution directly at a cost of
+``C * k^2 + n_boot * k^2``: the same bootstrap, much faster for large ``n``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import sparse, stats
 
-__all__ = ["MultiplierBootstrap", "cluster_sums", "multiplier_bootstrap"]
+__all__ = ["MultiplierBootstrap", "Multipliers", "cluster_sums", "multiplier_bootstrap"]
+
+Multipliers = Literal["rademacher", "gaussian"]
 
 _BLOCK_CELLS = 4_000_000  # multipliers generated per block (about 4 MB as int8)
 
@@ -69,6 +77,7 @@ def multiplier_bootstrap(
     seed: int | None = None,
     cluster: np.ndarray | None = None,
     conf_level: float = 0.95,
+    multipliers: Multipliers = "rademacher",
 ) -> MultiplierBootstrap:
     """Run the multiplier bootstrap on influence functions.
 
@@ -84,6 +93,8 @@ def multiplier_bootstrap(
         Cluster codes; multipliers are then drawn per cluster.
     conf_level : float
         Coverage of the simultaneous band.
+    multipliers : {"rademacher", "gaussian"}
+        Distribution of the multipliers.
 
     Returns
     -------
@@ -94,14 +105,12 @@ def multiplier_bootstrap(
     s = cluster_sums(psi, cluster)
     n_c = s.shape[0]
     rng = np.random.default_rng(seed)
-    block = max(1, min(n_boot, _BLOCK_CELLS // max(n_c, 1)))
-    draws = np.empty((n_boot, s.shape[1]))
-    s32 = s.astype(np.float32) if n_c * s.shape[1] > 1_000_000 else s
-    for start in range(0, n_boot, block):
-        b = min(block, n_boot - start)
-        v = rng.integers(0, 2, size=(b, n_c), dtype=np.int8)
-        v = (2 * v - 1).astype(s32.dtype)
-        draws[start:start + b] = v @ s32
+    if multipliers == "gaussian":
+        lam, q = np.linalg.eigh(s.T @ s)
+        root = q * np.sqrt(np.clip(lam, 0.0, None))
+        draws = rng.standard_normal((n_boot, s.shape[1])) @ root.T
+    else:
+        draws = _rademacher_draws(s, n_boot, rng)
     draws /= n
     q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
     se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
@@ -113,3 +122,16 @@ def multiplier_bootstrap(
             if t_max is not None else float("nan"))
     return MultiplierBootstrap(std_error=se, crit_value=crit, n_boot=n_boot, seed=seed,
                                n_clusters=n_c)
+
+
+def _rademacher_draws(s: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``V @ s`` for Rademacher ``V`` (n_boot x C), in blocks of bounded memory."""
+    n_c = s.shape[0]
+    block = max(1, min(n_boot, _BLOCK_CELLS // max(n_c, 1)))
+    draws = np.empty((n_boot, s.shape[1]))
+    s32 = s.astype(np.float32) if n_c * s.shape[1] > 1_000_000 else s
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        v = rng.integers(0, 2, size=(b, n_c), dtype=np.int8)
+        draws[start:start + b] = (2 * v - 1).astype(s32.dtype) @ s32
+    return draws

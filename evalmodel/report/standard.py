@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from evalmodel.cases import Design
 from evalmodel.report.sec_did import build_did_section
 from evalmodel.report.sec_displacement import build_displacement_section
+from evalmodel.report.sec_inference import build_inference_section
+from evalmodel.report.sec_staggered import build_staggered_section
 from evalmodel.report.section import Section
 
 __all__ = ["SECTION_BUILDERS", "standard_sections"]
@@ -14,7 +16,11 @@ __all__ = ["SECTION_BUILDERS", "standard_sections"]
 SectionBuilder = Callable[[Design, str], Section]
 
 #: The builders run for every primary outcome of a case, in report order.
-SECTION_BUILDERS: tuple[SectionBuilder, ...] = (build_did_section,)
+SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
+    build_did_section,
+    build_staggered_section,
+    build_inference_section,
+)
 
 
 def standard_sections(design: Design, outcomes: Sequence[str] | None = None) -> list[Section]:

@@ -114,13 +114,52 @@ def test_monte_carlo_unbiased_and_nominal_coverage() -> None:
 
 def test_embedded_case_estimates_near_truth(municipalities: em.Panel) -> None:
     d = em.cases.get("trelleborg").design(municipalities)
-    with pytest.warns(FewTreatedClustersWarning, match=r"1 treated cluster\(s\) are not"):
-        r = em.did2x2(d.panel, "N31814", pre=[2007, 2008, 2009], post=[2010, 2011, 2012, 2013])
+    window = dict(pre=[2007, 2008, 2009], post=[2010, 2011, 2012, 2013])
+    r = em.did2x2(d.panel, "N31814", **window)  # one treated unit: permutation by default
     truth = municipalities.truth
     planted = truth[(truth["case"] == "trelleborg") & (truth["outcome"] == "N31814")
                     & truth["period"].between(2010, 2013)]["effect"].mean()
+    row = r.overall
+    assert row is not None and row["ci_lower"] < planted < row["ci_upper"]
     assert abs(r.estimate - planted) < 1.0  # noise of one municipality's long-term share
-    assert any("not reliable" in n for n in r.notes)
+    assert r.inference == "permutation over 286 comparison units (exact)"
+    assert any("fewer than 5: cluster-robust errors are not valid" in n for n in r.notes)
+    assert row["p_value"] == pytest.approx(1 / 287)  # the most extreme of 287 assignments
+    with pytest.warns(FewTreatedClustersWarning, match=r"1 treated cluster\(s\) are not"):
+        rc = em.did2x2(d.panel, "N31814", inference="analytic", **window)
+    assert rc.estimate == r.estimate and "cluster-robust" in rc.inference
+    with pytest.warns(FewTreatedClustersWarning):
+        em.twfe(d.panel, "N31814", inference="analytic")
+
+
+def test_auto_falls_back_to_analytic_when_the_pool_is_too_small(districts: em.Panel) -> None:
+    d = em.cases.get("lindangen").design(districts)  # 14 comparison districts: p >= 1/15
+    with pytest.warns(FewTreatedClustersWarning, match=r"1 treated cluster\(s\) are not"):
+        r = em.did2x2(d.panel, "N31807", pre=[2008, 2009, 2010], post=[2011, 2012])
+    assert any("permutation inference is not possible here" in n and "0.0667" in n
+               for n in r.notes)
+    assert "cluster-robust" in r.inference
+    with pytest.raises(EstimationError, match=r"smallest attainable p-value is 0\.0667"):
+        em.did2x2(d.panel, "N31807", pre=[2008, 2009, 2010], post=[2011, 2012],
+                  inference="permutation")
+
+
+def test_twfe_permutation_batch_equals_refitting_each_placebo() -> None:
+    df, _ = simple_panel(n_units=14, n_periods=8, seed=9)
+    df = df.assign(cohort=np.where(df["unit"].isin(["u000", "u003"]), 5, 0)).drop(index=[7, 40])
+    with pytest.warns(em.errors.GapWarning):
+        panel = em.Panel(df, unit="unit", time="time", cohort="cohort")
+    fast = em.twfe(panel, "y", covariates=["x"], inference="permutation")
+    perm = fast.details["permutation"]
+    assert perm.exact and perm.n_perm == 91 - 1  # C(14, 2) assignments, the actual left out
+    slow = em.permutation_inference(
+        panel, "y", treated=["u000", "u003"], pool=[u for u in panel.units
+                                                     if u not in ("u000", "u003")],
+        statistic=lambda p, _t: em.twfe(p, "y", covariates=["x"], cluster=None,
+                                        inference="analytic").estimate)
+    np.testing.assert_allclose(np.sort(perm.distribution), np.sort(slow.distribution),
+                               rtol=0, atol=1e-10)
+    assert fast.overall is not None and fast.overall["p_value"] == pytest.approx(slow.p_value)
 
 
 def test_errors_named(simple: tuple[pd.DataFrame, em.Panel]) -> None:
@@ -139,6 +178,9 @@ def test_errors_named(simple: tuple[pd.DataFrame, em.Panel]) -> None:
             em.twfe(panel, "y", covariates=["z"])
         with pytest.raises(EstimationError, match=r"cluster='county' is not 'unit', None"):
             em.twfe(panel, "y", cluster="county")
+        with pytest.raises(EstimationError, match=r"inference='bootstrap' is not one of "
+                                                  r"\['auto', 'analytic', 'permutation'\]"):
+            em.did2x2(panel, "y", pre=[4], post=[6], inference="bootstrap")  # type: ignore
     never = em.Panel(simple_panel(seed=2)[0].assign(cohort=0), unit="unit", time="time",
                      cohort="cohort")
     with pytest.raises(EstimationError, match=r"there are no treated units"):

@@ -79,7 +79,8 @@ def test_twfe_statistic_uses_placebo_cohorts() -> None:
         p, "y", statistic=DiD2x2Statistic("y", pre=range(6), post=range(6, 10)),
         treated=["u00"], pool=p.units[1:], conf_level=0.8)
     slow = permutation_inference(
-        p, "y", statistic=lambda panel, _t: em.twfe(panel, "y", cluster=None).estimate,
+        p, "y", statistic=lambda panel, _t: em.twfe(panel, "y", cluster=None,
+                                                    inference="analytic").estimate,
         treated=["u00"], pool=p.units[1:], conf_level=0.8)
     np.testing.assert_allclose(slow.distribution, fast.distribution, atol=1e-8)
     assert slow.ci_lower == pytest.approx(fast.ci_lower, abs=1e-6)
@@ -165,7 +166,8 @@ def test_size_one_treated_unit_permutation_vs_cluster_robust() -> None:
         assert res.p_value == pytest.approx(p_perm[r], abs=1e-12)
         if r == 0:
             with pytest.warns(em.errors.FewTreatedClustersWarning):
-                cr = em.did2x2(panel, "y", pre=list(range(4)), post=list(range(4, 8)))
+                cr = em.did2x2(panel, "y", pre=list(range(4)), post=list(range(4, 8)),
+                               inference="analytic")
             se0 = float(cr.table["std_error"].iloc[0])
     # cluster-robust SE of the 2x2 DiD by unit (statsmodels CRV1): with one treated unit the
     # treated cluster's score is zero after fitting, so only comparison dispersion enters

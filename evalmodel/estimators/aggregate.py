@@ -1,0 +1,244 @@
+"""Aggregations of group-time ATTs (Callaway and Sant'Anna 2021, section 3.1).
+
+* ``simple``: post-treatment cells weighted by cohort size;
+* ``dynamic``: by event time ``e = t - g`` (cohort-size weights within ``e``); the overall
+  effect is the mean over ``e >= 0``; ``balance_e`` keeps only cohorts observed for at least
+  ``balance_e`` periods after adoption, so the composition does not change with ``e``;
+* ``group``: the mean post-treatment effect of each cohort; overall weighted by cohort size;
+* ``calendar``: by period, over the cohorts already treated; overall the mean over periods.
+
+The cohort-size weights are estimated, and their influence function is added to the
+aggregated one (the ``wif`` term of R ``did``), so standard errors match R ``did::aggte``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import EstimationError
+from evalmodel.estimators._common import check_choice
+from evalmodel.inference.multiplier import cluster_sums, multiplier_bootstrap
+from evalmodel.results import EstimateResult, inference_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from evalmodel.estimators.staggered import AttGtResult
+
+__all__ = ["AggregateResult", "Kind", "aggregate"]
+
+Kind = Literal["simple", "dynamic", "group", "calendar"]
+_KEY = {"simple": None, "dynamic": "event_time", "group": "cohort", "calendar": "time"}
+
+
+@dataclass(frozen=True)
+class AggregateResult(EstimateResult):
+    """An aggregation of group-time ATTs.
+
+    The :attr:`table` has one row per component (``term`` like ``"e=2"``, ``"g=2006"``,
+    ``"t=2007"``, and the key column ``event_time``, ``cohort`` or ``time``) and the
+    ``"overall"`` row last. :attr:`influence` holds the influence functions of the rows
+    (units x rows), in the same order.
+    """
+
+    kind: str = "simple"
+    influence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    cluster_codes: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def components(self) -> pd.DataFrame:
+        """The table without the overall row."""
+        return self.table[self.table["term"] != "overall"].reset_index(drop=True)
+
+    @property
+    def coefficients(self) -> pd.Series:
+        """Component estimates indexed by the key column (event time, cohort or period)."""
+        comp = self.components
+        key = _KEY[self.kind] or "term"
+        return pd.Series(comp["estimate"].to_numpy(), index=pd.Index(comp[key], name=key),
+                         name="estimate")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Analytic covariance of the component estimates (from the influence functions)."""
+        comp = self.influence[:, :-1]
+        s = cluster_sums(comp, self.cluster_codes)
+        v = s.T @ s / comp.shape[0] ** 2
+        idx = self.coefficients.index
+        return pd.DataFrame(v, index=idx, columns=idx)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Components with intervals (an event-study figure for ``dynamic``)."""
+        from evalmodel.plotting.staggered import aggregate_plot
+
+        return aggregate_plot(self, ax=ax)
+
+
+def _cohort_shares(res: AttGtResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cohort values, each unit's cohort code, and P(G = g) with weights of mean one."""
+    w = res.unit_weight / res.unit_weight.mean()
+    values, code = np.unique(res.unit_cohort, return_inverse=True)
+    share = np.bincount(code, weights=w, minlength=len(values)) / len(w)
+    return values, code, share
+
+
+def _weighted(inf: np.ndarray, att: np.ndarray, cells: np.ndarray, cohorts: np.ndarray,
+              res: AttGtResult) -> tuple[float, np.ndarray]:
+    """Cohort-share weighted mean of ``att[cells]`` and its influence function (with wif)."""
+    values, code, share = _cohort_shares(res)
+    pg = share[np.searchsorted(values, cohorts[cells])]
+    total = pg.sum()
+    est = float(att[cells] @ pg / total)
+    w = res.unit_weight / res.unit_weight.mean()
+    # influence of the estimated weights: h_ij = w_i 1{G_i = g_j} - pg_j
+    per_cohort = np.zeros(len(values))
+    np.add.at(per_cohort, np.searchsorted(values, cohorts[cells]), att[cells])
+    count = np.zeros(len(values))
+    np.add.at(count, np.searchsorted(values, cohorts[cells]), 1.0)
+    h_att = w * per_cohort[code] - pg @ att[cells]
+    h_one = w * count[code] - total
+    wif = h_att / total - h_one * (pg @ att[cells]) / total**2
+    return est, inf[:, cells] @ (pg / total) + wif
+
+
+def _components(res: AttGtResult, kind: str, balance_e: int | None, min_e: float,
+                max_e: float) -> tuple[list[tuple[str, float, float]], np.ndarray]:
+    tab = res.table
+    att = tab["estimate"].to_numpy(float)
+    g = tab["cohort"].to_numpy()
+    t = tab["time"].to_numpy()
+    e = t - g
+    inf = res.influence
+    window = (e >= min_e) & (e <= max_e)
+    post = g <= t
+    rows: list[tuple[str, float, float]] = []
+    ifs: list[np.ndarray] = []
+    if kind == "simple":
+        keep = np.flatnonzero(post & window)
+        _need(keep, kind)
+        est, psi = _weighted(inf, att, keep, g, res)
+        return [("overall", np.nan, est)], psi[:, None]
+    if kind == "group":
+        groups = np.unique(g)
+        for gg in groups:
+            cells = np.flatnonzero((g == gg) & post & window)
+            _need(cells, f"group {gg}")
+            rows.append((f"g={gg}", gg, float(att[cells].mean())))
+            ifs.append(inf[:, cells].mean(axis=1))
+        comp = np.column_stack(ifs)
+        est, psi = _weighted(comp, np.array([r[2] for r in rows]), np.arange(len(groups)),
+                             groups, res)
+        return [*rows, ("overall", np.nan, est)], np.column_stack([comp, psi])
+    if kind == "dynamic":
+        include = np.ones(len(att), dtype=bool)
+        if balance_e is not None:
+            t_max, t_min = max(res.periods), min(res.periods)
+            include = t_max - g >= balance_e
+            eseq = np.unique(e[include])
+            eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - t_max + t_min)]
+        else:
+            eseq = np.unique(e)
+        eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
+        for ee in eseq:
+            cells = np.flatnonzero((e == ee) & include)
+            est, psi = _weighted(inf, att, cells, g, res)
+            rows.append((f"e={ee}", ee, est))
+            ifs.append(psi)
+        _need(eseq[eseq >= 0], kind)
+        comp = np.column_stack(ifs)
+        pos = eseq >= 0
+        overall = float(np.mean([r[2] for r, p in zip(rows, pos, strict=True) if p]))
+        return ([*rows, ("overall", np.nan, overall)],
+                np.column_stack([comp, comp[:, pos].mean(axis=1)]))
+    # calendar
+    periods = np.unique(t[t >= g.min()])
+    for tt in periods:
+        cells = np.flatnonzero((t == tt) & post)
+        if len(cells) == 0:
+            continue
+        est, psi = _weighted(inf, att, cells, g, res)
+        rows.append((f"t={tt}", tt, est))
+        ifs.append(psi)
+    comp = np.column_stack(ifs)
+    overall = float(np.mean([r[2] for r in rows]))
+    return [*rows, ("overall", np.nan, overall)], np.column_stack([comp, comp.mean(axis=1)])
+
+
+def _need(cells: np.ndarray, what: str) -> None:
+    if len(cells) == 0:
+        raise EstimationError(
+            f"aggregate: no post-treatment ATT(g, t) falls in the event-time window for "
+            f"{what}; widen min_e/max_e."
+        )
+
+
+def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None = None,
+              min_e: float = -np.inf, max_e: float = np.inf) -> AggregateResult:
+    """Aggregate group-time ATTs.
+
+    Parameters
+    ----------
+    res : AttGtResult
+        The output of :func:`~evalmodel.estimators.staggered.att_gt`.
+    kind : {"simple", "dynamic", "group", "calendar"}
+        The aggregation.
+    balance_e : int, optional
+        For ``dynamic``: keep only cohorts observed at least ``balance_e`` periods after
+        adoption.
+    min_e, max_e : float
+        Event-time window (``simple``, ``group``, ``dynamic``).
+
+    Returns
+    -------
+    AggregateResult
+        With bootstrap inference in ``res``, standard errors and the simultaneous band
+        (``band_lower``/``band_upper`` over the components) come from the multiplier bootstrap
+        with ``res.seed``.
+    """
+    check_choice("aggregate", "kind", kind, Kind)
+    if balance_e is not None and kind != "dynamic":
+        raise EstimationError(
+            f"aggregate: balance_e={balance_e!r} applies only to kind='dynamic'; "
+            f"drop it for kind={kind!r}."
+        )
+    if np.isnan(res.table["estimate"].to_numpy(float)).any():
+        raise EstimationError("aggregate: some ATT(g, t) are NaN; they cannot be aggregated.")
+    rows, psi = _components(res, kind, balance_e, min_e, max_e)
+    est = np.array([r[2] for r in rows])
+    key = _KEY[kind]
+    index: dict[str, Any] = {"term": [r[0] for r in rows]}
+    if key is not None:
+        index[key] = pd.array([None if np.isnan(r[1]) else int(r[1]) for r in rows],
+                              dtype="Int64")
+    crit = None
+    if res.bootstrap:
+        comp = multiplier_bootstrap(psi[:, :-1], n_boot=res.n_boot, seed=res.seed,
+                                    cluster=res.cluster_codes, conf_level=res.conf_level,
+                                    multipliers=res.multipliers)
+        over = multiplier_bootstrap(psi[:, -1:], n_boot=res.n_boot, seed=res.seed,
+                                    cluster=res.cluster_codes, conf_level=res.conf_level,
+                                    multipliers=res.multipliers)
+        se = np.concatenate([comp.std_error, over.std_error]) if psi.shape[1] > 1 else (
+            over.std_error)
+        crit = comp.crit_value if psi.shape[1] > 1 else None
+    else:
+        s = cluster_sums(psi, res.cluster_codes)
+        se = np.sqrt(np.einsum("ck,ck->k", s, s)) / psi.shape[0]
+    table = inference_table(index, est, se, conf_level=res.conf_level)
+    if crit is not None:
+        table["band_lower"] = np.where(table["term"] == "overall", np.nan, est - crit * se)
+        table["band_upper"] = np.where(table["term"] == "overall", np.nan, est + crit * se)
+    window = "" if np.isinf(min_e) and np.isinf(max_e) else f", e in [{min_e}, {max_e}]"
+    notes = [*res.notes, f"{kind} aggregation of ATT(g, t)"
+             + (f", balanced at e = {balance_e}" if balance_e is not None else "") + window]
+    return AggregateResult(
+        method=f"{res.method}, {kind} aggregation", outcome=res.outcome, table=table,
+        inference=res.inference, sample=res.sample, conf_level=res.conf_level,
+        overall_term="overall", notes=tuple(notes),
+        details={**res.details, "crit_value": crit, "kind": kind},
+        kind=kind, influence=psi, cluster_codes=res.cluster_codes,
+    )

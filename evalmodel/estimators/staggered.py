@@ -1,0 +1,319 @@
+"""Callaway and Sant'Anna (2021) group-time average treatment effects, ``att_gt``.
+
+For each cohort ``g`` (units first treated in period ``g``) and period ``t``, ATT(g, t) is a
+two-period DiD between the cohort and a comparison group (never-treated units, or units not
+yet treated by ``max(t, base) + anticipation``), estimated by outcome regression, IPW or the
+doubly robust estimator of :mod:`evalmodel.estimators.drdid`. The base period is the last
+period before ``g - anticipation`` for post-treatment cells; for pre-treatment cells it is the
+previous period (``base_period="varying"``) or the same last pre-treatment period
+(``"universal"``, whose own cell is then reported as 0 with a NaN standard error).
+
+Standard errors come from the influence functions, stacked over all units (analytic,
+clustered at the unit or a coarser level), or from the multiplier bootstrap with simultaneous
+bands (:mod:`evalmodel.inference.multiplier`). Aggregations are in
+:mod:`evalmodel.estimators.aggregate`. The numbers follow R ``did`` 2.x (``att_gt`` with a
+balanced panel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from scipy import stats
+
+from evalmodel.errors import EstimationError
+from evalmodel.estimators._common import check_choice, check_conf_level
+from evalmodel.estimators.drdid import KERNELS, Method, cells_without_covariates
+from evalmodel.estimators.staggered_data import StaggeredData, prepare
+from evalmodel.inference.multiplier import Multipliers, cluster_sums, multiplier_bootstrap
+from evalmodel.panel import Panel
+from evalmodel.results import EstimateResult, Sample, inference_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from evalmodel.estimators.aggregate import AggregateResult, Kind
+
+__all__ = ["AttGtResult", "BasePeriod", "ControlGroup", "Inference", "Pretest", "att_gt"]
+
+ControlGroup = Literal["never", "not_yet"]
+BasePeriod = Literal["varying", "universal"]
+Inference = Literal["analytic", "bootstrap"]
+
+
+@dataclass(frozen=True)
+class Pretest:
+    """Wald test that every pre-treatment ATT(g, t) is zero (parallel pre-trends)."""
+
+    statistic: float
+    df: int
+    p_value: float
+
+    def __str__(self) -> str:
+        return f"Wald pre-test: W = {self.statistic:.4f}, df = {self.df}, p = {self.p_value:.4f}"
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The (g, t) cells: cohort, period, base period, and whether it is the fixed zero cell."""
+
+    cohort: np.ndarray
+    time: np.ndarray
+    base: np.ndarray
+    t_idx: np.ndarray
+    b_idx: np.ndarray
+    zero: np.ndarray
+
+
+def plan_cells(periods: np.ndarray, cohorts: np.ndarray, anticipation: int,
+               base_period: str) -> Cells:
+    """Every (g, t) cell with its base period (R ``did``'s rules)."""
+    rows = []
+    first = 1 if base_period == "varying" else 0
+    for g in cohorts:
+        pre = np.flatnonzero(periods + anticipation < g)
+        last_pre = int(pre[-1])
+        for ti in range(first, len(periods)):
+            bi = last_pre
+            if base_period == "varying" and g - anticipation > periods[ti]:
+                bi = ti - 1
+            rows.append((g, periods[ti], periods[bi], ti, bi, base_period == "universal"
+                         and bi == ti))
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    return Cells(cohort=arr[:, 0], time=arr[:, 1], base=arr[:, 2], t_idx=arr[:, 3],
+                 b_idx=arr[:, 4], zero=arr[:, 5].astype(bool))
+
+
+def _masks(data: StaggeredData, cells: Cells, control_group: str, anticipation: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cohort codes per unit and, per cohort code x cell, the treated and comparison masks."""
+    codes_of, code = np.unique(data.cohort, return_inverse=True)
+    treated = codes_of[:, None] == cells.cohort[None, :]
+    if control_group == "never":
+        control = np.repeat((codes_of == 0)[:, None], len(cells.cohort), axis=1)
+    else:
+        horizon = np.maximum(cells.time, cells.base) + anticipation
+        control = (codes_of[:, None] == 0) | (
+            (codes_of[:, None] > horizon[None, :]) & ~treated)
+    return codes_of, code, treated, control
+
+
+def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str,
+              anticipation: int) -> tuple[np.ndarray, np.ndarray]:
+    """ATT and the (n, K) influence functions of every cell."""
+    _, code, treated, control = _masks(data, cells, control_group, anticipation)
+    n_t, n_c = treated[code].sum(0), control[code].sum(0)
+    empty = (n_t == 0) | (n_c == 0)
+    if empty[~cells.zero].any():
+        k = int(np.flatnonzero(empty & ~cells.zero)[0])
+        raise EstimationError(
+            f"att_gt: cell (cohort {cells.cohort[k]}, period {cells.time[k]}) has no "
+            f"{'comparison' if n_c[k] == 0 else 'treated'} units; use "
+            "control_group='never' or drop that cohort."
+        )
+    if data.x is None:
+        att, inf = cells_without_covariates(data.y, data.w, code, cells.t_idx, cells.b_idx,
+                                            treated, control)
+    else:
+        kernel = KERNELS[method]
+        n, k_all = data.n, len(cells.cohort)
+        att, inf = np.zeros(k_all), np.zeros((n, k_all))
+        for k in np.flatnonzero(~cells.zero).tolist():
+            sub = treated[code, k] | control[code, k]
+            ti, bi = int(cells.t_idx[k]), int(cells.b_idx[k])
+            dy = data.y[sub, ti] - data.y[sub, bi]
+            x = data.x[sub, min(ti, bi), :]
+            d = treated[code[sub], k].astype(float)
+            a, psi = kernel(dy, d, np.column_stack([np.ones(len(dy)), x]), data.w[sub])
+            att[k] = a
+            inf[sub, k] = psi * (n / sub.sum())
+    att[cells.zero] = 0.0
+    inf[:, cells.zero] = 0.0
+    return att, inf
+
+
+def _pretest(att: np.ndarray, gram: np.ndarray, pre: np.ndarray) -> Pretest | None:
+    """Wald test of the pre-treatment cells with the analytic covariance ``gram``."""
+    v = gram[np.ix_(pre, pre)]
+    keep = np.diag(v) > 0
+    v, a = v[np.ix_(keep, keep)], att[pre][keep]
+    if len(a) == 0 or 1.0 / np.linalg.cond(v, 1) <= np.finfo(float).eps:
+        return None
+    w = float(a @ np.linalg.solve(v, a))
+    return Pretest(statistic=w, df=len(a), p_value=float(stats.chi2.sf(w, len(a))))
+
+
+@dataclass(frozen=True)
+class AttGtResult(EstimateResult):
+    """Group-time ATTs with their influence functions (see :func:`att_gt`).
+
+    The :attr:`table` has one row per (cohort, time) with ``event_time = time - cohort``,
+    ``base_period`` and the value columns; with bootstrap inference also the simultaneous band
+    ``band_lower``/``band_upper``. :meth:`aggregate` combines the cells; :attr:`pretest` is
+    the Wald test of the pre-treatment cells.
+    """
+
+    influence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    unit_cohort: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    unit_weight: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    cluster_codes: np.ndarray | None = field(default=None, repr=False)
+    periods: tuple[int, ...] = ()
+    pretest: Pretest | None = None
+    n_boot: int = 999
+    seed: int | None = None
+    anticipation: int = 0
+    multipliers: Multipliers = "rademacher"
+
+    @property
+    def bootstrap(self) -> bool:
+        """Whether inference is by the multiplier bootstrap."""
+        return self.inference.startswith("multiplier bootstrap")
+
+    def aggregate(self, kind: Kind = "dynamic", *, balance_e: int | None = None,
+                  min_e: float = -np.inf, max_e: float = np.inf) -> AggregateResult:
+        """Aggregate the cells: ``"simple"``, ``"dynamic"``, ``"group"`` or ``"calendar"``.
+
+        See :func:`evalmodel.estimators.aggregate.aggregate`.
+        """
+        from evalmodel.estimators.aggregate import aggregate
+
+        return aggregate(self, kind, balance_e=balance_e, min_e=min_e, max_e=max_e)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """ATT(g, t) by event time, one colour per cohort; returns the Axes."""
+        from evalmodel.plotting.staggered import att_gt_plot
+
+        return att_gt_plot(self, ax=ax)
+
+
+def att_gt(
+    panel: Panel,
+    outcome: str,
+    *,
+    control_group: ControlGroup = "never",
+    method: Method = "dr",
+    covariates: Sequence[str] | None = None,
+    anticipation: int = 0,
+    base_period: BasePeriod = "varying",
+    inference: Inference = "analytic",
+    n_boot: int = 999,
+    seed: int | None = None,
+    cluster: str | None = None,
+    conf_level: float = 0.95,
+    multipliers: Multipliers = "rademacher",
+) -> AttGtResult:
+    """Group-time average treatment effects of Callaway and Sant'Anna (2021).
+
+    Parameters
+    ----------
+    panel : Panel
+        Panel with a cohort role (first treated period, 0 = never treated) and optionally a
+        weight role (sampling weights, constant within unit).
+    outcome : str
+        The outcome variable.
+    control_group : {"never", "not_yet"}
+        Comparison units: never treated, or never treated plus not yet treated.
+    method : {"dr", "ipw", "reg"}
+        Doubly robust, inverse probability weighting, or outcome regression.
+    covariates : sequence of str, optional
+        Covariates, taken in the earlier period of each cell's two periods.
+    anticipation : int
+        Periods before adoption in which units may already react.
+    base_period : {"varying", "universal"}
+        Base period of the pre-treatment cells.
+    inference : {"analytic", "bootstrap"}
+        Influence-function standard errors, or the multiplier bootstrap with simultaneous
+        bands.
+    n_boot : int
+        Bootstrap draws.
+    seed : int, optional
+        Seed of the bootstrap multipliers.
+    cluster : str, optional
+        ``None``/``"unit"`` for unit-level inference, or a column constant within units to
+        cluster at a coarser level.
+    conf_level : float
+        Coverage of the intervals.
+    multipliers : {"rademacher", "gaussian"}
+        Bootstrap multipliers; ``"gaussian"`` draws the same bootstrap distribution directly
+        from the influence functions' covariance, much faster with many units.
+
+    Returns
+    -------
+    AttGtResult
+
+    Raises
+    ------
+    EstimationError
+        For a bad option (the message lists the allowed values), a panel without cohorts,
+        constant or collinear covariates, no never-treated units with
+        ``control_group="never"``, or an outcome missing for a whole cohort.
+
+    Notes
+    -----
+    Units with absent periods or missing values are dropped to balance the panel, and units
+    treated in the first period are dropped; both with a
+    :class:`~evalmodel.errors.RowsDroppedWarning` giving the count. A cohort of one unit gives
+    a :class:`~evalmodel.errors.SmallCohortWarning`.
+    """
+    fn = "att_gt"
+    check_choice(fn, "control_group", control_group, ControlGroup)
+    check_choice(fn, "method", method, Method)
+    check_choice(fn, "base_period", base_period, BasePeriod)
+    check_choice(fn, "inference", inference, Inference)
+    check_choice(fn, "multipliers", multipliers, Multipliers)
+    if not isinstance(anticipation, int | np.integer) or anticipation < 0:
+        raise EstimationError(
+            f"{fn}: anticipation={anticipation!r} must be a non-negative integer number of "
+            "periods, e.g. anticipation=1."
+        )
+    check_conf_level(fn, conf_level)
+    if not isinstance(n_boot, int | np.integer) or n_boot < 2:
+        raise EstimationError(f"{fn}: n_boot={n_boot!r} must be an integer of at least 2.")
+    covs = list(covariates or [])
+    data = prepare(panel, outcome, covariates=covs, anticipation=int(anticipation),
+                   control_group=control_group, cluster=cluster, fn=fn)
+    cells = plan_cells(data.periods, data.cohorts, int(anticipation), base_period)
+    att, inf = _estimate(data, cells, method, control_group, int(anticipation))
+    index = {"cohort": cells.cohort, "time": cells.time,
+             "event_time": cells.time - cells.cohort, "base_period": cells.base}
+    s = cluster_sums(inf, data.cluster)
+    gram = s.T @ s / inf.shape[0] ** 2  # analytic covariance of the ATT(g, t)
+    se = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+    if inference == "bootstrap":
+        boot = multiplier_bootstrap(inf, n_boot=n_boot, seed=seed, cluster=data.cluster,
+                                    conf_level=conf_level, multipliers=multipliers)
+        se = boot.std_error
+        label = f"multiplier bootstrap ({n_boot} {multipliers} draws, seed {seed})"
+    else:
+        label = "analytic (influence function)"
+    se = np.where(se > 0, se, np.nan)
+    table = inference_table(index, att, se, conf_level=conf_level)
+    if inference == "bootstrap":
+        table["band_lower"] = att - boot.crit_value * se
+        table["band_upper"] = att + boot.crit_value * se
+    n_cl = None if data.cluster is None else int(data.cluster.max()) + 1
+    label += "" if n_cl is None else f", clustered by {cluster!r}"
+    pre = np.flatnonzero((cells.cohort - anticipation > cells.time) & ~cells.zero)
+    sample = Sample(
+        n_obs=data.y.size, n_units=data.n, n_periods=len(data.periods),
+        treated_units=tuple(data.units[data.cohort > 0].astype(str).tolist()),
+        periods=tuple(int(p) for p in data.periods), n_clusters=n_cl,
+    )
+    notes = [*data.notes,
+             f"{method} estimator, {control_group} comparison group, {base_period} base period"
+             + (f", anticipation {anticipation}" if anticipation else "")
+             + (f", covariates {covs}" if covs else "")]
+    return AttGtResult(
+        method=f"att_gt ({method})", outcome=outcome, table=table, inference=label,
+        sample=sample, conf_level=conf_level, notes=tuple(notes),
+        details={"control_group": control_group, "base_period": base_period,
+                 "covariates": tuple(covs), "estimator": method,
+                 "crit_value": boot.crit_value if inference == "bootstrap" else None},
+        influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
+        cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
+        pretest=_pretest(att, gram, pre), n_boot=n_boot, seed=seed,
+        anticipation=int(anticipation), multipliers=multipliers,
+    )
