@@ -29,17 +29,18 @@ from evalmodel.estimators.aggregate import AggregateResult
 from evalmodel.estimators.bacon import BaconResult, bacon
 from evalmodel.estimators.did import did2x2, twfe
 from evalmodel.estimators.event_study import EventStudyResult, event_study
+from evalmodel.estimators.sdid import SdidResult, sdid
 from evalmodel.estimators.staggered import AttGtResult, att_gt
+from evalmodel.estimators.synth import SynthResult, synth
 from evalmodel.inference.conley_taber import conley_taber
 from evalmodel.inference.honest import breakdown_value, honest_ci
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.inference.placebo import leave_one_out, placebo_in_space, placebo_in_time
 from evalmodel.inference.power import minimum_detectable_effect
 from evalmodel.inference.sensitivity import pretrend_test, sensitivity
 from evalmodel.inference.wild import wild_bootstrap
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult
-
-# -- synthetic control and synthetic DiD (estimators/synth.py, sdid.py) --
 
 try:
     __version__ = version("evalmodel")
@@ -60,6 +61,8 @@ __all__ = [
     "EventStudyResult",
     "Panel",
     "PanelError",
+    "SdidResult",
+    "SynthResult",
     "__version__",
     "att_gt",
     "bacon",
@@ -74,11 +77,16 @@ __all__ = [
     "event_study",
     "honest_ci",
     "inference",
+    "leave_one_out",
     "minimum_detectable_effect",
     "permutation_inference",
+    "placebo_in_space",
+    "placebo_in_time",
     "pretrend_test",
     "report",
+    "sdid",
     "sensitivity",
+    "synth",
     "twfe",
     "wild_bootstrap",
 ]

@@ -132,7 +132,7 @@ class DisplacementTest:
         The 2x2 DiD of the treated unit(s) against the pool (outcome units).
     ci_lower, ci_upper : float
         The effects not rejected by the studentised test: ``estimate -/+ c * s``, with ``c``
-        the ``conf_level`` quantile of the placebo |t| and ``s`` the treated set's noise scale.
+        the ``conf_level`` quantile of the placebo ``|t|`` and ``s`` the treated set's noise scale.
     p_value : float
         Permutation p-value of the studentised DiD (DiD over the unit's noise scale: the sd of
         the yearly change of its gap to the pool mean before ``post``), which stays valid when

@@ -9,6 +9,7 @@ changed, dropped or flagged, and the same fact is recorded in the object's ``not
 from __future__ import annotations
 
 __all__ = [
+    "CoercedValuesWarning",
     "ConvexHullWarning",
     "DataSourceError",
     "DesignError",
@@ -51,6 +52,10 @@ class EvalModelWarning(UserWarning):
 
 class RowsDroppedWarning(EvalModelWarning):
     """Rows were dropped; the count and the reason are in the message and in ``notes``."""
+
+
+class CoercedValuesWarning(EvalModelWarning):
+    """Values were converted (numeric unit ids to strings, text to numbers); counted in notes."""
 
 
 class MissingValueWarning(EvalModelWarning):

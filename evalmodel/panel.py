@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.errors import GapWarning, MissingValueWarning, PanelError
+from evalmodel.errors import CoercedValuesWarning, GapWarning, MissingValueWarning, PanelError
 
 __all__ = ["NEVER", "Panel"]
 
@@ -215,6 +215,8 @@ class Panel:
         df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
         self._data = df.sort_values(keys, kind="mergesort").reset_index(drop=True)
         self._notes = notes
+        for note in notes:  # every coercion made above
+            warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
         self._report_gaps_and_missing()
         self.truth = truth
         self.source: dict[str, Any] = dict(source or {})

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import evalmodel as em
-from evalmodel.errors import GapWarning, MissingValueWarning, PanelError
+from evalmodel.errors import CoercedValuesWarning, GapWarning, MissingValueWarning, PanelError
 
 
 def frame() -> pd.DataFrame:
@@ -99,7 +99,8 @@ def test_lost_leading_zeros_detected_with_known_ids() -> None:
                                          r"'0580'.*str\.zfill\(4\)"):
         em.Panel(df, unit="kommun", time="year", ids=["0580", "1287", "1280"])
     # Without the id list the integers are kept as strings, and the coercion is counted.
-    p = em.Panel(df, unit="kommun", time="year")
+    with pytest.warns(CoercedValuesWarning, match=r"6 numeric ids converted to strings"):
+        p = em.Panel(df, unit="kommun", time="year")
     assert p.units == ["1287", "580"]
     assert p.notes == ["unit column 'kommun': 6 numeric ids converted to strings"]
 
@@ -117,7 +118,8 @@ def test_gaps_and_missing_values_kept_counted_and_warned() -> None:
 
 def test_text_time_coerced_and_noted() -> None:
     df = frame().assign(year=lambda d: d["year"].astype(str))
-    p = em.Panel(df, unit="kommun", time="year")
+    with pytest.warns(CoercedValuesWarning, match=r"6 values converted from text to integers"):
+        p = em.Panel(df, unit="kommun", time="year")
     assert p.periods.dtype.kind == "i"
     assert p.notes == ["time column 'year': 6 values converted from text to integers"]
 

@@ -8,6 +8,7 @@ default data (:mod:`evalmodel.data.simulate`).
 
 from __future__ import annotations
 
+from evalmodel.data import simulate
 from evalmodel.data.cache import (
     ENV_VAR,
     Cache,
@@ -32,7 +33,6 @@ from evalmodel.data.kolada_panel import (
     kolada_panel,
     series_break_notes,
 )
-from evalmodel.data import simulate
 from evalmodel.data.scb import BENEFITS_TABLE, SCB_BASE_URL, scb_table
 
 __all__ = [

@@ -236,8 +236,10 @@ class KoladaClient:
 
     Examples
     --------
-    >>> client = KoladaClient()                                   # doctest: +SKIP
-    >>> client.values(["N31807"], ["1287"], range(2005, 2015))    # doctest: +SKIP
+    Online (the tests use a local server instead)::
+
+        client = KoladaClient()
+        client.values(["N31807"], ["1287"], range(2005, 2015))
     """
 
     def __init__(

@@ -177,7 +177,7 @@ def did2x2(
     >>> p = em.Panel(df, unit="unit", time="time", cohort="cohort")
     >>> r = em.did2x2(p, "y", pre=[3, 4, 5], post=[6, 7, 8])
     >>> round(r.estimate, 2)
-    1.13
+    0.93
     """
     fn = "did2x2"
     panel.check_outcome(outcome)

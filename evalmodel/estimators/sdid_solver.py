@@ -75,45 +75,61 @@ def frank_wolfe(
     ndarray, shape (B, m)
         The weights.
     """
-    x = np.array(x0, dtype=float, copy=True)
-    n_batch = x.shape[0]
+    out = np.array(x0, dtype=float, copy=True)
+    x = out.copy()
     eta = n_rows * zeta**2
     tol = min_decrease**2
+    zeta2, n_rows = zeta**2, np.asarray(n_rows, dtype=float)
+    # Gram matrices let the half gradient g = A'(Ax - b) + eta x be updated in O(m) per step:
+    # after x <- (1 - s) x + s e_j, g becomes (1 - s) g + s (G_j - A'b) + s eta e_j, and the
+    # residual r = Ax - b becomes (1 - s) r + s (A_j - b).
+    gram = np.matmul(np.swapaxes(a, 1, 2), a)
+    atb = np.einsum("bnm,bn->bm", a, b)
+    resid = np.einsum("bnm,bm->bn", a, x) - b
+    g = np.einsum("bnm,bn->bm", a, resid) + eta[:, None] * x
     blocked = None if col_mask is None else np.where(col_mask, 0.0, np.inf)
-    prev = np.full(n_batch, np.nan)
-    active = np.ones(n_batch, dtype=bool)
-    rows = np.arange(n_batch)
+    where = np.arange(x.shape[0])  # batch rows still being solved
+    prev = np.full(x.shape[0], np.nan)
+    active = np.ones(x.shape[0], dtype=bool)
+    xx = np.einsum("bm,bm->b", x, x)
     for it in range(max_iter):
-        idx = rows[active]
-        if idx.size == 0:
-            break
-        ai, xi, bi = a[idx], x[idx], b[idx]
-        ax = np.einsum("bnm,bm->bn", ai, xi)
-        resid = ax - bi
-        half_grad = np.einsum("bn,bnm->bm", resid, ai) + eta[idx, None] * xi
-        if blocked is not None:
-            half_grad = half_grad + blocked[idx]
-        j = np.argmin(half_grad, axis=1)
-        sub = np.arange(idx.size)
-        dx = -xi
-        dx[sub, j] += 1.0
-        d_err = ai[sub, :, j] - ax
-        denom = np.einsum("bn,bn->b", d_err, d_err) + eta[idx] * np.einsum("bm,bm->b", dx, dx)
-        gd = np.einsum("bm,bm->b", np.where(np.isfinite(half_grad), half_grad, 0.0), dx)
+        sub = np.arange(where.size)
+        j = np.argmin(g if blocked is None else g + blocked, axis=1)
+        x_j, g_j = x[sub, j], g[sub, j]
+        a_j = a[sub, :, j]
+        d_err = a_j - b - resid  # A e_j - A x
+        # direction d = e_j - x: g.d = g_j - g.x and |d|^2 = |x|^2 - 2 x_j + 1
+        gd = g_j - np.einsum("bm,bm->b", g, x)
+        denom = np.einsum("bn,bn->b", d_err, d_err) + eta * (xx - 2.0 * x_j + 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(denom > 0, -gd / denom, 0.0)
-        step = np.clip(step, 0.0, 1.0)
-        xi = xi + step[:, None] * dx
-        x[idx] = xi
-        err = np.einsum("bnm,bm->bn", ai, xi) - bi
-        val = zeta[idx] ** 2 * np.einsum("bm,bm->b", xi, xi) + np.einsum(
-            "bn,bn->b", err, err
-        ) / n_rows[idx]
+        step = np.where(active, np.clip(step, 0.0, 1.0), 0.0)
+        keep = 1.0 - step
+        xx = keep**2 * xx + 2.0 * step * keep * x_j + step**2
+        x *= keep[:, None]
+        x[sub, j] += step
+        resid = keep[:, None] * resid + step[:, None] * (a_j - b)
+        g *= keep[:, None]
+        g += step[:, None] * (gram[sub, j, :] - atb)  # G symmetric: row j is contiguous
+        g[sub, j] += eta * step
+        val = zeta2 * xx + np.einsum("bn,bn->b", resid, resid) / n_rows
         if it >= 1:
-            done = ~(prev[idx] - val > tol[idx])
-            active[idx[done]] = False
-        prev[idx] = val
-    return x
+            active &= prev - val > tol
+            n_active = int(active.sum())
+            if n_active == 0:
+                break
+            if n_active <= where.size // 2:  # drop finished problems from the arrays
+                out[where[~active]] = x[~active]
+                where, x, prev, val = where[active], x[active], prev[active], val[active]
+                xx = xx[active]
+                a, b, gram, atb = a[active], b[active], gram[active], atb[active]
+                resid, g = resid[active], g[active]
+                blocked = None if blocked is None else blocked[active]
+                eta, tol, zeta2, n_rows = eta[active], tol[active], zeta2[active], n_rows[active]
+                active = np.ones(where.size, dtype=bool)
+        prev = np.where(active, val, prev)
+    out[where] = x
+    return out
 
 
 def sparsify(x: np.ndarray) -> np.ndarray:

@@ -193,9 +193,11 @@ def check_finite(frame: pd.DataFrame, what: str, fn: str) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         i, j = (int(k[0]) for k in np.nonzero(bad))
+        period = frame.columns[j]
+        period = period.item() if isinstance(period, np.generic) else period
         raise EstimationError(
             f"{fn}: {what} is missing for unit {frame.index[i]!r} in period "
-            f"{frame.columns[j]!r} ({int(bad.sum())} missing cells in all); synthetic estimators "
+            f"{period!r} ({int(bad.sum())} missing cells in all); synthetic estimators "
             "need a balanced, complete outcome: fill or interpolate it, or drop that unit "
             "(donors=[...])."
         )

@@ -281,8 +281,14 @@ def sensitivity(
 
     Examples
     --------
-    >>> h = em.sensitivity(es, restriction="smoothness", m=[0, 0.01, 0.02])  # doctest: +SKIP
-    >>> h.table, h.breakdown  # doctest: +SKIP
+    >>> import evalmodel as em
+    >>> from evalmodel.data.simulate import simple_panel
+    >>> df, _ = simple_panel(n_units=80, seed=2)
+    >>> panel = em.Panel(df, unit="unit", time="time", cohort="cohort")
+    >>> es = em.event_study(panel, "y", window=(-4, 4), estimator="twfe")
+    >>> h = em.sensitivity(es, restriction="smoothness", m=[0, 0.1], event_time=0)
+    >>> list(h.table.columns[:3])
+    ['m', 'ci_lower', 'ci_upper']
     """
     if restriction not in get_args(Restriction):
         raise EstimationError(

@@ -9,6 +9,7 @@ from evalmodel.report.sec_did import build_did_section
 from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.sec_inference import build_inference_section
 from evalmodel.report.sec_staggered import build_staggered_section
+from evalmodel.report.sec_synth import build_synth_section
 from evalmodel.report.section import Section
 
 __all__ = ["SECTION_BUILDERS", "standard_sections"]
@@ -19,6 +20,7 @@ SectionBuilder = Callable[[Design, str], Section]
 SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
     build_did_section,
     build_staggered_section,
+    build_synth_section,
     build_inference_section,
 )
 

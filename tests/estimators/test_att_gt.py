@@ -34,6 +34,7 @@ def mpdta() -> Panel:
     from moderndid import load_mpdta
 
     df = load_mpdta().to_pandas()
+    df["countyreal"] = df["countyreal"].astype(str)  # ids are text in a Panel
     return Panel(df, unit="countyreal", time="year", cohort="first.treat",
                  outcomes=["lemp", "lpop"])
 

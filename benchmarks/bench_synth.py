@@ -1,0 +1,165 @@
+"""Benchmark: synthetic control placebos and synthetic DiD placebo SEs beside peer packages.
+
+1. Placebo in space over 289 donors x 27 years with 5 predictors: evalmodel's ``synth`` (every
+   donor refitted) beside pysyncon's ``Synth``. One pysyncon weight solve over 288 donors (SLSQP)
+   takes about ten seconds, and a fit that optimises V repeats it at every Nelder-Mead step, so
+   the like-for-like comparison holds V fixed (equal weights) and pysyncon's total is
+   extrapolated from one timed fit; evalmodel's time with V optimised is printed as well.
+2. Synthetic DiD placebo standard error with 200 draws on Proposition 99: evalmodel's ``sdid``
+   beside synthdid-py and diff-diff's ``SyntheticDiD`` (with its compiled Rust backend, and
+   with its pure-Python backend in a subprocess).
+
+Run ``python benchmarks/bench_synth.py``; ``main()`` prints times and ratios.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+
+import evalmodel as em
+from evalmodel.estimators.sdid import sdid
+from evalmodel.estimators.synth import synth
+
+#: Outer Nelder-Mead iterations of evalmodel's V-optimising placebo run.
+OUTER_ITER = 100
+#: pysyncon placebo fits timed (the total for 290 fits is extrapolated from these).
+PEER_FITS = 1
+
+
+def _big_panel(n: int = 290, t: int = 27, seed: int = 1) -> tuple[pd.DataFrame, list[str]]:
+    rng = np.random.default_rng(seed)
+    load = rng.uniform(0.5, 1.5, (n, 3))
+    fac = np.cumsum(rng.normal(0, 1, (t, 3)), axis=0)
+    y = 20 + load @ fac.T + rng.normal(0, 0.5, (n, t))
+    units = [f"{i:04d}" for i in range(n)]
+    df = pd.DataFrame({"unit": np.repeat(units, t), "year": np.tile(np.arange(1998, 1998 + t), n),
+                       "y": y.ravel(), "x": np.repeat(rng.normal(0, 1, n), t)})
+    return df, units
+
+
+def bench_placebo_space() -> dict[str, float]:
+    """Time the placebo in space of ours and (extrapolated) pysyncon's."""
+    from pysyncon import Dataprep, Synth
+
+    df, units = _big_panel()
+    pre = list(range(1998, 2015))
+    preds = [("y", list(range(1998, 2004)), "mean"), ("y", list(range(2004, 2010)), "mean"),
+             ("y", list(range(2010, 2015)), "mean"), ("y", [2014], "mean"), ("x", pre, "mean")]
+    panel = em.Panel(df, unit="unit", time="year")
+    treated = units[-1]
+    v_equal = np.full(len(preds), 1.0 / len(preds))
+    times = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.EvalModelWarning)
+        for label, kw in (("fixed V", {"custom_v": v_equal}),
+                          (f"V by Nelder-Mead (maxiter {OUTER_ITER}, warm-started placebos)",
+                           {"optimizer_options": {"maxiter": OUTER_ITER}})):
+            t = time.perf_counter()
+            r = synth(panel, "y", treated=treated, start=2015, predictors=preds,
+                      v_start="equal", **kw)  # type: ignore[arg-type]
+            times[label] = time.perf_counter() - t
+            assert r.placebo is not None
+    peer_times = []
+    for j in range(PEER_FITS):
+        target = units[j]
+        dp = Dataprep(foo=df, predictors=[], predictors_op="mean", time_predictors_prior=pre,
+                      special_predictors=preds, dependent="y", unit_variable="unit",
+                      time_variable="year", treatment_identifier=target,
+                      controls_identifier=[u for u in units[:-1] if u != target],
+                      time_optimize_ssr=pre)
+        t = time.perf_counter()
+        Synth().fit(dataprep=dp, custom_V=v_equal)
+        peer_times.append(time.perf_counter() - t)
+    peer = float(np.mean(peer_times)) * len(units)
+    ours = times["fixed V"]
+    print(f"placebo in space, {len(units) - 1} donors x 27 years, 5 predictors "
+          f"(treated + {len(units) - 1} placebo fits):")
+    for label, sec in times.items():
+        print(f"  evalmodel.synth, {label}: {sec:8.2f} s")
+    print(f"  pysyncon Synth, fixed V ({PEER_FITS} fit timed, x{len(units)}): {peer:8.2f} s "
+          "(extrapolated)")
+    print(f"  ratio pysyncon/evalmodel at fixed V: {peer / ours:.0f}x  (a pysyncon fit that "
+          "also optimises V repeats its inner solve at every Nelder-Mead step)")
+    return {"synth_placebo_ours_fixed_v": ours, "synth_placebo_pysyncon_fixed_v": peer,
+            "synth_placebo_ours_nm": times[list(times)[1]]}
+
+
+def bench_sdid_placebo() -> dict[str, float]:
+    """Time SDID placebo SEs (200 draws) on Proposition 99."""
+    import synthdid as sd
+    from diff_diff import SyntheticDiD
+
+    df = pd.read_csv(files("synthdid") / "data" / "california_prop99.csv", sep=";")
+    panel = em.Panel(df, unit="State", time="Year", outcomes=["PacksPerCapita"])
+    t = time.perf_counter()
+    r = sdid(panel, "PacksPerCapita", treated="California", start=1989, inference="placebo",
+             n_reps=200, seed=1)
+    ours = time.perf_counter() - t
+    pm = sd.panel_matrices(sd.load_california_prop99())
+    t = time.perf_counter()
+    est = sd.synthdid_estimate(pm.Y, pm.N0, pm.T0)
+    se_sd = est.se(method="placebo", replications=200)
+    t_sd = time.perf_counter() - t
+    dd = df.assign(treated=(df["State"] == "California").astype(int))
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = SyntheticDiD(variance_method="placebo", n_bootstrap=200, seed=1).fit(
+            dd, outcome="PacksPerCapita", treatment="treated", unit="State", time="Year",
+            post_periods=list(range(1989, 2001)))
+    t_dd = time.perf_counter() - t
+    t_py = _diffdiff_python_backend()
+    print("synthetic DiD placebo SE, Proposition 99, 200 draws:")
+    se = float(r.table["std_error"].iloc[-1])
+    print(f"  evalmodel.sdid : {ours:7.2f} s  (ATT {r.estimate:.3f}, SE {se:.2f})")
+    print(f"  synthdid-py    : {t_sd:7.2f} s  (ATT {float(est):.3f}, SE {se_sd:.2f})  "
+          f"ratio {t_sd / ours:.1f}x")
+    print(f"  diff-diff      : {t_dd:7.2f} s  (ATT {res.att:.3f}, SE {res.se:.2f})  "
+          f"ratio {t_dd / ours:.1f}x")
+    print(f"  diff-diff, pure-Python backend: {t_py:7.2f} s  ratio {t_py / ours:.1f}x")
+    return {"sdid_placebo_ours": ours, "sdid_placebo_synthdid": t_sd,
+            "sdid_placebo_diffdiff": t_dd, "sdid_placebo_diffdiff_python": t_py}
+
+
+_DD_PY = """
+import time, warnings, pandas as pd
+from importlib.resources import files
+from diff_diff import SyntheticDiD
+df = pd.read_csv(files("synthdid") / "data" / "california_prop99.csv", sep=";")
+df["treated"] = (df["State"] == "California").astype(int)
+t = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    SyntheticDiD(variance_method="placebo", n_bootstrap=200, seed=1).fit(
+        df, outcome="PacksPerCapita", treatment="treated", unit="State", time="Year",
+        post_periods=list(range(1989, 2001)))
+print(time.perf_counter() - t)
+"""
+
+
+def _diffdiff_python_backend() -> float:
+    """diff-diff's time with its Rust backend switched off (it reads the switch at import)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DIFF_DIFF_BACKEND="python")
+    out = subprocess.run([sys.executable, "-c", _DD_PY], env=env, capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> dict[str, float]:
+    """Run both benchmarks and print times and ratios."""
+    out = bench_sdid_placebo()
+    out |= bench_placebo_space()
+    return out
+
+
+if __name__ == "__main__":
+    main()

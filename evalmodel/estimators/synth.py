@@ -1,0 +1,350 @@
+"""The synthetic control method for one treated unit (Abadie, Diamond and Hainmueller 2010).
+
+A weighted average of donor units, with non-negative weights summing to one, is chosen so that
+it matches the treated unit's predictors (variables averaged over chosen pre-periods, or R
+``Synth``-style ``(variable, periods, operation)`` triples), with the predictors weighted by a
+matrix V that minimises the outcome's mean squared prediction error over the fit periods (see
+:mod:`evalmodel.estimators.synth_solver`). The effect in each post-period is the gap between the
+treated unit and its synthetic control; inference is by placebos in space
+(:mod:`evalmodel.inference.placebo`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
+from evalmodel.estimators.synth_solver import SynthProblem, VStart
+from evalmodel.panel import Panel
+from evalmodel.results import EstimateResult, inference_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from evalmodel.inference.placebo import PlaceboResult
+
+__all__ = ["Operation", "Predictor", "SynthInference", "SynthResult", "synth"]
+
+Operation = Literal["mean", "median", "min", "max", "sum"]
+SynthInference = Literal["placebo", "none"]
+#: A predictor: a variable averaged over the pre-periods, or ``(variable, periods, operation)``.
+Predictor = str | tuple[str, Sequence[int], str]
+
+
+@dataclass(frozen=True)
+class SynthResult(EstimateResult):
+    """Result of :func:`synth`.
+
+    Attributes
+    ----------
+    weights : pandas.Series
+        Unit weights by donor.
+    v : pandas.Series
+        Predictor weights (diagonal of V) by predictor.
+    balance : pandas.DataFrame
+        By predictor: ``treated``, ``synthetic``, ``donor_mean`` and ``v``.
+    paths : pandas.DataFrame
+        By period: ``treated`` and ``synthetic`` outcome.
+    gaps : pandas.Series
+        Treated minus synthetic, by period.
+    pre_rmspe, post_rmspe : float
+        Root mean squared gap before and after adoption.
+    placebo : PlaceboResult or None
+        Placebos in space behind the inference.
+    """
+
+    weights: pd.Series = field(default_factory=pd.Series)
+    v: pd.Series = field(default_factory=pd.Series)
+    balance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    paths: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gaps: pd.Series = field(default_factory=pd.Series)
+    pre_rmspe: float = float("nan")
+    post_rmspe: float = float("nan")
+    placebo: PlaceboResult | None = None
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Treated and synthetic paths; returns the Axes."""
+        from evalmodel.plotting.synth import paths_plot
+
+        return paths_plot(self, ax=ax)
+
+
+def _label(var: str, periods: Sequence[int], op: str) -> str:
+    ps = list(periods)
+    span = str(ps[0]) if len(ps) == 1 else f"{ps[0]}-{ps[-1]}"
+    return f"{var} ({span})" if op == "mean" else f"{var} ({span}, {op})"
+
+
+def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predictor],
+                pre: np.ndarray, arg: str) -> tuple[np.ndarray, list[str]]:
+    """The predictor matrix (k x units, in the design's unit order) and its labels."""
+    rows, labels = [], []
+    units = list(design.y.index)
+    for p in predictors:
+        if isinstance(p, str):
+            var, periods, op = p, [int(t) for t in pre], "mean"
+        elif isinstance(p, tuple | list) and len(p) == 3:
+            var, periods, op = str(p[0]), [int(t) for t in p[1]], str(p[2])
+        else:
+            raise EstimationError(
+                f"synth: {arg} entry {p!r} is neither a variable name nor a (variable, periods, "
+                "operation) triple; write e.g. 'N01951' or ('N31807', [2005, 2006], 'mean')."
+            )
+        if var not in panel.outcomes:
+            raise EstimationError(
+                f"synth: predictor variable {var!r} is not in the panel; variables are "
+                f"{panel.outcomes[:10]}."
+            )
+        if op not in get_args(Operation):
+            raise EstimationError(
+                f"synth: predictor operation {op!r} for {var!r} is not one of "
+                f"{list(get_args(Operation))}."
+            )
+        late = [t for t in periods if t not in set(pre.tolist())]
+        if not periods or late:
+            raise EstimationError(
+                f"synth: predictor {var!r} uses periods {late or periods} that are not "
+                f"pre-periods ({int(pre[0])}-{int(pre[-1])}); predictors must be measured "
+                "before adoption."
+            )
+        block = panel.wide(var).reindex(index=units, columns=periods)
+        check_finite(block, f"predictor {var!r}", "synth")
+        rows.append(getattr(block, op)(axis=1).to_numpy(dtype=float))
+        labels.append(_label(var, periods, op))
+    return np.vstack(rows), labels
+
+
+def _check(inference: str, v_start: str, ratio: float, conf_level: float) -> None:
+    if inference not in get_args(SynthInference):
+        raise EstimationError(
+            f"synth: inference={inference!r} is not one of {list(get_args(SynthInference))}."
+        )
+    if v_start not in get_args(VStart):
+        raise EstimationError(
+            f"synth: v_start={v_start!r} is not one of {list(get_args(VStart))}."
+        )
+    if not ratio > 0:
+        raise EstimationError(
+            f"synth: max_pre_mspe_ratio={ratio!r} must be positive (5 as in Abadie et al. 2010; "
+            "use float('inf') to keep every placebo)."
+        )
+    if not 0 < conf_level < 1:
+        raise EstimationError(f"synth: conf_level={conf_level!r} must be in (0, 1), e.g. 0.95.")
+
+
+def _hull_warning(x: np.ndarray | None, labels: list[str], y: np.ndarray, pre_cols: np.ndarray,
+                  pre_rmspe: float) -> str | None:
+    """Say why the treated unit (last column/row) is outside its donors' hull, if it is.
+
+    Two sufficient signs: a predictor outside the donors' range (when predictors are given),
+    or a pre-period outcome above (below) every donor's in at least half the pre-periods.
+    """
+    out = np.empty(0, dtype=int)
+    if x is not None:
+        x0, x1 = x[:, :-1], x[:, -1]
+        out = np.flatnonzero((x1 > x0.max(axis=1)) | (x1 < x0.min(axis=1)))
+    pre = y[:, pre_cols]
+    above = (pre[-1] > pre[:-1].max(axis=0)).mean()
+    below = (pre[-1] < pre[:-1].min(axis=0)).mean()
+    if out.size == 0 and max(above, below) < 0.5:
+        return None
+    why = (f"predictor {labels[out[0]]!r} is outside the donors' range" if out.size else
+           f"its pre-period outcome is {'above' if above >= below else 'below'} every donor's "
+           f"in {max(above, below):.0%} of pre-periods")
+    return (f"synth: the treated unit lies outside the donors' convex hull ({why}); no weighted "
+            f"average of donors can match it: pre-period RMSPE = {pre_rmspe:.4g}. Consider "
+            "synthetic DiD (em.sdid), which allows a level difference.")
+
+
+def synth(
+    panel: Panel,
+    outcome: str,
+    *,
+    treated: str,
+    start: int,
+    predictors: Sequence[Predictor] | None = None,
+    fit_periods: Sequence[int] | None = None,
+    training_predictors: Sequence[Predictor] | None = None,
+    donors: Sequence[str] | None = None,
+    v_start: VStart = "both",
+    custom_v: Sequence[float] | None = None,
+    optimizer: str = "Nelder-Mead",
+    optimizer_options: Mapping[str, Any] | None = None,
+    inference: SynthInference = "placebo",
+    max_pre_mspe_ratio: float = 5.0,
+    conf_level: float = 0.95,
+) -> SynthResult:
+    """Synthetic control estimate of the effect on one treated unit.
+
+    Parameters
+    ----------
+    panel : Panel
+        The panel (the case registry's design panel holds the treated unit and its donors).
+    outcome : str
+        Outcome variable.
+    treated : str
+        The treated unit.
+    start : int
+        First treated period.
+    predictors : sequence, optional
+        Variable names (averaged over all pre-periods) or ``(variable, periods, operation)``
+        triples with ``operation`` in ``mean, median, min, max, sum``. By default every
+        pre-period value of the outcome, equally weighted and unscaled (V is then not
+        optimised: the weights minimise the pre-period MSPE directly).
+    fit_periods : sequence of int, optional
+        Pre-periods whose outcome fit chooses V; by default all pre-periods.
+    training_predictors : sequence, optional
+        The same predictors measured in a training window (Abadie, Diamond and Hainmueller
+        2015): V is chosen with these and the fit over ``fit_periods`` (the validation window),
+        then applied to ``predictors`` to give the weights.
+    donors : sequence of str, optional
+        Donor pool; by default every other never-treated unit of the panel.
+    v_start : {"both", "equal", "regression"}
+        Starts of the V optimisation (R ``Synth`` runs both and keeps the better).
+    custom_v : sequence of float, optional
+        Fixed predictor weights instead of optimising V.
+    optimizer, optimizer_options
+        The :func:`scipy.optimize.minimize` method and options of the outer problem.
+    inference : {"placebo", "none"}
+        Placebos in space: every donor in turn as the treated unit, against the other donors.
+    max_pre_mspe_ratio : float
+        Placebos whose pre-period MSPE exceeds this multiple of the treated unit's are left out
+        of the effect-based p-values and intervals. The default 5 is Abadie, Diamond and
+        Hainmueller's (2010) Figure 6 convention, stated on the MSPE scale as they do (5 times
+        the MSPE is about 2.24 times the RMSPE). The RMSPE-ratio p-value uses every placebo.
+    conf_level : float
+        Coverage of the placebo intervals.
+
+    Returns
+    -------
+    SynthResult
+        ``table``: one row per post-period (``term`` the period, ``time``) and the row
+        ``term="average"``; intervals and p-values from the placebos.
+
+    Raises
+    ------
+    EstimationError
+        Unknown treated unit, fewer than 2 donors or pre-periods, a bad predictor, a missing
+        predictor or outcome value (named by unit and period).
+
+    Warns
+    -----
+    ConvexHullWarning
+        When the treated unit lies outside the donors' hull; the message shows the pre-period
+        RMSPE.
+    """
+    _check(inference, v_start, max_pre_mspe_ratio, conf_level)
+    if not isinstance(treated, str):
+        raise EstimationError(
+            f"synth: treated={treated!r} must be one unit id (a string such as '1287'); for "
+            "several treated units use em.sdid."
+        )
+    design = resolve_design(panel, outcome, treated=treated, start=start, donors=donors,
+                            fn="synth")
+    check_finite(design.y, f"outcome {outcome!r}", "synth")
+    periods = design.periods
+    pre = periods[periods < start]
+    if fit_periods is None:
+        fit = pre
+    else:
+        fit = np.array(sorted(int(t) for t in fit_periods))
+        bad = [int(t) for t in fit if t not in set(pre.tolist())]
+        if bad or fit.size == 0:
+            raise EstimationError(
+                f"synth: fit_periods {bad or list(fit)} are not pre-periods "
+                f"({int(pre[0])}-{int(pre[-1])}); V must be chosen on pre-adoption fit."
+            )
+    y = design.y.to_numpy(dtype=float)
+    fit_cols = np.searchsorted(periods, fit)
+    pre_cols = np.arange(pre.size)
+    if predictors is None and (custom_v is not None or training_predictors is not None):
+        raise EstimationError(
+            "synth: custom_v= and training_predictors= need predictors=[...]; without "
+            "predictors the weights fit every pre-period outcome directly and V is not used."
+        )
+    if predictors is None:
+        x, labels = y[:, pre_cols].T, [f"{outcome} ({int(t)})" for t in pre]
+        problem = SynthProblem(x=x, y=y, fit_cols=fit_cols, scale=False,
+                               custom_v=np.full(len(pre), 1.0 / len(pre)))
+    else:
+        x, labels = _predictors(panel, design, predictors, pre, "predictors")
+        x_train = None
+        if training_predictors is not None:
+            x_train, _ = _predictors(panel, design, training_predictors, pre,
+                                     "training_predictors")
+            if x_train.shape != x.shape:
+                raise EstimationError(
+                    f"synth: training_predictors has {x_train.shape[0]} entries but predictors "
+                    f"has {x.shape[0]}; list the same variables in the same order."
+                )
+        cv = None if custom_v is None else np.asarray(custom_v, dtype=float)
+        if cv is not None and (cv.shape != (x.shape[0],) or (cv < 0).any() or cv.sum() <= 0):
+            raise EstimationError(
+                f"synth: custom_v must hold {x.shape[0]} non-negative weights (one per "
+                f"predictor), got {list(np.atleast_1d(cv))}."
+            )
+        problem = SynthProblem(x=x, y=y, fit_cols=fit_cols, x_train=x_train, v_start=v_start,
+                               custom_v=cv, optimizer=optimizer,
+                               optimizer_options=optimizer_options)
+    n0 = len(design.donors)
+    pool, target = np.arange(n0), n0
+    vfit = problem.fit(target, pool)
+    gaps = problem.gaps(target, pool, vfit.w)
+    post_mask = periods >= start
+    pre_rmspe = float(np.sqrt(np.mean(gaps[pre_cols] ** 2)))
+    post_rmspe = float(np.sqrt(np.mean(gaps[post_mask] ** 2)))
+    notes = list(design.notes)
+    msg = _hull_warning(None if predictors is None else x, labels, y, pre_cols, pre_rmspe)
+    if msg is not None:
+        warnings.warn(msg, ConvexHullWarning, stacklevel=2)
+        notes.append(msg.removeprefix("synth: "))
+    post = periods[post_mask]
+    est = np.append(gaps[post_mask], gaps[post_mask].mean())
+    index: dict[str, list[Any]] = {"term": [*(str(int(t)) for t in post), "average"],
+             "time": [*(int(t) for t in post), pd.NA]}
+    placebo = None
+    if inference == "placebo":
+        from evalmodel.inference.placebo import placebo_in_space
+
+        placebo = placebo_in_space(problem, n0, vfit, periods=periods, start=start,
+                                   units=list(design.y.index),
+                                   max_pre_mspe_ratio=max_pre_mspe_ratio)
+        table = placebo.effect_table(index, est, conf_level=conf_level)
+        how = (f"placebos in space ({n0} donors; {placebo.n_kept} with pre-MSPE within "
+               f"{max_pre_mspe_ratio:g} x the treated unit's): permutation p-values and "
+               "placebo-quantile intervals")
+    else:
+        table = inference_table(index, est, np.full(est.size, np.nan), conf_level=conf_level)
+        how = "none"
+    synth_path = vfit.w @ y[pool]
+    unit = panel.unit
+    xs_all = x
+    return SynthResult(
+        method="synthetic control", outcome=outcome, table=table, inference=how,
+        sample=design.sample(), conf_level=conf_level, overall_term="average",
+        notes=tuple(notes),
+        details={"loss_v": vfit.loss_v, "loss_w": vfit.loss_w, "start": int(start),
+                 "treated": treated, "panel": panel,
+                 "call": {"outcome": outcome, "treated": treated, "start": int(start),
+                          "predictors": predictors, "fit_periods": fit_periods,
+                          "training_predictors": training_predictors,
+                          "donors": list(design.donors), "v_start": v_start,
+                          "custom_v": custom_v, "optimizer": optimizer,
+                          "optimizer_options": optimizer_options}},
+        weights=pd.Series(vfit.w, index=pd.Index(design.donors, name=unit), name="weight"),
+        v=pd.Series(vfit.v, index=pd.Index(labels, name="predictor"), name="v"),
+        balance=pd.DataFrame({"treated": xs_all[:, -1], "synthetic": xs_all[:, :-1] @ vfit.w,
+                              "donor_mean": xs_all[:, :-1].mean(axis=1), "v": vfit.v},
+                             index=pd.Index(labels, name="predictor")),
+        paths=pd.DataFrame({"treated": y[target], "synthetic": synth_path},
+                           index=pd.Index(periods, name=panel.time)),
+        gaps=pd.Series(gaps, index=pd.Index(periods, name=panel.time), name="gap"),
+        pre_rmspe=pre_rmspe, post_rmspe=post_rmspe, placebo=placebo,
+    )

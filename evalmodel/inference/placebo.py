@@ -1,0 +1,289 @@
+"""Placebo inference for the synthetic control method.
+
+- **Placebo in space** (Abadie, Diamond and Hainmueller 2010, section 3.4): each donor in turn is
+  treated as if it had adopted, with the other donors (never the real treated unit) as its pool
+  and the same predictors. Its gaps form the reference distribution of the treated unit's gaps.
+  Two p-values follow: the rank of the treated unit's post/pre RMSPE ratio among all units (their
+  Figure 8; every placebo counts, since the ratio already discounts a poor pre-fit), and, per
+  post-period and for the average effect, the rank of the treated unit's absolute effect among
+  the placebos whose pre-period MSPE is at most ``max_pre_mspe_ratio`` times the treated unit's
+  (their Figures 5-7 use 20, 5 and 2; we default to 5). With ``n`` such placebos a p-value is
+  ``(1 + #{|placebo| >= |treated|}) / (1 + n)``; the interval is ``[est - q(1 - a/2),
+  est - q(a/2)]`` with ``q`` the placebo effects' quantiles (test inversion under a common
+  error distribution, as in Conley and Taber 2011), and ``std_error`` their standard deviation.
+- **Placebo in time** (Abadie, Diamond and Hainmueller 2015): fake adoption dates inside the
+  pre-period, using only pre-adoption data.
+- **Leave-one-out** over the donors with positive weight (Abadie 2021).
+
+Each placebo fit starts the V optimisation at the treated unit's V (a warm start: one
+Nelder-Mead run instead of two), since the placebos share its predictors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.estimators.synth_solver import SynthProblem, VFit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalmodel.estimators.synth import SynthResult
+
+__all__ = [
+    "PlaceboResult",
+    "leave_one_out",
+    "leave_one_out_effects",
+    "placebo_in_space",
+    "placebo_in_time",
+]
+
+
+@dataclass(frozen=True)
+class PlaceboResult:
+    """Placebos in space around a synthetic control fit.
+
+    Attributes
+    ----------
+    gaps : pandas.DataFrame
+        Units x periods: each unit's gap to its own synthetic control; the treated unit is the
+        row named by ``treated``.
+    treated : str
+        The real treated unit.
+    start : int
+        First treated period.
+    pre_mspe, post_mspe, ratio : pandas.Series
+        By unit: pre- and post-period MSPE of the gaps and the post/pre RMSPE ratio.
+    kept : pandas.Series
+        By placebo unit: whether its pre-MSPE is within ``max_pre_mspe_ratio`` times the
+        treated unit's.
+    max_pre_mspe_ratio : float
+        The exclusion threshold.
+    """
+
+    gaps: pd.DataFrame
+    treated: str
+    start: int
+    pre_mspe: pd.Series
+    post_mspe: pd.Series
+    ratio: pd.Series
+    kept: pd.Series
+    max_pre_mspe_ratio: float
+
+    @property
+    def n_kept(self) -> int:
+        """Number of placebos kept for the effect-based inference."""
+        return int(self.kept.sum())
+
+    @property
+    def p_value_ratio(self) -> float:
+        """Share of all units (treated included) whose RMSPE ratio is at least the treated's."""
+        r = self.ratio
+        return float((r >= r[self.treated]).sum() / len(r))
+
+    def placebo_effects(self) -> pd.DataFrame:
+        """Kept placebos' effects: gaps in each post-period and their average (``average``)."""
+        post = [c for c in self.gaps.columns if int(c) >= self.start]
+        g = self.gaps.loc[self.kept.index[self.kept], post]
+        out = g.copy()
+        out.columns = [str(int(c)) for c in post]
+        out["average"] = g.mean(axis=1)
+        return out
+
+    def effect_table(self, index: Mapping[str, Sequence[Any]], estimate: np.ndarray, *,
+                     conf_level: float) -> pd.DataFrame:
+        """Permutation p-values and placebo-quantile intervals for the treated unit's effects.
+
+        Parameters
+        ----------
+        index : mapping
+            Index columns; ``index["term"]`` names post-periods and ``"average"``.
+        estimate : ndarray
+            The treated unit's effects in the same order.
+        conf_level : float
+            Coverage of the intervals.
+        """
+        eff = self.placebo_effects()[list(index["term"])].to_numpy(dtype=float)
+        n = eff.shape[0]
+        a = 1 - conf_level
+        if n >= 2:
+            q_lo, q_hi = np.quantile(eff, [a / 2, 1 - a / 2], axis=0)
+            sd = eff.std(axis=0, ddof=1)
+        else:
+            q_lo = q_hi = sd = np.full(len(estimate), np.nan)
+        p = (1 + (np.abs(eff) >= np.abs(estimate) - 1e-12).sum(axis=0)) / (1 + n)
+        out = pd.DataFrame(index).reset_index(drop=True)
+        out["estimate"] = estimate
+        out["std_error"] = sd
+        out["ci_lower"] = estimate - q_hi
+        out["ci_upper"] = estimate - q_lo
+        out["p_value"] = p
+        return out
+
+    def ratio_table(self) -> pd.DataFrame:
+        """Units sorted by RMSPE ratio, with their MSPEs and whether they are the treated."""
+        out = pd.DataFrame({"pre_mspe": self.pre_mspe, "post_mspe": self.post_mspe,
+                            "ratio": self.ratio})
+        out["treated"] = out.index == self.treated
+        return out.sort_values("ratio", ascending=False)
+
+
+def placebo_in_space(
+    problem: SynthProblem,
+    n_donors: int,
+    fit: VFit,
+    *,
+    periods: np.ndarray,
+    start: int,
+    units: Sequence[str],
+    max_pre_mspe_ratio: float = 5.0,
+) -> PlaceboResult:
+    """Fit every donor as a placebo treated unit against the other donors.
+
+    Parameters
+    ----------
+    problem : SynthProblem
+        The fitted problem: donors are units ``0 .. n_donors - 1``, the treated unit is
+        ``n_donors``.
+    n_donors : int
+        Number of donors.
+    fit : VFit
+        The treated unit's fit (its V starts each placebo's V optimisation).
+    periods : ndarray
+        Periods (columns of ``problem.y``).
+    start : int
+        First treated period.
+    units : sequence of str
+        Unit ids in the problem's order.
+    max_pre_mspe_ratio : float
+        Exclusion threshold for the effect-based inference.
+
+    Returns
+    -------
+    PlaceboResult
+    """
+    donors = np.arange(n_donors)
+    gaps = np.empty((n_donors + 1, problem.y.shape[1]))
+    gaps[n_donors] = problem.gaps(n_donors, donors, fit.w)
+    for j in donors:  # each placebo is its own nested optimisation
+        pool = donors[donors != j]
+        pf = problem.fit(int(j), pool, warm_v=fit.v)
+        gaps[j] = problem.gaps(int(j), pool, pf.w)
+    pre = periods < start
+    pre_mspe = (gaps[:, pre] ** 2).mean(axis=1)
+    post_mspe = (gaps[:, ~pre] ** 2).mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.sqrt(post_mspe / pre_mspe)
+    idx = pd.Index(list(units), name="unit")
+    kept = pre_mspe[:n_donors] <= max_pre_mspe_ratio * pre_mspe[n_donors]
+    return PlaceboResult(
+        gaps=pd.DataFrame(gaps, index=idx, columns=periods),
+        treated=str(units[n_donors]), start=int(start),
+        pre_mspe=pd.Series(pre_mspe, index=idx, name="pre_mspe"),
+        post_mspe=pd.Series(post_mspe, index=idx, name="post_mspe"),
+        ratio=pd.Series(ratio, index=idx, name="ratio"),
+        kept=pd.Series(kept, index=idx[:n_donors], name="kept"),
+        max_pre_mspe_ratio=float(max_pre_mspe_ratio),
+    )
+
+
+def _rerun(result: SynthResult, **changes: Any) -> tuple[SynthResult, str]:
+    """Re-run the synthetic control of ``result`` with some arguments changed, quietly."""
+    from evalmodel.estimators.synth import synth
+
+    call = dict(result.details["call"])
+    panel = changes.pop("panel", result.details["panel"])
+    call.update(changes)
+    outcome = call.pop("outcome")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvexHullWarning)
+        r = synth(panel, outcome, inference="none", **call)
+    hull = "; ".join(str(w.message) for w in caught if issubclass(w.category, ConvexHullWarning))
+    return r, hull
+
+
+def placebo_in_time(result: SynthResult, starts: Sequence[int] | None = None) -> pd.DataFrame:
+    """Fake adoption dates inside the pre-period, using only pre-adoption data.
+
+    Predictor triples are cut to the periods before each fake start (a triple with none left is
+    dropped); ``fit_periods`` and ``training_predictors`` are reset to their defaults.
+
+    Parameters
+    ----------
+    result : SynthResult
+        A fitted synthetic control.
+    starts : sequence of int, optional
+        Fake first treated periods; by default every pre-period from the middle of the
+        pre-window on (each fake fit keeps at least half the pre-periods).
+
+    Returns
+    -------
+    pandas.DataFrame
+        By fake start: ``estimate`` (average gap from the fake start to the real one),
+        ``pre_rmspe``, ``post_rmspe``, ``ratio`` and ``note`` (hull warnings, dropped
+        predictors).
+    """
+    panel = result.details["panel"]
+    start = int(result.details["start"])
+    pre = np.array([int(t) for t in panel.periods if t < start])
+    if starts is None:
+        starts = [int(t) for t in pre[max(2, pre.size // 2):]]
+    rows = []
+    sub = panel.select(periods=pre.tolist())
+    for s in starts:
+        if s not in set(pre.tolist()) or (pre < s).sum() < 2:
+            raise EstimationError(
+                f"placebo_in_time: fake start {s} must be a pre-period with at least 2 periods "
+                f"before it ({int(pre[0]) + 2}-{int(pre[-1])})."
+            )
+        preds: list[Any] = []
+        dropped: list[str] = []
+        if result.details["call"]["predictors"] is not None:
+            for p in result.details["call"]["predictors"]:
+                if isinstance(p, str):
+                    preds.append(p)
+                    continue
+                keep = [t for t in p[1] if t < s]
+                if keep:
+                    preds.append((p[0], keep, p[2]))
+                else:
+                    dropped.append(str(p[0]))
+        r, hull = _rerun(result, panel=sub, start=int(s), predictors=preds or None,
+                         fit_periods=None, training_predictors=None, custom_v=None)
+        note = "; ".join(filter(None, [hull, f"dropped {dropped}" if dropped else ""]))
+        rows.append({"start": int(s), "estimate": r.estimate, "pre_rmspe": r.pre_rmspe,
+                     "post_rmspe": r.post_rmspe, "ratio": r.post_rmspe / r.pre_rmspe,
+                     "note": note})
+    return pd.DataFrame(rows).set_index("start")
+
+
+def leave_one_out(result: SynthResult, *, min_weight: float = 1e-6) -> pd.DataFrame:
+    """Re-fit without each donor whose weight exceeds ``min_weight``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Periods x left-out donors: the synthetic path without that donor (the average
+        effects follow from :func:`leave_one_out_effects`).
+    """
+    donors = list(result.details["call"]["donors"])
+    out = {}
+    for d in result.weights.index[result.weights > min_weight]:
+        r, _ = _rerun(result, donors=[u for u in donors if u != d])
+        out[str(d)] = r.paths["synthetic"]
+    frame = pd.DataFrame(out)
+    frame.columns.name = "left_out"
+    return frame
+
+
+def leave_one_out_effects(result: SynthResult, paths: pd.DataFrame) -> pd.Series:
+    """Average post-period effect without each donor, from :func:`leave_one_out`'s paths."""
+    post = paths.index >= int(result.details["start"])
+    treated = result.paths["treated"].to_numpy()[post]
+    effects = (treated[:, None] - paths.to_numpy()[post]).mean(axis=0)
+    return pd.Series(effects, index=paths.columns, name="estimate")
