@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from evalmodel.panel import Panel
     from evalmodel.results import EstimateResult
 
-__all__ = ["PALETTE", "coefficient_plot", "new_axes", "trend_plot"]
+__all__ = ["PALETTE", "coefficient_plot", "forest_plot", "new_axes", "trend_plot"]
 
 #: Treated, comparison, and a neutral colour, used by every evalmodel figure.
 PALETTE = {"treated": "#c0392b", "comparison": "#2c3e50", "neutral": "#7f8c8d"}
@@ -85,5 +85,24 @@ def trend_plot(
                     color=PALETTE["neutral"])
     ax.set_xlabel(panel.time)
     ax.set_ylabel(label or outcome)
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    return ax
+
+
+def forest_plot(table: pd.DataFrame, *, label: str = "method", truth: str | None = "planted",
+                ax: Axes | None = None, title: str = "") -> Axes:
+    """Estimates and intervals, one row per ``label``; the ``truth`` column (if any) as an x."""
+    ax = new_axes(ax, (7.0, 1.0 + 0.42 * len(table)))
+    y = np.arange(len(table))[::-1]
+    est = table["estimate"].to_numpy(float)
+    lo, hi = table["ci_lower"].to_numpy(float), table["ci_upper"].to_numpy(float)
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=PALETTE["treated"],
+                ecolor=PALETTE["comparison"], capsize=3, label="estimate and interval")
+    if truth is not None and truth in table and table[truth].notna().any():
+        ax.scatter(table[truth].to_numpy(float), y, marker="x", s=60, color="#16a085",
+                   zorder=3, label="planted effect")
+    ax.axvline(0, color=PALETTE["neutral"], lw=1, ls="--")
+    ax.set_yticks(y, table[label].astype(str).tolist())
+    ax.set_title(title)
     ax.legend(loc="best", fontsize=8, frameon=False)
     return ax

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["build_synth_section"]
 
 #: Placebo draws of the synthetic DiD standard error in the report.
-N_REPS = 100
+N_REPS = 50
 #: Seed of those draws (reports are reproducible byte for byte).
 SEED = 20240101
 #: Donors listed in the weights table.

@@ -11,6 +11,7 @@ from evalmodel.report.sec_inference import build_inference_section
 from evalmodel.report.sec_staggered import build_staggered_section
 from evalmodel.report.sec_synth import build_synth_section
 from evalmodel.report.section import Section
+from evalmodel.report.triangulation import build_triangulation
 
 __all__ = ["SECTION_BUILDERS", "standard_sections"]
 
@@ -27,8 +28,11 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
 
 def standard_sections(design: Design, outcomes: Sequence[str] | None = None) -> list[Section]:
     """Every builder of :data:`SECTION_BUILDERS` on each outcome (default: the case's), then
-    the case's displacement section where the data allow one."""
-    out = [build(design, outcome) for outcome in (outcomes or design.outcomes)
-           for build in SECTION_BUILDERS]
+    the case's displacement section where the data allow one; the triangulation table of all
+    of them comes first."""
+    outcomes = list(outcomes or design.outcomes)
+    out = [build(design, outcome) for outcome in outcomes for build in SECTION_BUILDERS]
     displacement = build_displacement_section(design)
-    return out if displacement is None else [*out, displacement]
+    if displacement is not None:
+        out.append(displacement)
+    return [build_triangulation(design, out, outcomes), *out]
