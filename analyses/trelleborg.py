@@ -10,7 +10,6 @@ with its minimum detectable effect. Alone: `python analyses/trelleborg.py [--out
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import evalmodel as em
 
@@ -24,5 +23,4 @@ def sections(panel: em.Panel) -> list[em.report.Section]:
 
 
 if __name__ == "__main__":
-    here = str(Path(__file__).resolve().parent)
-    sys.exit(em.cli.main(["run", "--cases", CASE, "--analyses", here, *sys.argv[1:]]))
+    sys.exit(em.report.case_script(CASE, __file__))

@@ -10,7 +10,6 @@ returns.
 from __future__ import annotations
 
 import html
-import importlib.util
 import warnings
 from io import BytesIO
 from pathlib import Path
@@ -34,14 +33,8 @@ ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
 
 
 def load_script(name: str) -> ModuleType:
-    """Import ``analyses/<name>.py`` under a private module name (its ``__main__`` guard holds)."""
-    path = ANALYSES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"evalmodel_docs_case_{name}", path)
-    if spec is None or spec.loader is None:  # pragma: no cover - importlib contract
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import ``analyses/<name>.py`` (its ``__main__`` guard holds)."""
+    return em.report.load_script(ANALYSES / f"{name}.py")
 
 
 def panel_for(case: Any) -> em.Panel:

@@ -21,7 +21,7 @@ from evalmodel.report.html import write_html
 from evalmodel.report.section import Section
 from evalmodel.report.standard import standard_sections
 
-__all__ = ["find_analyses", "run_report"]
+__all__ = ["case_script", "command_line", "find_analyses", "load_script", "run_report"]
 
 Progress = Callable[[str], None]
 
@@ -35,7 +35,8 @@ def find_analyses(explicit: Path | None = None) -> Path | None:
     return None
 
 
-def _load_script(path: Path) -> ModuleType:
+def load_script(path: Path) -> ModuleType:
+    """Import a study script (``analyses/<case>.py``) without running its ``__main__`` block."""
     spec = importlib.util.spec_from_file_location(f"evalmodel_analysis_{path.stem}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - importlib contract
         raise ImportError(f"cannot load {path}")
@@ -47,7 +48,7 @@ def _load_script(path: Path) -> ModuleType:
 def _case_sections(name: str, panel: Panel, analyses: Path | None) -> list[Section]:
     script = analyses / f"{name}.py" if analyses else None
     if script is not None and script.is_file():
-        module = _load_script(script)
+        module = load_script(script)
         return list(module.sections(panel))
     return standard_sections(registry.get(name).design(panel))
 
@@ -128,3 +129,15 @@ def run_report(
 def command_line() -> str:
     """The current command line, for the manifest."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def case_script(case: str, script: str) -> int:
+    """The ``__main__`` block of a study script: run its case alone with the command's options.
+
+    ``python analyses/<case>.py [--data ...] [--out ...]`` is ``evalmodel run --cases <case>``
+    with the script's own folder as the analyses folder.
+    """
+    from evalmodel.cli import main
+
+    here = str(Path(script).resolve().parent)
+    return main(["run", "--cases", case, "--analyses", here, *sys.argv[1:]])
