@@ -211,7 +211,7 @@ def synth(
     custom_v : sequence of float, optional
         Fixed predictor weights instead of optimising V.
     optimizer, optimizer_options
-        The :func:`scipy.optimize.minimize` method and options of the outer problem.
+        The ``scipy.optimize.minimize`` method and options of the outer problem.
     inference : {"placebo", "none"}
         Placebos in space: every donor in turn as the treated unit, against the other donors.
     max_pre_mspe_ratio : float

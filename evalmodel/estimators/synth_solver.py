@@ -14,7 +14,7 @@ regression-based start of R ``Synth`` (the squared coefficients of a regression 
 paths on the scaled predictors), keeping the better.
 
 The inner problem is solved exactly by non-negative least squares with the adding-up constraint
-as a heavily weighted extra row (Lawson-Hanson active set, :func:`scipy.optimize.nnls`), then
+as a heavily weighted extra row (Lawson-Hanson active set, ``scipy.optimize.nnls``), then
 renormalised; this is far faster than a general QP solver when there are many donors. When
 the treated unit lies inside the donors' hull in predictor space, the predictors are matched
 exactly by many weight vectors; the one that best fits the fit-period outcome is returned.
@@ -159,7 +159,7 @@ def fit_v(
     warm_v : ndarray, optional
         A single starting V (overrides ``v_start``), e.g. the treated unit's V for placebos.
     optimizer : str
-        A derivative-free :func:`scipy.optimize.minimize` method.
+        A derivative-free ``scipy.optimize.minimize`` method.
     optimizer_options : mapping, optional
         Its options; default ``{"maxiter": 1000}``.
     x_apply : (x0, x1), optional

@@ -98,6 +98,18 @@ def test_excel_sheet_is_read_like_csv(tmp_path: Path, monkeypatch: pytest.Monkey
     assert got.values.tolist() == [["0580", 2012, "N31807", 4.1, "T", ""]]
 
 
+def test_real_excel_export_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "kolada.xlsx"
+    sheet = pd.DataFrame({"Kommun-ID": ["0580", "1287"], "År": [2012, 2012],
+                          "Värde": [4.1, 5.2]})
+    with pd.ExcelWriter(path) as xl:  # openpyxl, a test extra
+        pd.DataFrame([["Kolada export, N31807"]]).to_excel(xl, index=False, header=False)
+        sheet.to_excel(xl, index=False, startrow=2)
+    got = read_export(path, variable="N31807")
+    assert got.values.tolist() == [["0580", 2012, "N31807", 4.1, "T", ""],
+                                   ["1287", 2012, "N31807", 5.2, "T", ""]]
+
+
 @pytest.mark.parametrize(
     ("text", "name", "match"),
     [
