@@ -192,11 +192,19 @@ class Panel:
                     )
             outcomes = list(outcomes)
         self._outcomes = tuple(outcomes)
-        dup = df.duplicated(keys, keep=False)
-        if dup.any():
-            first = [_plain(v) for v in df.loc[dup, keys].iloc[0]]
+        # Integer codes sort like the ids themselves; one stable lexsort orders the rows and
+        # puts duplicate keys next to each other.
+        codes = [pd.factorize(df[k], sort=True)[0] for k in keys]
+        order = np.lexsort(codes[::-1])
+        same = np.ones(max(len(order) - 1, 0), dtype=bool)
+        for code in codes:
+            sorted_code = code[order]
+            same &= sorted_code[1:] == sorted_code[:-1]
+        if same.any():
+            n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
+            first = [_plain(v) for v in df.loc[order[np.flatnonzero(same)[0]], keys]]
             raise PanelError(
-                f"Panel: {int(dup.sum())} rows share their ({', '.join(keys)}) key "
+                f"Panel: {n_dup} rows share their ({', '.join(keys)}) key "
                 f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
                 "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())."
             )
@@ -211,9 +219,9 @@ class Panel:
                 )
         self._periods = np.sort(df[time].unique())
         if cohort is not None:
-            df[cohort] = self._check_cohort(df, unit, time, cohort, self._periods, notes)
+            df[cohort] = self._check_cohort(df, unit, cohort, self._periods, order, codes[0])
         df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
-        self._data = df.sort_values(keys, kind="mergesort").reset_index(drop=True)
+        self._data = df.iloc[order].reset_index(drop=True)
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
@@ -265,10 +273,10 @@ class Panel:
     def _check_cohort(
         df: pd.DataFrame,
         unit: str,
-        time: str,
         cohort: str,
         periods: np.ndarray,
-        notes: list[str],
+        order: np.ndarray,
+        ucode: np.ndarray,
     ) -> pd.Series:
         c = pd.to_numeric(df[cohort], errors="coerce")
         text = c.isna() & df[cohort].notna()
@@ -280,9 +288,11 @@ class Panel:
                 "NaN/0 for never treated."
             )
         c = c.fillna(NEVER)
-        per_unit = c.groupby(df[unit]).nunique()
-        if (per_unit > 1).any():
-            u = per_unit.index[per_unit > 1][0]
+        cs, us = c.to_numpy()[order], ucode[order]
+        starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]])
+        varies = np.minimum.reduceat(cs, starts) != np.maximum.reduceat(cs, starts)
+        if varies.any():
+            u = df[unit].iloc[order[starts[np.flatnonzero(varies)[0]]]]
             vals = sorted(c[df[unit] == u].unique().tolist())
             raise PanelError(
                 f"Panel: cohort column {cohort!r} changes within unit {u!r} (values {vals}); a "

@@ -31,7 +31,7 @@ __all__ = ["MultiplierBootstrap", "Multipliers", "cluster_sums", "multiplier_boo
 
 Multipliers = Literal["rademacher", "gaussian"]
 
-_BLOCK_CELLS = 4_000_000  # multipliers generated per block (about 4 MB as int8)
+_BLOCK_CELLS = 16_000_000  # signs per block (64 MB as float32 0/1 bits)
 
 
 @dataclass(frozen=True)
@@ -125,13 +125,19 @@ def multiplier_bootstrap(
 
 
 def _rademacher_draws(s: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """``V @ s`` for Rademacher ``V`` (n_boot x C), in blocks of bounded memory."""
+    """``V @ s`` for Rademacher ``V`` (n_boot x C), in blocks of bounded memory.
+
+    The signs come from packed random bytes (one bit a cluster), and ``V @ s`` is computed as
+    ``2 B @ s - 1's`` with ``B`` the 0/1 bits, so the draws cost one byte per eight clusters.
+    """
     n_c = s.shape[0]
     block = max(1, min(n_boot, _BLOCK_CELLS // max(n_c, 1)))
     draws = np.empty((n_boot, s.shape[1]))
     s32 = s.astype(np.float32) if n_c * s.shape[1] > 1_000_000 else s
+    total = s32.sum(axis=0)
     for start in range(0, n_boot, block):
         b = min(block, n_boot - start)
-        v = rng.integers(0, 2, size=(b, n_c), dtype=np.int8)
-        draws[start:start + b] = (2 * v - 1).astype(s32.dtype) @ s32
+        packed = rng.integers(0, 256, size=(b, (n_c + 7) // 8), dtype=np.uint8)
+        bits = np.unpackbits(packed, axis=1, count=n_c).astype(s32.dtype)
+        draws[start:start + b] = 2 * (bits @ s32) - total
     return draws
