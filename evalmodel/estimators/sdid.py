@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.estimators.sdid_solver import collapse, sdid_tau, sdid_weights
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.sdid_se import (
@@ -225,7 +226,7 @@ def sdid(
         rows = np.array([labels.index(u) for u, s in design.adoption.items() if s == a])
         fits.append(fit_cohort(y, controls, rows, int((periods < a).sum()), method))
     if inference == "auto":
-        inference = "placebo" if n_tr < 5 and n0 > n_tr else "bootstrap"
+        inference = "placebo" if n_tr < MIN_TREATED_CLUSTERS and n0 > n_tr else "bootstrap"
     rng = np.random.default_rng(seed)
     reps: np.ndarray = np.empty(0)
     rep_taus: np.ndarray | None = None

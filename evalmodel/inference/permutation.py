@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evalmodel.errors import EstimationError
+from evalmodel.inference.inversion import invert_test
 from evalmodel.panel import NEVER, Panel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -193,27 +194,8 @@ def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float
         return float("nan"), float("nan")
     centre = a0 / c0
     scale = max(float(np.std(a)) if a.size > 1 else 0.0, abs(centre), 1e-12)
-    out = []
-    for sign in (-1.0, 1.0):
-        inner, step = centre, scale
-        for _ in range(60):
-            outer = centre + sign * step
-            if _pvals(a0, c0, a, c, outer) <= alpha:
-                break
-            inner, step = outer, step * 2
-        else:
-            out.append(sign * np.inf)
-            continue
-        for _ in range(100):
-            mid = (inner + outer) / 2
-            if _pvals(a0, c0, a, c, mid) > alpha:
-                inner = mid
-            else:
-                outer = mid
-            if abs(outer - inner) <= 1e-9 * scale:
-                break
-        out.append((inner + outer) / 2)
-    return float(out[0]), float(out[1])
+    return invert_test(lambda tau: _pvals(a0, c0, a, c, tau), centre, alpha,
+                       first_step=scale, tol=1e-9 * scale, max_expand=60, max_bisect=100)
 
 
 def permutation_inference(

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError
+from evalmodel.inference.inversion import invert_test
 
 __all__ = ["WildBootstrapResult", "WildWeights", "wild_bootstrap", "wild_weights"]
 
@@ -283,25 +284,5 @@ def _invert(wcr: _WCR, v: np.ndarray, alpha: float) -> tuple[float, float]:
     def p(r: float) -> float:
         return _pvalue(*wcr.t_stats(r, v))
 
-    bounds = []
-    for sign in (-1.0, 1.0):
-        inner, step = est, 2.0 * se
-        outer = est + sign * step
-        for _ in range(40):
-            if p(outer) <= alpha:
-                break
-            inner, step = outer, step * 2
-            outer = est + sign * step
-        else:
-            bounds.append(sign * np.inf)
-            continue
-        for _ in range(50):
-            mid = (inner + outer) / 2
-            if p(mid) > alpha:
-                inner = mid
-            else:
-                outer = mid
-            if abs(outer - inner) <= 1e-6 * se:
-                break
-        bounds.append((inner + outer) / 2)
-    return float(bounds[0]), float(bounds[1])
+    return invert_test(p, est, alpha, first_step=2.0 * se, tol=1e-6 * se, max_expand=40,
+                       max_bisect=50)

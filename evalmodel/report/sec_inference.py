@@ -10,22 +10,20 @@ import pandas as pd
 
 from evalmodel.cases import Design
 from evalmodel.errors import EvalModelError
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.inference.conley_taber import conley_taber
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.inference.placebo_event import placebo_event_study
 from evalmodel.inference.power import minimum_detectable_effect
 from evalmodel.inference.sensitivity import pretrend_test, sensitivity
+from evalmodel.report.sec_did import WINDOW
 from evalmodel.report.section import Section
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["MIN_TREATED_CLUSTERS", "RM_GRID", "SEED", "build_inference_section"]
+__all__ = ["RM_GRID", "SEED", "build_inference_section"]
 
-#: Below this many treated units the default inference is design-based (DESIGN.md).
-MIN_TREATED_CLUSTERS = 5
-#: Periods on each side of adoption of the 2x2 comparison (as in the DiD section).
-WINDOW = (3, 4)
 #: Values of Mbar shown by the report.
 RM_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 #: Seed of every random draw of the section.

@@ -9,6 +9,7 @@ import pandas as pd
 
 from evalmodel.cases import Design
 from evalmodel.errors import EvalModelError, EvalModelWarning
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.estimators.event_study import event_study
 from evalmodel.estimators.staggered import att_gt
 from evalmodel.report.section import Section
@@ -56,7 +57,7 @@ def build_staggered_section(design: Design, outcome: str) -> Section:
         notes.append(f"Wald pre-test of parallel trends: W = {pt.statistic:.3f}, df = {pt.df}, "
                      f"p = {pt.p_value:.3f}.")
     n_treated = len(res.sample.treated_units)
-    if n_treated < 5:
+    if n_treated < MIN_TREATED_CLUSTERS:
         notes.append(f"Only {n_treated} treated unit(s): the analytic standard errors treat "
                      "units as independent draws and are not reliable with so few treated "
                      "units; read the estimates beside the design-based inference.")

@@ -30,6 +30,7 @@ from evalmodel.estimators.bacon import bacon
 from evalmodel.estimators.event_study import event_study
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.report.sec_did import planted_effect
+from evalmodel.report.sec_inference import SEED
 from evalmodel.report.section import Section
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +40,6 @@ __all__ = ["EVENT_WINDOW", "build_triangulation"]
 
 #: Event times of the Sun-Abraham and imputation event studies (post effects averaged).
 EVENT_WINDOW = (-5, 5)
-SEED = 20240601
 COLUMNS = ["outcome", "method", "estimate", "ci_lower", "ci_upper", "p_value", "inference"]
 
 
