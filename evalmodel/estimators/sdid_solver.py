@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evalmodel._jit import use_numba
+
 __all__ = ["SdidWeights", "collapse", "frank_wolfe", "sdid_weights", "sparsify"]
 
 #: First-round iteration cap before sparsifying (the R package's ``max.iter.pre.sparsify``).
@@ -48,6 +50,7 @@ def frank_wolfe(
     min_decrease: np.ndarray,
     max_iter: int,
     col_mask: np.ndarray | None = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Minimise ``||A x - b||^2 / n + zeta^2 ||x||^2`` over the simplex for a batch of problems.
 
@@ -69,12 +72,21 @@ def frank_wolfe(
         Most steps per problem.
     col_mask : ndarray of bool, shape (B, m), optional
         Columns that belong to each problem.
+    engine : {"auto", "numba", "numpy"}
+        ``"numba"`` runs the compiled kernel of :mod:`.fw_kernel` (each problem in its own
+        thread); ``"numpy"`` the batched array code below; ``"auto"`` the kernel when numba is
+        available (see :mod:`evalmodel._jit`). Both give the same weights to rounding.
 
     Returns
     -------
     ndarray, shape (B, m)
         The weights.
     """
+    if engine == "numba" or (engine == "auto" and use_numba()):
+        from evalmodel.estimators.fw_kernel import frank_wolfe_batch
+
+        return frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=n_rows, min_decrease=min_decrease,
+                                 max_iter=max_iter, col_mask=col_mask)
     out = np.array(x0, dtype=float, copy=True)
     x = out.copy()
     eta = n_rows * zeta**2
