@@ -10,10 +10,13 @@ influence functions are first summed within clusters):
 The standard error of each estimate is the interquartile range of its draws divided by
 ``2 * qnorm(0.75)`` (robust to heavy tails), and the critical value of the simultaneous band is
 the ``conf_level`` quantile of ``max_j |delta_bj| / se_j`` (Callaway and Sant'Anna 2021,
-section 4.1). Draws are made in blocks, so memory stays bounded for large ``n`` and the
-results depend only on ``seed``.
+section 4.1). The results depend only on ``seed``.
 
-Multipliers are Rademacher (as R ``did``) by default, at a cost of ``n_boot * C * k``. With
+Multipliers are Rademacher (as R ``did``) by default. Their signs are packed random bits, and
+the signed sums run in a compiled kernel (:mod:`.multiplier_kernel`) that touches each cluster's
+non-zero columns only and adds eight clusters at a time from a table of their 256 signed sums;
+without numba, BLAS computes them in blocks of bounded memory, at a cost of ``n_boot * C * k``.
+With
 ``multipliers="gaussian"`` the draws are, conditionally on the data, exactly normal with
 covariance ``S'S / n^2``, so they are drawn from that distribution directly at a cost of
 ``C * k^2 + n_boot * k^2``: the same bootstrap, much faster for large ``n``.
@@ -27,7 +30,12 @@ from typing import Literal
 import numpy as np
 from scipy import sparse, stats
 
-__all__ = ["MultiplierBootstrap", "Multipliers", "cluster_sums", "multiplier_bootstrap"]
+from evalmodel._jit import use_numba
+
+__all__ = [
+    "MultiplierBootstrap", "Multipliers", "cluster_sums", "multiplier_bootstrap",
+    "support_patterns",
+]
 
 Multipliers = Literal["rademacher", "gaussian"]
 
@@ -124,20 +132,58 @@ def multiplier_bootstrap(
                                n_clusters=n_c)
 
 
-def _rademacher_draws(s: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """``V @ s`` for Rademacher ``V`` (n_boot x C), in blocks of bounded memory.
+def support_patterns(s: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Group the rows of ``s`` by the set of columns where they are non-zero.
 
-    The signs come from packed random bytes (one bit a cluster), and ``V @ s`` is computed as
-    ``2 B @ s - 1's`` with ``B`` the 0/1 bits, so the draws cost one byte per eight clusters.
+    Returns the pattern code of each row and the columns of each pattern. When there are many
+    patterns (more than one per 64 rows, and more than 16) all rows share one dense pattern.
+    """
+    n_c, k = s.shape
+    packed = np.packbits(s != 0, axis=1)
+    width = packed.shape[1]
+    if width <= 8:  # one integer key per row
+        wide = np.zeros((n_c, 8), dtype=np.uint8)
+        wide[:, :width] = packed
+        uniq, code = np.unique(wide.view(np.uint64).ravel(), return_inverse=True)
+        rows = uniq.view(np.uint8).reshape(-1, 8)[:, :width]
+    else:
+        keys = np.ascontiguousarray(packed).view(np.dtype((np.void, width))).ravel()
+        uniq, code = np.unique(keys, return_inverse=True)
+        rows = np.frombuffer(uniq.tobytes(), dtype=np.uint8).reshape(len(uniq), width)
+    if len(uniq) > max(16, n_c // 64):
+        return np.zeros(n_c, dtype=np.int64), [np.arange(k)]
+    cols = [np.flatnonzero(np.unpackbits(r, count=k)) for r in rows]
+    return code.astype(np.int64).ravel(), cols
+
+
+def _rademacher_draws(s: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``V @ s`` for Rademacher ``V`` (n_boot x C).
+
+    The signs are packed random bits, eight draws a byte: cluster ``c``'s sign in draw ``b`` is
+    ``2 u - 1`` with ``u`` bit ``b % 8`` of byte ``bits[c, b // 8]``. With numba the sum runs in
+    the compiled kernel of :mod:`.multiplier_kernel`; otherwise ``2 B @ s - 1's`` (``B`` the 0/1
+    bits) is computed by BLAS in blocks of bounded memory.
     """
     n_c = s.shape[0]
-    block = max(1, min(n_boot, _BLOCK_CELLS // max(n_c, 1)))
+    bits = rng.integers(0, 256, size=(n_c, (n_boot + 7) // 8), dtype=np.uint8)
+    if use_numba():
+        from evalmodel.inference.multiplier_kernel import rademacher_draws_kernel
+
+        pattern, cols = support_patterns(s)
+        return rademacher_draws_kernel(s, bits, n_boot, pattern=pattern, cols=cols)
+    return _rademacher_draws_blas(s, bits, n_boot)
+
+
+def _rademacher_draws_blas(s: np.ndarray, bits: np.ndarray, n_boot: int) -> np.ndarray:
+    """The NumPy twin of the kernel: ``2 B @ s - 1's`` in blocks of draws."""
+    n_c = s.shape[0]
+    block = max(8, min(n_boot, _BLOCK_CELLS // max(n_c, 1)) // 8 * 8)
     draws = np.empty((n_boot, s.shape[1]))
     s32 = s.astype(np.float32) if n_c * s.shape[1] > 1_000_000 else s
     total = s32.sum(axis=0)
     for start in range(0, n_boot, block):
         b = min(block, n_boot - start)
-        packed = rng.integers(0, 256, size=(b, (n_c + 7) // 8), dtype=np.uint8)
-        bits = np.unpackbits(packed, axis=1, count=n_c).astype(s32.dtype)
-        draws[start:start + b] = 2 * (bits @ s32) - total
+        sub = np.unpackbits(bits[:, start // 8:(start + b + 7) // 8], axis=1, count=b,
+                            bitorder="little")
+        draws[start:start + b] = 2 * (sub.T.astype(s32.dtype) @ s32) - total
     return draws

@@ -1,0 +1,134 @@
+"""Compiled Rademacher multiplier draws (see :mod:`.multiplier`).
+
+Draw ``b`` is ``sum_c V_bc s_c`` with signs ``V_bc = 2 bit_b(c) - 1`` read from packed random
+bytes (``bits[c, b // 8]``, bit ``b % 8``). Two ideas make it cheap:
+
+- **Support patterns.** Influence functions of group-time estimates vanish outside the cells a
+  unit takes part in (a unit of cohort g enters only cohort g's cells as treated), so clusters
+  are grouped by the set of columns where ``s`` is non-zero and each group touches only its
+  columns.
+- **Tables over eight clusters** (the "method of four Russians"). For eight clusters at a time
+  the 256 possible signed sums of their rows are tabulated once (each entry one addition from an
+  earlier one), and each draw then adds a single table row, found by gathering the draw's eight
+  sign bits with a multiply (an 8 x 8 bit transpose). Per draw and eight clusters this is one
+  vector addition instead of eight.
+
+The clusters of each pattern are split into a fixed number of parts that run in parallel and
+are added in a fixed order, so a seed gives the same numbers on any number of cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from evalmodel._jit import njit
+
+__all__ = ["rademacher_draws_kernel"]
+
+_LOW_BITS = np.uint64(0x0101010101010101)
+_GATHER = np.uint64(0x0102040810204080)  # moves the low bit of byte k to bit 56 + k
+_SHIFT = np.uint64(56)
+
+
+@njit()
+def _pattern_part(s: np.ndarray, bits: np.ndarray, order: np.ndarray, g_lo: int, g_hi: int,
+                  cols: np.ndarray, n_boot: int, table: np.ndarray, v: np.ndarray,
+                  acc: np.ndarray) -> None:
+    """Add the draws of clusters ``order[g_lo:g_hi]`` (columns ``cols``) into ``acc``."""
+    nc = cols.size
+    for g0 in range(g_lo, g_hi, 8):
+        m = min(8, g_hi - g0)
+        for k in range(8):
+            for q in range(nc):
+                v[k, q] = s[order[g0 + k], cols[q]] if k < m else 0.0
+        for q in range(nc):
+            t0 = 0.0
+            for k in range(8):
+                t0 -= v[k, q]
+            table[0, q] = t0
+        for idx in range(1, 256):  # entry idx = entry idx-without-its-lowest-bit + 2 v_k
+            k = 0
+            while not (idx >> k) & 1:
+                k += 1
+            prev = idx ^ (1 << k)
+            for q in range(nc):
+                table[idx, q] = table[prev, q] + 2.0 * v[k, q]
+        for j in range(bits.shape[1]):
+            x = np.uint64(0)
+            for k in range(m):
+                x |= np.uint64(bits[order[g0 + k], j]) << np.uint64(8 * k)
+            for t in range(min(8, n_boot - 8 * j)):
+                idx = int((((x >> np.uint64(t)) & _LOW_BITS) * _GATHER) >> _SHIFT)
+                row = acc[8 * j + t]
+                tab = table[idx]
+                for q in range(nc):
+                    row[q] += tab[q]
+
+
+@njit(parallel=True)
+def _draws(s: np.ndarray, bits: np.ndarray, order: np.ndarray, row_ptr: np.ndarray,
+           col_idx: np.ndarray, col_ptr: np.ndarray, n_boot: int, parts: np.ndarray) -> None:
+    n_parts = parts.shape[0]
+    n_pat = row_ptr.size - 1
+    max_c = 1
+    for p in range(n_pat):
+        max_c = max(max_c, col_ptr[p + 1] - col_ptr[p])
+    for part in prange(n_parts):
+        table = np.empty((256, max_c))
+        v = np.zeros((8, max_c))
+        for p in range(n_pat):
+            c0, c1 = col_ptr[p], col_ptr[p + 1]
+            if c1 == c0:
+                continue
+            n_groups = (row_ptr[p + 1] - row_ptr[p] + 7) // 8
+            per = (n_groups + n_parts - 1) // n_parts
+            g_lo = row_ptr[p] + 8 * min(n_groups, part * per)
+            g_hi = min(row_ptr[p + 1], row_ptr[p] + 8 * min(n_groups, (part + 1) * per))
+            if g_lo >= g_hi:
+                continue
+            cols = col_idx[c0:c1]
+            acc = np.zeros((n_boot, c1 - c0))
+            _pattern_part(s, bits, order, g_lo, g_hi, cols, n_boot, table, v, acc)
+            for b in range(n_boot):
+                for q in range(c1 - c0):
+                    parts[part, b, cols[q]] += acc[b, q]
+
+
+def rademacher_draws_kernel(s: np.ndarray, bits: np.ndarray, n_boot: int, *,
+                            pattern: np.ndarray, cols: list[np.ndarray],
+                            n_parts: int = 2) -> np.ndarray:
+    """``V @ s`` for the signs in ``bits`` (see the module notes).
+
+    Parameters
+    ----------
+    s : ndarray (C, K)
+        Cluster sums of the influence functions.
+    bits : ndarray of uint8 (C, ceil(n_boot / 8))
+        Packed sign bits, bit ``b % 8`` of ``bits[c, b // 8]`` for draw ``b``.
+    n_boot : int
+        Number of draws.
+    pattern : ndarray of int (C,)
+        Support-pattern code of each cluster (0..P-1).
+    cols : list of ndarray
+        The columns of each pattern.
+    n_parts : int
+        Each pattern's clusters are split into this many parts, run in parallel and added in
+        order at the end; the result depends on it only through rounding, so it is fixed rather
+        than taken from the number of cores, and a seed gives the same numbers everywhere.
+
+    Returns
+    -------
+    ndarray (n_boot, K)
+    """
+    order = np.argsort(pattern, kind="stable").astype(np.int64)
+    row_ptr = np.searchsorted(pattern[order], np.arange(len(cols) + 1)).astype(np.int64)
+    col_ptr = np.concatenate([[0], np.cumsum([len(c) for c in cols])]).astype(np.int64)
+    col_idx = (np.concatenate(cols) if cols else np.zeros(0)).astype(np.int64)
+    parts = np.zeros((n_parts, n_boot, s.shape[1]))
+    _draws(np.ascontiguousarray(s, dtype=np.float64), np.ascontiguousarray(bits), order,
+           row_ptr, col_idx, col_ptr, int(n_boot), parts)
+    out = parts[0]
+    for part in parts[1:]:
+        out += part
+    return out
