@@ -48,6 +48,29 @@ def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
     return num.astype("int64")
 
 
+def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Stable order of rows by several integer keys, and the sorted combined key.
+
+    The keys are combined into one integer (mixed radix) when that fits in 63 bits, so a single
+    stable sort does the work of a lexsort, in linear time on rows that are already in order.
+    """
+    if np.prod([max(m, 1) for m in sizes], dtype=float) < 2.0**62:
+        key = np.zeros(len(codes[0]), dtype=np.int64)
+        for code, m in zip(codes, sizes, strict=True):
+            key = key * max(m, 1) + code
+        order = np.argsort(key, kind="stable")
+        return order, key[order]
+    order = np.lexsort(codes[::-1])
+    rank = np.zeros(len(order), dtype=np.int64)  # position of each distinct key, in order
+    if len(order) > 1:
+        new = np.zeros(len(order) - 1, dtype=bool)
+        for code in codes:
+            sc = code[order]
+            new |= sc[1:] != sc[:-1]
+        rank[1:] = np.cumsum(new)
+    return order, rank
+
+
 def _to_unit_ids(s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str]) -> pd.Series:
     """Return unit ids as strings, checking leading zeros against a known id list."""
     if s.isna().any():
@@ -170,7 +193,11 @@ class Panel:
                     f"{list(map(str, data.columns))[:12]}; pass {role}='<column name>'."
                 )
         notes: list[str] = []
-        df = data.reset_index(drop=True).copy()
+        if variable is None and outcomes is not None:  # copy only the columns kept
+            wanted = [*dict.fromkeys([*(c for c in roles.values() if c), *outcomes])]
+            df = data[[c for c in wanted if c in data.columns]].reset_index(drop=True)
+        else:
+            df = data.reset_index(drop=True).copy()
         df[unit] = _to_unit_ids(df[unit], unit, ids, notes)
         df[time] = _to_integer_time(df[time], time, notes)
         if group is not None:
@@ -192,14 +219,12 @@ class Panel:
                     )
             outcomes = list(outcomes)
         self._outcomes = tuple(outcomes)
-        # Integer codes sort like the ids themselves; one stable lexsort orders the rows and
-        # puts duplicate keys next to each other.
-        codes = [pd.factorize(df[k], sort=True)[0] for k in keys]
-        order = np.lexsort(codes[::-1])
-        same = np.ones(max(len(order) - 1, 0), dtype=bool)
-        for code in codes:
-            sorted_code = code[order]
-            same &= sorted_code[1:] == sorted_code[:-1]
+        # Integer codes sort like the ids themselves; one stable sort of their combined key
+        # orders the rows (in linear time when they already are) and puts duplicates together.
+        factorized = [pd.factorize(df[k], sort=True) for k in keys]
+        codes = [np.asarray(c, dtype=np.int64) for c, _ in factorized]
+        order, key = _sort_keys(codes, [len(u) for _, u in factorized])
+        same = key[1:] == key[:-1]
         if same.any():
             n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
             first = [_plain(v) for v in df.loc[order[np.flatnonzero(same)[0]], keys]]
@@ -222,6 +247,8 @@ class Panel:
             df[cohort] = self._check_cohort(df, unit, cohort, self._periods, order, codes[0])
         df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
         self._data = df.iloc[order].reset_index(drop=True)
+        self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (
+            codes[0][order], np.asarray(factorized[0][1], dtype=object))
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
@@ -310,7 +337,7 @@ class Panel:
         return c.astype("int64")
 
     def _report_gaps_and_missing(self) -> None:
-        counts = self._data.groupby(self._key_cols()[:-1], sort=False).size()
+        counts = self._rows_per_unit()
         n_gaps = int(len(counts) * len(self._periods) - counts.sum())
         if n_gaps:
             msg = (
@@ -332,12 +359,34 @@ class Panel:
         new = cls.__new__(cls)
         new.__dict__.update(panel.__dict__)
         new._data = data.reset_index(drop=True)
+        new._unit_codes = None
         new._periods = np.sort(data[panel._time].unique())
         new._notes = list(panel._notes)
         new.source = dict(panel.source)
         for k, v in changes.items():
             setattr(new, k, v)
         return new
+
+    def _rows_per_unit(self) -> np.ndarray:
+        """Rows of each unit (of each unit and group, with a group role)."""
+        if self._group is None:
+            return np.bincount(self.unit_codes()[0])
+        return self._data.groupby(self._key_cols()[:-1], sort=False).size().to_numpy()
+
+    def unit_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's unit as an integer code, and the unit ids the codes index.
+
+        Returns
+        -------
+        codes : ndarray of int (n_rows,)
+            Positions in ``ids``, aligned with the rows of :attr:`data`.
+        ids : ndarray
+            The unit ids in the order of :attr:`units` (sorted).
+        """
+        if self._unit_codes is None:
+            codes, ids = pd.factorize(self._data[self._unit])  # rows are sorted by unit
+            self._unit_codes = (codes, np.asarray(ids))
+        return self._unit_codes[0].copy(), self._unit_codes[1].copy()
 
     def _key_cols(self) -> list[str]:
         return [self._unit] + ([self._group] if self._group else []) + [self._time]
@@ -396,8 +445,7 @@ class Panel:
     @property
     def is_balanced(self) -> bool:
         """Whether every unit (and group) has every period."""
-        counts = self._data.groupby(self._key_cols()[:-1], sort=False).size()
-        return bool((counts == len(self._periods)).all())
+        return bool((self._rows_per_unit() == len(self._periods)).all())
 
     def cohorts(self) -> pd.Series:
         """First treated period by unit (0 = never treated); all 0 without a cohort role."""

@@ -135,11 +135,10 @@ def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str
     return att, inf
 
 
-def _pretest(att: np.ndarray, gram: np.ndarray, pre: np.ndarray) -> Pretest | None:
-    """Wald test of the pre-treatment cells with the analytic covariance ``gram``."""
-    v = gram[np.ix_(pre, pre)]
+def _pretest(att: np.ndarray, v: np.ndarray) -> Pretest | None:
+    """Wald test of the pre-treatment cells ``att`` with their analytic covariance ``v``."""
     keep = np.diag(v) > 0
-    v, a = v[np.ix_(keep, keep)], att[pre][keep]
+    v, a = v[np.ix_(keep, keep)], att[keep]
     if len(a) == 0 or 1.0 / np.linalg.cond(v, 1) <= np.finfo(float).eps:
         return None
     w = float(a @ np.linalg.solve(v, a))
@@ -280,8 +279,7 @@ def att_gt(
     index = {"cohort": cells.cohort, "time": cells.time,
              "event_time": cells.time - cells.cohort, "base_period": cells.base}
     s = cluster_sums(inf, data.cluster)
-    gram = s.T @ s / inf.shape[0] ** 2  # analytic covariance of the ATT(g, t)
-    se = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+    se = np.sqrt(np.einsum("ij,ij->j", s, s)) / inf.shape[0]  # analytic standard errors
     if inference == "bootstrap":
         boot = multiplier_bootstrap(inf, n_boot=n_boot, seed=seed, cluster=data.cluster,
                                     conf_level=conf_level, multipliers=multipliers)
@@ -299,7 +297,7 @@ def att_gt(
     pre = np.flatnonzero((cells.cohort - anticipation > cells.time) & ~cells.zero)
     sample = Sample(
         n_obs=data.y.size, n_units=data.n, n_periods=len(data.periods),
-        treated_units=tuple(data.units[data.cohort > 0].astype(str).tolist()),
+        treated_units=tuple(str(u) for u in data.units[data.cohort > 0]),
         periods=tuple(int(p) for p in data.periods), n_clusters=n_cl,
     )
     notes = [*data.notes,
@@ -314,6 +312,7 @@ def att_gt(
                  "crit_value": boot.crit_value if inference == "bootstrap" else None},
         influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
-        pretest=_pretest(att, gram, pre), n_boot=n_boot, seed=seed,
+        pretest=_pretest(att[pre], s[:, pre].T @ s[:, pre] / inf.shape[0] ** 2),
+        n_boot=n_boot, seed=seed,
         anticipation=int(anticipation), multipliers=multipliers,
     )

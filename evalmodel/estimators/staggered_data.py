@@ -93,7 +93,7 @@ def unit_clusters(
     """Unit ids (in order of appearance) and, when clustering above the unit, cluster codes."""
     if df is None:
         df = panel.data
-    codes, uniq = pd.factorize(df[panel.unit])
+    codes, uniq = panel.unit_codes()  # df holds the panel's rows, in order
     units = pd.Index(uniq)
     if cluster is None or cluster in ("unit", panel.unit):
         return units, None
@@ -178,20 +178,24 @@ def prepare(
             "outcome or drop those units with panel.select(units=...)."
         )
     notes: list[str] = []
-    ucode, uniq = pd.factorize(df[u])
-    units = pd.Index(uniq)
+    ucode, units = panel.unit_codes()
     clusters = None
     if cluster is not None and cluster not in ("unit", u):
         _, clusters = unit_clusters(panel, cluster, fn, df)
     periods = panel.periods
-    tcode = np.searchsorted(periods, df[t].to_numpy())
     n, n_t = len(units), len(periods)
-    y = np.full((n, n_t), np.nan)
-    y[ucode, tcode] = df[outcome].to_numpy(float)
-    x = None
-    if covariates:
-        x = np.full((n, n_t, len(covariates)), np.nan)
-        x[ucode, tcode, :] = df[list(covariates)].to_numpy(float)
+    if len(df) == n * n_t:  # balanced: rows are sorted by unit and period, so a reshape
+        y = df[outcome].to_numpy(float).reshape(n, n_t)
+        x = (df[list(covariates)].to_numpy(float).reshape(n, n_t, len(covariates))
+             if covariates else None)
+    else:
+        tcode = np.searchsorted(periods, df[t].to_numpy())
+        y = np.full((n, n_t), np.nan)
+        y[ucode, tcode] = df[outcome].to_numpy(float)
+        x = None
+        if covariates:
+            x = np.full((n, n_t, len(covariates)), np.nan)
+            x[ucode, tcode, :] = df[list(covariates)].to_numpy(float)
     w = (np.ones(n) if panel.weight is None
          else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
     cohort = _per_unit(df[g], ucode, n, "cohort", fn).astype(np.int64)
@@ -212,7 +216,7 @@ def prepare(
         notes.append(msg)
         warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
     keep &= ~early
-    y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units.to_numpy()[keep]
+    y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units[keep]
     x = x[keep] if x is not None else None
     clusters = clusters[keep] if clusters is not None else None
     if not (cohort > 0).any():
