@@ -14,12 +14,12 @@ section 4.1). The results depend only on ``seed``.
 
 Multipliers are Rademacher (as R ``did``) by default. Their signs are packed random bits, and
 the signed sums run in a compiled kernel (:mod:`.multiplier_kernel`) that touches each cluster's
-non-zero columns only and adds eight clusters at a time from a table of their 256 signed sums;
-without numba, BLAS computes them in blocks of bounded memory, at a cost of ``n_boot * C * k``.
-With
-``multipliers="gaussian"`` the draws are, conditionally on the data, exactly normal with
-covariance ``S'S / n^2``, so they are drawn from that distribution directly at a cost of
-``C * k^2 + n_boot * k^2``: the same bootstrap, much faster for large ``n``.
+non-zero columns only, works in a verified low-rank basis where a large group of clusters has
+one (:func:`low_rank`), and adds eight clusters at a time from a table of their 256 signed
+sums; without numba, BLAS computes them in blocks of bounded memory, at a cost of
+``n_boot * C * k``. With ``multipliers="gaussian"`` the draws are, conditionally on the data,
+exactly normal with covariance ``S'S / n^2``, so they are drawn from that distribution directly
+at a cost of ``C * k^2 + n_boot * k^2``: the same bootstrap, much faster for large ``n``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from scipy import sparse, stats
 from evalmodel._jit import use_numba
 
 __all__ = [
-    "MultiplierBootstrap", "Multipliers", "cluster_sums", "multiplier_bootstrap",
+    "MultiplierBootstrap", "Multipliers", "cluster_sums", "low_rank", "multiplier_bootstrap",
     "support_patterns",
 ]
 
@@ -160,18 +160,66 @@ def _rademacher_draws(s: np.ndarray, n_boot: int, rng: np.random.Generator) -> n
     """``V @ s`` for Rademacher ``V`` (n_boot x C).
 
     The signs are packed random bits, eight draws a byte: cluster ``c``'s sign in draw ``b`` is
-    ``2 u - 1`` with ``u`` bit ``b % 8`` of byte ``bits[c, b // 8]``. With numba the sum runs in
+    ``2 u - 1`` with ``u`` bit ``b % 8`` of byte ``bits[c, b // 8]``; the bytes are the bit
+    generator's raw 64-bit outputs read as little-endian bytes. With numba the sum runs in
     the compiled kernel of :mod:`.multiplier_kernel`; otherwise ``2 B @ s - 1's`` (``B`` the 0/1
     bits) is computed by BLAS in blocks of bounded memory.
     """
-    n_c = s.shape[0]
-    bits = rng.integers(0, 256, size=(n_c, (n_boot + 7) // 8), dtype=np.uint8)
+    n_c, n_bytes = s.shape[0], (n_boot + 7) // 8
+    raw = rng.bit_generator.random_raw(-(-n_c * n_bytes // 8)).astype("<u8", copy=False)
+    bits = raw.view(np.uint8)[:n_c * n_bytes].reshape(n_c, n_bytes)
     if use_numba():
-        from evalmodel.inference.multiplier_kernel import rademacher_draws_kernel
-
-        pattern, cols = support_patterns(s)
-        return rademacher_draws_kernel(s, bits, n_boot, pattern=pattern, cols=cols)
+        return _rademacher_draws_compiled(s, bits, n_boot)
     return _rademacher_draws_blas(s, bits, n_boot)
+
+
+def low_rank(block: np.ndarray, tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray] | None:
+    """An exact factorisation ``block = z @ v.T`` with orthonormal ``v`` of few columns, or None.
+
+    The row space is read off the singular vectors of an evenly spaced sample of rows, and the
+    factorisation is accepted only if it reproduces every row: two random probes ``g`` give
+    ``block @ g`` and ``z @ (v.T @ g)``, which must agree to ``tol`` times the block's largest
+    entry (a row outside the sampled space would differ by about its distance from it). None
+    when the rank exceeds half the columns or a probe disagrees.
+    """
+    n, c = block.shape
+    sample = block[:: max(1, n // (4 * c))]
+    _, sv, vt = np.linalg.svd(sample, full_matrices=False)
+    if sv.size == 0 or sv[0] == 0:
+        return None
+    r = int((sv > sv[0] * 1e-9).sum())
+    if r > c // 2:
+        return None
+    v = np.ascontiguousarray(vt[:r].T)
+    z = block @ v
+    probe = np.random.default_rng(0).standard_normal((c, 2))
+    gap = np.abs(block @ probe - z @ (v.T @ probe)).max()
+    if gap > tol * np.abs(sample).max() * np.abs(probe).sum(axis=0).max():
+        return None
+    return z, v
+
+
+def _rademacher_draws_compiled(s: np.ndarray, bits: np.ndarray, n_boot: int) -> np.ndarray:
+    """The kernel's route. Clusters are grouped by support pattern; a large pattern of low
+    rank (never-treated units' influence functions are linear in their few outcome
+    differences) is summed in its rotated coordinates and rotated back."""
+    from evalmodel.inference.multiplier_kernel import rademacher_draws_kernel
+
+    pattern, cols = support_patterns(s)
+    factors = {}
+    for p, c in enumerate(cols):
+        if len(c) < 16 or (pattern == p).sum() < 8 * len(c):
+            continue
+        rows = np.flatnonzero(pattern == p)
+        if rows[-1] - rows[0] + 1 == len(rows):  # contiguous rows: a view
+            block = s[rows[0]:rows[-1] + 1]
+            block = block if len(c) == s.shape[1] else block[:, c]
+        else:
+            block = s[np.ix_(rows, c)]
+        factor = low_rank(block)
+        if factor is not None:
+            factors[p] = factor
+    return rademacher_draws_kernel(s, bits, n_boot, pattern=pattern, cols=cols, factors=factors)
 
 
 def _rademacher_draws_blas(s: np.ndarray, bits: np.ndarray, n_boot: int) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 
 from evalmodel.inference.multiplier import (
     _rademacher_draws_blas,
+    low_rank,
     multiplier_bootstrap,
     support_patterns,
 )
@@ -106,3 +107,38 @@ def test_clusters_sum_before_drawing() -> None:
     assert r.n_clusters == 200
     # Same multipliers per cluster; the draws are divided by the number of rows.
     np.testing.assert_allclose(r.std_error * 600, q.std_error * 200, rtol=1e-12)
+
+
+def test_low_rank_factor_is_exact_and_used() -> None:
+    """A never-treated-like block of rank 4 in 40 columns is factorised; the draws through the
+    factor equal explicit signs; a full-rank block and a block with one stray row are not."""
+    rng = np.random.default_rng(8)
+    n, k, r = 2_000, 40, 4
+    s = rng.normal(size=(n, r)) @ rng.normal(size=(r, k))
+    factor = low_rank(s)
+    assert factor is not None and factor[0].shape == (n, r)
+    np.testing.assert_allclose(factor[0] @ factor[1].T, s, atol=1e-12 * np.abs(s).max())
+    assert low_rank(rng.normal(size=(n, k))) is None
+    stray = s.copy()
+    stray[1_001] = rng.normal(size=k)  # not in the sampled rows' span
+    assert low_rank(stray) is None
+    bits = rng.integers(0, 256, size=(n, 125), dtype=np.uint8)
+    pattern = np.zeros(n, dtype=np.int64)
+    got = rademacher_draws_kernel(s, bits, 999, pattern=pattern, cols=[np.arange(k)],
+                                  factors={0: factor})
+    ref = explicit(s, bits, 999)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+
+
+def test_compiled_route_with_mixed_patterns_equals_explicit() -> None:
+    """Cohort blocks plus a low-rank dense block (the att_gt shape) through the full route."""
+    rng = np.random.default_rng(9)
+    s = staggered_like(3_000, k_coh=5, n_coh=4)
+    never = np.flatnonzero(np.all(s != 0, axis=1))
+    s[never] = rng.normal(size=(len(never), 3)) @ rng.normal(size=(3, 20))
+    bits = rng.integers(0, 256, size=(3_000, 63), dtype=np.uint8)
+    from evalmodel.inference.multiplier import _rademacher_draws_compiled
+
+    ref = explicit(s, bits, 500)
+    np.testing.assert_allclose(_rademacher_draws_compiled(s, bits, 500), ref, rtol=0,
+                               atol=1e-11 * np.abs(ref).max())
