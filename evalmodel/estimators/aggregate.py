@@ -228,6 +228,7 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
     else:
         s = cluster_sums(psi, res.cluster_codes)
         se = np.sqrt(np.einsum("ck,ck->k", s, s)) / psi.shape[0]
+    se = np.where(se > 0, se, np.nan)  # e.g. the universal base period's own event time (R: NA)
     table = inference_table(index, est, se, conf_level=res.conf_level)
     if crit is not None:
         table["band_lower"] = np.where(table["term"] == "overall", np.nan, est - crit * se)

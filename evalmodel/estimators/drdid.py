@@ -76,14 +76,18 @@ def logit(x: np.ndarray, d: np.ndarray, w: np.ndarray, *, max_iter: int = 100) -
     )
 
 
-def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares coefficients and the inverse of ``X'WX / n``."""
+def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
+         who: str = "comparison units") -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares coefficients and the inverse of ``X'WX / n``.
+
+    ``who`` names the rows with positive weight in the error message.
+    """
     xtwx = x.T @ (w[:, None] * x) / len(y)
     try:
         inv = np.linalg.inv(xtwx)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(
-            "att_gt: the outcome regression of the comparison units is singular; the "
+            f"att_gt: the outcome regression of the {who} is singular; the "
             "covariates are collinear or constant among them: drop or combine them."
         ) from exc
     beta = inv @ (x.T @ (w * y)) / len(y)

@@ -8,11 +8,16 @@ period before ``g - anticipation`` for post-treatment cells; for pre-treatment c
 previous period (``base_period="varying"``) or the same last pre-treatment period
 (``"universal"``, whose own cell is then reported as 0 with a NaN standard error).
 
+With ``allow_unbalanced_panel=True`` an unbalanced panel is not balanced by dropping units:
+each cell is estimated from the rows present in its two periods by the repeated-cross-section
+estimators of :mod:`evalmodel.estimators.drdid_rc`, whose row influence functions are summed
+within units (R ``did`` with ``allow_unbalanced_panel = TRUE``). A panel that is balanced
+anyway keeps the panel estimators, as in R ``did``.
+
 Standard errors come from the influence functions, stacked over all units (analytic,
 clustered at the unit or a coarser level), or from the multiplier bootstrap with simultaneous
 bands (:mod:`evalmodel.inference.multiplier`). Aggregations are in
-:mod:`evalmodel.estimators.aggregate`. The numbers follow R ``did`` 2.x (``att_gt`` with a
-balanced panel).
+:mod:`evalmodel.estimators.aggregate`. The numbers follow R ``did`` 2.x.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from scipy import stats
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import check_choice, check_conf_level
 from evalmodel.estimators.drdid import KERNELS, Method, cells_without_covariates
+from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, prepare
 from evalmodel.inference.multiplier import Multipliers, cluster_sums, multiplier_bootstrap
 from evalmodel.panel import Panel
@@ -101,10 +107,44 @@ def _masks(data: StaggeredData, cells: Cells, control_group: str, anticipation: 
     return codes_of, code, treated, control
 
 
+def _check_rows(data: StaggeredData, present: np.ndarray, cells: Cells, code: np.ndarray,
+                treated: np.ndarray, control: np.ndarray) -> None:
+    """Raise naming the first cell without treated or comparison rows in one of its periods."""
+    counts = observed_counts(present, code, treated.shape[0])
+    for sel, idx, who in ((treated, cells.t_idx, "treated"), (treated, cells.b_idx, "treated"),
+                          (control, cells.t_idx, "comparison"),
+                          (control, cells.b_idx, "comparison")):
+        empty = (np.einsum("ck,ck->k", counts[:, idx], sel) == 0) & ~cells.zero
+        if empty.any():
+            k = int(np.flatnonzero(empty)[0])
+            raise EstimationError(
+                f"att_gt: cell (cohort {cells.cohort[k]}, period {cells.time[k]}) has no "
+                f"{who} rows in period {data.periods[idx[k]]} of the unbalanced panel; drop "
+                "that cohort, use control_group='never', or set allow_unbalanced_panel=False."
+            )
+
+
+def _estimate_rc(data: StaggeredData, present: np.ndarray, cells: Cells, method: str,
+                 code: np.ndarray, treated: np.ndarray, control: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell of an unbalanced panel by the repeated-cross-section estimators."""
+    _check_rows(data, present, cells, code, treated, control)
+    if data.x is None:
+        return rc_cells_without_covariates(data.y, present, data.w, code, cells.t_idx,
+                                           cells.b_idx, treated, control)
+    return rc_cells(data.y, data.x, present, data.w, code, cells.t_idx, cells.b_idx,
+                    treated, control, method)
+
+
 def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str,
               anticipation: int) -> tuple[np.ndarray, np.ndarray]:
     """ATT and the (n, K) influence functions of every cell."""
     _, code, treated, control = _masks(data, cells, control_group, anticipation)
+    if data.present is not None:
+        att, inf = _estimate_rc(data, data.present, cells, method, code, treated, control)
+        att[cells.zero] = 0.0
+        inf[:, cells.zero] = 0.0
+        return att, inf
     n_t, n_c = treated[code].sum(0), control[code].sum(0)
     empty = (n_t == 0) | (n_c == 0)
     if empty[~cells.zero].any():
@@ -133,6 +173,22 @@ def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str
     att[cells.zero] = 0.0
     inf[:, cells.zero] = 0.0
     return att, inf
+
+
+_RC_NAMES = {"dr": "locally efficient doubly robust (drdid_rc)",
+             "ipw": "standardized IPW (std_ipw_did_rc)",
+             "reg": "outcome regression (reg_did_rc)"}
+
+
+def _sample_note(data: StaggeredData, method: str) -> str:
+    """Which estimator ran, on how many rows and units (``allow_unbalanced_panel=True``)."""
+    if data.present is None:
+        return (f"allow_unbalanced_panel=True, but the panel is balanced: panel {method} "
+                f"estimator on {data.n_rows} rows of {data.n} units")
+    return (f"unbalanced panel: repeated cross-section {_RC_NAMES[method]} estimator of "
+            f"Sant'Anna and Zhao (2020) on {data.n_rows} rows of {data.n} units "
+            f"(of {data.n * len(data.periods)} unit-periods), influence functions summed "
+            "within units")
 
 
 def _pretest(att: np.ndarray, v: np.ndarray) -> Pretest | None:
@@ -203,6 +259,7 @@ def att_gt(
     cluster: str | None = None,
     conf_level: float = 0.95,
     multipliers: Multipliers = "rademacher",
+    allow_unbalanced_panel: bool = False,
 ) -> AttGtResult:
     """Group-time average treatment effects of Callaway and Sant'Anna (2021).
 
@@ -238,6 +295,14 @@ def att_gt(
     multipliers : {"rademacher", "gaussian"}
         Bootstrap multipliers; ``"gaussian"`` draws the same bootstrap distribution directly
         from the influence functions' covariance, much faster with many units.
+    allow_unbalanced_panel : bool
+        ``False`` (R ``did``'s default): units with an absent period or a missing value are
+        dropped to balance the panel. ``True``: they are kept, and when the panel is
+        unbalanced each cell is estimated from the rows present in its two periods by the
+        repeated-cross-section estimators of Sant'Anna and Zhao (2020) (``reg_did_rc``,
+        ``std_ipw_did_rc``, ``drdid_rc``; covariates taken from each row), with the row
+        influence functions summed within units; a panel balanced anyway keeps the panel
+        estimators (as R ``did``).
 
     Returns
     -------
@@ -248,14 +313,17 @@ def att_gt(
     EstimationError
         For a bad option (the message lists the allowed values), a panel without cohorts,
         constant or collinear covariates, no never-treated units with
-        ``control_group="never"``, or an outcome missing for a whole cohort.
+        ``control_group="never"``, an outcome missing for a whole cohort, or (unbalanced
+        panel) a cell without treated or comparison rows in one of its periods.
 
     Notes
     -----
-    Units with absent periods or missing values are dropped to balance the panel, and units
-    treated in the first period are dropped; both with a
-    :class:`~evalmodel.errors.RowsDroppedWarning` giving the count. A cohort of one unit gives
-    a :class:`~evalmodel.errors.SmallCohortWarning`.
+    Units with absent periods or missing values are dropped to balance the panel (with
+    ``allow_unbalanced_panel=True`` only the rows with a missing value), and units treated in
+    the first period are dropped; both with a :class:`~evalmodel.errors.RowsDroppedWarning`
+    giving the count. A cohort of one unit gives a
+    :class:`~evalmodel.errors.SmallCohortWarning`. The notes of the result say which
+    estimator was used and on how many rows and units.
     """
     fn = "att_gt"
     check_choice(fn, "control_group", control_group, ControlGroup)
@@ -268,12 +336,17 @@ def att_gt(
             f"{fn}: anticipation={anticipation!r} must be a non-negative integer number of "
             "periods, e.g. anticipation=1."
         )
+    if not isinstance(allow_unbalanced_panel, bool | np.bool_):
+        raise EstimationError(
+            f"{fn}: allow_unbalanced_panel={allow_unbalanced_panel!r} must be True or False."
+        )
     check_conf_level(fn, conf_level)
     if not isinstance(n_boot, int | np.integer) or n_boot < 2:
         raise EstimationError(f"{fn}: n_boot={n_boot!r} must be an integer of at least 2.")
     covs = list(covariates or [])
     data = prepare(panel, outcome, covariates=covs, anticipation=int(anticipation),
-                   control_group=control_group, cluster=cluster, fn=fn)
+                   control_group=control_group, cluster=cluster,
+                   allow_unbalanced=bool(allow_unbalanced_panel), fn=fn)
     cells = plan_cells(data.periods, data.cohorts, int(anticipation), base_period)
     att, inf = _estimate(data, cells, method, control_group, int(anticipation))
     index = {"cohort": cells.cohort, "time": cells.time,
@@ -296,7 +369,7 @@ def att_gt(
     label += "" if n_cl is None else f", clustered by {cluster!r}"
     pre = np.flatnonzero((cells.cohort - anticipation > cells.time) & ~cells.zero)
     sample = Sample(
-        n_obs=data.y.size, n_units=data.n, n_periods=len(data.periods),
+        n_obs=data.n_rows, n_units=data.n, n_periods=len(data.periods),
         treated_units=tuple(str(u) for u in data.units[data.cohort > 0]),
         periods=tuple(int(p) for p in data.periods), n_clusters=n_cl,
     )
@@ -304,11 +377,15 @@ def att_gt(
              f"{method} estimator, {control_group} comparison group, {base_period} base period"
              + (f", anticipation {anticipation}" if anticipation else "")
              + (f", covariates {covs}" if covs else "")]
+    if allow_unbalanced_panel:
+        notes.append(_sample_note(data, method))
     return AttGtResult(
         method=f"att_gt ({method})", outcome=outcome, table=table, inference=label,
         sample=sample, conf_level=conf_level, notes=tuple(notes),
         details={"control_group": control_group, "base_period": base_period,
                  "covariates": tuple(covs), "estimator": method,
+                 "allow_unbalanced_panel": bool(allow_unbalanced_panel),
+                 "repeated_cross_section": data.present is not None,
                  "crit_value": boot.crit_value if inference == "bootstrap" else None},
         influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),

@@ -1,11 +1,16 @@
-"""Arrays for the staggered estimators: a balanced units x periods panel with cohorts.
+"""Arrays for the staggered estimators: a units x periods panel with cohorts.
 
 :func:`prepare` turns a :class:`~evalmodel.Panel` into :class:`StaggeredData` (outcome and
 covariates as dense arrays, one cohort, weight and cluster per unit). Every unit it drops is
 counted in a named warning and in the notes, with the reason:
 
 * units with an absent row or a missing outcome or covariate value (the panel estimators need
-  every unit in every period, as R ``did`` does by default);
+  every unit in every period, as R ``did`` does by default); with ``allow_unbalanced=True``
+  only the rows with a missing value are dropped (and units left with no row), the others
+  kept, and the mask of rows present is returned in :attr:`StaggeredData.present` (``None``
+  when every unit is observed in every period, where the panel estimators apply, as R ``did``
+  with ``allow_unbalanced_panel = TRUE`` decides after its other data steps);
+* units with zero weight;
 * units treated in the first period (or within ``anticipation`` periods of it), which have no
   untreated base period;
 * with ``control_group="not_yet"`` and no never-treated units, the periods from the last
@@ -29,7 +34,7 @@ __all__ = ["StaggeredData", "prepare", "unit_clusters"]
 
 @dataclass(frozen=True)
 class StaggeredData:
-    """A balanced panel as arrays.
+    """A panel as arrays (balanced unless :attr:`present` is set).
 
     Attributes
     ----------
@@ -38,7 +43,7 @@ class StaggeredData:
     periods : ndarray (T,)
         Sorted periods.
     y : ndarray (n, T)
-        The outcome.
+        The outcome (NaN where a row is not in :attr:`present`).
     x : ndarray (n, T, p) or None
         Covariates (without intercept).
     w : ndarray (n,)
@@ -49,6 +54,9 @@ class StaggeredData:
         Cluster codes when clustering above the unit.
     notes : tuple of str
         What was dropped or recoded.
+    present : ndarray (n, T) of bool or None
+        The rows that enter an unbalanced panel (``allow_unbalanced=True``); ``None`` when the
+        panel is balanced.
     """
 
     units: np.ndarray
@@ -59,11 +67,17 @@ class StaggeredData:
     cohort: np.ndarray
     cluster: np.ndarray | None
     notes: tuple[str, ...]
+    present: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         """Number of units."""
         return int(self.y.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        """Number of (unit, period) rows that enter."""
+        return int(self.y.size if self.present is None else self.present.sum())
 
     @property
     def cohorts(self) -> np.ndarray:
@@ -127,6 +141,36 @@ def _check_covariates(df: pd.DataFrame, covariates: Sequence[str], fn: str) -> N
             )
 
 
+def _rows_present(
+    y: np.ndarray, x: np.ndarray | None, w: np.ndarray, n_rows: int, what: list[str],
+    notes: list[str], fn: str,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Rows with every value present, and the units to keep (a row left, positive weight).
+
+    Returns ``y`` and ``x`` with NaN in every row not present, the mask of rows present and
+    the units kept; the dropped rows and units are counted in ``notes`` and a warning.
+    """
+    present = ~np.isnan(y)
+    if x is not None:
+        present &= ~np.isnan(x).any(axis=2)
+        x = np.where(present[:, :, None], x, np.nan)
+    y = np.where(present, y, np.nan)
+    seen = present.any(axis=1)
+    n_missing = n_rows - int(present.sum())
+    if n_missing:
+        msg = f"dropped {n_missing} rows with a missing value of {what}"
+        if not seen.all():
+            msg += f", leaving {int((~seen).sum())} units with no row"
+        notes.append(msg)
+        warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=4)
+    zero = seen & (w <= 0)
+    if zero.any():
+        msg = f"dropped {int(zero.sum())} units with zero weight"
+        notes.append(msg)
+        warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=4)
+    return y, x, present, seen & (w > 0)
+
+
 def prepare(
     panel: Panel,
     outcome: str,
@@ -135,9 +179,12 @@ def prepare(
     anticipation: int = 0,
     control_group: str = "never",
     cluster: str | None = None,
+    allow_unbalanced: bool = False,
     fn: str = "att_gt",
 ) -> StaggeredData:
     """Validate ``panel`` for a staggered estimator and return it as arrays.
+
+    With ``allow_unbalanced`` units with absent periods are kept (see the module docstring).
 
     Raises
     ------
@@ -168,10 +215,10 @@ def prepare(
     if covariates:
         _check_covariates(df, covariates, fn)
     gcode, gvals = pd.factorize(df[g], sort=True)
-    present = np.bincount(gcode, weights=df[outcome].notna().to_numpy(float),
-                          minlength=len(gvals))
-    if (present == 0).any():
-        bad = int(gvals[np.flatnonzero(present == 0)[0]])
+    observed = np.bincount(gcode, weights=df[outcome].notna().to_numpy(float),
+                           minlength=len(gvals))
+    if (observed == 0).any():
+        bad = int(gvals[np.flatnonzero(observed == 0)[0]])
         label = "the never-treated units" if bad == 0 else f"cohort {bad}"
         raise EstimationError(
             f"{fn}: outcome {outcome!r} is missing for every row of {label}; choose another "
@@ -199,15 +246,20 @@ def prepare(
     w = (np.ones(n) if panel.weight is None
          else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
     cohort = _per_unit(df[g], ucode, n, "cohort", fn).astype(np.int64)
-    keep = ~np.isnan(y).any(axis=1)
-    if x is not None:
-        keep &= ~np.isnan(x).any(axis=(1, 2))
-    keep &= w > 0
-    if not keep.all():
-        msg = (f"dropped {int((~keep).sum())} units with an absent period or a missing value of "
-               f"{[outcome, *covariates]} (or zero weight) to balance the panel")
-        notes.append(msg)
-        warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
+    present: np.ndarray | None = None
+    if allow_unbalanced:
+        y, x, present, keep = _rows_present(y, x, w, len(df), [outcome, *covariates], notes,
+                                            fn)
+    else:
+        keep = ~np.isnan(y).any(axis=1)
+        if x is not None:
+            keep &= ~np.isnan(x).any(axis=(1, 2))
+        keep &= w > 0
+        if not keep.all():
+            msg = (f"dropped {int((~keep).sum())} units with an absent period or a missing "
+                   f"value of {[outcome, *covariates]} (or zero weight) to balance the panel")
+            notes.append(msg)
+            warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
     early = (cohort > 0) & (cohort - anticipation <= periods[0])
     if (early & keep).any():
         msg = (f"dropped {int((early & keep).sum())} units treated in the first period "
@@ -218,6 +270,7 @@ def prepare(
     keep &= ~early
     y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units[keep]
     x = x[keep] if x is not None else None
+    present = present[keep] if present is not None else None
     clusters = clusters[keep] if clusters is not None else None
     if not (cohort > 0).any():
         raise EstimationError(
@@ -240,6 +293,19 @@ def prepare(
         periods, y = periods[cut], y[:, cut]
         x = x[:, cut] if x is not None else None
         cohort = np.where(cohort == last, 0, cohort)
+        present = present[:, cut] if present is not None else None
+        seen = present.any(axis=1) if present is not None else np.ones(len(y), dtype=bool)
+        if not seen.all():
+            msg = (f"dropped {int((~seen).sum())} units with no row before period "
+                   f"{last - anticipation}")
+            notes.append(msg)
+            warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
+            y, w, cohort, units_arr = y[seen], w[seen], cohort[seen], units_arr[seen]
+            x = x[seen] if x is not None else None
+            present = present[seen] if present is not None else None
+            clusters = clusters[seen] if clusters is not None else None
+    if present is not None and present.all():
+        present = None  # every unit in every period: the panel estimators apply
     values, counts = np.unique(cohort[cohort > 0], return_counts=True)
     single = values[counts == 1]
     if len(single):
@@ -253,5 +319,6 @@ def prepare(
     y, w, cohort, units_arr = y[order], w[order], cohort[order], units_arr[order]
     x = x[order] if x is not None else None
     clusters = clusters[order] if clusters is not None else None
+    present = present[order] if present is not None else None
     return StaggeredData(units=units_arr, periods=periods, y=y, x=x, w=w, cohort=cohort,
-                         cluster=clusters, notes=tuple(notes))
+                         cluster=clusters, notes=tuple(notes), present=present)
