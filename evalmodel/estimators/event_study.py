@@ -51,10 +51,13 @@ class EventStudyResult(EstimateResult):
         The omitted event time (its row has estimate 0 and NaN standard error).
     estimator : str
         ``"twfe"``, ``"sun_abraham"`` or ``"imputation"``.
+    anticipation : int
+        Periods before adoption allowed to be affected.
     """
 
     reference: int = -1
     estimator: str = "twfe"
+    anticipation: int = 0
     vcov_matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
     @property
@@ -94,10 +97,11 @@ def event_study(
     outcome: str,
     *,
     window: tuple[int, int] = (-4, 4),
-    reference: int = -1,
+    reference: int | None = None,
     estimator: EventStudyEstimator = "twfe",
     cluster: str | None = "unit",
     conf_level: float = 0.95,
+    anticipation: int = 0,
 ) -> EventStudyResult:
     """Estimate effects by event time ``e = t - g`` (``g`` the unit's first treated period).
 
@@ -109,15 +113,21 @@ def event_study(
         The outcome variable; rows where it is missing are left out.
     window : (int, int)
         First and last event time reported.
-    reference : int
-        Omitted event time (``twfe`` and ``sun_abraham``); must lie in the window and be
-        negative.
+    reference : int, optional
+        Omitted event time (``twfe`` and ``sun_abraham``); must lie in the window, before the
+        anticipation periods. Default ``-1 - anticipation``.
     estimator : {"twfe", "sun_abraham", "imputation"}
         The estimator.
     cluster : str
         ``"unit"`` or a column constant within units to cluster on.
     conf_level : float
         Coverage of the intervals.
+    anticipation : int
+        Periods before adoption in which units may already react (as in :func:`att_gt`).
+        ``twfe`` and ``sun_abraham`` then estimate those event times freely against a
+        reference before them; ``imputation`` fits the untreated model only on observations
+        more than ``anticipation`` periods before adoption and reports effects from event time
+        ``-anticipation`` on.
 
     Returns
     -------
@@ -126,11 +136,24 @@ def event_study(
     fn = "event_study"
     check_choice(fn, "estimator", estimator, EventStudyEstimator)
     check_conf_level(fn, conf_level)
+    if not isinstance(anticipation, int | np.integer) or anticipation < 0:
+        raise EstimationError(
+            f"{fn}: anticipation={anticipation!r} must be a non-negative integer number of "
+            "periods, e.g. anticipation=1."
+        )
+    anticipation = int(anticipation)
     lo, hi = (int(v) for v in window)
+    if reference is None:
+        reference = -1 - anticipation
     if not lo <= reference < 0 <= hi:
         raise EstimationError(
             f"{fn}: window={window!r} and reference={reference!r} must satisfy "
             "window[0] <= reference < 0 <= window[1], e.g. window=(-4, 4), reference=-1."
+        )
+    if reference > -1 - anticipation:
+        raise EstimationError(
+            f"{fn}: reference={reference} falls in the {anticipation} anticipation period(s) "
+            f"before adoption; use reference={-1 - anticipation} or earlier."
         )
     panel.check_outcome(outcome)
     if panel.cohort is None:
@@ -149,7 +172,7 @@ def event_study(
         df = df[~miss]
     u, t, g = panel.unit, panel.time, panel.cohort
     first = df.groupby(u)[t].transform("min")
-    always = (df[g] > 0) & (df[g] <= first)
+    always = (df[g] > 0) & (df[g] - anticipation <= first)
     if always.any() and estimator == "imputation":
         notes.append(f"{df.loc[always, u].nunique()} units treated in their first observed "
                      "period left out (no untreated observation to impute from)")
@@ -166,9 +189,10 @@ def event_study(
         coef, vcov, cells, more = sun_abraham_fit(df, outcome, u, t, g, cl, reference, events)
         notes += more
     else:
-        leads = np.arange(lo, 0)
-        horizons = np.arange(0, hi + 1)
-        pre, pre_v, post, post_v = imputation_fit(df, outcome, u, t, g, cl, leads, horizons)
+        leads = np.arange(lo, -anticipation)
+        horizons = np.arange(-anticipation, hi + 1)
+        pre, pre_v, post, post_v = imputation_fit(df, outcome, u, t, g, cl, leads, horizons,
+                                                  anticipation=anticipation)
         events = np.concatenate([leads, horizons])
         coef = np.concatenate([pre, post])
         vcov = np.zeros((len(events), len(events)))
@@ -178,6 +202,9 @@ def event_study(
         notes.append("imputation estimator (BJS); leads from the pre-trend regression on "
                      f"untreated observations, omitted: event times below {lo} and never "
                      "treated; lead-horizon covariances set to 0")
+    if anticipation:
+        notes.append(f"anticipation {anticipation}: event times {-anticipation} to -1 are "
+                     "treated as possibly affected")
     se = np.sqrt(np.diag(vcov))
     rows = pd.DataFrame({"event_time": events, "estimate": coef, "std_error": se})
     if estimator != "imputation":
@@ -198,5 +225,6 @@ def event_study(
     return EventStudyResult(
         method=f"event study ({estimator})", outcome=outcome, table=table, inference=label,
         sample=sample, conf_level=conf_level, notes=tuple(notes), details=details,
-        reference=int(reference), estimator=estimator, vcov_matrix=vcov,
+        reference=int(reference), estimator=estimator, anticipation=anticipation,
+        vcov_matrix=vcov,
     )

@@ -1,7 +1,7 @@
 """Borusyak, Jaravel and Spiess (2024) imputation event-study estimator.
 
 1. Fit ``y_it = a_i + l_t`` by least squares on the untreated observations (never treated,
-   and treated units before adoption).
+   and treated units before adoption, or before ``g - anticipation``).
 2. Impute ``y_it(0)`` for every treated observation and take ``tau_it = y_it - a_i - l_t``.
 3. The effect at horizon ``h`` is the mean of ``tau_it`` over treated observations with
    ``t - g = h``.
@@ -28,13 +28,15 @@ __all__ = ["imputation_fit"]
 
 
 def imputation_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
-                   cluster: np.ndarray, leads: np.ndarray, horizons: np.ndarray
+                   cluster: np.ndarray, leads: np.ndarray, horizons: np.ndarray,
+                   anticipation: int = 0
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lead and horizon estimates with their covariances (pre, post blocks).
 
-    ``df`` holds one row per observation with no missing outcome; units treated in every
-    observed period must already be removed. Returns ``(pre_est, pre_vcov, post_est,
-    post_vcov)``.
+    ``df`` holds one row per observation with no missing outcome; units without an untreated
+    observation must already be removed. Observations less than ``anticipation`` periods
+    before adoption count as treated (their horizons are negative). Returns ``(pre_est,
+    pre_vcov, post_est, post_vcov)``.
     """
     g = df[cohort].to_numpy()
     t = df[time].to_numpy()
@@ -43,7 +45,7 @@ def imputation_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
     tcode = np.searchsorted(periods, t)
     n_u, n_t = len(units), len(periods)
     yv = df[y].to_numpy(float)
-    untreated = (g == 0) | (t < g)
+    untreated = (g == 0) | (t < g - anticipation)
     e = np.where(g > 0, t - g, np.iinfo(np.int64).min)
     u0, t0, y0 = ucode[untreated], tcode[untreated], yv[untreated]
     alpha, lam = fe_normal_solve(u0, t0, n_u, n_t,

@@ -167,3 +167,51 @@ def test_figures_and_report_section(unbalanced) -> None:  # type: ignore[no-unty
     assert any("single unit" in n for n in section.notes)
     assert section.figures[0][0] == "event_study"
     plt.close("all")
+
+
+# -- anticipation ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def anticipating() -> tuple[pd.DataFrame, Panel]:
+    """A balanced staggered panel whose treated units react one period before adoption."""
+    df = simulate_staggered(1_500, noise=0.5, selection=0.0, seed=21)  # parallel trends hold
+    lead = (df["cohort"] > 0) & (df["period"] == df["cohort"] - 1)
+    df.loc[lead, "y"] += 1.0
+    df.loc[lead, "att"] = 1.0
+    return df, to_panel(df)
+
+
+def _truth_by_event(df: pd.DataFrame) -> pd.Series:
+    tr = df[df["cohort"] > 0]
+    return tr.groupby(tr["period"] - tr["cohort"])["att"].mean()
+
+
+@pytest.mark.parametrize("estimator", ["sun_abraham", "imputation"])
+def test_anticipation_recovers_lead_and_post_effects(anticipating, estimator: str) -> None:  # type: ignore[no-untyped-def]
+    """With anticipation=1 the lead effect (1.0) and every post effect lie within 4 SE of the
+    truth; without it the estimators are biased (the contaminated period enters the comparison)."""
+    df, panel = anticipating
+    truth = _truth_by_event(df)
+    r = event_study(panel, "y", window=(-3, 3), estimator=estimator, anticipation=1)  # type: ignore[arg-type]
+    assert r.anticipation == 1
+    tab = r.table.set_index("event_time")
+    for e in (-1, 0, 1, 2, 3):
+        z = (tab.loc[e, "estimate"] - truth[e]) / tab.loc[e, "std_error"]
+        assert abs(z) < 4, (e, z)
+    if estimator == "sun_abraham":
+        assert r.reference == -2 and tab.loc[-2, "estimate"] == 0.0
+    naive = event_study(panel, "y", window=(-3, 3), estimator=estimator).table.set_index(  # type: ignore[arg-type]
+        "event_time")
+    z0 = (naive.loc[0, "estimate"] - truth[0]) / naive.loc[0, "std_error"]
+    assert abs(z0) > 8
+
+
+def test_anticipation_defaults_and_errors(unbalanced) -> None:  # type: ignore[no-untyped-def]
+    _, panel = unbalanced
+    a = event_study(panel, "y", window=(-3, 3))
+    b = event_study(panel, "y", window=(-3, 3), reference=-1, anticipation=0)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    with pytest.raises(EstimationError, match=r"anticipation=-1 must be a non-negative"):
+        event_study(panel, "y", anticipation=-1)
+    with pytest.raises(EstimationError, match=r"reference=-1 falls in the 1 anticipation "
+                                              r"period\(s\) before adoption; use reference=-2"):
+        event_study(panel, "y", reference=-1, anticipation=1)
