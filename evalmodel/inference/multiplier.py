@@ -178,9 +178,10 @@ def low_rank(block: np.ndarray, tol: float = 1e-12) -> tuple[np.ndarray, np.ndar
 
     The row space is read off the singular vectors of an evenly spaced sample of rows, and the
     factorisation is accepted only if it reproduces every row: two random probes ``g`` give
-    ``block @ g`` and ``z @ (v.T @ g)``, which must agree to ``tol`` times the block's largest
-    entry (a row outside the sampled space would differ by about its distance from it). None
-    when the rank exceeds half the columns or a probe disagrees.
+    ``block @ g`` and ``z @ (v.T @ g)``, which must agree to ``tol`` times the sampled rows'
+    largest entry (times the probe's size); a row outside the sampled space would differ by
+    about its distance from it. None when the rank exceeds half the columns or a probe
+    disagrees.
     """
     n, c = block.shape
     sample = block[:: max(1, n // (4 * c))]
@@ -208,9 +209,9 @@ def _rademacher_draws_compiled(s: np.ndarray, bits: np.ndarray, n_boot: int) -> 
     pattern, cols = support_patterns(s)
     factors = {}
     for p, c in enumerate(cols):
-        if len(c) < 16 or (pattern == p).sum() < 8 * len(c):
+        rows = np.flatnonzero(pattern == p) if len(c) >= 16 else np.zeros(0, dtype=np.int64)
+        if len(rows) < max(8 * len(c), 1):
             continue
-        rows = np.flatnonzero(pattern == p)
         if rows[-1] - rows[0] + 1 == len(rows):  # contiguous rows: a view
             block = s[rows[0]:rows[-1] + 1]
             block = block if len(c) == s.shape[1] else block[:, c]
