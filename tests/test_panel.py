@@ -151,3 +151,39 @@ def test_unknown_outcome_named() -> None:
     p = em.Panel(frame(), unit="kommun", time="year")
     with pytest.raises(PanelError, match=r"outcome 'N31807' is not a variable of the panel"):
         p.wide("N31807")
+
+
+def test_rows_sorted_and_unit_codes_follow_the_rows() -> None:
+    """Shuffled input comes out sorted by (unit, time); unit_codes index Panel.units row by row,
+    also after select() (recomputed) and with a group role."""
+    rng = np.random.default_rng(0)
+    units = ["0580", "1280", "1287", "1490"]
+    df = pd.DataFrame({"u": np.repeat(units, 5), "t": np.tile(np.arange(2001, 2006), 4),
+                       "y": rng.normal(size=20)}).sample(frac=1.0, random_state=1)
+    p = em.Panel(df, unit="u", time="t")
+    data = p.data
+    assert list(zip(data["u"], data["t"], strict=True)) == sorted(zip(df["u"], df["t"],
+                                                                      strict=True))
+    codes, ids = p.unit_codes()
+    assert list(ids) == p.units and np.array_equal(np.asarray(ids)[codes], data["u"].to_numpy())
+    sub = p.select(units=["1287", "0580"])
+    codes, ids = sub.unit_codes()
+    assert list(ids) == ["0580", "1287"]
+    assert np.array_equal(np.asarray(ids)[codes], sub.data["u"].to_numpy())
+    grouped = df.assign(g="a").pipe(lambda d: pd.concat([d, d.assign(g="b")]))
+    with pytest.raises(PanelError, match=r"rows share their \(u, t\) key"):
+        em.Panel(grouped, unit="u", time="t")
+    pg = em.Panel(grouped, unit="u", time="t", group="g")
+    assert pg.is_balanced and len(pg.data) == 40
+
+
+def test_sort_keys_fallback_equals_combined_key() -> None:
+    """Keys too wide for one 63-bit integer fall back to lexsort with the same order."""
+    from evalmodel.panel import _sort_keys
+
+    rng = np.random.default_rng(3)
+    codes = [rng.integers(0, 50, 500), rng.integers(0, 7, 500), rng.integers(0, 30, 500)]
+    order, key = _sort_keys(codes, [50, 7, 30])
+    order_w, rank = _sort_keys(codes, [2**40, 2**20, 2**10])  # product above 2**62
+    assert np.array_equal(order, order_w)
+    assert np.array_equal(key[1:] == key[:-1], rank[1:] == rank[:-1])
