@@ -11,28 +11,16 @@ Run ``python benchmarks/bench_staggered.py [n_units]``.
 from __future__ import annotations
 
 import sys
-import time
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from _timing import timed
 
 N_UNITS = 100_000
 N_PERIODS = 10
 REPEAT = 3  # best of three for the fast packages; csdid runs once
 COHORTS = (2003, 2004, 2005, 2006, 2007, 2008, 2009)
-
-
-def _timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    """Best wall time of ``repeat`` runs (the machine may be shared) and the last output."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main(n_units: int = N_UNITS) -> dict[str, float]:
@@ -50,13 +38,13 @@ def main(n_units: int = N_UNITS) -> dict[str, float]:
     times: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # integer ids are kept as strings (a counted warning)
-        t_panel, panel = _timed(lambda: Panel(df, unit="id", time="period", cohort="cohort",
+        t_panel, panel = timed(lambda: Panel(df, unit="id", time="period", cohort="cohort",
                                               outcomes=["y"]), REPEAT)
-    times["evalmodel"], ours = _timed(lambda: att_gt(panel, "y"), REPEAT)
+    times["evalmodel"], ours = timed(lambda: att_gt(panel, "y"), REPEAT)
     times["evalmodel (with Panel)"] = times["evalmodel"] + t_panel
     draws: dict[str, float] = {}
     for kind in ("rademacher", "gaussian"):
-        draws[kind], _ = _timed(lambda kind=kind: multiplier_bootstrap(  # type: ignore[misc]
+        draws[kind], _ = timed(lambda kind=kind: multiplier_bootstrap(  # type: ignore[misc]
             ours.influence, n_boot=999, seed=1, multipliers=kind), REPEAT)
         times[f"999 {kind} draws"] = draws[kind]
     est = ours.table.sort_values(["cohort", "time"])["estimate"].to_numpy()
@@ -66,7 +54,7 @@ def main(n_units: int = N_UNITS) -> dict[str, float]:
         try:
             from diff_diff import CallawaySantAnna
 
-            t, res = _timed(lambda: CallawaySantAnna(estimation_method="dr").fit(
+            t, res = timed(lambda: CallawaySantAnna(estimation_method="dr").fit(
                 df, outcome="y", unit="id", time="period", first_treat="cohort"), REPEAT)
             times["diff-diff 3.13"] = t
             gt = res.group_time_effects
@@ -76,7 +64,7 @@ def main(n_units: int = N_UNITS) -> dict[str, float]:
         try:
             from csdid.att_gt import ATTgt
 
-            t, res = _timed(lambda: ATTgt(yname="y", gname="cohort", idname="id",
+            t, res = timed(lambda: ATTgt(yname="y", gname="cohort", idname="id",
                                           tname="period", data=df).fit(est_method="dr",
                                                                        bstrap=False))
             times["csdid"] = t

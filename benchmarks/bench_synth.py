@@ -17,13 +17,12 @@ Run ``python benchmarks/bench_synth.py``; ``main()`` prints times and ratios.
 
 from __future__ import annotations
 
-import time
 import warnings
-from collections.abc import Callable
 from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+from _timing import timed
 
 import evalmodel as em
 from evalmodel.estimators.sdid import sdid
@@ -48,16 +47,6 @@ def _big_panel(n: int = 290, t: int = 27, seed: int = 1) -> tuple[pd.DataFrame, 
     return df, units
 
 
-def _best(fn: Callable[[], object], repeat: int = REPEAT) -> float:
-    """Best wall time of ``repeat`` calls (the machine may be shared)."""
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def bench_placebo_space() -> dict[str, float]:
     """Time the placebo in space of ours and (extrapolated) pysyncon's."""
     from pysyncon import Dataprep, Synth
@@ -75,10 +64,9 @@ def bench_placebo_space() -> dict[str, float]:
         for label, kw in (("fixed V", {"custom_v": v_equal}),
                           (f"V by Nelder-Mead (maxiter {OUTER_ITER}, warm-started placebos)",
                            {"optimizer_options": {"maxiter": OUTER_ITER}})):
-            t = time.perf_counter()
-            r = synth(panel, "y", treated=treated, start=2015, predictors=preds,
-                      v_start="equal", **kw)  # type: ignore[arg-type]
-            times[label] = time.perf_counter() - t
+            times[label], r = timed(lambda kw=kw: synth(  # type: ignore[misc]
+                panel, "y", treated=treated, start=2015, predictors=preds, v_start="equal",
+                **kw))
             assert r.placebo is not None
     peer_times = []
     for j in range(PEER_FITS):
@@ -88,9 +76,8 @@ def bench_placebo_space() -> dict[str, float]:
                       time_variable="year", treatment_identifier=target,
                       controls_identifier=[u for u in units[:-1] if u != target],
                       time_optimize_ssr=pre)
-        t = time.perf_counter()
-        Synth().fit(dataprep=dp, custom_V=v_equal)
-        peer_times.append(time.perf_counter() - t)
+        peer_times.append(timed(lambda dp=dp: Synth().fit(  # type: ignore[misc]
+            dataprep=dp, custom_V=v_equal))[0])
     peer = float(np.mean(peer_times)) * len(units)
     ours = times["fixed V"]
     print(f"placebo in space, {len(units) - 1} donors x 27 years, 5 predictors "
@@ -117,15 +104,15 @@ def bench_sdid_placebo() -> dict[str, float]:
         return sdid(panel, "PacksPerCapita", treated="California", start=1989,
                     inference="placebo", n_reps=200, seed=1)
 
-    t = time.perf_counter()
-    r = ours_fit()
-    ours_first = time.perf_counter() - t
-    ours = _best(ours_fit)
+    ours_first, r = timed(ours_fit)
+    ours, _ = timed(ours_fit, REPEAT)
     pm = sd.panel_matrices(sd.load_california_prop99())
-    t = time.perf_counter()
-    est = sd.synthdid_estimate(pm.Y, pm.N0, pm.T0)
-    se_sd = est.se(method="placebo", replications=200)
-    t_sd = time.perf_counter() - t
+
+    def sd_fit() -> tuple[object, float]:
+        est = sd.synthdid_estimate(pm.Y, pm.N0, pm.T0)
+        return est, est.se(method="placebo", replications=200)
+
+    t_sd, (est, se_sd) = timed(sd_fit)
     dd = df.assign(treated=(df["State"] == "California").astype(int))
 
     def dd_fit() -> object:
@@ -135,10 +122,8 @@ def bench_sdid_placebo() -> dict[str, float]:
                 dd, outcome="PacksPerCapita", treatment="treated", unit="State", time="Year",
                 post_periods=list(range(1989, 2001)))
 
-    t = time.perf_counter()
-    res = dd_fit()
-    dd_first = time.perf_counter() - t
-    t_dd = _best(dd_fit)
+    dd_first, res = timed(dd_fit)
+    t_dd, _ = timed(dd_fit, REPEAT)
     t_py = _diffdiff_python_backend()
     print("synthetic DiD placebo SE, Proposition 99, 200 draws:")
     se = float(r.table["std_error"].iloc[-1])

@@ -14,6 +14,7 @@ from evalmodel.panel import NEVER, Panel
 
 __all__ = [
     "MIN_TREATED_CLUSTERS",
+    "check_anticipation",
     "check_choice",
     "check_conf_level",
     "check_periods",
@@ -33,6 +34,16 @@ def check_choice(fn: str, name: str, value: Any, literal: Any) -> None:
         raise EstimationError(
             f"{fn}: {name}={value!r} is not one of {list(options)}; pass one of those."
         )
+
+
+def check_anticipation(fn: str, anticipation: Any) -> int:
+    """Return ``anticipation`` as an int, raising unless it is a non-negative integer."""
+    if not isinstance(anticipation, int | np.integer) or anticipation < 0:
+        raise EstimationError(
+            f"{fn}: anticipation={anticipation!r} must be a non-negative integer number of "
+            "periods, e.g. anticipation=1."
+        )
+    return int(anticipation)
 
 
 def check_conf_level(fn: str, conf_level: float) -> None:

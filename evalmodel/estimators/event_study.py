@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import check_choice, check_conf_level
+from evalmodel.estimators._common import check_anticipation, check_choice, check_conf_level
 from evalmodel.estimators.imputation import imputation_fit
 from evalmodel.estimators.staggered_data import unit_clusters
 from evalmodel.estimators.sun_abraham import sun_abraham_fit
@@ -136,12 +136,7 @@ def event_study(
     fn = "event_study"
     check_choice(fn, "estimator", estimator, EventStudyEstimator)
     check_conf_level(fn, conf_level)
-    if not isinstance(anticipation, int | np.integer) or anticipation < 0:
-        raise EstimationError(
-            f"{fn}: anticipation={anticipation!r} must be a non-negative integer number of "
-            "periods, e.g. anticipation=1."
-        )
-    anticipation = int(anticipation)
+    anticipation = check_anticipation(fn, anticipation)
     lo, hi = (int(v) for v in window)
     if reference is None:
         reference = -1 - anticipation

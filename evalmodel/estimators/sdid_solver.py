@@ -27,12 +27,16 @@ belong to it are switched off by ``col_mask`` and never receive weight.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from evalmodel._jit import use_numba
+from evalmodel.estimators._common import check_choice
 
 __all__ = ["SdidWeights", "collapse", "frank_wolfe", "sdid_weights", "sparsify"]
+
+Engine = Literal["auto", "numba", "numpy"]
 
 #: First-round iteration cap before sparsifying (the R package's ``max.iter.pre.sparsify``).
 PRE_SPARSIFY_ITER = 100
@@ -50,7 +54,7 @@ def frank_wolfe(
     min_decrease: np.ndarray,
     max_iter: int,
     col_mask: np.ndarray | None = None,
-    engine: str = "auto",
+    engine: Engine = "auto",
 ) -> np.ndarray:
     """Minimise ``||A x - b||^2 / n + zeta^2 ||x||^2`` over the simplex for a batch of problems.
 
@@ -82,6 +86,7 @@ def frank_wolfe(
     ndarray, shape (B, m)
         The weights.
     """
+    check_choice("frank_wolfe", "engine", engine, Engine)
     if engine == "numba" or (engine == "auto" and use_numba()):
         from evalmodel.estimators.fw_kernel import frank_wolfe_batch
 

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import check_choice, check_conf_level
+from evalmodel.estimators._common import check_anticipation, check_choice, check_conf_level
 from evalmodel.estimators.drdid import KERNELS, Method, cells_without_covariates
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, prepare
@@ -331,11 +331,7 @@ def att_gt(
     check_choice(fn, "base_period", base_period, BasePeriod)
     check_choice(fn, "inference", inference, Inference)
     check_choice(fn, "multipliers", multipliers, Multipliers)
-    if not isinstance(anticipation, int | np.integer) or anticipation < 0:
-        raise EstimationError(
-            f"{fn}: anticipation={anticipation!r} must be a non-negative integer number of "
-            "periods, e.g. anticipation=1."
-        )
+    anticipation = check_anticipation(fn, anticipation)
     if not isinstance(allow_unbalanced_panel, bool | np.bool_):
         raise EstimationError(
             f"{fn}: allow_unbalanced_panel={allow_unbalanced_panel!r} must be True or False."
@@ -344,11 +340,11 @@ def att_gt(
     if not isinstance(n_boot, int | np.integer) or n_boot < 2:
         raise EstimationError(f"{fn}: n_boot={n_boot!r} must be an integer of at least 2.")
     covs = list(covariates or [])
-    data = prepare(panel, outcome, covariates=covs, anticipation=int(anticipation),
+    data = prepare(panel, outcome, covariates=covs, anticipation=anticipation,
                    control_group=control_group, cluster=cluster,
                    allow_unbalanced=bool(allow_unbalanced_panel), fn=fn)
-    cells = plan_cells(data.periods, data.cohorts, int(anticipation), base_period)
-    att, inf = _estimate(data, cells, method, control_group, int(anticipation))
+    cells = plan_cells(data.periods, data.cohorts, anticipation, base_period)
+    att, inf = _estimate(data, cells, method, control_group, anticipation)
     index = {"cohort": cells.cohort, "time": cells.time,
              "event_time": cells.time - cells.cohort, "base_period": cells.base}
     s = cluster_sums(inf, data.cluster)
@@ -391,5 +387,5 @@ def att_gt(
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
         pretest=_pretest(att[pre], s[:, pre].T @ s[:, pre] / inf.shape[0] ** 2),
         n_boot=n_boot, seed=seed,
-        anticipation=int(anticipation), multipliers=multipliers,
+        anticipation=anticipation, multipliers=multipliers,
     )

@@ -7,8 +7,6 @@ in the same test on the same simulated panel.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,46 +94,28 @@ def sim() -> tuple[pd.DataFrame, Panel]:
     return df, panel
 
 
-def _csdid(df: pd.DataFrame, method: str, control: str):  # type: ignore[no-untyped-def]
-    from csdid.att_gt import ATTgt
-
-    d = df.assign(id=df["unit"].str[1:].astype(int))
-    cg = {"never": "nevertreated", "not_yet": "notyettreated"}[control]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ATTgt(yname="y", gname="cohort", idname="id", tname="period", data=d,
-                     xformla="y~x1+x2", control_group=cg, weights_name="w").fit(
-            est_method=method, bstrap=False)
-
-
 @pytest.mark.parametrize("control", ["never", "not_yet"])
 @pytest.mark.parametrize("method", ["dr", "ipw", "reg"])
-def test_equals_csdid(sim, method: str, control: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_equals_csdid(sim, method: str, control: str, capsys, csdid_fit,  # type: ignore[no-untyped-def]
+                      csdid_aggregations_equal) -> None:
     df, panel = sim
     with pytest.warns(RowsDroppedWarning, match=r"dropped \d+ units with an absent period"):
         res = att_gt(panel, "y", covariates=["x1", "x2"], method=method, control_group=control)
-    peer = _csdid(df, method, control)
+    peer = csdid_fit(df, method, control)
     tab = res.table
     np.testing.assert_array_equal(tab["cohort"], np.asarray(peer.results["group"]))
     np.testing.assert_array_equal(tab["time"], np.asarray(peer.results["year"]))
     np.testing.assert_allclose(tab["estimate"], peer.results["att"], rtol=0, atol=1e-8)
     np.testing.assert_allclose(tab["std_error"], peer.results["se"], rtol=0, atol=1e-8)
-    for kind in ("simple", "dynamic", "group", "calendar"):
-        agg = res.aggregate(kind)
-        ref = peer.aggte(typec=kind, bstrap=False).atte
-        assert agg.estimate == pytest.approx(ref["overall_att"], abs=1e-8)
-        assert agg.overall["std_error"] == pytest.approx(ref["overall_se"], abs=1e-8)
-        if kind != "simple":
-            np.testing.assert_allclose(agg.components["estimate"], ref["att_egt"], atol=1e-8)
-            np.testing.assert_allclose(agg.components["std_error"], ref["se_egt"], atol=1e-8)
+    csdid_aggregations_equal(res, peer, se_approx={"abs": 1e-8}, se_allclose={"atol": 1e-8})
     capsys.readouterr()
 
 
-def test_balance_e_and_window_equal_csdid(sim, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_balance_e_and_window_equal_csdid(sim, capsys, csdid_fit) -> None:  # type: ignore[no-untyped-def]
     df, panel = sim
     with pytest.warns(RowsDroppedWarning):
         res = att_gt(panel, "y", covariates=["x1", "x2"])
-    peer = _csdid(df, "dr", "never")
+    peer = csdid_fit(df, "dr", "never")
     agg = res.aggregate("dynamic", balance_e=2, min_e=-2, max_e=2)
     ref = peer.aggte(typec="dynamic", balance_e=2, min_e=-2, max_e=2, bstrap=False).atte
     np.testing.assert_array_equal(agg.coefficients.index, ref["egt"])
@@ -146,9 +126,7 @@ def test_balance_e_and_window_equal_csdid(sim, capsys) -> None:  # type: ignore[
     capsys.readouterr()
 
 
-def test_cluster_and_anticipation_equal_csdid(sim, capsys) -> None:  # type: ignore[no-untyped-def]
-    from csdid.att_gt import ATTgt
-
+def test_cluster_and_anticipation_equal_csdid(sim, capsys, csdid_fit) -> None:  # type: ignore[no-untyped-def]
     df, _ = sim
     df = df.assign(region=df["unit"].str[1:].astype(int) % 25)
     with pytest.warns(GapWarning):
@@ -157,12 +135,7 @@ def test_cluster_and_anticipation_equal_csdid(sim, capsys) -> None:  # type: ign
     with pytest.warns(RowsDroppedWarning):
         res = att_gt(panel, "y", covariates=["x1"], anticipation=1, cluster="region",
                      control_group="not_yet")
-    d = df.assign(id=df["unit"].str[1:].astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        peer = ATTgt(yname="y", gname="cohort", idname="id", tname="period", data=d,
-                     xformla="y~x1", control_group="notyettreated", weights_name="w",
-                     anticipation=1, clustervar="region").fit(est_method="dr", bstrap=False)
+    peer = csdid_fit(df, "dr", "not_yet", ["x1"], anticipation=1, clustervar="region")
     np.testing.assert_allclose(res.table["estimate"], peer.results["att"], atol=1e-8)
     np.testing.assert_allclose(res.table["std_error"], peer.results["se"], atol=1e-8)
     assert res.sample.n_clusters == 25

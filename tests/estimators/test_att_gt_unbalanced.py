@@ -4,6 +4,7 @@ balanced panel estimators when nothing is missing."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -15,8 +16,6 @@ from evalmodel.errors import EstimationError, GapWarning, MissingValueWarning, R
 from evalmodel.estimators.drdid_rc import rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered import att_gt
 from evalmodel.panel import Panel
-
-CONTROLS = {"never": "nevertreated", "not_yet": "notyettreated"}
 
 
 def _gappy(df: pd.DataFrame) -> Panel:
@@ -33,19 +32,10 @@ def sim() -> pd.DataFrame:
     return df
 
 
-def _csdid(df: pd.DataFrame, method: str, control: str, covariates: list[str],
-           **kw: object):  # type: ignore[no-untyped-def]
-    from csdid.att_gt import ATTgt
-
-    d = df.assign(id=df["unit"].str[1:].astype(int))
-    base = kw.pop("base_period", "varying")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ATTgt(yname="y", gname="cohort", idname="id", tname="period", data=d,
-                     xformla="y~" + "+".join(covariates) if covariates else None,
-                     control_group=CONTROLS[control], weights_name="w",
-                     allow_unbalanced_panel=True, **kw).fit(
-            est_method=method, base_period=base, bstrap=False)
+@pytest.fixture(scope="module")
+def unbalanced_peer(csdid_fit):  # type: ignore[no-untyped-def]
+    """csdid with ``allow_unbalanced_panel=True``."""
+    return functools.partial(csdid_fit, allow_unbalanced_panel=True)
 
 
 def _assert_cells_equal(res, peer) -> None:  # type: ignore[no-untyped-def]
@@ -60,21 +50,14 @@ def _assert_cells_equal(res, peer) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("control", ["never", "not_yet"])
 @pytest.mark.parametrize("method", ["dr", "ipw", "reg"])
-def test_equals_csdid(sim: pd.DataFrame, method: str, control: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_equals_csdid(sim: pd.DataFrame, method: str, control: str, capsys,  # type: ignore[no-untyped-def]
+                      unbalanced_peer, csdid_aggregations_equal) -> None:
     res = att_gt(_gappy(sim), "y", covariates=["x1", "x2"], method=method,
                  control_group=control, allow_unbalanced_panel=True)
     assert res.details["repeated_cross_section"]
-    peer = _csdid(sim, method, control, ["x1", "x2"])
+    peer = unbalanced_peer(sim, method, control, ["x1", "x2"])
     _assert_cells_equal(res, peer)
-    for kind in ("simple", "dynamic", "group", "calendar"):
-        agg = res.aggregate(kind)
-        ref = peer.aggte(typec=kind, bstrap=False).atte
-        assert agg.estimate == pytest.approx(ref["overall_att"], abs=1e-8)
-        assert agg.overall["std_error"] == pytest.approx(ref["overall_se"], rel=1e-6)
-        if kind != "simple":
-            np.testing.assert_allclose(agg.components["estimate"], ref["att_egt"], atol=1e-8)
-            np.testing.assert_allclose(agg.components["std_error"],
-                                       np.ravel(ref["se_egt"]), rtol=1e-6)
+    csdid_aggregations_equal(res, peer, se_approx={"rel": 1e-6}, se_allclose={"rtol": 1e-6})
     capsys.readouterr()
 
 
@@ -85,7 +68,8 @@ def test_equals_csdid(sim: pd.DataFrame, method: str, control: str, capsys) -> N
     (["x1"], "ipw", "not_yet", {"anticipation": 1, "cluster": "region"}),
 ])
 def test_options_equal_csdid(sim: pd.DataFrame, covariates: list[str], method: str,
-                             control: str, options: dict[str, object], capsys) -> None:  # type: ignore[no-untyped-def]
+                             control: str, options: dict[str, object], capsys,  # type: ignore[no-untyped-def]
+                             unbalanced_peer) -> None:
     df = sim.assign(region=sim["unit"].str[1:].astype(int) % 25)
     with pytest.warns(GapWarning):
         panel = Panel(df.drop(columns="att"), unit="unit", time="period", cohort="cohort",
@@ -95,7 +79,7 @@ def test_options_equal_csdid(sim: pd.DataFrame, covariates: list[str], method: s
     peer_kw = {k: v for k, v in options.items() if k != "cluster"}
     if "cluster" in options:
         peer_kw["clustervar"] = options["cluster"]
-    peer = _csdid(df, method, control, covariates, **peer_kw)
+    peer = unbalanced_peer(df, method, control, covariates, **peer_kw)
     _assert_cells_equal(res, peer)
     dyn = res.aggregate("dynamic")
     ref = peer.aggte(typec="dynamic", bstrap=False).atte
@@ -107,16 +91,17 @@ def test_options_equal_csdid(sim: pd.DataFrame, covariates: list[str], method: s
     capsys.readouterr()
 
 
-def test_no_never_treated_equals_csdid(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_no_never_treated_equals_csdid(capsys, unbalanced_peer) -> None:  # type: ignore[no-untyped-def]
     df = simulate_staggered(300, missing=0.07, weights=True, never_share=0.0, seed=2)
     with pytest.warns(RowsDroppedWarning, match="no never-treated units"):
         res = att_gt(_gappy(df), "y", covariates=["x1", "x2"], control_group="not_yet",
                      allow_unbalanced_panel=True)
-    _assert_cells_equal(res, _csdid(df, "dr", "not_yet", ["x1", "x2"]))
+    _assert_cells_equal(res, unbalanced_peer(df, "dr", "not_yet", ["x1", "x2"]))
     capsys.readouterr()
 
 
-def test_missing_outcome_rows_are_dropped_not_units(sim: pd.DataFrame, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_missing_outcome_rows_are_dropped_not_units(sim: pd.DataFrame, capsys,  # type: ignore[no-untyped-def]
+                                                    unbalanced_peer) -> None:
     df = sim.copy()
     df.loc[df.index[::37], "y"] = np.nan
     n_nan = int(df["y"].isna().sum())
@@ -125,11 +110,11 @@ def test_missing_outcome_rows_are_dropped_not_units(sim: pd.DataFrame, capsys) -
     with pytest.warns(RowsDroppedWarning, match=rf"dropped {n_nan} rows with a missing value"):
         res = att_gt(panel, "y", covariates=["x1", "x2"], allow_unbalanced_panel=True)
     assert res.sample.n_obs == len(df) - n_nan
-    _assert_cells_equal(res, _csdid(df, "dr", "never", ["x1", "x2"]))
+    _assert_cells_equal(res, unbalanced_peer(df, "dr", "never", ["x1", "x2"]))
     capsys.readouterr()
 
 
-def test_balanced_input_gives_the_panel_estimator(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_balanced_input_gives_the_panel_estimator(capsys, unbalanced_peer) -> None:  # type: ignore[no-untyped-def]
     df = simulate_staggered(300, weights=True, seed=3)
     panel = to_panel(df)
     for method in ("dr", "reg"):
@@ -144,7 +129,7 @@ def test_balanced_input_gives_the_panel_estimator(capsys) -> None:  # type: igno
                                       f"balanced: panel {method} estimator on 2400 rows of "
                                       "300 units")
     # R did keeps the panel estimator too: the same numbers as csdid's balanced run
-    _assert_cells_equal(flag, _csdid(df, "reg", "never", ["x1", "x2"]))
+    _assert_cells_equal(flag, unbalanced_peer(df, "reg", "never", ["x1", "x2"]))
     capsys.readouterr()
 
 
