@@ -18,11 +18,15 @@ __all__ = [
     "EvalModelWarning",
     "FewTreatedClustersWarning",
     "GapWarning",
+    "GapsFilledWarning",
+    "MissingCellError",
     "MissingValueWarning",
     "PanelError",
     "RowsDroppedWarning",
     "SeriesBreakWarning",
     "SmallCohortWarning",
+    "UnitsSetAsideWarning",
+    "WindowWarning",
 ]
 
 
@@ -36,6 +40,11 @@ class PanelError(EvalModelError):
 
 class DesignError(EvalModelError):
     """A case design (treated units, comparison pool, periods) cannot be formed."""
+
+
+class MissingCellError(DesignError):
+    """A treated unit lacks a value inside a case's estimation window; the message names the
+    unit, the outcome and the periods, and how to fill interior single-year gaps."""
 
 
 class EstimationError(EvalModelError):
@@ -81,3 +90,18 @@ class SmallCohortWarning(EvalModelWarning):
 class ConvexHullWarning(EvalModelWarning):
     """A treated unit lies outside its donors' convex hull, so its synthetic control fits
     the pre-period poorly; the message shows the pre-period RMSPE."""
+
+
+class UnitsSetAsideWarning(EvalModelWarning):
+    """Units outside the study's scope (Kolada's country and regions, group ids) were set
+    aside when the panel was read; counted and listed in ``notes``."""
+
+
+class WindowWarning(EvalModelWarning):
+    """A case's estimation window left out comparison units (incomplete over the window) or
+    shortened the periods; counted and listed in the design's ``notes``."""
+
+
+class GapsFilledWarning(EvalModelWarning):
+    """Interior single-period gaps of a unit were filled by linear interpolation, as asked;
+    each filled cell is listed in ``notes``."""

@@ -6,6 +6,9 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 import evalmodel as em
@@ -21,3 +24,29 @@ def municipalities() -> em.Panel:
 def districts() -> em.Panel:
     """The embedded simulated district panel of Malmö."""
     return em.datasets.simulated_districts()
+
+
+#: Environment variable naming the real Kolada extract (``.ci/run`` sets it).
+REAL_DATA_ENV = "EVALMODEL_REAL_DATA"
+
+
+@pytest.fixture(scope="session")
+def real_extract() -> Path:
+    """Path of the real Kolada extract (``kolada_ekbistand_ddf_dump_2024.csv``).
+
+    Tests using it carry the ``real`` marker. Without ``$EVALMODEL_REAL_DATA`` (a user's machine)
+    they are skipped with that reason; when the variable is set the file must exist (CI).
+    """
+    value = os.environ.get(REAL_DATA_ENV)
+    if not value:
+        pytest.skip(f"${REAL_DATA_ENV} is not set: the real Kolada extract is not available")
+    path = Path(value)
+    if not path.is_file():
+        pytest.fail(f"${REAL_DATA_ENV}={value!r} is not a file")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_tidy(real_extract: Path) -> pd.DataFrame:
+    """The real extract read as it is on disk (no evalmodel code), for pinning facts."""
+    return pd.read_csv(real_extract, dtype={"municipality_id": str, "kpi": str, "gender": str})
