@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from evalmodel.breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
 from evalmodel.data.cache import Cache, CacheCorruptError, CacheMissError, missing_report
 from evalmodel.data.kolada import KoladaClient, _ids, empty_tidy
 from evalmodel.errors import DataSourceError, SeriesBreakWarning
@@ -64,74 +64,6 @@ MUNICIPALITY_ENTRY = "kolada/municipality"
 def values_entry(kpi: str) -> str:
     """Cache entry name of one KPI's values."""
     return f"kolada/values/{kpi}"
-
-
-@dataclass(frozen=True)
-class SeriesBreak:
-    """A known change of definition in Kolada series.
-
-    Attributes
-    ----------
-    kpis : tuple of str
-        The KPIs concerned.
-    period : int
-        First period on the new definition; the break is flagged when a panel holds one of
-        ``kpis`` with periods both before and from ``period``.
-    note : str
-        What changed, shown in the panel's notes and in the warning.
-    together : bool
-        If True the note concerns the KPIs side by side and is flagged when all of them are in
-        the panel, whatever the periods.
-    """
-
-    kpis: tuple[str, ...]
-    period: int
-    note: str
-    together: bool = False
-
-
-#: Breaks flagged by :func:`kolada_panel`; edit a copy and pass ``breaks=`` to change them.
-SERIES_BREAKS: tuple[SeriesBreak, ...] = (
-    SeriesBreak(
-        ("N31814", "N31816"),
-        2017,
-        "long-term assistance (10-12 months in the year) was recomputed with a new method in "
-        "Kolada's 2021 revision, applied back to 2017: values before 2017 use the old method, "
-        "so a change between 2016 and 2017 may be an artefact",
-    ),
-    SeriesBreak(
-        ("N31004",),
-        2024,
-        "N31004 (paid assistance excluding refugee households, kr per inhabitant) ends with "
-        "2023; its successor U31001 includes refugee households and is not the same series: "
-        "do not splice them",
-    ),
-    SeriesBreak(
-        ("N31004", "U31001"),
-        2024,
-        "N31004 excludes and U31001 includes assistance to refugee households; the two differ "
-        "in level where refugee reception is large, so compare them only side by side",
-        together=True,
-    ),
-)
-
-
-def series_break_notes(
-    variables: Iterable[str], periods: Iterable[int], breaks: Sequence[SeriesBreak] = SERIES_BREAKS
-) -> list[str]:
-    """The notes of the breaks that touch a panel with these variables and periods."""
-    have = set(variables)
-    ps = sorted({int(p) for p in periods})
-    notes = []
-    for b in breaks:
-        present = [k for k in b.kpis if k in have]
-        if b.together:
-            hit = len(present) == len(b.kpis)
-        else:
-            hit = bool(present) and bool(ps) and ps[0] < b.period <= ps[-1]
-        if hit:
-            notes.append(f"series break in {', '.join(present)}: {b.note}")
-    return notes
 
 
 def _years(years: Iterable[int]) -> list[int]:
@@ -285,7 +217,7 @@ def kolada_panel(
     client : KoladaClient, optional
         A configured client.
     breaks : sequence of SeriesBreak
-        Known series breaks to flag (default :data:`SERIES_BREAKS`).
+        Known series breaks to flag (default :data:`~evalmodel.breaks.SERIES_BREAKS`).
 
     Returns
     -------
