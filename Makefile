@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test test-fast lint bench docs test-browser clean
+.PHONY: run run-real test test-fast lint bench docs test-browser clean
+
+# The real Kolada extract beside the checkout (../shared, never copied into the repository).
+REAL_DATA ?= ../shared/data/real/kolada_ekbistand_ddf_dump_2024.csv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +20,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/evalmodel run --out results
+
+# Every case on the real series; fails if a municipality case fails or is missing.
+run-real: $(STAMP)
+	$(BIN)/evalmodel run --data $(REAL_DATA) --out results-real --quiet
+	$(BIN)/python -c "import json, sys; m = json.load(open('results-real/manifest.json')); \
+	want = {'malmo', 'trelleborg', 'boras', 'linkoping'}; got = set(m['cases']); \
+	sys.exit(0 if want <= got and not m['cases_failed'] else f'municipality cases missing: {sorted(want - got)}, failed: {m[\"cases_failed\"]}')"
 
 # The suite and the docstring examples (--doctest-modules, set in pyproject.toml); the tests
 # marked `browser` are deselected there and run by `make test-browser`.
@@ -47,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .mypy_cache docs/_build docs/api/index.rst docs/api/generated docs/jupyter_execute
+	rm -rf $(VENV) results results-real .pytest_cache .mypy_cache docs/_build docs/api/index.rst docs/api/generated docs/jupyter_execute

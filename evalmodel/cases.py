@@ -11,17 +11,27 @@
 from __future__ import annotations
 
 import tomllib
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from evalmodel.errors import DesignError
+from evalmodel.coverage import (
+    MIN_COVERAGE,
+    MIN_DONORS,
+    MIN_PRE,
+    EstimationWindow,
+    TreatedGaps,
+    estimation_window,
+)
+from evalmodel.errors import DesignError, GapsFilledWarning, WindowWarning
 from evalmodel.panel import Panel
 
-__all__ = ["Case", "Design", "Pool", "Source", "get", "names", "registry"]
+__all__ = ["Case", "Design", "Pool", "Source", "constructs", "get", "names", "registry",
+           "resolve_outcome"]
 
 Pool = Literal["never_treated", "similar"]
 Level = Literal["municipality", "district"]
@@ -75,6 +85,73 @@ class Design:
     full_panel: Panel
     pool: str
     notes: tuple[str, ...] = ()
+    window: EstimationWindow | None = None
+
+    def estimation_window(
+        self,
+        outcome: str,
+        *,
+        min_coverage: float = MIN_COVERAGE,
+        treated_gaps: TreatedGaps = "error",
+        min_pre: int = MIN_PRE,
+        min_donors: int = MIN_DONORS,
+    ) -> EstimationWindow:
+        """The periods and donors this design can use for ``outcome`` (see
+        :func:`evalmodel.coverage.estimation_window`)."""
+        return estimation_window(self.panel, outcome, treated=self.treated,
+                                 pool=self.comparison, adoption=self.adoption,
+                                 min_coverage=min_coverage, treated_gaps=treated_gaps,
+                                 min_pre=min_pre, min_donors=min_donors)
+
+    def restrict(self, window: EstimationWindow) -> Design:
+        """This design on ``window``: its periods, its complete donors and its filled cells.
+
+        Raises :class:`DesignError` with the window's reason when it is not testable. Warns
+        :class:`WindowWarning` when donors are left out and :class:`GapsFilledWarning` when
+        treated cells were filled; both are listed in the new design's ``notes``.
+        """
+        if not window.testable:
+            raise DesignError(f"case {self.case.name!r}: not testable with these data: "
+                              f"{window.reason}.")
+        units = [*self.treated, *window.donors]
+        panel = self.panel.select(units=units, periods=window.periods)
+        if window.filled:
+            panel = panel.with_values(window.outcome, {(u, p): v for u, p, v in window.filled},
+                                      note=f"{len(window.filled)} treated cells of "
+                                           f"{window.outcome} interpolated")
+            said = next(d for d in window.decisions if "interpolation" in d)
+            warnings.warn(f"case {self.case.name!r}: {said}.", GapsFilledWarning, stacklevel=2)
+        if window.dropped:
+            warnings.warn(f"case {self.case.name!r}: {len(window.dropped)} comparison units lack "
+                          f"{window.outcome} in {window.periods[0]}-{window.periods[-1]} and are "
+                          "left out (listed in the design's notes).", WindowWarning, stacklevel=2)
+        full = self.full_panel.select(periods=window.periods)
+        return replace(self, comparison=window.donors, pre_periods=window.pre,
+                       post_periods=window.post, outcomes=(window.outcome,), panel=panel,
+                       full_panel=full, notes=(*self.notes, *window.decisions), window=window)
+
+    def for_outcome(
+        self,
+        outcome: str,
+        *,
+        min_coverage: float = MIN_COVERAGE,
+        treated_gaps: TreatedGaps = "error",
+        min_pre: int = MIN_PRE,
+        min_donors: int = MIN_DONORS,
+    ) -> Design:
+        """The design restricted to the estimation window of ``outcome``: the years with data
+        around adoption, the donors complete over them (the policy of
+        :mod:`evalmodel.coverage`). The estimators refuse missing cells; this is the option
+        that turns on the package's stated policy for them.
+
+        >>> import evalmodel as em
+        >>> d = em.cases.get("trelleborg").design(em.datasets.simulated())
+        >>> d.for_outcome("N31814").window.periods[:2]
+        (1998, 1999)
+        """
+        return self.restrict(self.estimation_window(
+            outcome, min_coverage=min_coverage, treated_gaps=treated_gaps, min_pre=min_pre,
+            min_donors=min_donors))
 
 
 @dataclass(frozen=True)
@@ -214,10 +291,50 @@ def _case(name: str, entry: Mapping[str, Any]) -> Case:
 
 
 @lru_cache(maxsize=1)
+def _raw() -> dict[str, Any]:
+    return tomllib.loads(_registry_text())
+
+
+@lru_cache(maxsize=1)
 def registry() -> dict[str, Case]:
     """All cases of ``data/cases.toml`` by name."""
-    raw = tomllib.loads(_registry_text())
-    return {name: _case(name, entry) for name, entry in sorted(raw.items())}
+    return {name: _case(name, entry) for name, entry in sorted(_raw().items())
+            if name != "constructs"}
+
+
+def constructs() -> dict[str, tuple[str, ...]]:
+    """The registry's constructs: name -> the KPIs that measure it, in order of preference.
+
+    >>> constructs()["youth_unemployment"]
+    ('N03939', 'N03921')
+    """
+    return {k: tuple(v) for k, v in _raw().get("constructs", {}).items()}
+
+
+def resolve_outcome(
+    design: Design,
+    name: str,
+    *,
+    min_coverage: float = MIN_COVERAGE,
+    min_pre: int = MIN_PRE,
+    min_donors: int = MIN_DONORS,
+) -> tuple[EstimationWindow | None, tuple[str, ...]]:
+    """The first KPI measuring ``name`` (a construct or a KPI id) that ``design``'s data can
+    test, as its estimation window (treated gaps trimmed), and why each KPI before it could
+    not be used. ``(None, reasons)`` when none can.
+    """
+    kpis = constructs().get(name, (name,))
+    reasons: list[str] = []
+    for kpi in kpis:
+        if kpi not in design.panel.outcomes:
+            reasons.append(f"{kpi} is not in the data")
+            continue
+        w = design.estimation_window(kpi, min_coverage=min_coverage, treated_gaps="trim",
+                                     min_pre=min_pre, min_donors=min_donors)
+        if w.testable:
+            return w, tuple(reasons)
+        reasons.append(w.reason)
+    return None, tuple(reasons)
 
 
 def names() -> list[str]:

@@ -522,6 +522,39 @@ class Panel:
             data = data[list(dict.fromkeys(cols))]
         return Panel._from_validated(self, data, _cohort=col)
 
+    def with_values(self, outcome: str, cells: Mapping[tuple[str, int], float],
+                    *, note: str | None = None) -> Panel:
+        """Return a panel with ``outcome`` set to the given values at ``{(unit, period): v}``.
+
+        Used for stated repairs (e.g. interpolated interior gaps); rows absent from the panel
+        are added with NaN in the other variables. ``note`` is appended to :attr:`notes`.
+        """
+        self.check_outcome(outcome)
+        if self._group is not None:
+            raise PanelError("Panel.with_values: not available for a panel with a group role.")
+        data = self._data.copy()
+        where_of = {(str(u), int(p)): i for i, (u, p) in
+                    enumerate(zip(data[self._unit], data[self._time], strict=True))}
+        col = int(data.columns.get_loc(outcome))  # type: ignore[arg-type]
+        new_rows = []
+        for (u, p), v in cells.items():
+            where = where_of.get((str(u), int(p)), -1)
+            if where >= 0:
+                data.iat[where, col] = float(v)
+            else:
+                new_rows.append({self._unit: str(u), self._time: int(p), outcome: float(v)})
+        if new_rows:
+            add = pd.DataFrame(new_rows)
+            if self._cohort is not None:
+                add[self._cohort] = add[self._unit].map(self.cohorts()).fillna(NEVER)
+            data = pd.concat([data, add], ignore_index=True)
+            data = data.sort_values([self._unit, self._time], kind="stable")
+            data[self._time] = data[self._time].astype("int64")
+            if self._cohort is not None:
+                data[self._cohort] = data[self._cohort].astype("int64")
+        notes = [*self._notes, *([note] if note else [])]
+        return Panel._from_validated(self, data, _notes=notes)
+
     def with_notes(self, notes: Iterable[str]) -> Panel:
         """Return the same panel with ``notes`` appended to :attr:`notes` (e.g. series breaks)."""
         return Panel._from_validated(self, self._data, _notes=[*self._notes, *notes])

@@ -13,7 +13,8 @@ from evalmodel.report.standard import standard_sections
 def test_triangulation_rows_inference_and_truth(municipalities: em.Panel) -> None:
     design = em.cases.get("boras").design(municipalities)
     sections = standard_sections(design, ["N31807"])
-    tri = sections[0]
+    tri = next(s for s in sections if s.key == "triangulation")
+    assert [s.key for s in sections[:4]] == ["verdict", "triangulation", "data", "adoption"]
     assert tri.key == "triangulation"
     table = dict(tri.tables)["table"]
     assert isinstance(table, pd.DataFrame)

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from evalmodel.names import unit_label
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
@@ -75,7 +77,8 @@ def trend_plot(
                     label="comparison, 10th-90th percentile")
     ax.plot(x, c.mean(axis=0).to_numpy(), color=PALETTE["comparison"], lw=2,
             label=f"comparison mean ({len(comparison)} units)")
-    name = ", ".join(treated) if len(treated) <= 3 else f"{len(treated)} treated units"
+    name = (", ".join(unit_label(u) for u in treated) if len(treated) <= 3
+            else f"{len(treated)} treated units")
     ax.plot(x, pd.Series(t).to_numpy(), color=PALETTE["treated"], lw=2.5, marker="o", ms=3,
             label=f"treated ({name})")
     if adoption is not None:

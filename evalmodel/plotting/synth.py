@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from evalmodel.names import unit_label
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
@@ -34,7 +36,8 @@ def paths_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
     """The treated unit's outcome and its synthetic control, with the adoption marked."""
     ax = _axes(ax)
     p = result.paths
-    ax.plot(p.index, p["treated"], color=_TREATED, lw=2, label=str(result.details["treated"]))
+    ax.plot(p.index, p["treated"], color=_TREATED, lw=2,
+            label=unit_label(str(result.details["treated"])))
     ax.plot(p.index, p["synthetic"], color=_SYNTH, lw=2, ls="--", label="synthetic control")
     ax.axvline(result.details["start"] - 0.5, color="black", lw=0.8, ls=":")
     ax.set_xlabel(str(p.index.name))
@@ -55,7 +58,7 @@ def gaps_plot(result: SynthResult, ax: Axes | None = None, *, kept_only: bool = 
         for _, row in g.iterrows():
             ax.plot(row.index, row.to_numpy(), color=_PLACEBO, lw=0.7, alpha=0.8)
     ax.plot(result.gaps.index, result.gaps.to_numpy(), color=_TREATED, lw=2.2,
-            label=str(result.details["treated"]))
+            label=unit_label(str(result.details["treated"])))
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(result.details["start"] - 0.5, color="black", lw=0.8, ls=":")
     ax.set_xlabel(str(result.gaps.index.name))
@@ -75,7 +78,7 @@ def ratio_histogram(placebo: PlaceboResult, ax: Axes | None = None) -> Axes:
     sns.histplot(r.drop(placebo.treated, errors="ignore").to_numpy(), bins=20, color=_PLACEBO,
                  ax=ax)
     ax.axvline(float(placebo.ratio[placebo.treated]), color=_TREATED, lw=2,
-               label=f"{placebo.treated} (p = {placebo.p_value_ratio:.3f})")
+               label=f"{unit_label(str(placebo.treated))} (p = {placebo.p_value_ratio:.3f})")
     ax.set_xlabel("post/pre RMSPE ratio")
     ax.set_ylabel("units")
     ax.legend(frameon=False)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from evalmodel.names import unit_label
 from evalmodel.report.case import CaseOutput, WrittenSection
 from evalmodel.results import Summary, format_cell
 
@@ -60,7 +61,8 @@ def _case_html(co: CaseOutput) -> str:
     facts = "".join(f"<li>{e(s.fact)} <em>({e(s.document)})</em></li>" for s in c.sources)
     notes = "".join(f"<li>{e(n)}</li>" for n in co.notes)
     head = (f'<h2 id="{e(c.name)}">{e(c.title)}</h2>'
-            f"<p>Treated: {e(', '.join(c.treated))} ({e(c.level)}); adoption {c.adoption} "
+            f"<p>Treated: {e(', '.join(unit_label(u) for u in c.treated))} ({e(c.level)}); "
+            f"adoption {c.adoption} "
             f"&mdash; {e(c.adoption_note)}</p><ul class='notes'>{facts}</ul>"
             + (f"<details><summary>Notes and warnings ({len(co.notes)})</summary>"
                f"<ul class='notes'>{notes}</ul></details>" if co.notes else ""))
@@ -83,8 +85,12 @@ def write_html(
     *,
     manifest: Mapping[str, Any],
     stamp: str | None,
+    not_run: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``out/index.html`` (every case) and ``out/<case>/index.html`` (one case each)."""
+    """Write ``out/index.html`` (every case) and ``out/<case>/index.html`` (one case each).
+
+    ``index.html`` opens with each case's verdict and lists the cases not run with the reason.
+    """
     e = html.escape
     nav = "<nav>" + "".join(f'<a href="#{e(co.case.name)}">{e(co.case.name)}</a>'
                             for co in outputs) + "</nav>"
@@ -96,7 +102,15 @@ def write_html(
         "One treated municipality is one treated cluster: read cluster-robust intervals of the "
         "single-unit cases with the caution the notes give.</p>" + nav
     )
-    cases = "\n".join(_case_html(co) for co in outputs)
+    verdicts = "".join(
+        f"<li><a href='#{e(co.case.name)}'>{e(co.case.title)}</a>: "
+        f"{e(' '.join(ws.section.notes[:1]))}</li>"
+        for co in outputs for ws in co.sections[:1] if ws.section.key == "verdict")
+    skipped = "".join(f"<li><strong>{e(k)}</strong>: not run: {e(v)}</li>"
+                      for k, v in (not_run or {}).items())
+    summary = (f"<h2 id='verdicts'>Verdicts</h2><ul>{verdicts}{skipped}</ul>"
+               if verdicts or skipped else "")
+    cases = summary + "\n".join(_case_html(co) for co in outputs)
     man = (f"<h2 id='manifest'>Manifest</h2><pre>{e(json.dumps(manifest, indent=2))}</pre>")
     index = out / "index.html"
     index.write_text(_page("evalmodel report", intro + cases + man, stamp), encoding="utf-8")

@@ -15,13 +15,19 @@ from types import ModuleType
 from typing import Any
 
 from evalmodel import cases as registry
+from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 from evalmodel.report.case import CaseOutput, write_case
 from evalmodel.report.html import write_html
 from evalmodel.report.section import Section
 from evalmodel.report.standard import standard_sections
 
-__all__ = ["case_script", "command_line", "find_analyses", "load_script", "run_report"]
+__all__ = ["CaseFailedError", "case_script", "command_line", "find_analyses", "load_script",
+           "run_report"]
+
+
+class CaseFailedError(EvalModelError):
+    """One or more cases of a report run raised; the others were written."""
 
 Progress = Callable[[str], None]
 
@@ -93,17 +99,22 @@ def run_report(
     stamp = "simulated data" if simulated else None
     outputs: list[CaseOutput] = []
     skipped: dict[str, str] = {}
+    failed: dict[str, str] = {}
     for name in names:
         if progress:
             progress(name)
         case = registry.get(name)
         panel = panels.get(case.level)
         if panel is None:
-            skipped[name] = f"no {case.level}-level panel in this data set"
+            skipped[name] = _not_run_reason(case.level)
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            sections = _case_sections(name, panel, analyses)
+            try:
+                sections = _case_sections(name, panel, analyses)
+            except Exception as exc:  # recorded, reported and turned into a failed run below
+                failed[name] = f"{type(exc).__name__}: {exc}"
+                continue
         notes = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         outputs.append(write_case(case, sections, out, stamp=stamp, notes=notes))
     manifest = {
@@ -111,6 +122,7 @@ def run_report(
         "data": dict(first.source),
         "data_by_level": {k: dict(p.source) for k, p in panels.items()},
         "data_notes": {k: p.notes for k, p in panels.items()},
+        "set_aside": {k: p.source.get("set_aside", []) for k, p in panels.items()},
         "simulated": simulated,
         "seed": first.source.get("seed"),
         "command": command,
@@ -118,12 +130,31 @@ def run_report(
         "python": platform.python_version(),
         "cases": [co.case.name for co in outputs],
         "cases_not_run": skipped,
+        "cases_failed": failed,
         "analyses": str(analyses.name) if analyses else None,
         **dict(extra_manifest or {}),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n",
                                        encoding="utf-8")
-    return write_html(outputs, out, manifest=manifest, stamp=stamp)
+    index = write_html(outputs, out, manifest=manifest, stamp=stamp,
+                       not_run={**skipped, **{k: f"failed: {v}" for k, v in failed.items()}})
+    if failed:
+        raise CaseFailedError(
+            f"{len(failed)} case(s) failed: "
+            + "; ".join(f"{k}: {v}" for k, v in failed.items())
+            + f". The report of the others is in {index}; the manifest lists the failures.")
+    return index
+
+
+def _not_run_reason(level: str) -> str:
+    if level != "district":
+        return f"no {level}-level panel in this data set"
+    from evalmodel.data.files import DISTRICT_COLUMNS
+
+    cols = "; ".join(f"{k}: {v}" for k, v in DISTRICT_COLUMNS.items())
+    return ("needs a district file: no public district-level series on assistance exists (SCB, "
+            "Delmos and Malmö stad were searched), so pass the city's own figures with "
+            f"--districts PATH, a CSV with one row per district and year ({cols})")
 
 
 def command_line() -> str:

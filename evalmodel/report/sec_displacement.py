@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from evalmodel.cases import Design
@@ -11,7 +13,8 @@ from evalmodel.displacement import (
     spillover,
     verdict,
 )
-from evalmodel.errors import EstimationError
+from evalmodel.errors import EstimationError, EvalModelError
+from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_did import planted_effect, planted_log_effect
 from evalmodel.report.section import Section
 
@@ -21,47 +24,71 @@ __all__ = ["WINDOW", "build_displacement_section"]
 WINDOW = (5, 5)
 
 
-def build_displacement_section(design: Design) -> Section | None:
-    """Tests on the case's displacement outcomes and, where the panel holds the units the
-    registry flags as exposed, the ring design; ``None`` when the data allow neither."""
+def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
+                               primary: OutcomePlan | None = None) -> Section | None:
+    """Tests on the case's displacement outcomes (``plans``: one per construct, with the KPI the
+    data hold) and, where the panel holds the units the registry flags as exposed, the ring
+    design on the primary outcome (``primary``). An outcome the data cannot test is listed as
+    "not testable with these data" with the reason. ``None`` when the case names none."""
     import matplotlib.pyplot as plt
 
     from evalmodel.plotting.displacement import displacement_plot
 
-    panel = design.panel
     full = design.case
-    pre, post = design.pre_periods[-WINDOW[0]:], design.post_periods[:WINDOW[1]]
     tests: list[tuple[str, DisplacementTest]] = []
+    untestable: list[dict[str, object]] = []
     notes: list[str] = []
-    for outcome in full.displacement_outcomes:
-        if outcome not in panel.outcomes:
+    windows: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    for plan in plans:
+        if plan.design is None:
+            untestable.append({"test": f"{plan.name} (non-targeted)", "outcome": plan.name,
+                               "note": plan.reason})
+            notes.append(f"{plan.name}: {plan.reason}.")
             continue
+        d, kpi = plan.design, str(plan.kpi)
+        pre, post = d.pre_periods[-WINDOW[0]:], d.post_periods[:WINDOW[1]]
         try:
-            t = outcome_displacement(panel, outcome, treated=design.treated,
-                                     pool=design.comparison, pre=pre, post=post,
-                                     transform="log")
+            t = outcome_displacement(d.panel, kpi, treated=d.treated, pool=d.comparison,
+                                     pre=pre, post=post, transform="log")
         except EstimationError as exc:
-            notes.append(f"{outcome}: not testable here: {exc}")
+            untestable.append({"test": f"{kpi} (non-targeted)", "outcome": kpi,
+                               "note": f"not testable with these data: {exc}"})
+            notes.append(f"{kpi}: not testable with these data: {exc}")
             continue
-        tests.append((f"{outcome} (non-targeted)", t))
-        notes.append(verdict(t))
+        windows[kpi] = (pre, post)
+        tests.append((f"{kpi} (non-targeted)", t))
+        notes.append(verdict(t) + (f" ({plan.choice})" if plan.choice else ""))
     ring = None
-    exposed = [u for u in full.exclude if u in design.excluded]
-    if exposed and design.outcomes:
-        ring = spillover(design.full_panel, design.outcomes[0], treated=design.treated,
-                         exposed=exposed, pool=design.comparison, pre=pre, post=post)
+    exposed: list[str] = []
+    if primary is not None and primary.design is not None:
+        d = primary.design
+        exposed = [u for u in full.exclude if u in design.excluded]
+        pre, post = d.pre_periods[-WINDOW[0]:], d.post_periods[:WINDOW[1]]
+        if exposed:
+            try:
+                ring = spillover(d.full_panel, str(primary.kpi), treated=d.treated,
+                                 exposed=exposed, pool=d.comparison, pre=pre, post=post)
+            except EvalModelError as exc:
+                untestable.append({"test": f"{primary.kpi} in exposed units",
+                                   "outcome": primary.kpi,
+                                   "note": f"not testable with these data: {exc}"})
+                notes.append(f"spill-over on {primary.kpi}: not testable with these data: {exc}")
+            else:
+                windows[str(primary.kpi)] = (pre, post)
     if ring is not None:
-        tests.append((f"{design.outcomes[0]} in exposed units", ring.exposed))
+        tests.append((f"{primary.kpi} in exposed units", ring.exposed))  # type: ignore[union-attr]
         notes.append(verdict(ring.exposed, what="spill-over"))
         notes.append(f"Removing the {len(exposed)} exposed units from the comparison pool moves "
                      f"the treated estimate by {ring.shift:+.3f} ({ring.with_exposed:+.3f} -> "
                      f"{ring.without_exposed:+.3f}).")
-    if not tests:
+    if not tests and not untestable:
         return None
     rows = []
     for label, t in tests:
         row = {"test": label, **t.row()}
         outcome = t.outcome
+        pre, post = windows[outcome]
+        row["window"] = f"{pre[0]}-{pre[-1]} vs {post[0]}-{post[-1]}"
         units = design.treated if "exposed" not in label else tuple(exposed)
         if t.transform == "log":
             planted = planted_log_effect(design, outcome, post, units)
@@ -70,15 +97,24 @@ def build_displacement_section(design: Design) -> Section | None:
         if planted is not None:
             row["planted"] = planted
         rows.append(row)
-    table = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.8 * len(tests)), layout="constrained")
-    displacement_plot([t for _, t in tests], [label for label, _ in tests], ax=ax)
-    notes.insert(0, f"DiD of the mean over {pre[0]}-{pre[-1]} against {post[0]}-{post[-1]}; "
-                    "tests on non-targeted rates in log points (proportional change), as their "
-                    f"movements scale with their level; {tests[0][1].inference}.")
+    table = pd.DataFrame([*rows, *untestable])
+    if "note" in table:
+        table["note"] = table["note"].fillna("")
+    figures = []
+    if tests:
+        fig, ax = plt.subplots(figsize=(7, 1.6 + 0.8 * len(tests)), layout="constrained")
+        displacement_plot([t for _, t in tests], [label for label, _ in tests], ax=ax)
+        figures.append(("tests", fig))
+        notes.insert(0, "DiD of the mean over the last 5 years before adoption against the "
+                        "first 5 from it (each row's window), within each outcome's estimation "
+                        "window; tests on non-targeted rates in log points (proportional "
+                        f"change), as their movements scale with their level; "
+                        f"{tests[0][1].inference}.")
+    else:
+        notes.insert(0, "No displacement outcome is testable with these data.")
     tables: list[tuple[str, pd.DataFrame]] = [("tests", table)]
     if ring is not None:
         tables.append(("ring", ring.table))
     return Section(key="displacement", title="Displacement and spill-over",
-                   tables=tuple(tables), figures=(("tests", fig),), notes=tuple(notes))
+                   tables=tuple(tables), figures=tuple(figures), notes=tuple(notes))
 

@@ -11,6 +11,7 @@ from evalmodel.cases import Design
 from evalmodel.errors import ConvexHullWarning, EvalModelError
 from evalmodel.estimators.sdid import sdid
 from evalmodel.estimators.synth import SynthResult, synth
+from evalmodel.names import unit_label
 from evalmodel.report.section import Section
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,7 +88,9 @@ def build_synth_section(design: Design, outcome: str) -> Section:
                      "p_value_rmspe_ratio": rs.placebo.p_value_ratio,
                      "pre_rmspe": rs.pre_rmspe})
         w = rs.weights.sort_values(ascending=False).head(TOP)
-        tables.append(("synth_weights", w[w > 0].rename("weight").reset_index()))
+        weights = w[w > 0].rename("weight").reset_index()
+        weights.insert(1, "name", [unit_label(str(u)) for u in weights.iloc[:, 0]])
+        tables.append(("synth_weights", weights))
         tables.append(("synth_effects", rs.table))
         tables.append(("synth_rmspe_ratios", rs.placebo.ratio_table().head(20).reset_index()))
         for name, plot in (("synth_paths", paths_plot), ("synth_gaps", gaps_plot)):

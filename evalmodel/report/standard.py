@@ -1,10 +1,20 @@
-"""The standard analysis of a case: every section builder run on each primary outcome."""
+"""The standard analysis of a case: every section builder run on each primary outcome.
+
+The data decide first (:mod:`evalmodel.report.plan`): each outcome gets the estimation window
+and donors its coverage allows, or a stated reason why it cannot be estimated. Then every
+builder runs on each testable outcome, the displacement tests on the constructs the data hold,
+the adoption year is varied over the registry's range, and the verdict and the triangulation
+table sum it up.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from evalmodel.cases import Design
+from evalmodel.report.plan import plan_outcomes
+from evalmodel.report.sec_adoption import build_adoption_section
+from evalmodel.report.sec_data import build_data_section
 from evalmodel.report.sec_did import build_did_section
 from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.sec_inference import build_inference_section
@@ -12,6 +22,7 @@ from evalmodel.report.sec_staggered import build_staggered_section
 from evalmodel.report.sec_synth import build_synth_section
 from evalmodel.report.section import Section
 from evalmodel.report.triangulation import build_triangulation
+from evalmodel.report.verdict import build_verdict
 
 __all__ = ["SECTION_BUILDERS", "standard_sections"]
 
@@ -26,13 +37,25 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
 )
 
 
-def standard_sections(design: Design, outcomes: Sequence[str] | None = None) -> list[Section]:
-    """Every builder of :data:`SECTION_BUILDERS` on each outcome (default: the case's), then
-    the case's displacement section where the data allow one; the triangulation table of all
-    of them comes first."""
-    outcomes = list(outcomes or design.outcomes)
-    out = [build(design, outcome) for outcome in outcomes for build in SECTION_BUILDERS]
-    displacement = build_displacement_section(design)
+def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
+                      *, adoption_range: bool = True) -> list[Section]:
+    """The sections of a case's page, in order: verdict, triangulation, data, adoption range,
+    then every builder of :data:`SECTION_BUILDERS` on each testable outcome (default: the
+    case's primary outcomes) and the displacement section.
+
+    ``adoption_range=False`` leaves out the re-runs over the registry's adoption range.
+    """
+    names = list(outcomes or design.case.outcomes)
+    plans = plan_outcomes(design, names)
+    out = [build(plan.design, str(plan.kpi)) for plan in plans if plan.design is not None
+           for build in SECTION_BUILDERS]
+    primary = next((p for p in plans if p.design is not None), None)
+    others = plan_outcomes(design, design.case.displacement_outcomes)
+    displacement = build_displacement_section(design, others, primary)
     if displacement is not None:
         out.append(displacement)
-    return [build_triangulation(design, out, outcomes), *out]
+    head = [build_triangulation(plans, out), build_data_section(design, [*plans, *others])]
+    if adoption_range:
+        head.append(build_adoption_section(design, names))
+    verdict = build_verdict(design.case.title, plans, [*head, *out])
+    return [verdict, *head, *out]

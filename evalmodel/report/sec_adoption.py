@@ -1,0 +1,167 @@
+"""The report section on the uncertain adoption year: the headline estimates re-run for every
+year of the registry's ``adoption_range``, as a table and a figure."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.cases import Design
+from evalmodel.errors import EvalModelError, EvalModelWarning
+from evalmodel.estimators.sdid import sdid
+from evalmodel.estimators.synth import synth
+from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.report.plan import OutcomePlan, plan_outcome
+from evalmodel.report.sec_did import WINDOW, planted_effect
+from evalmodel.report.sec_inference import SEED
+from evalmodel.report.sec_synth import N_REPS
+from evalmodel.report.sec_synth import SEED as SDID_SEED
+from evalmodel.report.section import Section
+
+__all__ = ["ADOPTION_METHODS", "adoption_rows", "build_adoption_section"]
+
+#: The headline methods re-run for each adoption year.
+ADOPTION_METHODS = ("2x2 DiD", "Callaway-Sant'Anna, simple ATT", "synthetic control",
+                    "synthetic DiD")
+
+
+def _perm(design: Design, kpi: str, pre: Sequence[int], post: Sequence[int]
+          ) -> dict[str, object]:
+    r = permutation_inference(design.panel, kpi, statistic=DiD2x2Statistic(kpi, pre=pre,
+                                                                           post=post),
+                              treated=design.treated, pool=design.comparison, seed=SEED)
+    return {"estimate": r.estimate, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper,
+            "p_value": r.p_value, "inference": f"permutation ({r.n_perm} placebos)"}
+
+
+def _method_row(design: Design, kpi: str, method: str) -> dict[str, object]:
+    pre, post = list(design.pre_periods), list(design.post_periods)
+    if method == "2x2 DiD":
+        return _perm(design, kpi, pre[-WINDOW[0]:], post[:WINDOW[1]])
+    if method == "Callaway-Sant'Anna, simple ATT":
+        # One cohort against never-treated units: the simple ATT is the 2x2 DiD of the post
+        # mean against the year before adoption (checked in the triangulation tests).
+        return _perm(design, kpi, [design.adoption - 1], post)
+    if method == "synthetic control":
+        if len(design.treated) != 1:
+            return {"note": "synthetic control needs one treated unit"}
+        s = synth(design.panel, kpi, treated=design.treated[0], start=design.adoption)
+        row = s.overall
+        assert row is not None and s.placebo is not None
+        return {"estimate": row["estimate"], "ci_lower": row["ci_lower"],
+                "ci_upper": row["ci_upper"], "p_value": row["p_value"],
+                "inference": "placebo in space"}
+    r = sdid(design.panel, kpi, treated=list(design.treated), start=design.adoption,
+             inference="placebo", n_reps=N_REPS, seed=SDID_SEED)
+    row = r.overall
+    assert row is not None
+    return {"estimate": row["estimate"], "ci_lower": row["ci_lower"],
+            "ci_upper": row["ci_upper"], "p_value": row["p_value"],
+            "inference": f"placebo standard error ({N_REPS} draws)"}
+
+
+def adoption_rows(design: Design, names: Sequence[str]) -> pd.DataFrame:
+    """One row per adoption year of the case's range, outcome and method: the estimate with its
+    interval and p-value, or the reason there is none."""
+    case = design.case
+    lo, hi = case.adoption_range
+    rows: list[dict[str, object]] = []
+    for year in range(lo, hi + 1):
+        try:
+            dy = case.design(design.full_panel, adoption=year, pool=design.pool)  # type: ignore[arg-type]
+        except EvalModelError as exc:
+            dy = None
+            why = str(exc)
+        for name in names:
+            plan: OutcomePlan | None = plan_outcome(dy, name) if dy is not None else None
+            for method in ADOPTION_METHODS:
+                row: dict[str, object] = {"adoption": year, "outcome": name,
+                                          "kpi": plan.kpi if plan else None, "method": method}
+                if plan is None or plan.design is None:
+                    row["note"] = plan.reason if plan else why
+                else:
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore", EvalModelWarning)
+                            row |= _method_row(plan.design, str(plan.kpi), method)
+                    except EvalModelError as exc:
+                        row["note"] = f"not estimated: {exc}"
+                    planted = planted_effect(plan.design, str(plan.kpi),
+                                             tuple(plan.design.post_periods))
+                    if planted is not None:
+                        row["planted"] = planted
+                rows.append(row)
+    table = pd.DataFrame(rows)
+    for c in ("estimate", "ci_lower", "ci_upper", "p_value"):
+        if c not in table:
+            table[c] = np.nan
+    table["note"] = table["note"].fillna("") if "note" in table else ""
+    table["inference"] = table["inference"].fillna("") if "inference" in table else ""
+    return table
+
+
+def build_adoption_section(design: Design, names: Sequence[str]) -> Section:
+    """The headline estimates for each year of the case's ``adoption_range`` (table and
+    figure), and whether their sign and significance at 5 % hold across the range."""
+    import matplotlib.pyplot as plt
+
+    table = adoption_rows(design, names)
+    lo, hi = design.case.adoption_range
+    notes = [f"The adoption year is uncertain ({design.case.adoption_note}); every headline "
+             f"method is re-run for each year from {lo} to {hi}, with the window and donors the "
+             "data allow for that year."]
+    notes += robustness_notes(table)
+    figures = []
+    est = table.dropna(subset=["estimate"])
+    if len(est):
+        outs = list(dict.fromkeys(est["outcome"]))
+        fig, axes = plt.subplots(1, len(outs), figsize=(4.2 * len(outs), 3.6),
+                                 layout="constrained", squeeze=False)
+        for ax, outcome in zip(axes[0], outs, strict=True):
+            part = est[est["outcome"] == outcome]
+            for k, (method, m) in enumerate(part.groupby("method", sort=False)):
+                x = m["adoption"].to_numpy(float) + (k - 1.5) * 0.08
+                y = m["estimate"].to_numpy(float)
+                err = np.vstack([y - m["ci_lower"].to_numpy(float),
+                                 m["ci_upper"].to_numpy(float) - y])
+                ax.errorbar(x, y, yerr=np.where(np.isfinite(err), err, 0), fmt="o", capsize=3,
+                            label=method)
+            ax.axhline(0, color="#7f8c8d", lw=0.8)
+            ax.axvline(design.case.adoption, color="#c0392b", lw=0.8, ls=":")
+            ax.set_xticks(range(lo, hi + 1))
+            kpi = part["kpi"].dropna().iloc[0] if part["kpi"].notna().any() else outcome
+            ax.set_title(f"{kpi}", fontsize=10)
+            ax.set_xlabel("adoption year")
+        axes[0][0].set_ylabel("effect (outcome units)")
+        axes[0][-1].legend(fontsize="x-small", frameon=False, loc="best")
+        fig.suptitle(f"{design.case.title}: estimates by adoption year (dotted: registry's)")
+        figures.append(("by_year", fig))
+    return Section(key="adoption", title=f"Adoption year varied: {lo}-{hi}",
+                   tables=(("by_year", table),), figures=tuple(figures), notes=tuple(notes))
+
+
+def robustness_notes(table: pd.DataFrame) -> list[str]:
+    """Per outcome: whether every estimate across the adoption range has the same sign and the
+    same significance at 5 %."""
+    out = []
+    for outcome, part in table.groupby("outcome", sort=False):
+        est = part.dropna(subset=["estimate"])
+        if est.empty:
+            out.append(f"{outcome}: no estimate for any adoption year.")
+            continue
+        signs = set(np.sign(est["estimate"].to_numpy(float)))
+        sig = est["p_value"].to_numpy(float) < 0.05
+        years = sorted(set(est["adoption"]))
+        if len(signs) == 1 and (sig.all() or not sig.any()):
+            word = "negative" if signs == {-1.0} else "positive" if signs == {1.0} else "zero"
+            level = "significant at 5 %" if sig.all() else "not significant at 5 %"
+            out.append(f"{outcome}: the conclusion survives the range: every estimate for "
+                       f"{years[0]}-{years[-1]} is {word} and {level}.")
+        else:
+            out.append(f"{outcome}: the conclusion depends on the adoption year or the method: "
+                       f"{int(sig.sum())} of {len(sig)} estimates are significant at 5 %, signs "
+                       f"{sorted(int(s) for s in signs)}.")
+    return out

@@ -1,0 +1,150 @@
+"""A plain verdict per case, generated from its results.
+
+For each outcome: direction and size (in the outcome's unit and relative to the treated unit's
+pre-adoption level), agreement across methods, the inference behind it (valid with one treated
+unit), pre-trend evidence, sensitivity (breakdown value), power (minimum detectable effect), the
+adoption-year robustness, series caveats, and the displacement verdict. A result that is not
+significant is never read as "no effect": the minimum detectable effect says what the data
+could have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.kpis import KPI_LABELS
+from evalmodel.report.plan import OutcomePlan
+from evalmodel.report.sec_adoption import robustness_notes
+from evalmodel.report.section import Section
+
+__all__ = ["build_verdict", "verdict_sentences"]
+
+
+def _table(sections: Sequence[Section], key: str, name: str) -> pd.DataFrame | None:
+    for sec in sections:
+        if sec.key == key:
+            for n, t in sec.tables:
+                if n == name and isinstance(t, pd.DataFrame):
+                    return t
+    return None
+
+
+def _unit(kpi: str) -> str:
+    label = KPI_LABELS.get(kpi, "")
+    if "%" in label:
+        return "percentage points"
+    if "kr" in label:
+        return "kr per inhabitant"
+    return "units of the outcome"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:+.3g}" if abs(x) < 1000 else f"{x:+,.0f}"
+
+
+def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
+                     tri: pd.DataFrame, adoption: pd.DataFrame | None) -> tuple[str, dict]:
+    kpi = str(plan.kpi)
+    design = plan.design
+    assert design is not None
+    rows = tri[(tri["outcome"] == kpi) & tri["estimate"].notna()
+               & ~tri["method"].astype(str).str.contains("without the break")]
+    row: dict[str, object] = {"outcome": kpi}
+    if rows.empty:
+        return f"{kpi}: no method produced an estimate.", row
+    head = rows.iloc[0]
+    est = float(head["estimate"])
+    pre = list(design.pre_periods)[-3:]
+    level = float(design.panel.wide(kpi).loc[list(design.treated), pre].mean(axis=1).mean())
+    rel = est / level if level else np.nan
+    p = float(head["p_value"])
+    sig = p < 0.05
+    signs = np.sign(rows["estimate"].to_numpy(float))
+    n_sig = int((rows["p_value"].to_numpy(float) < 0.05).sum())
+    agree = int((signs == np.sign(est)).sum())
+    direction = "fell" if est < 0 else "rose"
+    word = "lower" if est < 0 else "higher"
+    unit = _unit(kpi)
+    name = KPI_LABELS.get(kpi, kpi)
+    text = [f"{kpi} ({name}): relative to the comparison municipalities, the outcome {direction} "
+            f"by {abs(est):.3g} {unit} ({abs(rel):.0%} of the pre-adoption level {level:.3g}) "
+            f"by the {head['method']}" if np.isfinite(rel) else
+            f"{kpi}: the estimate is {_fmt(est)} {unit} by the {head['method']}"]
+    text[0] += f", p = {p:.3f} ({head['inference']})."
+    text.append(f"{agree} of {len(rows)} methods put the effect {word}; {n_sig} of {len(rows)} "
+                f"are significant at 5 % (estimates from {rows['estimate'].min():.3g} to "
+                f"{rows['estimate'].max():.3g}).")
+    inf = _table(sections, f"inference_{kpi}", "permutation")
+    mde = float(inf["mde"].dropna().iloc[0]) if inf is not None and "mde" in inf \
+        and inf["mde"].notna().any() else np.nan
+    if not sig:
+        text.append("Not distinguishable from zero"
+                    + (f": with this comparison pool only effects larger than about "
+                       f"{mde:.3g} {unit} in size would be detected with 80 % power, so smaller "
+                       "effects cannot be ruled out." if np.isfinite(mde) else
+                       "; the power of the test is unknown, so this is no evidence of no "
+                       "effect."))
+    elif np.isfinite(mde):
+        text.append(f"The minimum detectable effect (80 % power) is {mde:.3g} {unit}.")
+    pt = _table(sections, f"inference_{kpi}", "pretrend")
+    if pt is not None and len(pt):
+        pp = float(pt["p_value"].iloc[0])
+        text.append(f"Pre-trends: Wald test p = {pp:.3f}"
+                    + (" (the pre-period paths differ: read the estimate with caution)."
+                       if pp < 0.05 else " (no evidence against parallel pre-trends)."))
+    rm = _table(sections, f"inference_{kpi}", "sensitivity_relative_magnitude")
+    if rm is not None and len(rm) and np.isfinite(float(rm["breakdown"].iloc[0])):
+        mbar = float(rm["breakdown"].iloc[0])
+        text.append(f"Sensitivity (Rambachan-Roth, first treated year): breakdown value "
+                    f"Mbar = {mbar:.2f}"
+                    + (": the first-year effect is not robust to any violation of parallel "
+                       "trends as large as the pre-period ones." if mbar == 0 else
+                       ": the first-year effect stays significant for violations of parallel "
+                       f"trends up to {mbar:.2f} times the largest pre-period violation."))
+    if adoption is not None:
+        part = adoption[adoption["kpi"] == kpi]
+        text += robustness_notes(part.assign(outcome=kpi))
+    if plan.breaks:
+        at = ", ".join(f"{b.period} ({b.kind})" for b in plan.breaks)
+        text.append(f"Series caveat: a break at {at} lies inside the window "
+                    f"{plan.window.periods[0]}-{plan.window.periods[-1]}; see the robustness "  # type: ignore[union-attr]
+                    "row of the triangulation.")
+    if plan.choice:
+        text.append(plan.choice)
+    row |= {"method": head["method"], "estimate": est, "relative": rel, "p_value": p,
+            "significant": sig, "methods_agreeing": f"{agree}/{len(rows)}",
+            "methods_significant": f"{n_sig}/{len(rows)}", "mde": mde}
+    return " ".join(text), row
+
+
+def verdict_sentences(plans: Sequence[OutcomePlan], sections: Sequence[Section]
+                      ) -> tuple[list[str], pd.DataFrame]:
+    """The verdict's sentences (one paragraph per outcome, then displacement) and its table."""
+    tri = _table(sections, "triangulation", "table")
+    adoption = _table(sections, "adoption", "by_year")
+    out: list[str] = []
+    rows = []
+    for plan in plans:
+        if plan.design is None or tri is None:
+            out.append(f"{plan.name}: {plan.reason}.")
+            rows.append({"outcome": plan.name, "note": plan.reason})
+            continue
+        text, row = _outcome_verdict(plan, sections, tri, adoption)
+        out.append(text)
+        rows.append(row)
+    disp = next((s for s in sections if s.key == "displacement"), None)
+    if disp is not None:
+        said = [n for n in disp.notes[1:] if not n.startswith("Removing")]
+        out.append("Displacement: " + " ".join(said))
+    return out, pd.DataFrame(rows)
+
+
+def build_verdict(design_title: str, plans: Sequence[OutcomePlan],
+                  sections: Sequence[Section]) -> Section:
+    """The verdict section of a case (first on its page and in ``index.html``)."""
+    sentences, table = verdict_sentences(plans, sections)
+    return Section(key="verdict", title=f"Verdict: {design_title}",
+                   tables=(("verdict", table),), notes=tuple(sentences))
