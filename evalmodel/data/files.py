@@ -1,10 +1,24 @@
-"""Read downloaded files: Kolada and Socialstyrelsen exports, and a district panel.
+"""Read downloaded files into the tidy long frame: Kolada and Socialstyrelsen exports, the
+cache folder, and a district panel.
 
-:func:`read_export` reads the CSV or Excel files that Kolada (kolada.se, "Exportera") and
-Socialstyrelsen's statistics database let users download, and returns the tidy long frame of
-:mod:`evalmodel.data.kolada` (``unit, period, variable, value, gender, status``). The layouts of
-those downloads change from time to time, so the reader recognises columns by name (Swedish
-or English, any case) rather than by position:
+:func:`read_export` reads the files researchers have and returns the tidy long frame of
+:mod:`evalmodel.data.kolada` (``unit, period, variable, value, gender, status``):
+
+* Kolada's long extracts (``kpi, municipality_id, year, gender, value``, as from the API or
+  a data dump) and other long files (one row per unit, year and variable);
+* the CSV or Excel files that Kolada (kolada.se, "Exportera") and Socialstyrelsen's statistics
+  database let users download, with title lines above the header, semicolons and decimal
+  commas;
+* *wide* files with one column per year (headers such as ``2012``), the variable taken from a
+  variable column, from ``variable=``, or from the file name;
+* files wide by variable (a unit column, a year column and one column per variable, e.g.
+  ``kommun, year, N31807, N31814``);
+* the cache folder that ``evalmodel data fetch`` fills (a path that is a directory): every
+  ``kolada/values/<KPI>`` entry, checked against its checksum.
+
+The encoding (UTF-8 with or without a byte-order mark, Windows-1252, UTF-16), the separator
+(semicolon, tab, comma) and the header row are found by :mod:`evalmodel.data.sniff`. Columns
+are recognised by name (Swedish or English, any case) rather than by position:
 
 ============  ===========================================================================
 role          accepted header names
@@ -12,17 +26,18 @@ role          accepted header names
 unit          kommun-id, kommunid, kommunkod, kommun, region, regionkod, municipality,
               municipality_id, unit, id, kod
 period        år, ar, year, period, tid
-variable      kpi, kpi-id, nyckeltal-id, nyckeltal, mått, matt, variable, indicator
+variable      kpi, kpi-id, kpi_id, nyckeltal-id, nyckeltal, mått, matt, variable, indicator
 value         värde, varde, value, antal
-gender        kön, kon, gender
+gender        kön, kon, gender (Totalt/Kvinnor/Män or T/K/M)
+status        status (Kolada's flag)
+(skipped)     kommunnamn, namn, name, title, municipality_name, unit_name, label
 ============  ===========================================================================
 
-A *wide* file (one column per year, headers such as ``2012``) is read as well; the variable
-is then taken from a variable column, from ``variable=``, or from the file name. Unit cells
-such as ``"1287 Trelleborg"`` keep their code; numeric codes that lost their leading zero
-(``580``) get it back (``"0580"``). Decimal commas, spaces between thousands and the missing
-markers ``..``, ``.``, ``-``, ``–`` and ``X`` are understood: a missing value becomes NaN and
-its marker is kept in ``status``. Title lines above the header are skipped.
+Unit cells such as ``"1287 Trelleborg"`` keep their code; numeric codes that lost their leading
+zero (``580``) get it back (``"0580"``); Kolada's group ids (``G33860``) are kept as written.
+Decimal commas, spaces between thousands and the missing markers ``..``, ``.``, ``-``, ``–``
+and ``X`` are understood: a missing value becomes NaN and its marker is kept in ``status``.
+Repeated column names are an error naming them.
 
 :func:`read_district_panel` reads a researcher's district panel (e.g. Malmö's city areas),
 documented in its docstring.
@@ -30,51 +45,23 @@ documented in its docstring.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evalmodel.data.cache import Cache
 from evalmodel.data.kolada import TIDY_COLUMNS
+from evalmodel.data.sniff import LABELS, is_year, read_cells, role_of
 from evalmodel.errors import DataSourceError
 from evalmodel.panel import Panel
 
-__all__ = ["DISTRICT_COLUMNS", "read_district_panel", "read_export"]
+__all__ = ["DISTRICT_COLUMNS", "VALUES_PREFIX", "read_cache", "read_district_panel", "read_export"]
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "unit": (
-        "kommun-id",
-        "kommunid",
-        "kommunkod",
-        "kommun",
-        "region",
-        "regionkod",
-        "municipality",
-        "municipality_id",
-        "unit",
-        "id",
-        "kod",
-    ),
-    "period": ("år", "ar", "year", "period", "tid"),
-    "variable": (
-        "kpi",
-        "kpi-id",
-        "kpi_id",
-        "nyckeltal-id",
-        "nyckeltal",
-        "mått",
-        "matt",
-        "variable",
-        "indicator",
-    ),
-    "value": ("värde", "varde", "value", "antal"),
-    "gender": ("kön", "kon", "gender"),
-}
 MISSING_MARKERS = ("..", ".", "-", "–", "x", "X", "")
 GENDERS = {
     "t": "T",
@@ -89,100 +76,85 @@ GENDERS = {
     "män": "M",
     "men": "M",
 }
-_YEAR = re.compile(r"^(19|20)\d\d$")
-_CODE = re.compile(r"^\s*(\d{1,4})\b")
+#: Prefix of the cache entries holding one KPI's values each.
+VALUES_PREFIX = "kolada/values/"
+_CODE = re.compile(r"^\s*(G\d+|\d{1,4})\b")
+_SORT = ["variable", "unit", "period", "gender"]
 
 
-def _norm(s: object) -> str:
-    return str(s).strip().lower()
-
-
-def _role_of(header: object) -> str | None:
-    h = _norm(header)
-    return next((role for role, names in ALIASES.items() if h in names), None)
-
-
-def _header_index(rows: list[list[str]]) -> int | None:
-    for i, cells in enumerate(rows[:30]):
-        roles = {_role_of(c) for c in cells}
-        years = sum(bool(_YEAR.match(str(c).strip())) for c in cells)
-        if "unit" in roles and ("period" in roles or years):
-            return i
-    return None
-
-
-def _no_header(path: Path) -> DataSourceError:
-    return DataSourceError(
-        f"read_export: no header row with a unit column (e.g. 'Kommun-ID', 'Region') and a year "
-        f"column ('År') or year columns ('2012', ...) in the first 30 rows of {path}; see "
-        "evalmodel.data.files for the accepted column names."
-    )
-
-
-def _read_raw(path: Path, sheet: str | int | None) -> pd.DataFrame:
-    """The file's cells as text, from its header row on (header row first)."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        try:
-            raw = pd.read_excel(path, sheet_name=sheet or 0, header=None, dtype=str)
-        except ImportError as exc:
-            raise DataSourceError(
-                f"read_export: reading the Excel file {path} needs an Excel reader ({exc}); "
-                "install it with `pip install openpyxl`, or save the sheet as CSV."
-            ) from None
-        h = _header_index(raw.fillna("").astype(str).values.tolist())
-        if h is None:
-            raise _no_header(path)
-        return raw.iloc[h:].reset_index(drop=True)
-    if suffix not in (".csv", ".txt", ".tsv"):
-        raise DataSourceError(
-            f"read_export: {path} has the unknown extension {suffix!r}; pass a .csv, .txt, "
-            ".tsv, .xlsx or .xls file."
-        )
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")
-    lines = text.splitlines()[:30]
-    for sep in (";", "\t", ","):
-        h = _header_index([next(csv.reader([ln], delimiter=sep), []) for ln in lines])
-        if h is not None:
-            try:
-                return pd.read_csv(
-                    io.StringIO(text),
-                    sep=sep,
-                    skiprows=h,
-                    header=None,
-                    dtype=str,
-                    keep_default_na=False,
-                    skip_blank_lines=True,
-                )
-            except (pd.errors.ParserError, csv.Error) as exc:
-                raise DataSourceError(
-                    f"read_export: {path} is not a readable CSV file: {exc}."
-                ) from None
-    raise _no_header(path)
-
-
-def _unit_codes(s: pd.Series, path: Path) -> tuple[pd.Series, int]:
-    code = s.astype(str).str.extract(_CODE, expand=False)
+def _unit_codes(s: pd.Series, path: Path) -> tuple[pd.Series, str]:
+    text = s.astype(str).str.strip()
+    if (text.str.len() == 4).all() and text.str.isdigit().all():  # the common case, fast
+        return text, ""
+    code = text.str.extract(_CODE, expand=False)
     if code.isna().any():
         bad = s[code.isna()].iloc[0]
         raise DataSourceError(
             f"read_export: unit cell {bad!r} in {path} has no municipality code; unit cells "
-            "must start with the code, e.g. '1287' or '1287 Trelleborg'."
+            "must start with the code, e.g. '1287' or '1287 Trelleborg' (or a Kolada group "
+            "id such as 'G33860')."
         )
-    return code.str.zfill(4), int((code.str.len() < 4).sum())
+    numeric = ~code.str.startswith("G")
+    short = numeric & (code.str.len() < 4)
+    note = ""
+    if short.any():
+        first = code[short].iloc[0]
+        note = (
+            f"{code[short].nunique()} unit ids got their leading zeros back in "
+            f"{int(short.sum())} rows (e.g. {first!r} -> {first.zfill(4)!r})"
+        )
+    return code.where(~numeric, code.str.zfill(4)), note
 
 
 def _numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = s.fillna("").astype(str).str.strip()
     missing = text.isin(MISSING_MARKERS)
-    clean = text.str.replace(r"[\s\u00a0]", "", regex=True).str.replace(",", ".", regex=False)
-    value = pd.to_numeric(clean.where(~missing), errors="coerce")
+    value = pd.to_numeric(text.where(~missing), errors="coerce")
+    odd = value.isna() & ~missing
+    if odd.any():  # decimal commas, spaces between thousands
+        clean = text[odd].str.replace(r"[\s\u00a0]", "", regex=True).str.replace(",", ".")
+        value[odd] = pd.to_numeric(clean, errors="coerce")
     status = pd.Series(np.where(missing, text, ""), index=s.index)
     return value.astype("float64"), status
+
+
+def _genders(s: pd.Series) -> pd.Series:
+    text = s.astype(str).str.strip()
+    codes = {g: GENDERS.get(g.lower(), g) for g in text.unique()}
+    return text.map(codes)
+
+
+def _layout(
+    body: pd.DataFrame, p: Path
+) -> tuple[pd.DataFrame, dict[str, str], str]:
+    """Melt a wide file into long form; return the frame, the role columns and the layout."""
+    roles = {c: role_of(c) for c in body.columns}
+    col = {r: c for c, r in reversed(list(roles.items())) if r is not None}
+    if "value" in col and "period" in col:
+        return body, col, "long"
+    keep = [col[r] for r in ("unit", "variable", "gender", "status") if r in col]
+    if "period" not in col:
+        years = [c for c in body.columns if is_year(c)]
+        long = body.melt(id_vars=keep, value_vars=years, var_name="__period", value_name="__v")
+        return long, col | {"period": "__period", "value": "__v"}, "wide by year"
+    if "variable" in col:
+        raise DataSourceError(
+            f"read_export: {p} has a variable column ({col['variable']!r}) but no value column "
+            "('Värde', 'value') and no year columns; see evalmodel.data.files for the accepted "
+            "layouts."
+        )
+    variables = [
+        c for c in body.columns if roles[c] is None and str(c).strip().lower() not in LABELS
+    ]
+    if not variables:
+        raise DataSourceError(
+            f"read_export: {p} has no value column ('Värde', 'value'), no year columns and no "
+            f"variable columns besides the unit and the year (columns {list(body.columns)[:10]}); "
+            "see evalmodel.data.files for the accepted layouts."
+        )
+    ids = [col[r] for r in ("unit", "period", "gender", "status") if r in col]
+    long = body.melt(id_vars=ids, value_vars=variables, var_name="__var", value_name="__v")
+    return long, col | {"variable": "__var", "value": "__v"}, "wide by variable"
 
 
 def read_export(
@@ -191,92 +163,152 @@ def read_export(
     variable: str | None = None,
     sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    """Read a Kolada or Socialstyrelsen CSV/Excel download into the tidy long frame.
+    """Read a Kolada or Socialstyrelsen file, any long or wide table, or a cache folder into
+    the tidy long frame.
 
     Parameters
     ----------
     path : path-like
-        A ``.csv``/``.txt``/``.tsv`` file (separator detected) or ``.xlsx``/``.xls`` file.
+        A ``.csv``/``.txt``/``.tsv`` file (encoding and separator detected), an
+        ``.xlsx``/``.xls`` file, or a cache folder filled by ``evalmodel data fetch`` (see
+        :func:`read_cache`).
     variable : str, optional
-        Variable name when the file has no variable column (default: the file's stem).
+        Variable name when a file has no variable column (default: the file's stem). Not
+        accepted with a cache folder, whose entries are named by KPI.
     sheet : str or int, optional
-        Excel sheet (default the first).
+        Excel sheet (default the first). Not accepted with a cache folder.
 
     Returns
     -------
     pandas.DataFrame
-        Columns unit (4-character code), period (int), variable, value (float), gender
-        (``"T"`` when the file has none), status (the missing marker, else ``""``), sorted
-        like :func:`~evalmodel.data.kolada.tidy_values`. ``df.attrs["notes"]`` lists the
-        repairs made (ids that got their leading zeros back, values not readable).
+        Columns unit (4-character code, or a group id such as ``G33860``), period (int),
+        variable, value (float), gender (``"T"`` when the file has none), status (the missing
+        marker or Kolada's flag, else ``""``), sorted by variable, unit, period and gender.
+        ``df.attrs["notes"]`` lists the repairs made (ids that got their leading zeros back,
+        footnote lines skipped); ``df.attrs["source"]`` what was read (file, sha256, encoding,
+        separator, layout; or the cache entries with their checksums).
 
     Raises
     ------
     DataSourceError
-        If the file is missing, has no recognisable header, or has text where numbers belong.
+        If the path is missing, the file cannot be decoded or has no recognisable header,
+        repeats a column name, or has text where numbers belong; the message says what was
+        tried.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "export.csv"
+    >>> _ = p.write_text("Kommun-ID;KPI;År;Värde\\n1287;N31807;2012;4,5\\n", encoding="cp1252")
+    >>> read_export(p).values.tolist()
+    [['1287', 2012, 'N31807', 4.5, 'T', '']]
     """
     p = Path(path)
+    if p.is_dir():
+        if variable is not None or sheet is not None:
+            raise DataSourceError(
+                f"read_export: {p} is a cache folder, whose entries are named by KPI; "
+                f"variable={variable!r} and sheet={sheet!r} apply to files only: leave them out."
+            )
+        return read_cache(p)
     if not p.exists():
         raise DataSourceError(f"read_export: file {p} does not exist; check the path.")
-    raw = _read_raw(p, sheet)
-    header = [str(c).strip() for c in raw.iloc[0].fillna("")]
-    body = raw.iloc[1:].reset_index(drop=True)
-    body.columns = pd.Index(header)
-    body = body.loc[:, [c != "" for c in header]]
-    body = body[body.fillna("").astype(str).apply(lambda c: c.str.strip() != "").any(axis=1)]
-    roles = {c: _role_of(c) for c in body.columns}
-    col = {r: c for c, r in reversed(list(roles.items())) if r is not None}
-    year_cols = [c for c in body.columns if _YEAR.match(c)]
-    if "period" not in col:
-        keep = [col[r] for r in ("unit", "variable", "gender") if r in col]
-        body = body.melt(id_vars=keep, value_vars=year_cols, var_name="__period", value_name="__v")
-        col["period"], col["value"] = "__period", "__v"
-    if "value" not in col:
-        raise DataSourceError(
-            f"read_export: {p} has no value column ('Värde', 'Value') and no year columns; "
-            "see evalmodel.data.files for the accepted layouts."
-        )
-    notes: list[str] = []
-    unit_raw = body[col["unit"]].astype(str).str.strip()
-    unit, n_zero = _unit_codes(unit_raw, p)
-    if n_zero:
-        notes.append(f"{n_zero} unit ids got their leading zeros back (e.g. '580' -> '0580')")
+    raw = read_cells(p, sheet)
+    body, col, layout = _layout(raw.body, p)
+    notes: list[str] = list(raw.notes)
+    unit, zeros = _unit_codes(body[col["unit"]], p)
+    if zeros:
+        notes.append(zeros)
     period = pd.to_numeric(body[col["period"]].astype(str).str.strip(), errors="coerce")
     if period.isna().any() or (period.round() != period).any():
         bad = body[col["period"]][period.isna()].iloc[0] if period.isna().any() else period.iloc[0]
         raise DataSourceError(f"read_export: year {bad!r} in {p} is not an integer year.")
     value, status = _numbers(body[col["value"]])
-    unreadable = value.isna() & (status == "")
+    unreadable = value.isna() & ~body[col["value"]].str.strip().isin(MISSING_MARKERS)
     if unreadable.any():
         bad = body[col["value"]][unreadable].iloc[0]
+        where = f"column {body.loc[unreadable, col['variable']].iloc[0]!r} of " if (
+            layout == "wide by variable") else ""
         raise DataSourceError(
-            f"read_export: value {bad!r} in {p} is not a number ({int(unreadable.sum())} cells); "
-            f"numbers may use a decimal comma; missing markers are {list(MISSING_MARKERS[:-1])}."
+            f"read_export: value {bad!r} in {where}{p} is not a number "
+            f"({int(unreadable.sum())} cells); numbers may use a decimal comma; missing markers "
+            f"are {list(MISSING_MARKERS[:-1])}."
         )
-    gender = (
-        body[col["gender"]].astype(str).str.strip().map(lambda g: GENDERS.get(g.lower(), g))
-        if "gender" in col
-        else "T"
-    )
-    var = (
-        body[col["variable"]].astype(str).str.strip() if "variable" in col else (variable or p.stem)
-    )
+    if "status" in col:  # Kolada's flag where the value is present
+        flag = body[col["status"]].astype(str).str.strip()
+        status = status.where(status != "", flag.where(flag.str.lower() != "nan", ""))
+    var = body[col["variable"]].astype(str).str.strip() if "variable" in col else (
+        variable or p.stem)
     out = pd.DataFrame(
         {
             "unit": unit,
             "period": period.astype("int64"),
             "variable": var,
             "value": value,
-            "gender": gender,
+            "gender": _genders(body[col["gender"]]) if "gender" in col else "T",
             "status": status,
         }
     )[list(TIDY_COLUMNS)]
-    out = out.sort_values(["variable", "unit", "period", "gender"], kind="mergesort")
-    out = out.reset_index(drop=True)
+    out = out.sort_values(_SORT, kind="mergesort").reset_index(drop=True)
     for c in ("unit", "variable", "gender", "status"):
         out[c] = out[c].astype(str)
     out.attrs["notes"] = notes
-    out.attrs["source"] = {"file": str(p)}
+    out.attrs["source"] = {**raw.source, "layout": layout}
+    return out
+
+
+def read_cache(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read every Kolada KPI in a cache folder (filled by ``evalmodel data fetch``).
+
+    Parameters
+    ----------
+    path : path-like
+        The cache folder (the ``--cache-dir`` of ``evalmodel data fetch``, or the default
+        cache folder :func:`~evalmodel.data.cache.default_cache_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tidy long frame of every ``kolada/values/<KPI>`` entry, each checked against its
+        checksum; ``df.attrs["source"]`` holds the folder and each entry's sha256 and fetch
+        time.
+
+    Raises
+    ------
+    DataSourceError
+        If the folder holds no Kolada values; :class:`~evalmodel.data.cache.CacheCorruptError`
+        if an entry does not match its checksum.
+    """
+    root = Path(path)
+    cache = Cache(root)
+    names = cache.names(VALUES_PREFIX)
+    if not names:
+        raise DataSourceError(
+            f"read_export: the folder {root} holds no Kolada cache entries "
+            f"({VALUES_PREFIX}<KPI>.json); fill it with `evalmodel data fetch --cache-dir "
+            f"{root}`, or pass a file."
+        )
+    frames = [cache.read_table(n) for n in names]
+    lacking = [n for n, f in zip(names, frames, strict=True) if set(TIDY_COLUMNS) - set(f)]
+    if lacking:
+        raise DataSourceError(
+            f"read_export: cache entries {lacking[:5]} in {root} lack the columns "
+            f"{list(TIDY_COLUMNS)}; refetch them with `evalmodel data fetch --refresh`."
+        )
+    out = pd.concat([f[list(TIDY_COLUMNS)] for f in frames], ignore_index=True)
+    out["unit"] = out["unit"].astype(str)
+    out["period"] = out["period"].astype("int64")
+    out["value"] = out["value"].astype("float64")
+    for c in ("variable", "gender", "status"):
+        out[c] = out[c].fillna("").astype(str)
+    out = out.sort_values(_SORT, kind="mergesort").reset_index(drop=True)
+    entries: dict[str, Any] = {}
+    for n in names:
+        m = cache.manifest(n)
+        if m is not None:
+            entries[n] = {"sha256": m.sha256, "fetched_at": m.fetched_at}
+    out.attrs["notes"] = []
+    out.attrs["source"] = {"cache_dir": str(root), "layout": "cache", "entries": entries}
     return out
 
 

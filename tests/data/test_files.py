@@ -61,7 +61,9 @@ def test_socialstyrelsen_wide_export_in_windows_encoding(tmp_path: Path) -> None
         ]
     )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
-    assert got.attrs["notes"] == ["2 unit ids got their leading zeros back (e.g. '580' -> '0580')"]
+    assert got.attrs["notes"] == [
+        "1 unit ids got their leading zeros back in 2 rows (e.g. '580' -> '0580')"
+    ]
 
 
 def test_wide_export_without_variable_column_uses_the_argument(tmp_path: Path) -> None:
@@ -163,3 +165,237 @@ def test_district_panel_needs_its_columns(tmp_path: Path) -> None:
     path.write_text("area,year,y\nA,2010,1\n", encoding="utf-8")
     with pytest.raises(DataSourceError, match=r"lacks the column\(s\) \['district'\]"):
         read_district_panel(path)
+
+
+# -- the formats researchers have (read_export) ---------------------------------------------
+
+KOLADA_LONG = """kpi,municipality_id,year,gender,value
+N31807,0000,2012,T,4.4
+N31807,0580,2012,K,3.9
+N31807,0580,2012,M,4.3
+N31807,0580,2012,T,4.1
+N31807,G33860,2012,T,5.0
+N31814,1287,2009,T,40.5
+"""
+
+
+def test_kolada_long_extract(tmp_path: Path) -> None:
+    path = tmp_path / "dump.csv"
+    path.write_text(KOLADA_LONG, encoding="utf-8")
+    got = read_export(path)
+    assert got.values.tolist() == [
+        ["0000", 2012, "N31807", 4.4, "T", ""],
+        ["0580", 2012, "N31807", 3.9, "K", ""],
+        ["0580", 2012, "N31807", 4.3, "M", ""],
+        ["0580", 2012, "N31807", 4.1, "T", ""],
+        ["G33860", 2012, "N31807", 5.0, "T", ""],
+        ["1287", 2009, "N31814", 40.5, "T", ""],
+    ]
+    src = got.attrs["source"]
+    assert (src["layout"], src["encoding"], src["separator"]) == ("long", "utf-8", ",")
+    assert len(src["sha256"]) == 64
+
+
+def test_kolada_status_column_keeps_the_flag(tmp_path: Path) -> None:
+    path = tmp_path / "api.csv"
+    path.write_text(
+        "kpi,municipality,period,gender,value,status\n"
+        "N31807,1287,2012,T,4.0,Preliminär\nN31807,1287,2013,T,,\n",
+        encoding="utf-8",
+    )
+    got = read_export(path)
+    assert got["status"].tolist() == ["Preliminär", ""]
+    assert got["value"].isna().tolist() == [False, True]
+
+
+def test_wide_by_variable(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        "kommun,kommunnamn,year,N31807,N31814\n"
+        "1287,Trelleborg,2012,\"4,0\",30.1\n580,Linköping,2012,4.1,..\n",
+        encoding="utf-8",
+    )
+    got = read_export(path)
+    assert got.fillna(-1.0).values.tolist() == [
+        ["0580", 2012, "N31807", 4.1, "T", ""],
+        ["1287", 2012, "N31807", 4.0, "T", ""],
+        ["0580", 2012, "N31814", -1.0, "T", ".."],
+        ["1287", 2012, "N31814", 30.1, "T", ""],
+    ]
+    assert got.attrs["source"]["layout"] == "wide by variable"
+    assert got.attrs["notes"] == [
+        "1 unit ids got their leading zeros back in 2 rows (e.g. '580' -> '0580')"
+    ]
+
+
+def test_wide_by_variable_text_in_a_variable_names_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text("kommun,year,N31807,comment\n1287,2012,4.0,good year\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match=r"value 'good year' in column 'comment' of"):
+        read_export(path)
+
+
+def test_wide_by_year_with_gender_column(tmp_path: Path) -> None:
+    path = tmp_path / "N31814.csv"
+    path.write_text("Kommun;Kön;2009;2010\n1287 Trelleborg;Kvinnor;40,1;36\n"
+                    "1287 Trelleborg;Män;41;37,2\n", encoding="utf-8")
+    got = read_export(path)
+    assert got.values.tolist() == [
+        ["1287", 2009, "N31814", 40.1, "K", ""],
+        ["1287", 2009, "N31814", 41.0, "M", ""],
+        ["1287", 2010, "N31814", 36.0, "K", ""],
+        ["1287", 2010, "N31814", 37.2, "M", ""],
+    ]
+    assert got.attrs["source"]["layout"] == "wide by year"
+
+
+LONG_ROWS = [
+    ["Kommun-ID", "Kommun", "KPI", "År", "Värde"],
+    ["1280", "Malmö", "Biståndsmottagare", "2012", "9,5"],
+    ["1490", "Borås", "Biståndsmottagare", "2012", "4,15"],
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_encodings(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "export.csv"
+    text = "Ekonomiskt bistånd, Kolada\n" + "\n".join(";".join(r) for r in LONG_ROWS) + "\n"
+    path.write_bytes(text.encode(encoding))
+    got = read_export(path)
+    assert got[["unit", "variable", "value"]].values.tolist() == [
+        ["1280", "Biståndsmottagare", 9.5],
+        ["1490", "Biståndsmottagare", 4.15],
+    ]
+    assert got.attrs["source"]["encoding"] == encoding
+    assert got.attrs["source"]["header_row"] == 1
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab"), (",", "comma")])
+def test_separators(tmp_path: Path, sep: str, name: str) -> None:
+    path = tmp_path / ("export.tsv" if sep == "\t" else "export.csv")
+    rows = [[c.replace(",", ".") for c in r] for r in LONG_ROWS]
+    path.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    got = read_export(path)
+    assert got["value"].tolist() == [9.5, 4.15]
+    assert got.attrs["source"]["separator"] == sep
+
+
+def test_comma_file_with_a_semicolon_in_its_title(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "Källa: Kolada; hämtad 2026\nKommun-ID,År,Värde,Kommun\n0580,2012,4.1,Linköping\n",
+        encoding="utf-8",
+    )
+    got = read_export(path, variable="N31807")
+    assert got.values.tolist() == [["0580", 2012, "N31807", 4.1, "T", ""]]
+    assert got.attrs["source"]["separator"] == ","
+
+
+def test_no_header_says_what_was_tried(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a;b\n1;2\n", encoding="utf-8")
+    with pytest.raises(
+        DataSourceError, match=r"read as utf-8; separators tried: semicolon, tab, comma"
+    ):
+        read_export(path)
+
+
+def test_undecodable_file_says_what_was_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalmodel.data import sniff
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"Kommun-ID;\x81r;V\x8drde\n")  # neither UTF-8 nor cp1252
+    monkeypatch.setattr(sniff, "_guess", lambda data: None)
+    with pytest.raises(
+        DataSourceError,
+        match=r"tried the encodings utf-8, cp1252, charset-normalizer's detection; save it as "
+        r"CSV UTF-8",
+    ):
+        read_export(path)
+
+
+def test_charset_normalizer_reads_what_cp1252_cannot(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    text = "Kommun-ID;År;Värde\n" + "".join(f"{1280 + i};2012;{i},5\n" for i in range(40))
+    path.write_bytes(text.encode("utf-16-le"))  # no byte-order mark
+    got = read_export(path, variable="N31807")
+    assert len(got) == 40 and got["value"].iloc[1] == 1.5
+    assert got.attrs["source"]["encoding"] not in ("utf-8", "cp1252")
+
+
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        ("Kommun-ID;År;Värde;Värde", r"\['Värde'\]"),
+        ("kommun;year;N31807;N31807.1", r"\['N31807.1'\]"),
+        ("kommun;year;value;value;kpi", r"\['value'\]"),
+    ],
+)
+def test_duplicate_columns_are_named(tmp_path: Path, header: str, named: str) -> None:
+    path = tmp_path / "dup.csv"
+    row = ";".join(["1287", "2012", "1", "2", "N31807"][: header.count(";") + 1])
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match=rf"repeated column names {named}"):
+        read_export(path)
+
+
+def test_footnotes_below_the_table_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "sos.csv"
+    path.write_text("Region;År;Värde\n1287 Trelleborg;2012;4,0\n\nKälla: Socialstyrelsen\n"
+                    "Uppgifterna avser ...\n", encoding="utf-8")
+    got = read_export(path, variable="N31807")
+    assert got.values.tolist() == [["1287", 2012, "N31807", 4.0, "T", ""]]
+    assert got.attrs["notes"] == ["2 footnote lines below the table skipped"]
+
+
+def _cache_with(root: Path) -> Path:
+    from evalmodel.data.cache import Cache
+
+    cache = Cache(root)
+    for kpi, values in {"N31807": [4.0, 4.4], "N31814": [40.5, 36.6]}.items():
+        df = pd.DataFrame({"unit": ["1287", "0000"], "period": [2009, 2009],
+                           "variable": kpi, "value": values, "gender": "T", "status": ""})
+        cache.write_table(f"kolada/values/{kpi}", df, source="kolada",
+                          extra={"kpi": kpi, "years": [2009]})
+    return root
+
+
+def test_cache_folder(tmp_path: Path) -> None:
+    root = _cache_with(tmp_path / "cache")
+    got = read_export(root)
+    assert got.values.tolist() == [
+        ["0000", 2009, "N31807", 4.4, "T", ""],
+        ["1287", 2009, "N31807", 4.0, "T", ""],
+        ["0000", 2009, "N31814", 36.6, "T", ""],
+        ["1287", 2009, "N31814", 40.5, "T", ""],
+    ]
+    src = got.attrs["source"]
+    assert src["layout"] == "cache"
+    assert sorted(src["entries"]) == ["kolada/values/N31807", "kolada/values/N31814"]
+    with pytest.raises(DataSourceError, match=r"variable='x' and sheet=None apply to files"):
+        read_export(root, variable="x")
+
+
+def test_cache_folder_without_entries(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError, match=r"holds no Kolada cache entries .*evalmodel data "
+                                              r"fetch --cache-dir"):
+        read_export(tmp_path)
+
+
+def test_corrupt_cache_entry_is_reported(tmp_path: Path) -> None:
+    from evalmodel.data.cache import Cache, CacheCorruptError
+
+    root = _cache_with(tmp_path / "cache")
+    table = Cache(root).table_path("kolada/values/N31807")
+    assert table is not None
+    table.write_bytes(b"tampered")
+    with pytest.raises(CacheCorruptError, match="does not match the manifest"):
+        read_export(root)
+
+
+def test_group_ids_keep_their_letter(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("Kommun-ID;År;Värde\nG33860;2012;1\n12;2012;2\n", encoding="utf-8")
+    assert read_export(path, variable="v")["unit"].tolist() == ["0012", "G33860"]
