@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from evalmodel import cases, cli, data, datasets, displacement, inference, report
+from evalmodel import cases, cli, data, datasets, displacement, inference, names, report
+from evalmodel.data.read import read_panel
 from evalmodel.errors import (
     DataSourceError,
     DesignError,
@@ -39,6 +40,7 @@ from evalmodel.inference.placebo import leave_one_out, placebo_in_space, placebo
 from evalmodel.inference.power import minimum_detectable_effect
 from evalmodel.inference.sensitivity import pretrend_test, sensitivity
 from evalmodel.inference.wild import wild_bootstrap
+from evalmodel.names import unit_label
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult
 
@@ -79,14 +81,17 @@ __all__ = [
     "inference",
     "leave_one_out",
     "minimum_detectable_effect",
+    "names",
     "permutation_inference",
     "placebo_in_space",
     "placebo_in_time",
     "pretrend_test",
+    "read_panel",
     "report",
     "sdid",
     "sensitivity",
     "synth",
     "twfe",
+    "unit_label",
     "wild_bootstrap",
 ]

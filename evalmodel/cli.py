@@ -6,35 +6,35 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast, get_args
 
 import pandas as pd
 
 from evalmodel import cases as registry
 from evalmodel import datasets
 from evalmodel.cli_data import add_data_commands
+from evalmodel.data.read import Gender, read_panel
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 
 __all__ = ["load_panels", "main"]
 
 
-def _file_panel(path: Path) -> Panel:
-    """A municipality panel from a CSV: long (unit, period, variable, value) or wide."""
-    if not path.is_file():
-        raise EvalModelError(f"--data: no file {str(path)!r}; give 'simulated' or a CSV path.")
-    df = pd.read_csv(path, dtype={"unit": str, "kommun": str, "municipality": str})
-    if {"unit", "period", "variable", "value"} <= set(df.columns):
-        return Panel(df[["unit", "period", "variable", "value"]], unit="unit", time="period",
-                     variable="variable", value="value",
-                     source={"kind": "file", "name": path.name})
-    for unit in ("kommun", "municipality", "unit"):
-        for time in ("year", "period"):
-            if unit in df.columns and time in df.columns:
-                return Panel(df, unit=unit, time=time, source={"kind": "file", "name": path.name})
-    raise EvalModelError(
-        f"--data: {path.name} has neither the long columns unit, period, variable, value nor a "
-        f"unit ('kommun') and a 'year' column (columns: {list(df.columns)[:8]})."
-    )
+def _file_panel(path: Path, gender: str = "T") -> Panel:
+    """The municipality panel of ``--data PATH``: a file or a cache folder, read by
+    :func:`~evalmodel.data.read.read_panel` (the same rules as the Python API)."""
+    if not path.exists():
+        raise EvalModelError(
+            f"--data: no file or folder {str(path)!r}; give 'simulated', 'kolada', a CSV or "
+            "Excel file, or a cache folder filled by `evalmodel data fetch`."
+        )
+    return read_panel(path, gender=_gender(gender))
+
+
+def _gender(gender: str) -> Gender:
+    if gender not in get_args(Gender):
+        raise EvalModelError(f"--gender: {gender!r} is not one of {list(get_args(Gender))}.")
+    return cast(Gender, gender)
 
 
 def load_panels(
@@ -44,11 +44,20 @@ def load_panels(
     offline: bool = False,
     cache_dir: str | None = None,
     base_url: str | None = None,
+    gender: str = "T",
 ) -> dict[str, Panel]:
-    """The panels by level for ``--data`` (``simulated``, ``kolada`` or a CSV path).
+    """The panels by level for ``--data`` (``simulated``, ``kolada``, a file or a cache folder).
 
-    ``kolada`` reads the local cache, fetching what is missing first unless ``offline``.
+    ``kolada`` reads the local cache, fetching what is missing first unless ``offline``. A file
+    or a cache folder is read by :func:`~evalmodel.data.read.read_panel` with ``gender``
+    (``T`` total, ``K`` women, ``M`` men); ``simulated`` and ``kolada`` hold totals only.
     """
+    if data in ("simulated", "kolada") and gender != "T":
+        raise EvalModelError(
+            f"--gender {gender}: --data {data} holds totals (T) only; for {gender}, pass a "
+            "file with a gender column or a cache folder (`evalmodel data fetch --cache-dir "
+            f"DIR`, then --data DIR --gender {gender})."
+        )
     if data == "simulated":
         panels = {"municipality": datasets.simulated(),
                   "district": datasets.simulated_districts()}
@@ -58,7 +67,7 @@ def load_panels(
         panels = {"municipality": kolada_panel(offline=offline, cache_dir=cache_dir,
                                                base_url=base_url)}
     else:
-        panels = {"municipality": _file_panel(Path(data))}
+        panels = {"municipality": _file_panel(Path(data), gender)}
     if districts:
         df = pd.read_csv(districts, dtype={"district": str})
         panels["district"] = Panel(df, unit="district", time="year",
@@ -76,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         raise EvalModelError(f"--cases: unknown {unknown}; known cases are {registry.names()}.")
     panels = load_panels(args.data, args.districts, offline=args.offline,
-                         cache_dir=args.cache_dir, base_url=args.base_url)
+                         cache_dir=args.cache_dir, base_url=args.base_url,
+                         gender=args.gender)
     bar = tqdm(total=len(names), desc="cases", unit="case", disable=args.quiet or None,
                file=sys.stderr)
 
@@ -106,8 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every case and write the report")
     run.add_argument("--data", default="simulated",
-                     help="'simulated' (default), 'kolada' (the cached official series) or a "
-                          "CSV file (long or wide)")
+                     help="'simulated' (default), 'kolada' (the cached official series), a "
+                          "CSV/Excel file (Kolada or Socialstyrelsen export, long or wide) or a "
+                          "cache folder filled by `evalmodel data fetch`")
+    run.add_argument("--gender", choices=list(get_args(Gender)), default="T",
+                     help="with --data FILE or FOLDER: the gender kept, T total (default), "
+                          "K women, M men")
     run.add_argument("--offline", action="store_true",
                      help="with --data kolada: read only the cache, fetch nothing")
     run.add_argument("--cache-dir", default=None, help="cache folder (default: the platform's "

@@ -2,8 +2,9 @@
 
 Kolada (:func:`kolada_panel`, :func:`fetch_kolada`, :class:`KoladaClient`), the verifiable
 local cache (:class:`Cache`), SCB through PxWeb (:func:`scb_table`), downloaded files
-(:func:`read_export`, :func:`read_district_panel`) and the simulator that makes the embedded
-default data (:mod:`evalmodel.data.simulate`).
+(:func:`read_export`, :func:`read_cache`, :func:`read_district_panel`), one reader for them all
+(:func:`read_panel`: a file or a cache folder -> a Panel of municipalities) and the simulator
+that makes the embedded default data (:mod:`evalmodel.data.simulate`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from evalmodel.data.cache import (
     Manifest,
     default_cache_dir,
 )
-from evalmodel.data.files import DISTRICT_COLUMNS, read_district_panel, read_export
+from evalmodel.data.files import DISTRICT_COLUMNS, read_cache, read_district_panel, read_export
 from evalmodel.data.kolada import (
     DEFAULT_BASE_URL,
     TIDY_COLUMNS,
@@ -33,6 +34,7 @@ from evalmodel.data.kolada_panel import (
     kolada_panel,
     series_break_notes,
 )
+from evalmodel.data.read import read_panel
 from evalmodel.data.scb import BENEFITS_TABLE, SCB_BASE_URL, scb_table
 
 __all__ = [
@@ -54,8 +56,10 @@ __all__ = [
     "default_cache_dir",
     "fetch_kolada",
     "kolada_panel",
+    "read_cache",
     "read_district_panel",
     "read_export",
+    "read_panel",
     "scb_table",
     "series_break_notes",
     "simulate",

@@ -1,0 +1,242 @@
+"""One reader for the data researchers have: a file or a cache folder -> a municipality Panel.
+
+:func:`read_panel` reads anything :func:`~evalmodel.data.files.read_export` reads (Kolada's
+long extracts and web exports, Socialstyrelsen's downloads, wide files, the cache folder of
+``evalmodel data fetch``) and applies the same stated, counted rules everywhere (the Python
+API, ``evalmodel run --data PATH``):
+
+1. **gender**: one gender is kept, the total ``T`` unless ``"K"`` (women) or ``"M"`` (men) is
+   asked for; a file without a gender column is total. The rows of the other genders are
+   counted in the notes.
+2. **scope**: with ``scope="municipalities"`` (the default) Kolada's type-``L`` ids (the country
+   ``0000`` and the regions ``0001``-``0025``) and group ids (``G...``) are set aside, counted,
+   listed in the notes and in ``panel.source["set_aside"]``, and warned about once
+   (:class:`~evalmodel.errors.UnitsSetAsideWarning`); ``scope="all"`` keeps them.
+3. **flags**: Kolada's status flags and the files' missing markers are counted in the notes;
+   known series breaks (:data:`~evalmodel.breaks.SERIES_BREAKS`) are noted and
+   warned about as :func:`~evalmodel.data.kolada_panel.kolada_panel` does.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import pandas as pd
+
+from evalmodel.breaks import series_break_notes
+from evalmodel.data.cache import Cache, missing_report
+from evalmodel.data.files import GENDERS, read_export
+from evalmodel.data.kolada_panel import MUNICIPALITY_ENTRY
+from evalmodel.errors import DataSourceError, SeriesBreakWarning, UnitsSetAsideWarning
+from evalmodel.names import municipalities
+from evalmodel.panel import Panel
+
+__all__ = ["Gender", "Scope", "read_panel"]
+
+#: Genders of Kolada's values: total, women (kvinnor), men (män).
+Gender = Literal["T", "K", "M"]
+#: Units kept by :func:`read_panel`.
+Scope = Literal["municipalities", "all"]
+_GENDER_NAMES = {"T": "total", "K": "women", "M": "men"}
+
+
+def _gender(gender: object) -> str:
+    g = GENDERS.get(str(gender).strip().lower()) if isinstance(gender, str) else None
+    if g not in get_args(Gender):
+        raise DataSourceError(
+            f"read_panel: gender={gender!r} is not a gender; use 'T' (total, the default), "
+            "'K' (women) or 'M' (men)."
+        )
+    return str(g)
+
+
+def _municipality_table(path: Path) -> tuple[pd.DataFrame, str]:
+    """Kolada's list for ``path``: the cache folder's own list, else :func:`municipalities`."""
+    if path.is_dir():
+        cache = Cache(path)
+        if cache.status(MUNICIPALITY_ENTRY) == "ok":
+            df = cache.read_table(MUNICIPALITY_ENTRY)
+            if {"id", "title", "type"} <= set(df.columns):
+                df = df.rename(columns={"title": "name"})[["id", "name", "type"]].astype(str)
+                return df, f"cache {MUNICIPALITY_ENTRY}"
+    df = municipalities()
+    return df, f"evalmodel.names ({df.attrs.get('source', 'shipped')} list)"
+
+
+def _outside(units: pd.Series, table: pd.DataFrame) -> pd.Series:
+    """Which ids are out of the municipality scope: Kolada type L, groups, or 00xx."""
+    types = dict(zip(table["id"], table["type"], strict=True))
+    kind = units.map(types)
+    return (
+        (kind == "L")
+        | units.str.startswith("G")
+        | (kind.isna() & units.str.fullmatch(r"00\d\d"))
+    )
+
+
+def _flag_notes(tidy: pd.DataFrame) -> list[str]:
+    notes = []
+    flagged = tidy[tidy["status"] != ""]
+    missing = flagged["value"].isna()
+    for flag in sorted(flagged["status"].unique().tolist()):
+        this = flagged["status"] == flag
+        n_missing, n_kept = int((this & missing).sum()), int((this & ~missing).sum())
+        if n_missing:
+            notes.append(f"{n_missing} missing values (NaN) marked {flag!r}")
+        if n_kept:
+            notes.append(f"{n_kept} values carry the status flag {flag!r}")
+    return notes
+
+
+def read_panel(
+    path: str | os.PathLike[str],
+    *,
+    gender: Gender = "T",
+    scope: Scope = "municipalities",
+    variable: str | None = None,
+    sheet: str | int | None = None,
+) -> Panel:
+    """Read a file or a cache folder into a Panel of municipalities, by stated rules.
+
+    Parameters
+    ----------
+    path : path-like
+        A Kolada or Socialstyrelsen download, a long or wide CSV/Excel file, or a cache folder
+        filled by ``evalmodel data fetch`` (see :func:`~evalmodel.data.files.read_export`).
+    gender : {"T", "K", "M"}
+        The gender kept: ``"T"`` total (default), ``"K"`` women, ``"M"`` men. A file without a
+        gender column holds totals.
+    scope : {"municipalities", "all"}
+        ``"municipalities"`` (default) sets aside Kolada's country and regions (type ``L``)
+        and group ids (``G...``); ``"all"`` keeps every id.
+    variable : str, optional
+        Variable name for a file without a variable column (default: the file's stem).
+    sheet : str or int, optional
+        Excel sheet (default the first).
+
+    Returns
+    -------
+    Panel
+        Unit ``"unit"`` (Kolada id, text), time ``"period"``, one variable per KPI or column.
+        ``panel.notes`` lists the repairs, the rows of other genders left out, the ids set
+        aside, status flags, missing markers and series breaks; ``panel.source`` holds the
+        file (name, sha256, encoding, separator, layout) or the cache entries, with
+        ``gender``, ``scope`` and ``set_aside`` (the ids set aside).
+
+    Raises
+    ------
+    DataSourceError
+        For a file that cannot be read (see :func:`~evalmodel.data.files.read_export`), a
+        gender that is not T/K/M or is not in the file (the message lists those present), an
+        unknown scope, rows repeated for one unit, year and variable, or nothing left in scope.
+
+    Warns
+    -----
+    UnitsSetAsideWarning
+        Once, when ids outside the municipalities are set aside.
+    SeriesBreakWarning
+        Once per known Kolada series break inside the panel's variables and years.
+    GapWarning, MissingValueWarning
+        From :class:`~evalmodel.Panel`, for absent years and missing values.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, warnings
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "extract.csv"
+    >>> _ = p.write_text("kpi,municipality_id,year,gender,value\\n"
+    ...                  "N31807,0000,2012,T,4.4\\nN31807,1287,2012,T,4.0\\n"
+    ...                  "N31807,1287,2012,K,3.9\\n", encoding="utf-8")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     panel = read_panel(p)
+    >>> [type(w.message).__name__ for w in caught]
+    ['UnitsSetAsideWarning']
+    >>> panel.units, panel.source["set_aside"]
+    (['1287'], ['0000'])
+    """
+    g = _gender(gender)
+    if scope not in get_args(Scope):
+        raise DataSourceError(
+            f"read_panel: scope={scope!r} is not a scope; use 'municipalities' (the default: "
+            "Kolada's country, regions and groups set aside) or 'all' (every id kept)."
+        )
+    p = Path(path)
+    tidy = read_export(p, variable=variable, sheet=sheet)
+    where = f"read_panel: {p.name or p}"
+    notes = [f"{p.name}: {n}" for n in tidy.attrs.get("notes", [])]
+    source: dict[str, Any] = {
+        "kind": "cache" if p.is_dir() else "file",
+        "name": p.name,
+        **tidy.attrs.get("source", {}),
+        "gender": g,
+        "scope": scope,
+    }
+    have = sorted(tidy["gender"].unique().tolist())
+    if g not in have:
+        hint = " (the file has no gender column, so it holds totals)" if have == ["T"] else ""
+        raise DataSourceError(
+            f"{where} has no values of gender {g!r} ({_GENDER_NAMES[g]}); the genders in it "
+            f"are {have}{hint}: pass gender= one of them."
+        )
+    other = tidy["gender"] != g
+    if other.any():
+        notes.append(
+            f"gender {g} ({_GENDER_NAMES[g]}) kept: {int(other.sum())} rows of gender "
+            f"{', '.join(x for x in have if x != g)} left out (gender= selects another)"
+        )
+        tidy = tidy[~other]
+    table, table_source = _municipality_table(p)
+    source["municipality_list"] = table_source
+    set_aside: list[str] = []
+    if scope == "municipalities":
+        out = _outside(tidy["unit"], table)
+        if out.any():
+            set_aside = sorted(tidy.loc[out, "unit"].unique().tolist())
+            groups = [u for u in set_aside if u.startswith("G")]
+            msg = (
+                f"{len(set_aside)} ids outside the municipalities set aside ({int(out.sum())} "
+                f"rows): {len(set_aside) - len(groups)} of Kolada's country and regions "
+                f"(type L) and {len(groups)} groups ({missing_report(set_aside)}); "
+                "scope='all' keeps them"
+            )
+            notes.append(msg)
+            warnings.warn(f"{where}: {msg}.", UnitsSetAsideWarning, stacklevel=2)
+            tidy = tidy[~out]
+        if tidy.empty:
+            raise DataSourceError(
+                f"{where} holds no municipalities once Kolada's country, regions and groups "
+                f"are set aside ({missing_report(set_aside)}); pass scope='all' to keep them."
+            )
+    source["set_aside"] = set_aside
+    unknown = sorted(set(tidy["unit"]) - set(table["id"]))
+    if unknown:
+        notes.append(
+            f"{len(unknown)} ids are not in Kolada's municipality list "
+            f"({missing_report(unknown)}); kept"
+        )
+    dup = tidy.duplicated(["unit", "period", "variable"], keep=False)
+    if dup.any():
+        row = tidy.loc[dup].iloc[0]
+        first = [str(row["unit"]), int(row["period"]), str(row["variable"])]
+        raise DataSourceError(
+            f"{where} has {int(dup.sum())} rows repeating a (unit, year, variable) of gender "
+            f"{g} (e.g. {first}); keep one value for each, e.g. remove the repeated rows or "
+            "give the repeated variables their own names."
+        )
+    notes.extend(_flag_notes(tidy))
+    panel = Panel(
+        tidy[["unit", "period", "variable", "value"]],
+        unit="unit",
+        time="period",
+        variable="variable",
+        value="value",
+        ids=table["id"].tolist(),
+        source=source,
+    )
+    breaks = series_break_notes(panel.outcomes, panel.periods.tolist())
+    for note in breaks:
+        warnings.warn(f"{where}: {note}.", SeriesBreakWarning, stacklevel=2)
+    return panel.with_notes([*notes, *breaks])
