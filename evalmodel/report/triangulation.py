@@ -223,8 +223,7 @@ def build_triangulation(plans: Sequence[OutcomePlan], sections: Sequence[Section
     table = table[keep]
     if "planted" in table and table["planted"].isna().all():
         table = table.drop(columns="planted")
-    if "note" in table:
-        table["note"] = table["note"].fillna("")
+    table["note"] = table["note"].fillna("") if "note" in table else ""
     notes.insert(0, "Each row is one method's headline effect; agreement across designs that "
                     "rest on different assumptions is the evidence, disagreement the warning. "
                     "A row without an estimate says why.")

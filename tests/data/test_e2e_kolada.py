@@ -23,7 +23,9 @@ def test_offline_run_on_cached_kolada_data(kolada_cache: Path, tmp_path: Path) -
     entries = manifest["data"]["entries"]
     assert entries and all(len(e["sha256"]) == 64 for e in entries.values())
     assert manifest["cases"] == ["boras", "linkoping", "malmo", "trelleborg"]
-    assert "no district-level panel" in manifest["cases_not_run"]["lindangen"]
+    assert manifest["cases_not_run"]["lindangen"].startswith("needs a district file")
+    assert "--districts" in manifest["cases_not_run"]["lindangen"]
+    assert "first_treated" in manifest["cases_not_run"]["lindangen"]  # the file format
     assert any("2021" in n for n in manifest["data_notes"]["municipality"])  # series break
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "simulated data" not in index and 'id="trelleborg"' in index
