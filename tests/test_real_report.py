@@ -141,3 +141,25 @@ def test_linkoping_twice_gives_identical_tables(real_panel: em.Panel) -> None:
             if isinstance(ta, pd.DataFrame):
                 pd.testing.assert_frame_equal(ta, tb)
         assert a.notes == b.notes
+
+
+def test_api_keeps_its_errors_until_the_policy_is_asked_for(real_panel: em.Panel) -> None:
+    design = em.cases.get("boras").design(real_panel)
+    # The estimators refuse the extract's holes, naming a cell ...
+    with pytest.raises(em.errors.EvalModelError, match=r"missing for unit '\d{4}' in period"):
+        em.synth(design.panel, "N31814", treated="1490", start=2012, inference="none")
+    # ... and the stated window-and-donor policy is one option away.
+    with pytest.warns(em.errors.WindowWarning, match="comparison units lack N31814"):
+        d = design.for_outcome("N31814")
+    assert d.window is not None and d.window.periods == tuple(range(2001, 2023))
+    assert len(d.comparison) + len(d.window.dropped) == len(design.comparison)
+    r = em.synth(d.panel, "N31814", treated="1490", start=2012, inference="none")
+    assert np.isfinite(r.estimate)
+    # A treated hole is an error naming the cell unless the user asks to fill or trim it:
+    # Linköping lacks N31910 in 2014-2015 and 2017-2019 (N31910 covers 2012-2022 here when the
+    # coverage rule is relaxed to 50 % of the pool).
+    lk = em.cases.get("linkoping").design(real_panel)
+    with pytest.raises(em.errors.MissingCellError, match=r"0580 in 2014-2015, 2017-2019"):
+        lk.estimation_window("N31910", min_coverage=0.5)
+    w = lk.estimation_window("N31910", min_coverage=0.5, treated_gaps="trim")
+    assert w.periods == (2020, 2021, 2022) and not w.testable

@@ -80,7 +80,7 @@ def trend_plot(
     name = (", ".join(unit_label(u) for u in treated) if len(treated) <= 3
             else f"{len(treated)} treated units")
     ax.plot(x, pd.Series(t).to_numpy(), color=PALETTE["treated"], lw=2.5, marker="o", ms=3,
-            label=f"treated ({name})")
+            label=f"treated: {name}")
     if adoption is not None:
         ax.axvline(adoption - 0.5, color=PALETTE["neutral"], ls="--", lw=1)
         ax.annotate(f"adoption {adoption}", (adoption - 0.4, 0.97),

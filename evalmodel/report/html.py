@@ -100,7 +100,9 @@ def write_html(
         f"<p>Data: {e(str(data.get('name', '')))} (sha256 {e(str(data.get('sha256', ''))[:16])}"
         f"&hellip;). evalmodel {e(str(manifest.get('evalmodel_version', '')))}. "
         "One treated municipality is one treated cluster: read cluster-robust intervals of the "
-        "single-unit cases with the caution the notes give.</p>" + nav
+        "single-unit cases with the caution the notes give.</p>"
+        + ("" if stamp else "<p><strong>Källa: Kolada.</strong> The estimates are evalmodel's "
+           "processing of those values, not Kolada's.</p>") + nav
     )
     verdicts = "".join(
         f"<li><a href='#{e(co.case.name)}'>{e(co.case.title)}</a>: "

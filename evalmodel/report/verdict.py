@@ -109,9 +109,19 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
         text += robustness_notes(part.assign(outcome=kpi))
     if plan.breaks:
         at = ", ".join(f"{b.period} ({b.kind})" for b in plan.breaks)
+        w = plan.window
+        assert w is not None
         text.append(f"Series caveat: a break at {at} lies inside the window "
-                    f"{plan.window.periods[0]}-{plan.window.periods[-1]}; see the robustness "  # type: ignore[union-attr]
-                    "row of the triangulation.")
+                    f"{w.periods[0]}-{w.periods[-1]}.")
+        brk = tri[(tri["outcome"] == kpi)
+                  & tri["method"].astype(str).str.contains("without the break")]
+        if len(brk) and np.isfinite(float(brk["estimate"].iloc[0])):
+            b = brk.iloc[0]
+            text.append(f"On a window that does not cross it ({b['method'].rsplit(': ', 1)[-1]})"
+                        f" the estimate is {float(b['estimate']):.3g}, p = "
+                        f"{float(b['p_value']):.3f}.")
+        elif len(brk):
+            text.append(f"Robustness: {brk['note'].iloc[0]}.")
     if plan.choice:
         text.append(plan.choice)
     row |= {"method": head["method"], "estimate": est, "relative": rel, "p_value": p,
