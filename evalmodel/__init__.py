@@ -16,7 +16,20 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from evalmodel import cases, cli, data, datasets, displacement, inference, names, report
+from evalmodel import (
+    breaks,
+    cases,
+    cli,
+    coverage,
+    data,
+    datasets,
+    displacement,
+    inference,
+    names,
+    report,
+)
+from evalmodel.breaks import detect_breaks, series_breaks
+from evalmodel.coverage import EstimationWindow, estimation_window
 from evalmodel.data.read import read_panel
 from evalmodel.errors import (
     DataSourceError,
@@ -57,6 +70,7 @@ __all__ = [
     "DesignError",
     "DiD2x2Statistic",
     "EstimateResult",
+    "EstimationWindow",
     "EstimationError",
     "EvalModelError",
     "EvalModelWarning",
@@ -69,13 +83,17 @@ __all__ = [
     "att_gt",
     "bacon",
     "breakdown_value",
+    "breaks",
     "cases",
     "cli",
     "conley_taber",
+    "coverage",
     "data",
     "datasets",
+    "detect_breaks",
     "did2x2",
     "displacement",
+    "estimation_window",
     "event_study",
     "honest_ci",
     "inference",
@@ -90,6 +108,7 @@ __all__ = [
     "report",
     "sdid",
     "sensitivity",
+    "series_breaks",
     "synth",
     "twfe",
     "unit_label",

@@ -26,7 +26,7 @@ comparison units an analysis of one outcome can use:
 >>> w = em.estimation_window(panel, "N31814", treated=["1287"], pool=panel.units[:50],
 ...                          adoption=2010)
 >>> w.testable, w.periods[0], w.periods[-1], len(w.donors)
-(True, 1998, 2024, 50)
+(True, 1998, 2024, 49)
 """
 
 from __future__ import annotations

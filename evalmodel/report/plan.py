@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from evalmodel.breaks import BreakFinding, series_breaks
 from evalmodel.cases import Design, resolve_outcome
 from evalmodel.coverage import EstimationWindow
-from evalmodel.errors import EvalModelError, WindowWarning
+from evalmodel.errors import EvalModelError, SeriesBreakWarning, WindowWarning
 
 __all__ = ["OutcomePlan", "plan_outcome", "plan_outcomes"]
 
@@ -85,6 +85,10 @@ def plan_outcome(design: Design, name: str) -> OutcomePlan:
                               **({"known": ()} if simulated else {}))  # type: ignore[arg-type]
     except EvalModelError:
         found = ()
+    for b in found:
+        warnings.warn(f"case {design.case.name!r}: series break in {b.outcome} at {b.period} "
+                      f"({b.kind}) inside the window {window.periods[0]}-{window.periods[-1]}: "
+                      f"{b.note}.", SeriesBreakWarning, stacklevel=2)
     return OutcomePlan(name, window.outcome, window, sub, reasons, tuple(found))
 
 

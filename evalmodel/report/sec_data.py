@@ -9,6 +9,7 @@ import pandas as pd
 
 from evalmodel.cases import Design, constructs
 from evalmodel.coverage import coverage, span
+from evalmodel.names import unit_label
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.section import Section
 
@@ -53,7 +54,7 @@ def build_data_section(design: Design, plans: Sequence[OutcomePlan]) -> Section:
             "pre_periods": len(w.pre) if w else 0, "post_periods": len(w.post) if w else 0,
             "donors": len(w.donors) if w else 0,
             "donors_left_out": len(w.dropped) if w else 0,
-            "left_out": ", ".join(u for u, _ in w.dropped) if w else "",
+            "left_out": ", ".join(unit_label(u) for u, _ in w.dropped) if w else "",
             "note": p.reason or p.choice})
         if p.choice:
             notes.append(p.choice)
