@@ -33,7 +33,7 @@ from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inferen
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_did import planted_effect
 from evalmodel.report.sec_inference import SEED
-from evalmodel.report.section import Section
+from evalmodel.report.section import Section, find_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -43,15 +43,6 @@ __all__ = ["EVENT_WINDOW", "METHODS", "build_triangulation"]
 #: Event times of the Sun-Abraham and imputation event studies (post effects averaged).
 EVENT_WINDOW = (-5, 5)
 COLUMNS = ["outcome", "method", "estimate", "ci_lower", "ci_upper", "p_value", "inference"]
-
-
-def _table(sections: Sequence[Section], key: str, name: str) -> pd.DataFrame | None:
-    for sec in sections:
-        if sec.key == key:
-            for n, t in sec.tables:
-                if n == name and isinstance(t, pd.DataFrame):
-                    return t
-    return None
 
 
 def _permuted(design: Design, outcome: str, estimate: float | None, pre: Sequence[int],
@@ -123,14 +114,14 @@ def _outcome_rows(design: Design, sections: Sequence[Section], outcome: str
                   ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     few = len(design.treated) < MIN_TREATED_CLUSTERS
-    did = _table(sections, f"did_{outcome}", "estimates")
+    did = find_table(sections, f"did_{outcome}", "estimates")
     if did is not None:
         for rec in did.to_dict("records"):
             if few and not str(rec["inference"]).startswith("permutation"):
                 rec["inference"] = f"{rec['inference']} (not valid: fewer than 5 treated " \
                                    "units, and the pool is too small for permutation)"
             rows.append({str(k): v for k, v in rec.items()})
-    cs = _table(sections, f"staggered_{outcome}", "aggregations")
+    cs = find_table(sections, f"staggered_{outcome}", "aggregations")
     if cs is not None and (cs["aggregation"] == "simple").any():
         r = cs[cs["aggregation"] == "simple"].iloc[0]
         post = tuple(design.post_periods)
@@ -147,7 +138,7 @@ def _outcome_rows(design: Design, sections: Sequence[Section], outcome: str
         row["planted"] = planted_effect(design, outcome, post)
         rows.append(row)
     rows += _event_rows(design, outcome)
-    synth = _table(sections, f"synth_{outcome}", "estimates")
+    synth = find_table(sections, f"synth_{outcome}", "estimates")
     if synth is not None:
         for rec in synth.to_dict("records"):
             rows.append({**{str(k): v for k, v in rec.items()},
@@ -247,13 +238,13 @@ def _figures(table: pd.DataFrame) -> list[tuple[str, Figure]]:
 
 def _diagnostics(design: Design, sections: Sequence[Section], outcome: str) -> list[str]:
     out: list[str] = []
-    pt = _table(sections, f"inference_{outcome}", "pretrend")
+    pt = find_table(sections, f"inference_{outcome}", "pretrend")
     if pt is not None and len(pt):
         out.append(f"pre-trend Wald test p = {float(pt['p_value'].iloc[0]):.3f}")
-    rm = _table(sections, f"inference_{outcome}", "sensitivity_relative_magnitude")
+    rm = find_table(sections, f"inference_{outcome}", "sensitivity_relative_magnitude")
     if rm is not None and len(rm):
         out.append(f"sensitivity breakdown Mbar = {float(rm['breakdown'].iloc[0]):.2f}")
-    perm = _table(sections, f"inference_{outcome}", "permutation")
+    perm = find_table(sections, f"inference_{outcome}", "permutation")
     if perm is not None and "mde" in perm and perm["mde"].notna().any():
         out.append(f"minimum detectable effect (2x2, 80 % power) = "
                    f"{float(perm['mde'].dropna().iloc[0]):.3f}")

@@ -18,18 +18,9 @@ import pandas as pd
 from evalmodel.kpis import KPI_LABELS
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_adoption import robustness_notes
-from evalmodel.report.section import Section
+from evalmodel.report.section import Section, find_table
 
 __all__ = ["build_verdict", "verdict_sentences"]
-
-
-def _table(sections: Sequence[Section], key: str, name: str) -> pd.DataFrame | None:
-    for sec in sections:
-        if sec.key == key:
-            for n, t in sec.tables:
-                if n == name and isinstance(t, pd.DataFrame):
-                    return t
-    return None
 
 
 def _unit(kpi: str) -> str:
@@ -77,7 +68,7 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
     text.append(f"{agree} of {len(rows)} methods put the effect {word}; {n_sig} of {len(rows)} "
                 f"are significant at 5 % (estimates from {rows['estimate'].min():.3g} to "
                 f"{rows['estimate'].max():.3g}).")
-    inf = _table(sections, f"inference_{kpi}", "permutation")
+    inf = find_table(sections, f"inference_{kpi}", "permutation")
     mde = float(inf["mde"].dropna().iloc[0]) if inf is not None and "mde" in inf \
         and inf["mde"].notna().any() else np.nan
     if not sig:
@@ -89,13 +80,13 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
                        "effect."))
     elif np.isfinite(mde):
         text.append(f"The minimum detectable effect (80 % power) is {mde:.3g} {unit}.")
-    pt = _table(sections, f"inference_{kpi}", "pretrend")
+    pt = find_table(sections, f"inference_{kpi}", "pretrend")
     if pt is not None and len(pt):
         pp = float(pt["p_value"].iloc[0])
         text.append(f"Pre-trends: Wald test p = {pp:.3f}"
                     + (" (the pre-period paths differ: read the estimate with caution)."
                        if pp < 0.05 else " (no evidence against parallel pre-trends)."))
-    rm = _table(sections, f"inference_{kpi}", "sensitivity_relative_magnitude")
+    rm = find_table(sections, f"inference_{kpi}", "sensitivity_relative_magnitude")
     if rm is not None and len(rm) and np.isfinite(float(rm["breakdown"].iloc[0])):
         mbar = float(rm["breakdown"].iloc[0])
         text.append(f"Sensitivity (Rambachan-Roth, first treated year): breakdown value "
@@ -133,8 +124,8 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
 def verdict_sentences(plans: Sequence[OutcomePlan], sections: Sequence[Section]
                       ) -> tuple[list[str], pd.DataFrame]:
     """The verdict's sentences (one paragraph per outcome, then displacement) and its table."""
-    tri = _table(sections, "triangulation", "table")
-    adoption = _table(sections, "adoption", "by_year")
+    tri = find_table(sections, "triangulation", "table")
+    adoption = find_table(sections, "adoption", "by_year")
     out: list[str] = []
     rows = []
     for plan in plans:
