@@ -9,6 +9,7 @@ notebooks that myst-nb executes on every build.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from datetime import date
@@ -56,6 +57,9 @@ templates_path = ["_templates"]
 root_doc = "index"
 
 nitpicky = True
+# evalmodel.breaks writes the absolute value of a break score as |score| in its docstrings;
+# reStructuredText reads that as a substitution, so define it as the same text.
+rst_prolog = ".. |score| replace:: \\|score\\|\n"
 # Terms in numpydoc type fields that are prose rather than objects.
 nitpick_ignore: list[tuple[str, str]] = []
 
@@ -109,6 +113,24 @@ nb_execution_show_tb = True
 nb_output_stderr = "warn"            # stray output on stderr is a build warning, hence an error
 nb_merge_streams = True
 nb_render_image_options = {"width": "100%"}
+
+# The case pages also show the results on the real Kolada extract named by $EVALMODEL_REAL_DATA
+# (_ext/casepage.py). A relative path is made absolute here, since the pages execute in their own
+# folder. The extract's path, size and time are a config value, so an incremental build re-reads
+# (and re-executes) every page when the extract changes or is set or unset, and never keeps the
+# results of another extract, or the note that there was none.
+evalmodel_real_data = ""
+if os.environ.get("EVALMODEL_REAL_DATA"):
+    _real = Path(os.environ["EVALMODEL_REAL_DATA"]).resolve()
+    os.environ["EVALMODEL_REAL_DATA"] = str(_real)
+    if _real.is_file():
+        evalmodel_real_data = f"{_real}:{_real.stat().st_size}:{_real.stat().st_mtime_ns}"
+
+
+def setup(app: object) -> None:
+    """Register ``evalmodel_real_data`` (a change of it rebuilds the environment)."""
+    app.add_config_value("evalmodel_real_data", "", "env")  # type: ignore[attr-defined]
+
 
 # -- HTML ----------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -15,8 +15,9 @@ from pathlib import Path
 __all__ = ["EXTRA_MODULES", "api_groups", "write_api_index"]
 
 #: Modules documented in full besides the names of ``evalmodel.__all__``.
-EXTRA_MODULES = ("evalmodel.cases", "evalmodel.datasets", "evalmodel.errors",
-                 "evalmodel.report", "evalmodel.results")
+EXTRA_MODULES = ("evalmodel.breaks", "evalmodel.cases", "evalmodel.coverage",
+                 "evalmodel.datasets", "evalmodel.errors", "evalmodel.names", "evalmodel.report",
+                 "evalmodel.results")
 
 _GROUPS = (
     ("data", "Panels and data"),
