@@ -57,9 +57,6 @@ templates_path = ["_templates"]
 root_doc = "index"
 
 nitpicky = True
-# evalmodel.breaks writes the absolute value of a break score as |score| in its docstrings;
-# reStructuredText reads that as a substitution, so define it as the same text.
-rst_prolog = ".. |score| replace:: \\|score\\|\n"
 # Terms in numpydoc type fields that are prose rather than objects.
 nitpick_ignore: list[tuple[str, str]] = []
 

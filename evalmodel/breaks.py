@@ -73,7 +73,7 @@ __all__ = [
     "series_breaks",
 ]
 
-#: Default |score| above which :func:`detect_breaks` flags a period: a two-sided tail
+#: Default ``|score|`` above which :func:`detect_breaks` flags a period: a two-sided tail
 #: probability of about 0.001 per tested change.
 THRESHOLD = 3.3
 #: Fewest tested changes (pairs of consecutive periods with ``min_units`` units) a series needs
@@ -230,7 +230,7 @@ class BreakScan:
     breaks : tuple of int
         The flagged periods.
     threshold : float
-        The |score| above which a period is flagged.
+        The ``|score|`` above which a period is flagged.
     min_units : int
         Fewest units observed in both periods for a change to be tested.
     """
