@@ -39,3 +39,21 @@ def test_triangulation_rows_inference_and_truth(municipalities: em.Panel) -> Non
     assert any("Bacon decomposition not needed" in n for n in tri.notes)
     assert [n for n, _ in tri.figures] == ["forest_N31807"]
     plt.close("all")
+
+
+def test_adoption_range_reuses_the_triangulation_for_the_registry_year(
+        municipalities: em.Panel) -> None:
+    from evalmodel.report.sec_adoption import adoption_rows
+
+    design = em.cases.get("boras").design(municipalities)
+    sections = standard_sections(design, ["N31807"])
+    reused = dict(next(s for s in sections if s.key == "adoption").tables)["by_year"]
+    assert isinstance(reused, pd.DataFrame)
+    computed = adoption_rows(design, ["N31807"])  # every year re-run, nothing reused
+    cols = ["adoption", "method", "estimate", "ci_lower", "ci_upper", "p_value"]
+    pd.testing.assert_frame_equal(reused[cols], computed[cols], rtol=1e-12, atol=1e-12)
+    # The same kind of inference (the labels of the two sections differ in wording only).
+    kind = reused["inference"].str.split().str[0]
+    assert kind.equals(computed["inference"].str.split().str[0])
+    assert sorted(set(reused["adoption"])) == [2011, 2012]
+    plt.close("all")

@@ -21,7 +21,7 @@ from evalmodel.report.sec_synth import N_REPS
 from evalmodel.report.sec_synth import SEED as SDID_SEED
 from evalmodel.report.section import Section
 
-__all__ = ["ADOPTION_METHODS", "adoption_rows", "build_adoption_section"]
+__all__ = ["ADOPTION_METHODS", "TRIANGULATION_METHOD", "adoption_rows", "build_adoption_section"]
 
 #: The headline methods re-run for each adoption year.
 ADOPTION_METHODS = ("2x2 DiD", "Callaway-Sant'Anna, simple ATT", "synthetic control",
@@ -63,9 +63,36 @@ def _method_row(design: Design, kpi: str, method: str) -> dict[str, object]:
             "inference": f"placebo standard error ({N_REPS} draws)"}
 
 
-def adoption_rows(design: Design, names: Sequence[str]) -> pd.DataFrame:
+#: The triangulation rows that hold the same estimate as each adoption-range method.
+TRIANGULATION_METHOD = {"2x2 DiD": "2x2: ", "Callaway-Sant'Anna, simple ATT":
+                        "Callaway-Sant'Anna, simple ATT", "synthetic control":
+                        "synthetic control", "synthetic DiD": "synthetic DiD"}
+
+
+def _known(known: pd.DataFrame | None, kpi: str, method: str) -> dict[str, object] | None:
+    """The row of ``known`` (a triangulation table) with this KPI's ``method``, if estimated."""
+    if known is None or "estimate" not in known:
+        return None
+    hit = known[(known["outcome"] == kpi)
+                & known["method"].astype(str).str.startswith(TRIANGULATION_METHOD[method])
+                & known["estimate"].notna()]
+    if hit.empty:
+        return None
+    r = hit.iloc[0]
+    inference = (f"placebo standard error ({N_REPS} draws)" if method == "synthetic DiD"
+                 else str(r["inference"]))
+    return {c: r[c] for c in ("estimate", "ci_lower", "ci_upper", "p_value")} | {
+        "inference": inference}
+
+
+def adoption_rows(design: Design, names: Sequence[str],
+                  known: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per adoption year of the case's range, outcome and method: the estimate with its
-    interval and p-value, or the reason there is none."""
+    interval and p-value, or the reason there is none.
+
+    ``known``: the case's triangulation table; for the registry's adoption year its rows are
+    taken as they are (the same estimators on the same window) instead of being re-run.
+    """
     case = design.case
     lo, hi = case.adoption_range
     rows: list[dict[str, object]] = []
@@ -83,10 +110,12 @@ def adoption_rows(design: Design, names: Sequence[str]) -> pd.DataFrame:
                 if plan is None or plan.design is None:
                     row["note"] = plan.reason if plan else why
                 else:
+                    same = (_known(known, str(plan.kpi), method)
+                            if year == case.adoption else None)
                     try:
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore", EvalModelWarning)
-                            row |= _method_row(plan.design, str(plan.kpi), method)
+                            row |= same or _method_row(plan.design, str(plan.kpi), method)
                     except EvalModelError as exc:
                         row["note"] = f"not estimated: {exc}"
                     planted = planted_effect(plan.design, str(plan.kpi),
@@ -103,12 +132,14 @@ def adoption_rows(design: Design, names: Sequence[str]) -> pd.DataFrame:
     return table
 
 
-def build_adoption_section(design: Design, names: Sequence[str]) -> Section:
+def build_adoption_section(design: Design, names: Sequence[str],
+                           known: pd.DataFrame | None = None) -> Section:
     """The headline estimates for each year of the case's ``adoption_range`` (table and
-    figure), and whether their sign and significance at 5 % hold across the range."""
+    figure), and whether their sign and significance at 5 % hold across the range.
+    ``known``: the triangulation table, reused for the registry's adoption year."""
     import matplotlib.pyplot as plt
 
-    table = adoption_rows(design, names)
+    table = adoption_rows(design, names, known)
     lo, hi = design.case.adoption_range
     notes = [f"The adoption year is uncertain ({design.case.adoption_note}); every headline "
              f"method is re-run for each year from {lo} to {hi}, with the window and donors the "

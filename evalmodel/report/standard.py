@@ -20,7 +20,7 @@ from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.sec_inference import build_inference_section
 from evalmodel.report.sec_staggered import build_staggered_section
 from evalmodel.report.sec_synth import build_synth_section
-from evalmodel.report.section import Section
+from evalmodel.report.section import Section, find_table
 from evalmodel.report.triangulation import build_triangulation
 from evalmodel.report.verdict import build_verdict
 
@@ -54,8 +54,10 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     displacement = build_displacement_section(design, others, primary)
     if displacement is not None:
         out.append(displacement)
-    head = [build_triangulation(plans, out), build_data_section(design, [*plans, *others])]
+    tri = build_triangulation(plans, out)
+    head = [tri, build_data_section(design, [*plans, *others])]
     if adoption_range:
-        head.append(build_adoption_section(design, names))
+        head.append(build_adoption_section(design, names, find_table([tri], "triangulation",
+                                                                     "table")))
     verdict = build_verdict(design.case.title, plans, [*head, *out])
     return [verdict, *head, *out]
