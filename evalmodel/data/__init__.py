@@ -3,8 +3,9 @@
 Kolada (:func:`kolada_panel`, :func:`fetch_kolada`, :class:`KoladaClient`), the verifiable
 local cache (:class:`Cache`), SCB through PxWeb (:func:`scb_table`), downloaded files
 (:func:`read_export`, :func:`read_cache`, :func:`read_district_panel`), one reader for them all
-(:func:`read_panel`: a file or a cache folder -> a Panel of municipalities) and the simulator
-that makes the embedded default data (:mod:`evalmodel.data.simulate`).
+(:func:`read_panel`: a file or a cache folder -> a Panel of municipalities, by the same rules
+that :func:`kolada_panel` applies to what it fetches) and the simulator that makes the
+embedded default data (:mod:`evalmodel.data.simulate`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,12 @@
 
 :func:`fetch_kolada` fills the cache (one entry per KPI, holding every municipality and region
 for the years asked, plus the municipality list) and returns the tidy long frame;
-:func:`kolada_panel` turns it into a Panel of the 290 municipalities (type ``K``) plus any ids
-asked for, total (``gender == "T"``) values only, with known series breaks flagged in the
-notes and as :class:`~evalmodel.errors.SeriesBreakWarning`.
+:func:`kolada_panel` turns it into a Panel by the rules of
+:func:`~evalmodel.data.read.read_panel` (one code for both): total (``gender == "T"``) values
+of the municipalities, Kolada's country and regions set aside (and warned about once as
+:class:`~evalmodel.errors.UnitsSetAsideWarning`) unless asked for with ``include``, status
+flags counted and known series breaks flagged in the notes and as
+:class:`~evalmodel.errors.SeriesBreakWarning`.
 
 With ``offline=True`` nothing is fetched: the cache must hold every KPI for every year asked,
 and the error names what is missing.
@@ -13,7 +16,6 @@ and the error names what is missing.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -22,7 +24,9 @@ import pandas as pd
 from evalmodel.breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
 from evalmodel.data.cache import Cache, CacheCorruptError, CacheMissError, missing_report
 from evalmodel.data.kolada import KoladaClient, _ids, empty_tidy
-from evalmodel.errors import DataSourceError, SeriesBreakWarning
+from evalmodel.data.read import _municipality_table, _panel_from_tidy
+from evalmodel.errors import DataSourceError
+from evalmodel.names import MUNICIPALITY_ENTRY
 from evalmodel.panel import Panel
 
 __all__ = [
@@ -57,8 +61,6 @@ CASE_KPIS: tuple[str, ...] = (
 )
 #: Default years of :func:`kolada_panel`.
 DEFAULT_YEARS = range(1998, 2025)
-#: Cache entry of the municipality list.
-MUNICIPALITY_ENTRY = "kolada/municipality"
 
 
 def values_entry(kpi: str) -> str:
@@ -212,8 +214,8 @@ def kolada_panel(
     base_url : str, optional
         Kolada API root.
     include : sequence of str
-        Ids to keep besides the municipalities of type ``K``, e.g. ``["0000"]`` for the whole
-        country.
+        Ids to keep besides the municipalities, e.g. ``["0000"]`` for the whole country; each
+        must be in Kolada's municipality list (or in the data).
     client : KoladaClient, optional
         A configured client.
     breaks : sequence of SeriesBreak
@@ -223,12 +225,18 @@ def kolada_panel(
     -------
     Panel
         Unit ``"unit"`` (municipality id, a string with its leading zero), time ``"period"``,
-        one variable per KPI (gender T). ``panel.source`` holds the provenance (base URL and
-        each cache entry's sha256 and fetch time); ``panel.notes`` the series breaks, the
-        regions dropped and Kolada's status flags.
+        one variable per KPI (gender T), by the rules of
+        :func:`~evalmodel.data.read.read_panel` (``gender="T"``,
+        ``scope="municipalities"``). ``panel.source`` holds the provenance (base URL and each
+        cache entry's sha256 and fetch time) with ``gender``, ``scope``, ``include`` and
+        ``set_aside`` (the ids set aside); ``panel.notes`` the rows of genders K and M left
+        out, the ids set aside or kept by ``include``, ids not in Kolada's list (kept),
+        Kolada's status flags and the series breaks.
 
     Warns
     -----
+    UnitsSetAsideWarning
+        Once, when Kolada's country or regions are set aside (ids not in ``include``).
     SeriesBreakWarning
         Once per known break inside the panel's KPIs and years.
     MissingValueWarning, GapWarning
@@ -237,63 +245,29 @@ def kolada_panel(
     Raises
     ------
     DataSourceError
-        If the API fails, an id in ``include`` is unknown, or (offline) the cache lacks data.
+        If the API fails, an id in ``include`` is unknown, a KPI has no total values among
+        the municipalities in the years asked, or (offline) the cache lacks data.
     """
     kpi_list = _ids("kpis", kpis)
     tidy = fetch_kolada(
         kpi_list, years, offline=offline, cache_dir=cache_dir, base_url=base_url, client=client
     )
     cache = Cache(cache_dir)
-    munis = cache.read_table(MUNICIPALITY_ENTRY)
-    extra = [str(i) for i in include]
-    unknown = sorted(set(extra) - set(munis["id"]))
-    if unknown:
-        raise DataSourceError(
-            f"kolada_panel: include={unknown[:5]} are not Kolada municipality ids; known ids "
-            "are 4-digit strings such as '0000' (the country) or '1280' (Malmö)."
-        )
-    keep = set(munis.loc[munis["type"] == "K", "id"]) | set(extra)
-    total = tidy[tidy["gender"] == "T"]
-    notes = []
-    other = total.loc[~total["unit"].isin(keep), "unit"]
-    if len(other):
-        ids = sorted(other.unique())
-        notes.append(
-            f"kolada: {len(other)} rows of {len(ids)} regions or other non-municipality ids "
-            f"left out ({missing_report(ids)}; pass include=[...] to keep some)"
-        )
-    total = total[total["unit"].isin(keep)]
-    flags = total.loc[total["status"] != "", "status"].value_counts()
-    for flag, n in flags.items():
-        notes.append(f"kolada: {int(n)} values carry the status flag {flag!r}")
-    empty = [k for k in kpi_list if k not in set(total["variable"])]
-    if empty and len(empty) < len(kpi_list):
-        raise DataSourceError(
-            f"kolada_panel: Kolada has no total (gender T) values for kpis {empty} among the "
-            "municipalities in the years asked; check the ids and years, or leave them out of "
-            "kpis."
-        )
-    if total.empty:
-        raise DataSourceError(
-            f"kolada_panel: no total (gender T) values for kpis {kpi_list[:5]} in the years "
-            "asked among the municipalities; check the KPI ids and years."
-        )
+    table, table_source = _municipality_table(cache.root)
     source: dict[str, Any] = {"name": "kolada", "entries": {}}
     for name in [MUNICIPALITY_ENTRY, *(values_entry(k) for k in kpi_list)]:
         m = cache.manifest(name)
         if m is not None:
             source["entries"][name] = {"sha256": m.sha256, "fetched_at": m.fetched_at}
             source.setdefault("base_url", m.extra.get("base_url"))
-    panel = Panel(
-        total[["unit", "period", "variable", "value"]],
-        unit="unit",
-        time="period",
-        variable="variable",
-        value="value",
-        ids=munis["id"].tolist(),
+    source["municipality_list"] = table_source
+    return _panel_from_tidy(
+        tidy,
+        kolada_list=table,
         source=source,
+        where="kolada_panel",
+        include=include,
+        expect=kpi_list,
+        breaks=breaks,
+        offered=("include",),
     )
-    breaks_hit = series_break_notes(panel.outcomes, panel.periods.tolist(), breaks)
-    for note in breaks_hit:
-        warnings.warn(f"kolada_panel: {note}.", SeriesBreakWarning, stacklevel=2)
-    return panel.with_notes([*notes, *breaks_hit])

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from evalmodel.cli import main
-from evalmodel.errors import SeriesBreakWarning
+from evalmodel.errors import SeriesBreakWarning, UnitsSetAsideWarning
 
 
 def test_offline_run_on_cached_kolada_data(kolada_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "results"
-    with pytest.warns(SeriesBreakWarning):
+    with (pytest.warns(SeriesBreakWarning),
+          pytest.warns(UnitsSetAsideWarning, match=r"^kolada_panel: 2 ids .* \(0000, 0012\)")):
         code = main(["run", "--data", "kolada", "--offline", "--cache-dir", str(kolada_cache),
                      "--out", str(out), "--quiet"])
     assert code == 0
@@ -27,6 +28,10 @@ def test_offline_run_on_cached_kolada_data(kolada_cache: Path, tmp_path: Path) -
     assert "--districts" in manifest["cases_not_run"]["lindangen"]
     assert "first_treated" in manifest["cases_not_run"]["lindangen"]  # the file format
     assert any("2021" in n for n in manifest["data_notes"]["municipality"])  # series break
+    # the country and the region are set aside, as read_panel does: 16 KPIs x 27 years each
+    assert manifest["set_aside"] == {"municipality": ["0000", "0012"]}
+    assert any(n.startswith("2 ids outside the municipalities set aside (864 rows)")
+               for n in manifest["data_notes"]["municipality"])
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "simulated data" not in index and 'id="trelleborg"' in index
     for case in ("boras", "linkoping", "malmo", "trelleborg"):

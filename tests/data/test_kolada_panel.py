@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from evalmodel.data.kolada_panel import (
     series_break_notes,
     values_entry,
 )
-from evalmodel.errors import DataSourceError, SeriesBreakWarning
+from evalmodel.errors import DataSourceError, SeriesBreakWarning, UnitsSetAsideWarning
 
 KPIS = ["N31807", "N01951", "N31814"]
 YEARS = range(2010, 2015)
@@ -123,7 +124,10 @@ def test_corrupted_cache_file_is_refetched_online_and_reported_offline(
 
 
 def test_kolada_panel_matches_the_server(kolada_server: Any, tmp_path: Path) -> None:
-    with pytest.warns(SeriesBreakWarning, match=r"N31814: long-term assistance .* back to 2017"):
+    with (
+        pytest.warns(SeriesBreakWarning, match=r"N31814: long-term assistance .* back to 2017"),
+        pytest.warns(UnitsSetAsideWarning, match=r"^kolada_panel: 1 ids .* \(0012\)") as rec,
+    ):
         panel = kolada_panel(
             KPIS,
             range(2014, 2020),
@@ -131,6 +135,7 @@ def test_kolada_panel_matches_the_server(kolada_server: Any, tmp_path: Path) -> 
             base_url=kolada_server.base_url,
             include=["0000"],
         )
+    assert sum(isinstance(w.message, UnitsSetAsideWarning) for w in rec) == 1
     munis = [m["id"] for m in kolada_server.municipalities if m["type"] == "K"]
     assert panel.units == sorted([*munis, "0000"]) and "0580" in panel.units
     assert "0012" not in panel.units and len(panel.units) == 37
@@ -143,16 +148,29 @@ def test_kolada_panel_matches_the_server(kolada_server: Any, tmp_path: Path) -> 
         assert got.index.tolist() == exp.index.tolist()
     notes = " | ".join(panel.notes)
     assert "series break in N31814" in notes
-    assert "kolada: 18 rows of 1 regions or other non-municipality ids left out (0012;" in notes
+    # 3 KPIs x 6 years of region 0012 (total); 2 KPIs by gender x 38 ids x 6 years x K, M
+    assert (
+        "1 ids outside the municipalities set aside (18 rows): 1 of Kolada's country and "
+        "regions (type L) and 0 groups (0012); include=[...] keeps chosen ones" in panel.notes
+    )
+    assert "1 ids outside the municipalities kept as include= asks (0000)" in panel.notes
+    assert "gender T (total) kept: 912 rows of gender K, M left out" in panel.notes
+    assert "gender=" not in notes and "scope=" not in notes  # kolada_panel has neither
+    assert panel.source["set_aside"] == ["0012"] and panel.source["include"] == ["0000"]
+    assert panel.source["gender"] == "T" and panel.source["scope"] == "municipalities"
     assert panel.source["name"] == "kolada"
     assert set(panel.source["entries"]) == {MUNICIPALITY_ENTRY, *(values_entry(k) for k in KPIS)}
     assert panel.source["base_url"] == kolada_server.base_url
 
 
 def test_kolada_panel_offline_from_a_filled_cache(kolada_cache: Path) -> None:
-    with pytest.warns(SeriesBreakWarning) as rec:
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         panel = kolada_panel(offline=True, cache_dir=kolada_cache)
-    assert len(rec) == 3  # N31814/N31816 (2017), N31004 (2024), N31004 with U31001
+    kinds = [type(w.message) for w in rec]
+    assert kinds.count(SeriesBreakWarning) == 3  # N31814/N31816, N31004, N31004 with U31001
+    assert kinds.count(UnitsSetAsideWarning) == 1 and len(kinds) == 4
+    assert panel.source["set_aside"] == ["0000", "0012"]
     assert sorted(panel.outcomes) == sorted(CASE_KPIS)
     assert len(panel.units) == 36 and panel.periods.tolist() == list(range(1998, 2025))
     for u in ("1287", "1490", "0580", "1280"):
@@ -169,7 +187,7 @@ def test_kolada_panel_status_flags_and_bad_include(kolada_server: Any, tmp_path:
                 {
                     "gender": "T",
                     "count": 1,
-                    "status": "Missing" if u == "1287" else "",
+                    "status": "Missing" if u == "1287" else "x" if y == 2013 else "",
                     "value": None if u == "1287" else 1.0,
                 }
             ],
@@ -184,7 +202,9 @@ def test_kolada_panel_status_flags_and_bad_include(kolada_server: Any, tmp_path:
         panel = kolada_panel(
             ["N31807"], [2012, 2013], cache_dir=tmp_path, base_url=kolada_server.base_url
         )
-    assert "kolada: 2 values carry the status flag 'Missing'" in panel.notes
+    assert "2 missing values (NaN) marked 'Missing'" in panel.notes
+    assert "1 values carry the status flag 'x'" in panel.notes
+    assert panel.source["set_aside"] == []  # the fake serves no region here: no warning
     with pytest.raises(DataSourceError, match=r"include=\['9999'\] are not Kolada municipality"):
         kolada_panel(["N31807"], [2012, 2013], cache_dir=tmp_path, offline=True, include=["9999"])
 
@@ -233,8 +253,12 @@ def test_fetch_interrupted_by_the_user_keeps_finished_kpis(
 
 
 def test_kpi_without_values_is_named(kolada_server: Any, tmp_path: Path) -> None:
-    with pytest.raises(
-        DataSourceError, match=r"no total \(gender T\) values for kpis \['X99999'\]"
+    # the regions set aside are warned about first: they may be all that a KPI has
+    with (
+        pytest.raises(
+            DataSourceError, match=r"no total \(gender T\) values for kpis \['X99999'\]"
+        ),
+        pytest.warns(UnitsSetAsideWarning, match=r"\(0000, 0012\)"),
     ):
         kolada_panel(
             ["N31807", "X99999"], [2012], cache_dir=tmp_path, base_url=kolada_server.base_url
@@ -245,3 +269,52 @@ def test_kpi_without_values_is_named(kolada_server: Any, tmp_path: Path) -> None
         r" in the years",
     ):
         kolada_panel(["X99999"], [2012], cache_dir=tmp_path, base_url=kolada_server.base_url)
+
+
+def test_regions_only_kpi_is_named(kolada_server: Any, tmp_path: Path) -> None:
+    rows = [r for r in kolada_server.rows["N31807"] if r["municipality"] in ("0000", "0012")]
+    kolada_server.set_values("N31807", rows)
+    with (
+        pytest.raises(DataSourceError, match=r"no total \(gender T\) values for kpis "
+                      r"\['N31807'\] in the years asked among the municipalities"),
+        pytest.warns(UnitsSetAsideWarning, match=r"2 ids .* \(2 rows\)"),
+    ):
+        kolada_panel(["N31807"], [2012], cache_dir=tmp_path, base_url=kolada_server.base_url)
+    with pytest.warns(UnitsSetAsideWarning, match=r"\(0012\)"):
+        panel = kolada_panel(["N31807"], [2012], cache_dir=tmp_path, offline=True,
+                             include=["0000"])
+    assert panel.units == ["0000"]
+
+
+def _fact(note: str) -> str:
+    """A note without the hint naming the caller's options (kolada_panel has fewer)."""
+    return note.split("; scope=")[0].split("; include=")[0].removesuffix(
+        " (gender= selects another)"
+    )
+
+
+def test_kolada_panel_and_read_panel_share_the_rules(kolada_cache: Path) -> None:
+    """The API path and the cache-folder path are one path: same panel, notes and warnings."""
+    from evalmodel.data.read import read_panel
+
+    with warnings.catch_warnings(record=True) as api_warned:
+        warnings.simplefilter("always")
+        api = kolada_panel(offline=True, cache_dir=kolada_cache)
+    with warnings.catch_warnings(record=True) as folder_warned:
+        warnings.simplefilter("always")
+        folder = read_panel(kolada_cache)
+    pd.testing.assert_frame_equal(api.data, folder.data)
+    assert api.units == folder.units and len(api.units) == 36
+    assert [_fact(n) for n in api.notes] == [_fact(n) for n in folder.notes]
+    assert api.notes[0] == "gender T (total) kept: 18468 rows of gender K, M left out"
+    for key in ("gender", "scope", "include", "set_aside", "municipality_list"):
+        assert api.source[key] == folder.source[key], key
+    assert api.source["set_aside"] == ["0000", "0012"]
+    assert api.source["municipality_list"] == "cache kolada/municipality"
+
+    def said(caught: list[warnings.WarningMessage], where: str) -> list[tuple[type, str]]:
+        return [(w.category, _fact(str(w.message).removeprefix(where).removesuffix(".")))
+                for w in caught]
+
+    assert said(api_warned, "kolada_panel: ") == said(folder_warned, "read_panel: kolada-cache: ")
+    assert [c for c, _ in said(api_warned, "")].count(UnitsSetAsideWarning) == 1

@@ -144,6 +144,29 @@ def test_scope_all_keeps_everything(extract: Path) -> None:
     assert "1 ids are not in Kolada's municipality list (G33860); kept" in panel.notes
 
 
+def test_include_keeps_chosen_ids(extract: Path) -> None:
+    with pytest.warns(UnitsSetAsideWarning, match=r"2 ids outside the municipalities set aside "
+                      r"\(4 rows\): 1 of Kolada's country and regions \(type L\) and 1 groups "
+                      r"\(0012, G33860\)"):
+        panel = read_panel(extract, include=["0000"])
+    assert panel.units == ["0000", "1287", "1490"]
+    assert panel.source["set_aside"] == ["0012", "G33860"]
+    assert panel.source["include"] == ["0000"]
+    assert "1 ids outside the municipalities kept as include= asks (0000)" in panel.notes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        everything = read_panel(extract, include="0000 0012 G33860".split())
+    assert everything.units == ["0000", "0012", "1287", "1490", "G33860"]
+    assert everything.source["set_aside"] == []
+    assert read_panel(extract, include="G33860", scope="all").source["include"] == ["G33860"]
+
+
+def test_unknown_include_is_named(extract: Path) -> None:
+    with pytest.raises(DataSourceError, match=r"read_panel: extract.csv: include=\['9999'\] are "
+                                              r"not Kolada municipality ids nor ids in the data"):
+        read_panel(extract, include=["0000", "9999"])
+
+
 def test_unknown_scope(extract: Path) -> None:
     with pytest.raises(DataSourceError, match=r"scope='kommuner' is not a scope; use "
                                               r"'municipalities'"):
