@@ -56,7 +56,11 @@ class OutcomePlan:
     @property
     def reason(self) -> str:
         """Why nothing is estimated (empty when testable)."""
-        return "" if self.testable else "not testable with these data: " + "; ".join(self.reasons)
+        if self.testable:
+            return ""
+        prefix = f"{self.name}: "  # a KPI's own reason need not repeat its name
+        said = [r.removeprefix(prefix) for r in self.reasons]
+        return "not testable with these data: " + "; ".join(said)
 
     @property
     def choice(self) -> str:

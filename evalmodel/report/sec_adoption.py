@@ -186,13 +186,18 @@ def robustness_notes(table: pd.DataFrame) -> list[str]:
         signs = set(np.sign(est["estimate"].to_numpy(float)))
         sig = est["p_value"].to_numpy(float) < 0.05
         years = sorted(set(est["adoption"]))
-        if len(signs) == 1 and (sig.all() or not sig.any()):
-            word = "negative" if signs == {-1.0} else "positive" if signs == {1.0} else "zero"
-            level = "significant at 5 %" if sig.all() else "not significant at 5 %"
-            out.append(f"{outcome}: the conclusion survives the range: every estimate for "
-                       f"{years[0]}-{years[-1]} is {word} and {level}.")
+        span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+        n, k = len(sig), int(sig.sum())
+        word = "negative" if signs == {-1.0} else "positive" if signs == {1.0} else "mixed"
+        if len(signs) == 1 and (k == n or k == 0):
+            level = "significant at 5 %" if k == n else "not significant at 5 %"
+            out.append(f"{outcome}: the conclusion survives the adoption range: all {n} "
+                       f"estimates for {span} are {word} and {level}.")
+        elif len(signs) == 1:
+            out.append(f"{outcome}: the direction survives the adoption range ({span}): all {n} "
+                       f"estimates are {word}; {k} of {n} are significant at 5 %.")
         else:
-            out.append(f"{outcome}: the conclusion depends on the adoption year or the method: "
-                       f"{int(sig.sum())} of {len(sig)} estimates are significant at 5 %, signs "
-                       f"{sorted(int(s) for s in signs)}.")
+            out.append(f"{outcome}: the conclusion depends on the adoption year or the method "
+                       f"({span}): signs are mixed; {k} of {n} estimates are significant at "
+                       "5 %.")
     return out

@@ -87,7 +87,7 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
                     + (" (the pre-period paths differ: read the estimate with caution)."
                        if pp < 0.05 else " (no evidence against parallel pre-trends)."))
     rm = find_table(sections, f"inference_{kpi}", "sensitivity_relative_magnitude")
-    if rm is not None and len(rm) and np.isfinite(float(rm["breakdown"].iloc[0])):
+    if sig and rm is not None and len(rm) and np.isfinite(float(rm["breakdown"].iloc[0])):
         mbar = float(rm["breakdown"].iloc[0])
         text.append(f"Sensitivity (Rambachan-Roth, first treated year): breakdown value "
                     f"Mbar = {mbar:.2f}"
@@ -99,7 +99,10 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
         part = adoption[adoption["kpi"] == kpi]
         text += robustness_notes(part.assign(outcome=kpi))
     if plan.breaks:
-        at = ", ".join(f"{b.period} ({b.kind})" for b in plan.breaks)
+        kinds: dict[int, list[str]] = {}
+        for b in plan.breaks:
+            kinds.setdefault(b.period, []).append(b.kind)
+        at = ", ".join(f"{yr} ({' and '.join(dict.fromkeys(k))})" for yr, k in kinds.items())
         w = plan.window
         assert w is not None
         text.append(f"Series caveat: a break at {at} lies inside the window "
@@ -107,17 +110,38 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
         brk = tri[(tri["outcome"] == kpi)
                   & tri["method"].astype(str).str.contains("without the break")]
         if len(brk) and np.isfinite(float(brk["estimate"].iloc[0])):
-            b = brk.iloc[0]
-            text.append(f"On a window that does not cross it ({b['method'].rsplit(': ', 1)[-1]})"
-                        f" the estimate is {float(b['estimate']):.3g}, p = "
-                        f"{float(b['p_value']):.3f}.")
+            clean = brk.iloc[0]
+            text.append(f"On a window that does not cross it "
+                        f"({str(clean['method']).rsplit(': ', 1)[-1]}) the estimate is "
+                        f"{float(clean['estimate']):.3g}, p = {float(clean['p_value']):.3f}.")
         elif len(brk):
             text.append(f"Robustness: {brk['note'].iloc[0]}.")
     if plan.choice:
         text.append(plan.choice)
+    if sig and agree == len(rows):
+        short = (f"{kpi} {direction} by {abs(est):.3g} {unit} against the comparison "
+                 f"municipalities (p = {p:.3f}; {n_sig} of {len(rows)} methods significant)")
+    elif sig:
+        short = (f"{kpi} {direction} by {abs(est):.3g} {unit} (p = {p:.3f}), but the methods "
+                 f"disagree ({agree} of {len(rows)} in that direction)")
+    else:
+        short = (f"{kpi}: no change detectable against the comparison municipalities "
+                 f"({_fmt(est)} {unit}, p = {p:.3f}"
+                 + (f"; effects smaller than about {mde:.3g} {unit} could not be detected)"
+                    if np.isfinite(mde) else ")"))
+    caveats = []
+    if pt is not None and len(pt) and float(pt["p_value"].iloc[0]) < 0.05:
+        caveats.append("pre-trends differ")
+    brk = tri[(tri["outcome"] == kpi) & tri["method"].astype(str).str.contains("without the")]
+    if len(brk) and not np.isfinite(float(brk["estimate"].iloc[0])):
+        caveats.append("a series break coincides with adoption and cannot be separated from it")
+    elif plan.breaks:
+        caveats.append("a series break lies inside the window (see the robustness row)")
+    if caveats:
+        short += "; but " + " and ".join(caveats)
     row |= {"method": head["method"], "estimate": est, "relative": rel, "p_value": p,
             "significant": sig, "methods_agreeing": f"{agree}/{len(rows)}",
-            "methods_significant": f"{n_sig}/{len(rows)}", "mde": mde}
+            "methods_significant": f"{n_sig}/{len(rows)}", "mde": mde, "headline": short}
     return " ".join(text), row
 
 
@@ -131,16 +155,43 @@ def verdict_sentences(plans: Sequence[OutcomePlan], sections: Sequence[Section]
     for plan in plans:
         if plan.design is None or tri is None:
             out.append(f"{plan.name}: {plan.reason}.")
-            rows.append({"outcome": plan.name, "note": plan.reason})
+            rows.append({"outcome": plan.name, "note": plan.reason,
+                         "headline": f"{plan.name}: {plan.reason}"})
             continue
         text, row = _outcome_verdict(plan, sections, tri, adoption)
         out.append(text)
         rows.append(row)
     disp = next((s for s in sections if s.key == "displacement"), None)
+    heads = [str(r["headline"]) for r in rows]
     if disp is not None:
         said = [n for n in disp.notes[1:] if not n.startswith("Removing")]
         out.append("Displacement: " + " ".join(said))
+        heads.append(_displacement_short(find_table([disp], "displacement", "tests")))
+    out.insert(0, "In short: " + "; ".join(heads) + ".")
     return out, pd.DataFrame(rows)
+
+
+def _displacement_short(tests: pd.DataFrame | None) -> str:
+    """One clause on the displacement tests: detected, not detectable (with power) or not
+    testable."""
+    if tests is None or tests.empty:
+        return "displacement: not testable with these data"
+    done = tests[tests["estimate"].notna()] if "estimate" in tests else tests.iloc[:0]
+    found = done[done["detected"].astype(bool)] if len(done) else done
+    untestable = len(tests) - len(done)
+    parts = []
+    if len(found):
+        parts.append("displacement or spill-over detected on " + ", ".join(
+            t.removesuffix(" (non-targeted)") for t in found["test"].astype(str)))
+    quiet = done[~done["detected"].astype(bool)] if len(done) else done
+    if len(quiet):
+        parts.append("no displacement or spill-over detectable on " + ", ".join(
+            f"{t.removesuffix(' (non-targeted)')} (MDE {m:.2g}"
+            f"{' log points' if t.endswith('(non-targeted)') else ''})"
+            for t, m in zip(quiet["test"].astype(str), quiet["mde"], strict=True)))
+    if untestable:
+        parts.append(f"{untestable} displacement test(s) not testable with these data")
+    return "; ".join(parts)
 
 
 def build_verdict(design_title: str, plans: Sequence[OutcomePlan],
