@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["KPI_LABELS", "label"]
+__all__ = ["ADVERSE", "KPI_LABELS", "label"]
 
 KPI_LABELS: dict[str, str] = {
     "N31807": "share of inhabitants with assistance (%)",
@@ -22,6 +22,11 @@ KPI_LABELS: dict[str, str] = {
     "N03935": "unemployed or in programmes 18-24 (%)",
     "N02267": "employment rate 20-64 (%)",
 }
+
+
+#: Direction in which a non-targeted outcome moving would mean displacement: employment
+#: falling (-1); other outcomes (unemployment rates) rising (+1, the default).
+ADVERSE: dict[str, int] = {"N00914": -1, "N02267": -1}
 
 
 def label(kpi: str) -> str:

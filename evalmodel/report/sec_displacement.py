@@ -14,6 +14,7 @@ from evalmodel.displacement import (
     verdict,
 )
 from evalmodel.errors import EstimationError, EvalModelError
+from evalmodel.kpis import ADVERSE
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_did import planted_effect, planted_log_effect
 from evalmodel.report.section import Section
@@ -57,7 +58,10 @@ def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
             continue
         windows[kpi] = (pre, post)
         tests.append((f"{kpi} (non-targeted)", t))
-        notes.append(verdict(t) + (f" ({plan.choice})" if plan.choice else ""))
+        adverse = t.estimate * ADVERSE.get(kpi, 1) > 0
+        what = "displacement" if adverse or not t.detected else \
+            "an effect opposite to displacement"
+        notes.append(verdict(t, what=what) + (f" ({plan.choice})" if plan.choice else ""))
     ring = None
     exposed: list[str] = []
     if primary is not None and primary.design is not None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalmodel.kpis import KPI_LABELS
+from evalmodel.kpis import ADVERSE, KPI_LABELS
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_adoption import robustness_notes
 from evalmodel.report.section import Section, find_table
@@ -180,9 +180,17 @@ def _displacement_short(tests: pd.DataFrame | None) -> str:
     found = done[done["detected"].astype(bool)] if len(done) else done
     untestable = len(tests) - len(done)
     parts = []
-    if len(found):
-        parts.append("displacement or spill-over detected on " + ", ".join(
-            t.removesuffix(" (non-targeted)") for t in found["test"].astype(str)))
+    for _, r in found.iterrows():
+        test, est = str(r["test"]), float(r["estimate"])
+        kpi = test.removesuffix(" (non-targeted)")
+        if test.endswith("(non-targeted)"):
+            adverse = np.sign(est) == ADVERSE.get(kpi, 1)
+            what = "displacement" if adverse else "an effect in the opposite direction"
+            parts.append(f"{what} on {kpi} ({est:+.2g} log points, p = "
+                         f"{float(r['p_value']):.3f})")
+        else:
+            parts.append(f"spill-over detected on {kpi} ({est:+.3g}, p = "
+                         f"{float(r['p_value']):.3f})")
     quiet = done[~done["detected"].astype(bool)] if len(done) else done
     if len(quiet):
         parts.append("no displacement or spill-over detectable on " + ", ".join(
