@@ -168,7 +168,7 @@ def verdict_sentences(plans: Sequence[OutcomePlan], sections: Sequence[Section]
         out.append("Displacement: " + " ".join(said))
         heads.append(_displacement_short(find_table([disp], "displacement", "tests")))
     out.insert(0, "In short: " + "; ".join(heads) + ".")
-    return out, pd.DataFrame(rows)
+    return out, pd.DataFrame(rows).drop(columns="headline")
 
 
 def _displacement_short(tests: pd.DataFrame | None) -> str:
