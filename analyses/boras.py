@@ -21,4 +21,4 @@ def sections(panel: em.Panel) -> list[em.report.Section]:
 
 
 if __name__ == "__main__":
-    sys.exit(em.report.case_script(CASE, __file__))
+    sys.exit(em.cli.case_script(CASE, __file__))

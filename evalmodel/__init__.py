@@ -10,24 +10,29 @@ Examples
 >>> case = em.cases.get("trelleborg")
 >>> design = case.design(panel)
 >>> result = em.twfe(design.panel, "N31807")
+
+The report (:mod:`evalmodel.report`) and the command (:mod:`evalmodel.cli`) sit above the
+estimators and are not imported by ``import evalmodel``: ``em.report`` and ``em.cli`` load them
+on first use.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from evalmodel import (
     breaks,
     cases,
-    cli,
     coverage,
     data,
     datasets,
     displacement,
     inference,
     names,
-    report,
 )
+from evalmodel._version import __version__
 from evalmodel.breaks import detect_breaks, series_breaks
 from evalmodel.coverage import EstimationWindow, estimation_window
 from evalmodel.data.read import read_panel
@@ -57,10 +62,22 @@ from evalmodel.names import unit_label
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult
 
-try:
-    __version__ = version("evalmodel")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:  # pragma: no cover
+    from evalmodel import cli, report
+
+#: Submodules loaded on first attribute access: they sit on top of the layers (DESIGN.md).
+_LAZY = ("cli", "report")
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``em.report`` and ``em.cli``, imported when first used."""
+    if name in _LAZY:
+        return importlib.import_module(f"evalmodel.{name}")
+    raise AttributeError(f"module 'evalmodel' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "AggregateResult",

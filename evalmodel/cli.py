@@ -17,7 +17,7 @@ from evalmodel.data.read import Gender, read_panel
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 
-__all__ = ["load_panels", "main"]
+__all__ = ["build_parser", "case_script", "load_panels", "main"]
 
 
 def _file_panel(path: Path, gender: str = "T") -> Panel:
@@ -147,6 +147,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvalModelError as exc:
         print(f"evalmodel: error: {exc}", file=sys.stderr)
         return 2
+
+
+def case_script(case: str, script: str) -> int:
+    """The ``__main__`` block of a study script: run its case alone with the command's options.
+
+    ``python analyses/<case>.py [--data ...] [--out ...]`` is ``evalmodel run --cases <case>``
+    with the script's own folder as the analyses folder::
+
+        if __name__ == "__main__":
+            sys.exit(em.cli.case_script(CASE, __file__))
+    """
+    here = str(Path(script).resolve().parent)
+    return main(["run", "--cases", case, "--analyses", here, *sys.argv[1:]])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,7 +83,7 @@ _CACHED: dict[tuple[str, str], pd.DataFrame] = {}
 
 def _cached(cache_dir: str | os.PathLike[str] | None) -> pd.DataFrame | None:
     """The cache's municipality list if it is fresher than the shipped one, else None."""
-    from evalmodel.data.cache import Cache  # lazily: data sits above names
+    from evalmodel.data.cache import Cache  # lazily: evalmodel.data imports names
 
     store = Cache(cache_dir)
     try:

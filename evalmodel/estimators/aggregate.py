@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import check_choice
-from evalmodel.inference.multiplier import cluster_sums, multiplier_bootstrap
+from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.results import EstimateResult, inference_table
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.twoway import twoway_ols
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import check_anticipation, check_choice, check_conf_level
 from evalmodel.estimators.imputation import imputation_fit
 from evalmodel.estimators.staggered_data import unit_clusters
 from evalmodel.estimators.sun_abraham import sun_abraham_fit
-from evalmodel.estimators.twoway import twoway_ols
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
 

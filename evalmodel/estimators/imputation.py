@@ -8,7 +8,7 @@
 
 Each estimate is linear in the outcomes, ``sum_it v_it y_it``: the treated observations carry
 their averaging weight, the untreated ones ``-Z0 (Z0'Z0)^-1 Z1' w1``, computed exactly by
-:func:`~evalmodel.estimators.twoway.fe_normal_solve`. The (conservative) variance is
+:func:`~evalmodel.core.twoway.fe_normal_solve`. The (conservative) variance is
 ``sum_c (sum_{it in c} v_it e_it)^2`` over clusters ``c`` (BJS Theorem 3), with ``e_it`` the
 fixed-effects residual for untreated observations and ``tau_it`` minus its mean within the
 (cohort, period) cell for treated ones. Pre-trend coefficients come from BJS's test: the same
@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.clusters import cluster_sums
+from evalmodel.core.twoway import fe_normal_solve, twoway_ols
 from evalmodel.errors import EstimationError
-from evalmodel.estimators.twoway import fe_normal_solve, twoway_ols
-from evalmodel.inference.multiplier import cluster_sums
 
 __all__ = ["imputation_fit"]
 

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evalmodel.core.sdid_solver import collapse, sdid_tau, sdid_weights
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
-from evalmodel.estimators.sdid_solver import collapse, sdid_tau, sdid_weights
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.sdid_se import (
     CohortFit,

@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from scipy import stats
 
+from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import check_anticipation, check_choice, check_conf_level
 from evalmodel.estimators.drdid import KERNELS, Method, cells_without_covariates
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, prepare
-from evalmodel.inference.multiplier import Multipliers, cluster_sums, multiplier_bootstrap
+from evalmodel.inference.multiplier import Multipliers, multiplier_bootstrap
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
 

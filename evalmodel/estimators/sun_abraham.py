@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.twoway import twoway_ols
 from evalmodel.errors import EstimationError
-from evalmodel.estimators.twoway import twoway_ols
 
 __all__ = ["sun_abraham_fit"]
 

@@ -4,7 +4,7 @@ A weighted average of donor units, with non-negative weights summing to one, is 
 it matches the treated unit's predictors (variables averaged over chosen pre-periods, or R
 ``Synth``-style ``(variable, periods, operation)`` triples), with the predictors weighted by a
 matrix V that minimises the outcome's mean squared prediction error over the fit periods (see
-:mod:`evalmodel.estimators.synth_solver`). The effect in each post-period is the gap between the
+:mod:`evalmodel.core.synth_solver`). The effect in each post-period is the gap between the
 treated unit and its synthetic control; inference is by placebos in space
 (:mod:`evalmodel.inference.placebo`).
 """
@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.synth_solver import SynthProblem, VStart
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
-from evalmodel.estimators.synth_solver import SynthProblem, VStart
+from evalmodel.inference.placebo import PlaceboResult, placebo_in_space
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, inference_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
-
-    from evalmodel.inference.placebo import PlaceboResult
 
 __all__ = ["Operation", "Predictor", "SynthInference", "SynthResult", "synth"]
 
@@ -74,6 +73,19 @@ class SynthResult(EstimateResult):
         from evalmodel.plotting.synth import paths_plot
 
         return paths_plot(self, ax=ax)
+
+    def refit(self, **changes: Any) -> SynthResult:
+        """The same synthetic control with some arguments changed, without inference.
+
+        ``changes`` may replace the ``panel`` or any keyword of :func:`synth` recorded in
+        ``details["call"]`` (the placebo-in-time and leave-one-out checks of
+        :mod:`evalmodel.inference.placebo` re-fit through this method).
+        """
+        call = dict(self.details["call"])
+        panel = changes.pop("panel", self.details["panel"])
+        call.update(changes)
+        outcome = call.pop("outcome")
+        return synth(panel, outcome, inference="none", **call)
 
 
 def _label(var: str, periods: Sequence[int], op: str) -> str:
@@ -311,8 +323,6 @@ def synth(
              "time": [*(int(t) for t in post), pd.NA]}
     placebo = None
     if inference == "placebo":
-        from evalmodel.inference.placebo import placebo_in_space
-
         placebo = placebo_in_space(problem, n0, vfit, periods=periods, start=start,
                                    units=list(design.y.index),
                                    max_pre_mspe_ratio=max_pre_mspe_ratio)

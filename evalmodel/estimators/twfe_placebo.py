@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalmodel.estimators.twoway import unit_demean
+from evalmodel.core.twoway import unit_demean
 from evalmodel.panel import Panel
 
 __all__ = ["TwfeStatistic"]

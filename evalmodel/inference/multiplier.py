@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import sparse, stats
+from scipy import stats
 
-from evalmodel._jit import use_numba
+from evalmodel.core.clusters import cluster_sums
+from evalmodel.core.jit import use_numba
 
 __all__ = [
-    "MultiplierBootstrap", "Multipliers", "cluster_sums", "low_rank", "multiplier_bootstrap",
+    "MultiplierBootstrap", "Multipliers", "low_rank", "multiplier_bootstrap",
     "support_patterns",
 ]
 
@@ -65,17 +66,6 @@ class MultiplierBootstrap:
     n_boot: int
     seed: int | None
     n_clusters: int
-
-
-def cluster_sums(influence: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
-    """Sum influence functions within clusters (``cluster`` holds codes 0..C-1)."""
-    if cluster is None:
-        return influence
-    n_c = int(cluster.max()) + 1
-    m = sparse.csr_matrix(
-        (np.ones(len(cluster)), (cluster, np.arange(len(cluster)))), shape=(n_c, len(cluster))
-    )
-    return np.asarray(m @ influence)
 
 
 def multiplier_bootstrap(

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from evalmodel._jit import njit
+from evalmodel.core.jit import njit
 
 __all__ = ["rademacher_draws_kernel"]
 

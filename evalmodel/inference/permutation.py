@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
-from evalmodel.inference.inversion import invert_test
 from evalmodel.panel import NEVER, Panel
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -24,19 +24,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
-from evalmodel.estimators.synth_solver import SynthProblem, VFit
-
-if TYPE_CHECKING:  # pragma: no cover
-    from evalmodel.estimators.synth import SynthResult
 
 __all__ = [
     "PlaceboResult",
+    "SynthFit",
     "leave_one_out",
     "leave_one_out_effects",
     "placebo_in_space",
@@ -192,22 +190,45 @@ def placebo_in_space(
     )
 
 
-def _rerun(result: SynthResult, **changes: Any) -> tuple[SynthResult, str]:
-    """Re-run the synthetic control of ``result`` with some arguments changed, quietly."""
-    from evalmodel.estimators.synth import synth
+class SynthFit(Protocol):
+    """What the re-fitting checks need of a synthetic control fit (:class:`evalmodel.SynthResult`).
 
-    call = dict(result.details["call"])
-    panel = changes.pop("panel", result.details["panel"])
-    call.update(changes)
-    outcome = call.pop("outcome")
+    The estimator supplies :meth:`refit`, so this module never imports it (DESIGN.md, layers).
+    """
+
+    @property
+    def details(self) -> Mapping[str, Any]: ...  # "call", "panel", "start"
+
+    @property
+    def weights(self) -> pd.Series: ...
+
+    @property
+    def paths(self) -> pd.DataFrame: ...
+
+    @property
+    def estimate(self) -> float: ...
+
+    @property
+    def pre_rmspe(self) -> float: ...
+
+    @property
+    def post_rmspe(self) -> float: ...
+
+    def refit(self, **changes: Any) -> SynthFit:
+        """The same synthetic control with some arguments changed, without inference."""
+        ...
+
+
+def _rerun(result: SynthFit, **changes: Any) -> tuple[SynthFit, str]:
+    """Re-run the synthetic control of ``result`` with some arguments changed, quietly."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvexHullWarning)
-        r = synth(panel, outcome, inference="none", **call)
+        r = result.refit(**changes)
     hull = "; ".join(str(w.message) for w in caught if issubclass(w.category, ConvexHullWarning))
     return r, hull
 
 
-def placebo_in_time(result: SynthResult, starts: Sequence[int] | None = None) -> pd.DataFrame:
+def placebo_in_time(result: SynthFit, starts: Sequence[int] | None = None) -> pd.DataFrame:
     """Fake adoption dates inside the pre-period, using only pre-adoption data.
 
     Predictor triples are cut to the periods before each fake start (a triple with none left is
@@ -262,7 +283,7 @@ def placebo_in_time(result: SynthResult, starts: Sequence[int] | None = None) ->
     return pd.DataFrame(rows).set_index("start")
 
 
-def leave_one_out(result: SynthResult, *, min_weight: float = 1e-6) -> pd.DataFrame:
+def leave_one_out(result: SynthFit, *, min_weight: float = 1e-6) -> pd.DataFrame:
     """Re-fit without each donor whose weight exceeds ``min_weight``.
 
     Returns
@@ -281,7 +302,7 @@ def leave_one_out(result: SynthResult, *, min_weight: float = 1e-6) -> pd.DataFr
     return frame
 
 
-def leave_one_out_effects(result: SynthResult, paths: pd.DataFrame) -> pd.Series:
+def leave_one_out_effects(result: SynthFit, paths: pd.DataFrame) -> pd.Series:
     """Average post-period effect without each donor, from :func:`leave_one_out`'s paths."""
     post = paths.index >= int(result.details["start"])
     treated = result.paths["treated"].to_numpy()[post]

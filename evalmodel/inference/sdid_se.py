@@ -16,7 +16,7 @@ Athey and Imbens 2023):
 
 In each case the standard error is :math:`\\sqrt{(R-1)/R}\\,\\mathrm{sd}(\\hat\\tau^{(r)})`.
 All replications of a cohort are solved together by the batched Frank-Wolfe solver of
-:mod:`evalmodel.estimators.sdid_solver`: there is no Python loop over draws.
+:mod:`evalmodel.core.sdid_solver`: there is no Python loop over draws.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalmodel.estimators.sdid_solver import collapse, sdid_tau, sdid_weights
+from evalmodel.core.sdid_solver import collapse, sdid_tau, sdid_weights
 
 __all__ = ["CohortFit", "bootstrap_draws", "jackknife_draws", "placebo_draws"]
 

@@ -29,8 +29,8 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
-from evalmodel.inference.inversion import invert_test
 
 __all__ = ["WildBootstrapResult", "WildWeights", "wild_bootstrap", "wild_weights"]
 

@@ -1,7 +1,7 @@
 """Tables, figures and the case report (the I/O layer on top of the estimators)."""
 
 from evalmodel.report.case import CaseOutput, write_case
-from evalmodel.report.runner import case_script, load_script, run_report
+from evalmodel.report.runner import load_script, run_report
 from evalmodel.report.sec_did import build_did_section
 from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.section import Section
@@ -14,7 +14,6 @@ __all__ = [
     "Section",
     "build_did_section",
     "build_displacement_section",
-    "case_script",
     "load_script",
     "run_report",
     "standard_sections",

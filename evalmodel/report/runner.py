@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from evalmodel import cases as registry
+from evalmodel._version import __version__
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 from evalmodel.report.case import CaseOutput, write_case
@@ -22,7 +23,7 @@ from evalmodel.report.html import write_html
 from evalmodel.report.section import Section
 from evalmodel.report.standard import standard_sections
 
-__all__ = ["CaseFailedError", "case_script", "command_line", "find_analyses", "load_script",
+__all__ = ["CaseFailedError", "command_line", "find_analyses", "load_script",
            "run_report"]
 
 
@@ -87,8 +88,6 @@ def run_report(
     progress : callable, optional
         Called with each case name as it starts.
     """
-    from evalmodel import __version__
-
     names = list(case_names or registry.names())
     analyses = find_analyses(analyses)
     if out.exists():
@@ -161,14 +160,3 @@ def command_line() -> str:
     """The current command line, for the manifest."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
-
-def case_script(case: str, script: str) -> int:
-    """The ``__main__`` block of a study script: run its case alone with the command's options.
-
-    ``python analyses/<case>.py [--data ...] [--out ...]`` is ``evalmodel run --cases <case>``
-    with the script's own folder as the analyses folder.
-    """
-    from evalmodel.cli import main
-
-    here = str(Path(script).resolve().parent)
-    return main(["run", "--cases", case, "--analyses", here, *sys.argv[1:]])

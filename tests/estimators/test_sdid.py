@@ -213,7 +213,7 @@ def test_plot_and_summary(prop99: em.Panel) -> None:
 # -- the compiled Frank-Wolfe kernel against the batched array code -----------------------------
 @pytest.mark.parametrize("masked", [False, True])
 def test_frank_wolfe_engines_agree(masked: bool) -> None:
-    from evalmodel.estimators.sdid_solver import frank_wolfe
+    from evalmodel.core.sdid_solver import frank_wolfe
 
     rng = np.random.default_rng(7)
     n_b, n, m = 40, 12, 25

@@ -16,7 +16,7 @@ Frank-Wolfe with an exact line search, stops when one step lowers the objective 
 ``min_decrease**2``, and runs a first round of at most 100 steps, zeroes weights no larger than a
 quarter of the largest ("sparsify"), and then runs to convergence from there. The functions here
 follow that recipe, written to solve a whole batch of problems at once (the placebo and bootstrap
-replications of :mod:`evalmodel.inference.placebo`): arrays carry a leading batch axis and each
+replications of :mod:`evalmodel.inference.sdid_se`): arrays carry a leading batch axis and each
 problem stops on its own rule while the others go on.
 
 Padding: problems of different sizes share one array. Rows of ``A`` that do not belong to a
@@ -27,12 +27,12 @@ belong to it are switched off by ``col_mask`` and never receive weight.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
-from evalmodel._jit import use_numba
-from evalmodel.estimators._common import check_choice
+from evalmodel.core.jit import use_numba
+from evalmodel.errors import EstimationError
 
 __all__ = ["SdidWeights", "collapse", "frank_wolfe", "sdid_weights", "sparsify"]
 
@@ -79,16 +79,20 @@ def frank_wolfe(
     engine : {"auto", "numba", "numpy"}
         ``"numba"`` runs the compiled kernel of :mod:`.fw_kernel` (each problem in its own
         thread); ``"numpy"`` the batched array code below; ``"auto"`` the kernel when numba is
-        available (see :mod:`evalmodel._jit`). Both give the same weights to rounding.
+        available (see :mod:`evalmodel.core.jit`). Both give the same weights to rounding.
 
     Returns
     -------
     ndarray, shape (B, m)
         The weights.
     """
-    check_choice("frank_wolfe", "engine", engine, Engine)
+    if engine not in get_args(Engine):
+        raise EstimationError(
+            f"frank_wolfe: engine={engine!r} is not one of {list(get_args(Engine))}; pass one "
+            "of those."
+        )
     if engine == "numba" or (engine == "auto" and use_numba()):
-        from evalmodel.estimators.fw_kernel import frank_wolfe_batch
+        from evalmodel.core.fw_kernel import frank_wolfe_batch
 
         return frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=n_rows, min_decrease=min_decrease,
                                  max_iter=max_iter, col_mask=col_mask)

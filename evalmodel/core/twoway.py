@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
-from evalmodel.inference.multiplier import cluster_sums
 
 __all__ = ["TwoWayFit", "fe_normal_solve", "twoway_ols", "unit_demean"]
 

@@ -1,6 +1,6 @@
 """Compiled Frank-Wolfe steps for the synthetic DiD weights (see :mod:`.sdid_solver`).
 
-The same algorithm as :func:`evalmodel.estimators.sdid_solver.frank_wolfe`, step for step: an
+The same algorithm as :func:`evalmodel.core.sdid_solver.frank_wolfe`, step for step: an
 exact line search towards the vertex with the smallest gradient entry, the half gradient and the
 residual updated in O(n + m) per step from the Gram matrix, and a stop once a step lowers the
 objective by no more than ``min_decrease**2``. Each problem of a batch runs to its own stop in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from evalmodel._jit import njit
+from evalmodel.core.jit import njit
 
 __all__ = ["frank_wolfe_batch"]
 

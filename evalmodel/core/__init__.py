@@ -1,0 +1,15 @@
+"""Numerical kernels shared by the estimators and the inference (DESIGN.md, layout).
+
+- :mod:`~evalmodel.core.synth_solver`: the nested optimisation of the synthetic control method;
+- :mod:`~evalmodel.core.sdid_solver` and its compiled twin :mod:`~evalmodel.core.fw_kernel`:
+  batched Frank-Wolfe weights of synthetic DiD;
+- :mod:`~evalmodel.core.twoway`: two-way fixed-effects least squares (unit demeaning, period
+  dummies, CR1 covariance);
+- :mod:`~evalmodel.core.clusters`: sums within clusters;
+- :mod:`~evalmodel.core.inversion`: confidence intervals by test inversion;
+- :mod:`~evalmodel.core.jit`: optional compilation of inner loops with numba.
+
+The core imports nothing from evalmodel but :mod:`evalmodel.errors`: it knows no panel, no
+estimator and no inference method, so both the estimators and the inference can use it without
+importing each other (``tests/test_layers.py`` checks this).
+"""
