@@ -36,6 +36,7 @@ from evalmodel._version import __version__
 from evalmodel.breaks import detect_breaks, series_breaks
 from evalmodel.coverage import EstimationWindow, estimation_window
 from evalmodel.data.read import read_panel
+from evalmodel.displacement import DisplacementTest, SpilloverResult
 from evalmodel.errors import (
     DataSourceError,
     DesignError,
@@ -51,16 +52,31 @@ from evalmodel.estimators.event_study import EventStudyResult, event_study
 from evalmodel.estimators.sdid import SdidResult, sdid
 from evalmodel.estimators.staggered import AttGtResult, att_gt
 from evalmodel.estimators.synth import SynthResult, synth
-from evalmodel.inference.conley_taber import conley_taber
+from evalmodel.inference.conley_taber import ConleyTaberResult, conley_taber
 from evalmodel.inference.honest import breakdown_value, honest_ci
-from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
-from evalmodel.inference.placebo import leave_one_out, placebo_in_space, placebo_in_time
-from evalmodel.inference.power import minimum_detectable_effect
-from evalmodel.inference.sensitivity import pretrend_test, sensitivity
-from evalmodel.inference.wild import wild_bootstrap
+from evalmodel.inference.permutation import (
+    DiD2x2Statistic,
+    PermutationResult,
+    permutation_inference,
+)
+from evalmodel.inference.placebo import (
+    PlaceboResult,
+    leave_one_out,
+    placebo_in_space,
+    placebo_in_time,
+)
+from evalmodel.inference.placebo_event import PlaceboEventStudy, placebo_event_study
+from evalmodel.inference.power import MDEResult, minimum_detectable_effect
+from evalmodel.inference.sensitivity import (
+    PretrendResult,
+    SensitivityResult,
+    pretrend_test,
+    sensitivity,
+)
+from evalmodel.inference.wild import WildBootstrapResult, wild_bootstrap
 from evalmodel.names import unit_label
 from evalmodel.panel import Panel
-from evalmodel.results import EstimateResult
+from evalmodel.results import EstimateResult, Result, Summary, compare
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalmodel import cli, report
@@ -83,19 +99,31 @@ __all__ = [
     "AggregateResult",
     "AttGtResult",
     "BaconResult",
+    "ConleyTaberResult",
     "DataSourceError",
     "DesignError",
     "DiD2x2Statistic",
+    "DisplacementTest",
     "EstimateResult",
     "EstimationError",
     "EstimationWindow",
     "EvalModelError",
     "EvalModelWarning",
     "EventStudyResult",
+    "MDEResult",
     "Panel",
     "PanelError",
+    "PermutationResult",
+    "PlaceboEventStudy",
+    "PlaceboResult",
+    "PretrendResult",
+    "Result",
     "SdidResult",
+    "SensitivityResult",
+    "SpilloverResult",
+    "Summary",
     "SynthResult",
+    "WildBootstrapResult",
     "__version__",
     "att_gt",
     "bacon",
@@ -103,6 +131,7 @@ __all__ = [
     "breaks",
     "cases",
     "cli",
+    "compare",
     "conley_taber",
     "coverage",
     "data",
@@ -118,6 +147,7 @@ __all__ = [
     "minimum_detectable_effect",
     "names",
     "permutation_inference",
+    "placebo_event_study",
     "placebo_in_space",
     "placebo_in_time",
     "pretrend_test",

@@ -30,7 +30,8 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,10 @@ from evalmodel.estimators._common import (
 from evalmodel.estimators.did import did2x2
 from evalmodel.inference.power import minimum_detectable_effect
 from evalmodel.panel import Panel
-from evalmodel.results import EstimateResult, Sample, inference_table
+from evalmodel.results import EstimateResult, Result, Sample, inference_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
 
 Transform = Literal["level", "log"]
 
@@ -122,7 +126,7 @@ def exposed_units(
 
 # -- the test on one outcome of the non-targeted ----------------------------------------------
 @dataclass(frozen=True)
-class DisplacementTest:
+class DisplacementTest(Result):
     """A displacement test on one outcome: estimate, permutation inference and power.
 
     Attributes
@@ -166,6 +170,39 @@ class DisplacementTest:
     def detected(self) -> bool:
         """Whether the test rejects no displacement at level ``1 - conf_level``."""
         return self.p_value <= 1 - self.conf_level
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One tidy row: ``term`` (the outcome) and the standard columns.
+
+        The test is a permutation test without a standard error (``std_error`` is NaN).
+        """
+        return pd.DataFrame([{"term": self.outcome, "estimate": self.estimate,
+                              "std_error": float("nan"), "ci_lower": self.ci_lower,
+                              "ci_upper": self.ci_upper, "p_value": self.p_value}])
+
+    def _title(self) -> str:
+        return f"Displacement test: {self.outcome}"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        unit = "log points" if self.transform == "log" else "outcome units"
+        return (("Outcome", self.outcome),
+                ("Inference", self.inference),
+                ("Confidence level", f"{self.conf_level:.0%}"),
+                ("Effects in", unit),
+                ("Minimum detectable effect", f"{self.mde:.4g} (80 % power)"),
+                ("Detected", "yes" if self.detected else "no"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, outcome and inference."""
+        return {"Method": "outcome_displacement", "Outcome": self.outcome,
+                "Inference": self.inference}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """The estimate with its interval and the MDE band; returns the Axes."""
+        from evalmodel.plotting.displacement import displacement_plot
+
+        return displacement_plot([self], [self.outcome], ax=ax)
 
     def row(self) -> dict[str, float | str | int | bool]:
         """One row for a table."""
@@ -390,7 +427,7 @@ def triple_difference(
 
 # -- spatial spill-over ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class SpilloverResult:
+class SpilloverResult(Result):
     """A ring design: the exposed units' effect and how the treated effect moves.
 
     Attributes
@@ -402,7 +439,8 @@ class SpilloverResult:
     shift : float
         ``without_exposed - with_exposed``: how far removing exposed units moves the estimate.
     table : DataFrame
-        The three estimates side by side.
+        The three estimates (``term``) with the standard columns; the headline row is the
+        exposed units' effect, the only one of the three with a test.
     """
 
     exposed: DisplacementTest
@@ -410,6 +448,28 @@ class SpilloverResult:
     without_exposed: float
     shift: float
     table: pd.DataFrame
+
+    #: The headline is the exposed units' (spill-over) effect, the last row.
+    _headline = -1
+
+    @property
+    def conf_level(self) -> float:
+        """Coverage of the exposed units' interval."""
+        return self.exposed.conf_level
+
+    def _title(self) -> str:
+        return f"Spill-over (ring design): {self.exposed.outcome}"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Outcome", self.exposed.outcome),
+                ("Inference", self.exposed.inference),
+                ("Confidence level", f"{self.conf_level:.0%}"),
+                ("Shift of the treated estimate", f"{self.shift:+.4g}"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, outcome and inference of the exposed units' test."""
+        return {"Method": "spillover", "Outcome": self.exposed.outcome,
+                "Inference": self.exposed.inference}
 
 
 def spillover(
@@ -449,10 +509,15 @@ def spillover(
                         control=[*exposed, *pool], inference="analytic").estimate
         without_e = did2x2(sub, outcome, pre=list(pre), post=list(post), treated=treated,
                            control=pool, inference="analytic").estimate
+    nan = float("nan")
     table = pd.DataFrame({
-        "estimate": ["treated, exposed units in the pool", "treated, exposed units removed",
-                     "exposed units (spill-over)"],
-        "value": [with_e, without_e, test.estimate],
+        "term": ["treated, exposed units in the pool", "treated, exposed units removed",
+                 "exposed units (spill-over)"],
+        "estimate": [with_e, without_e, test.estimate],
+        "std_error": [nan, nan, nan],
+        "ci_lower": [nan, nan, test.ci_lower],
+        "ci_upper": [nan, nan, test.ci_upper],
+        "p_value": [nan, nan, test.p_value],
     })
     return SpilloverResult(exposed=test, with_exposed=with_e, without_exposed=without_e,
                            shift=without_e - with_e, table=table)

@@ -11,16 +11,28 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evalmodel.errors import EstimationError
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["COLUMNS", "EstimateResult", "Sample", "Summary", "format_cell", "inference_table"]
+__all__ = [
+    "COLUMNS",
+    "CompareShow",
+    "EstimateResult",
+    "Result",
+    "Sample",
+    "Summary",
+    "compare",
+    "format_cell",
+    "inference_table",
+]
 
 #: The fixed value columns of every result table, in order.
 COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
@@ -185,8 +197,73 @@ class Summary:
         return "\n".join(out) + "\n"
 
 
+class Result:
+    """The interface every result type shares (DESIGN.md, "Every result").
+
+    A result type subclasses this and provides :attr:`table` (a field or a property) with the
+    index columns followed by :data:`COLUMNS`. It then has :attr:`overall` (the headline row,
+    where one exists), :meth:`summary` (one :class:`Summary` behind text, HTML, Markdown and
+    LaTeX), :meth:`plot` and the text and notebook views. Subclasses refine the summary's title,
+    header and notes, the headline row, the plot, and what :func:`compare` shows about them.
+    """
+
+    #: Position in :attr:`table` of the headline row, or None without a headline.
+    _headline: ClassVar[int | None] = 0
+
+    if TYPE_CHECKING:  # pragma: no cover - a field or a property of each result type
+        @property
+        def table(self) -> pd.DataFrame:
+            """Index columns and :data:`COLUMNS`, one row per estimate."""
+
+        @property
+        def conf_level(self) -> float:
+            """Coverage of the intervals."""
+
+    @property
+    def overall(self) -> pd.Series | None:
+        """The headline effect as one row of :attr:`table` (columns as there), or None."""
+        t = self.table
+        if self._headline is None or not len(t):
+            return None
+        return t.iloc[self._headline]
+
+    def _title(self) -> str:
+        return type(self).__name__
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Confidence level", f"{self.conf_level:.0%}"),)
+
+    def _notes(self) -> tuple[str, ...]:
+        return ()
+
+    def describe_sample(self) -> dict[str, str]:
+        """What :func:`compare` shows about the result besides its numbers.
+
+        Keys among ``Method``, ``Outcome``, ``Inference``, ``Units``, ``Treated units``,
+        ``Periods``; a key is absent where the result does not know it.
+        """
+        return {"Method": type(self).__name__}
+
+    def summary(self) -> Summary:
+        """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
+        return Summary(title=self._title(), header=self._header(), table=self.table,
+                       notes=self._notes())
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Estimates with their intervals, one row per line of :attr:`table`; returns the Axes."""
+        from evalmodel.plotting.core import table_plot
+
+        return table_plot(self.table, conf_level=self.conf_level, title=self._title(), ax=ax)
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+
 @dataclass(frozen=True)
-class EstimateResult:
+class EstimateResult(Result):
     """The result of an estimator: a tidy table of estimates with its inference and sample.
 
     Attributes
@@ -235,17 +312,27 @@ class EstimateResult:
         row = self.overall
         return float(row["estimate"]) if row is not None else float("nan")
 
-    def summary(self) -> Summary:
-        """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
-        header = (
+    def _title(self) -> str:
+        return f"{self.method}: {self.outcome}"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (
             ("Method", self.method),
             ("Outcome", self.outcome),
             ("Inference", self.inference),
             ("Confidence level", f"{self.conf_level:.0%}"),
             *self.sample.describe(),
         )
-        return Summary(title=f"{self.method}: {self.outcome}", header=header,
-                       table=self.table, notes=self.notes)
+
+    def _notes(self) -> tuple[str, ...]:
+        return self.notes
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, outcome, inference, units, treated units and periods, for :func:`compare`."""
+        s = self.sample
+        return {"Method": self.method, "Outcome": self.outcome, "Inference": self.inference,
+                "Units": f"{s.n_units:,}", "Treated units": f"{len(s.treated_units):,}",
+                "Periods": f"{s.n_periods}"}
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Estimates with their intervals, one row per term; returns the Axes."""
@@ -253,8 +340,124 @@ class EstimateResult:
 
         return coefficient_plot(self, ax=ax)
 
-    def __str__(self) -> str:
-        return str(self.summary())
 
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+#: Rows of :func:`compare` after the numbers, in order, taken from ``describe_sample()``.
+_COMPARE_META = ("Outcome", "Inference", "Units", "Treated units", "Periods", "Clusters")
+
+#: What :func:`compare` shows under each estimate.
+CompareShow = Literal["std_error", "ci", "both"]
+
+
+def _short(text: str) -> str:
+    """The first clause of an inference description (up to a bracket, colon, semicolon or
+    comma)."""
+    cut = min((i for i in (text.find(c) for c in "(:;,") if i > 0), default=len(text))
+    return text[:cut].strip()
+
+
+def compare(
+    results: Sequence[Result] | Mapping[str, Result],
+    *,
+    names: Sequence[str] | None = None,
+    show: CompareShow = "both",
+    title: str = "Comparison of estimates",
+) -> Summary:
+    """Several results side by side: one column per result, like linearmodels' ``compare`` or
+    fixest's ``etable``.
+
+    Each column holds the result's headline row (:attr:`Result.overall`): the estimate, its
+    standard error and/or interval, the p-value, then the outcome, the inference used (its first
+    clause; the full description is in the notes), and the numbers of units, treated units,
+    periods and clusters where the result knows them.
+
+    Parameters
+    ----------
+    results : sequence of results, or mapping of name to result
+        Results with a headline row (an event study or a sensitivity analysis has none).
+    names : sequence of str, optional
+        Column names; by default the mapping's keys, else each result's method (numbered when
+        two share one).
+    show : {"both", "std_error", "ci"}
+        Whether the standard error, the interval or both follow the estimate.
+    title : str
+        Title of the summary.
+
+    Returns
+    -------
+    Summary
+        ``str()`` for text, HTML in notebooks, ``.to_latex()`` and ``.to_markdown()``. Its
+        ``table`` has a ``statistic`` column and one column per result.
+
+    Raises
+    ------
+    EstimationError
+        With no results, names that do not match them one to one, an unknown ``show``, or a
+        result without a headline row.
+
+    Examples
+    --------
+    >>> import evalmodel as em
+    >>> design = em.cases.get("trelleborg").design(em.datasets.simulated())
+    >>> panel = design.panel.select(units=[*design.treated, *design.comparison[:30]])
+    >>> synth = em.synth(panel, "N31807", treated="1287", start=2010)
+    >>> sdid = em.sdid(panel, "N31807", seed=1)
+    >>> table = em.compare({"synth": synth, "sdid": sdid})
+    >>> list(table.table.columns)
+    ['statistic', 'synth', 'sdid']
+    >>> print(table.to_markdown())  # doctest: +ELLIPSIS
+    ### Comparison of estimates
+    ...
+    | Estimate | -0.9995 | -1.1925 |
+    ...
+    """
+    if show not in get_args(CompareShow):
+        raise EstimationError(f"compare: show={show!r} is not one of {get_args(CompareShow)}.")
+    if isinstance(results, Mapping):
+        items = list(results.values())
+        names = list(results) if names is None else names
+    else:
+        items = list(results)
+    if not items:
+        raise EstimationError("compare: no results given; pass a list of at least one result.")
+    meta = [r.describe_sample() for r in items]
+    if names is None:
+        methods = [m.get("Method", type(r).__name__) for m, r in zip(meta, items, strict=True)]
+        names = [m if methods.count(m) == 1 else f"{m} ({methods[:i + 1].count(m)})"
+                 for i, m in enumerate(methods)]
+    names = [str(n) for n in names]
+    if len(names) != len(items) or len(set(names)) != len(names):
+        raise EstimationError(f"compare: names={names!r} must be {len(items)} distinct names, "
+                              "one per result.")
+    rows: dict[str, list[Any]] = {"Estimate": []}
+    if show in ("std_error", "both"):
+        rows["Std. error"] = []
+    if show in ("ci", "both"):
+        rows["Interval"] = []
+    rows["p-value"] = []
+    rows["Confidence level"] = []
+    notes = []
+    for name, r, m in zip(names, items, meta, strict=True):
+        row = r.overall
+        if row is None:
+            raise EstimationError(
+                f"compare: result {name!r} ({type(r).__name__}) has no headline row "
+                "(its .overall is None); compare results with one headline effect each.")
+        rows["Estimate"].append(float(row["estimate"]))
+        if "Std. error" in rows:
+            rows["Std. error"].append(float(row["std_error"]))
+        if "Interval" in rows:
+            lo, hi = float(row["ci_lower"]), float(row["ci_upper"])
+            rows["Interval"].append("" if np.isnan(lo) and np.isnan(hi)
+                                    else f"[{format_cell(lo)}, {format_cell(hi)}]")
+        rows["p-value"].append(float(row["p_value"]))
+        rows["Confidence level"].append(f"{r.conf_level:.0%}")
+        if "Inference" in m:
+            notes.append(f"{name}: {m['Inference']}")
+    for key in _COMPARE_META:
+        if any(key in m for m in meta):
+            rows[key] = [(_short(m[key]) if key == "Inference" else m[key]) if key in m else ""
+                         for m in meta]
+    table = pd.DataFrame([[k, *v] for k, v in rows.items()], columns=["statistic", *names])
+    header = (("Results", str(len(items))),
+              ("Intervals", "as each result reports them (see its inference)"))
+    return Summary(title=title, header=header, table=table, notes=tuple(notes))

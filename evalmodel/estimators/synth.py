@@ -325,7 +325,8 @@ def synth(
     if inference == "placebo":
         placebo = placebo_in_space(problem, n0, vfit, periods=periods, start=start,
                                    units=list(design.y.index),
-                                   max_pre_mspe_ratio=max_pre_mspe_ratio)
+                                   max_pre_mspe_ratio=max_pre_mspe_ratio,
+                                   conf_level=conf_level)
         table = placebo.effect_table(index, est, conf_level=conf_level)
         how = (f"placebos in space ({n0} donors; {placebo.n_kept} with pre-MSPE within "
                f"{max_pre_mspe_ratio:g} x the treated unit's): permutation p-values and "

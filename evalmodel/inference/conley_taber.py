@@ -18,18 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import pandas as pd
 
 from evalmodel.errors import EstimationError
 from evalmodel.inference.permutation import DiD2x2Statistic
 from evalmodel.panel import Panel
+from evalmodel.results import Result
 
 __all__ = ["ConleyTaberResult", "conley_taber"]
 
 
 @dataclass(frozen=True)
-class ConleyTaberResult:
+class ConleyTaberResult(Result):
     """A Conley-Taber interval for the 2x2 DiD.
 
     Attributes
@@ -51,6 +54,41 @@ class ConleyTaberResult:
     n_controls: int
     conf_level: float
     seed: int | None
+
+    @property
+    def std_error(self) -> float:
+        """Standard deviation of the simulated estimation error."""
+        d = self.distribution
+        return float(np.std(d, ddof=1)) if d.size > 1 else float("nan")
+
+    @property
+    def inference(self) -> str:
+        """How the interval and p-value were obtained."""
+        how = "exact" if self.n_treated == 1 else f"simulated, seed {self.seed}"
+        return (f"Conley-Taber: estimation error from {self.n_controls} comparison units' "
+                f"changes ({how})")
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One tidy row: ``term`` (``"effect"``) and the standard columns."""
+        return pd.DataFrame([{"term": "effect", "estimate": self.estimate,
+                              "std_error": self.std_error, "ci_lower": self.ci_lower,
+                              "ci_upper": self.ci_upper, "p_value": self.p_value}])
+
+    def _title(self) -> str:
+        return "Conley-Taber interval (2x2 DiD)"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Inference", self.inference),
+                ("Confidence level", f"{self.conf_level:.0%}"),
+                ("Treated units", f"{self.n_treated:,}"),
+                ("Comparison units", f"{self.n_controls:,}"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, inference and the numbers of units and treated units."""
+        return {"Method": "conley_taber", "Inference": self.inference,
+                "Units": f"{self.n_treated + self.n_controls:,}",
+                "Treated units": f"{self.n_treated:,}"}
 
 
 def conley_taber(

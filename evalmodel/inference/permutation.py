@@ -25,13 +25,16 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
+from evalmodel.results import Result
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -49,7 +52,7 @@ Statistic = Callable[[Panel, Sequence[str]], float]
 
 
 @dataclass(frozen=True)
-class PermutationResult:
+class PermutationResult(Result):
     """The observed estimate set against its permutation distribution.
 
     Attributes
@@ -92,6 +95,33 @@ class PermutationResult:
     def std_error(self) -> float:
         """Standard deviation of the placebo distribution."""
         return float(np.std(self.distribution, ddof=1)) if self.n_perm > 1 else float("nan")
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One tidy row: ``term`` (``"effect"``) and the standard columns.
+
+        ``std_error`` is the standard deviation of the placebo estimates; the interval and the
+        p-value come from the permutation test.
+        """
+        return pd.DataFrame([{"term": "effect", "estimate": self.estimate,
+                              "std_error": self.std_error, "ci_lower": self.ci_lower,
+                              "ci_upper": self.ci_upper, "p_value": self.p_value}])
+
+    def _title(self) -> str:
+        return "Permutation inference"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Inference", self.describe()),
+                ("Confidence level", f"{self.conf_level:.0%}"),
+                ("Treated units", f"{len(self.treated)}: {', '.join(self.treated[:6])}"),
+                ("Comparison pool", f"{len(self.pool):,} units"),
+                ("Placebo assignments", f"{self.n_perm:,} ({'exact' if self.exact else 'drawn'})"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, inference and the numbers of units and treated units."""
+        return {"Method": "permutation", "Inference": self.describe(),
+                "Units": f"{len(self.treated) + len(self.pool):,}",
+                "Treated units": f"{len(self.treated):,}"}
 
     def describe(self) -> str:
         """One sentence on how the inference was done."""

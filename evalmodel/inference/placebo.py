@@ -24,13 +24,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.results import Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
 
 __all__ = [
     "PlaceboResult",
@@ -43,7 +48,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PlaceboResult:
+class PlaceboResult(Result):
     """Placebos in space around a synthetic control fit.
 
     Attributes
@@ -62,6 +67,8 @@ class PlaceboResult:
         treated unit's.
     max_pre_mspe_ratio : float
         The exclusion threshold.
+    conf_level : float
+        Coverage of the intervals in :attr:`table`.
     """
 
     gaps: pd.DataFrame
@@ -72,6 +79,47 @@ class PlaceboResult:
     ratio: pd.Series
     kept: pd.Series
     max_pre_mspe_ratio: float
+    conf_level: float = 0.95
+
+    #: The headline is the last row of :attr:`table`, the average post-period effect.
+    _headline = -1
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The treated unit's gap in each post-period and on average (``term``), with the
+        placebo p-values and placebo-quantile intervals of :meth:`effect_table`."""
+        post = [c for c in self.gaps.columns if int(c) >= self.start]
+        g = self.gaps.loc[self.treated, post].to_numpy(dtype=float)
+        terms = [*(str(int(c)) for c in post), "average"]
+        return self.effect_table({"term": terms}, np.append(g, g.mean()),
+                                 conf_level=self.conf_level)
+
+    def _title(self) -> str:
+        return f"Placebos in space: {self.treated}"
+
+    @property
+    def inference(self) -> str:
+        """How the p-values and intervals were obtained."""
+        return (f"placebo in space: {self.n_kept} of {len(self.kept)} donors kept (pre-MSPE at "
+                f"most {self.max_pre_mspe_ratio:g} times the treated's); RMSPE-ratio p-value "
+                f"{self.p_value_ratio:.4f}")
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Inference", self.inference),
+                ("First treated period", str(self.start)),
+                ("Confidence level", f"{self.conf_level:.0%}"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, treated unit, inference and the numbers of units and periods."""
+        return {"Method": "placebo_in_space", "Inference": self.inference,
+                "Units": f"{len(self.gaps):,}", "Treated units": "1",
+                "Periods": f"{self.gaps.shape[1]}"}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Histogram of the RMSPE ratios with the treated unit's; returns the Axes."""
+        from evalmodel.plotting.synth import ratio_histogram
+
+        return ratio_histogram(self, ax=ax)
 
     @property
     def n_kept(self) -> int:
@@ -140,6 +188,7 @@ def placebo_in_space(
     start: int,
     units: Sequence[str],
     max_pre_mspe_ratio: float = 5.0,
+    conf_level: float = 0.95,
 ) -> PlaceboResult:
     """Fit every donor as a placebo treated unit against the other donors.
 
@@ -160,6 +209,8 @@ def placebo_in_space(
         Unit ids in the problem's order.
     max_pre_mspe_ratio : float
         Exclusion threshold for the effect-based inference.
+    conf_level : float
+        Coverage of the intervals of :attr:`PlaceboResult.table`.
 
     Returns
     -------
@@ -186,7 +237,7 @@ def placebo_in_space(
         post_mspe=pd.Series(post_mspe, index=idx, name="post_mspe"),
         ratio=pd.Series(ratio, index=idx, name="ratio"),
         kept=pd.Series(kept, index=idx[:n_donors], name="kept"),
-        max_pre_mspe_ratio=float(max_pre_mspe_ratio),
+        max_pre_mspe_ratio=float(max_pre_mspe_ratio), conf_level=conf_level,
     )
 
 

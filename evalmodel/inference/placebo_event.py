@@ -13,18 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError
 from evalmodel.panel import Panel
+from evalmodel.results import Result, inference_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
 
 __all__ = ["PlaceboEventStudy", "placebo_event_study"]
 
 
 @dataclass(frozen=True)
-class PlaceboEventStudy:
+class PlaceboEventStudy(Result):
     """Event-study coefficients with a placebo covariance (duck-typed as an event study).
 
     Attributes
@@ -37,12 +43,52 @@ class PlaceboEventStudy:
         Always -1.
     placebo : DataFrame
         One row per comparison unit treated as placebo, one column per event time.
+    conf_level : float
+        Coverage of the intervals in :attr:`table`.
     """
 
     coefficients: pd.Series
     vcov: pd.DataFrame
     reference: int
     placebo: pd.DataFrame
+    conf_level: float = 0.95
+
+    #: An event study has no single headline effect.
+    _headline = None
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """``event_time`` and the standard columns; normal intervals from the placebo
+        covariance."""
+        se = np.sqrt(np.diag(self.vcov.to_numpy(dtype=float)))
+        return inference_table({"event_time": [int(e) for e in self.coefficients.index]},
+                               self.coefficients.to_numpy(dtype=float), se,
+                               conf_level=self.conf_level)
+
+    def _title(self) -> str:
+        return "Event study with a placebo covariance"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Inference", self.inference),
+                ("Reference event time", str(self.reference)),
+                ("Confidence level", f"{self.conf_level:.0%}"))
+
+    @property
+    def inference(self) -> str:
+        """How the covariance was obtained."""
+        return (f"placebo covariance from {len(self.placebo):,} comparison units treated in "
+                "turn; normal intervals")
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, inference and the number of comparison units."""
+        return {"Method": "placebo_event_study", "Inference": self.inference}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """The coefficients by event time with their intervals; returns the Axes."""
+        from evalmodel.plotting.staggered import path_plot
+
+        return path_plot(self.table, x="event_time", conf_level=self.conf_level,
+                         title=self._title(), reference=self.reference, shade_from=0, ax=ax)
 
 
 def placebo_event_study(

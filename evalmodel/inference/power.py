@@ -10,17 +10,20 @@ effect (MDE) is the smallest ``|tau|`` rejected with the requested power, in bot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.results import Result
 
 __all__ = ["MDEResult", "minimum_detectable_effect"]
 
 
 @dataclass(frozen=True)
-class MDEResult:
+class MDEResult(Result):
     """The minimum detectable effect.
 
     Attributes
@@ -42,6 +45,32 @@ class MDEResult:
     power: float
     conf_level: float
     n_placebo: int
+
+    #: An MDE is a property of the design, not an estimated effect: no headline row.
+    _headline = None
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The MDE and its normal approximation in ``estimate`` (no interval or p-value)."""
+        nan = float("nan")
+        return pd.DataFrame({
+            "term": ["minimum detectable effect", "normal approximation"],
+            "estimate": [self.mde, self.normal_mde], "std_error": [nan, nan],
+            "ci_lower": [nan, nan], "ci_upper": [nan, nan], "p_value": [nan, nan]})
+
+    def _title(self) -> str:
+        return "Minimum detectable effect"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Power", f"{self.power:.0%}"),
+                ("Test level", f"{1 - self.conf_level:.2g}"),
+                ("Critical |estimate|", f"{self.critical_value:.4g}"),
+                ("Placebo estimates", f"{self.n_placebo:,}"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method and the number of placebo estimates."""
+        return {"Method": "minimum_detectable_effect",
+                "Inference": f"permutation test over {self.n_placebo:,} placebo estimates"}
 
 
 def minimum_detectable_effect(

@@ -22,7 +22,7 @@ from scipy import stats
 
 from evalmodel.errors import EstimationError
 from evalmodel.inference.honest import Restriction, breakdown_value, honest_ci, original_ci
-from evalmodel.results import Summary
+from evalmodel.results import Result, inference_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -94,7 +94,7 @@ def _split(es: EventStudyLike, where: str) -> tuple[np.ndarray, np.ndarray, list
 
 # -- pre-trend tests --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PretrendResult:
+class PretrendResult(Result):
     """Joint Wald test of the leads and their equivalence test.
 
     Attributes
@@ -114,7 +114,8 @@ class PretrendResult:
         The smallest margin at which equivalence is shown at ``1 - conf_level``.
     conf_level : float
     table : DataFrame
-        One row per lead: event_time, estimate, std_error.
+        One row per lead: ``event_time`` and the standard columns (normal intervals and
+        p-values of each lead on its own).
     """
 
     wald: float
@@ -126,8 +127,18 @@ class PretrendResult:
     conf_level: float
     table: pd.DataFrame
 
-    def summary(self) -> Summary:
-        """Text, HTML, Markdown and LaTeX views."""
+    #: A joint test, not an effect: no headline row.
+    _headline = None
+
+    def _title(self) -> str:
+        return "Pre-trend tests"
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method and the joint test."""
+        return {"Method": "pretrend_test",
+                "Inference": f"joint Wald test of {self.df} leads, p = {self.p_value:.4f}"}
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
         header = [
             ("Joint Wald test (leads = 0)", f"chi2({self.df}) = {self.wald:.3f}, "
                                             f"p = {self.p_value:.4f}"),
@@ -137,7 +148,7 @@ class PretrendResult:
         if self.margin is not None and self.equivalence_p_value is not None:
             header.append(("Equivalence test", f"margin {self.margin:.4g}, "
                                                f"p = {self.equivalence_p_value:.4f}"))
-        return Summary(title="Pre-trend tests", header=tuple(header), table=self.table)
+        return tuple(header)
 
 
 def pretrend_test(
@@ -184,13 +195,13 @@ def pretrend_test(
         p_low = stats.norm.sf((bp + margin) / se)  # H0: b <= -margin
         p_high = stats.norm.cdf((bp - margin) / se)  # H0: b >= margin
         eq_p = float(np.max(np.maximum(p_low, p_high)))
-    table = pd.DataFrame({"event_time": pre, "estimate": bp, "std_error": se})
+    table = inference_table({"event_time": pre}, bp, se, conf_level=conf_level)
     return PretrendResult(wald, k, p, margin, eq_p, bound, conf_level, table)
 
 
 # -- Rambachan-Roth sensitivity ---------------------------------------------------------------
 @dataclass(frozen=True)
-class SensitivityResult:
+class SensitivityResult(Result):
     """Robust confidence sets over a list of ``m`` values.
 
     Attributes
@@ -200,7 +211,8 @@ class SensitivityResult:
     event_time : int
         The post-period effect the sets are for.
     table : DataFrame
-        Columns ``m, ci_lower, ci_upper``.
+        One row per ``m``: the standard columns, with the robust set in ``ci_lower`` and
+        ``ci_upper`` beside the point estimate (no standard error or p-value).
     original : Series
         ``estimate, ci_lower, ci_upper`` of the usual interval (exact parallel trends).
     breakdown : float
@@ -221,8 +233,21 @@ class SensitivityResult:
     notes: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> Summary:
-        """Text, HTML, Markdown and LaTeX views."""
+    #: Robust sets over ``m``, no single headline row.
+    _headline = None
+
+    def _title(self) -> str:
+        return f"Sensitivity to parallel trends: {self.restriction}"
+
+    def _notes(self) -> tuple[str, ...]:
+        return self.notes
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method and the restriction."""
+        return {"Method": f"sensitivity ({self.method})",
+                "Inference": f"robust sets under {self.restriction}"}
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
         name = "Mbar" if self.restriction == "relative_magnitude" else "M"
         header = (
             ("Restriction", f"{self.restriction} ({name})"),
@@ -234,17 +259,13 @@ class SensitivityResult:
                                   f"{self.original['ci_upper']:.4f}]"),
             ("Breakdown value", f"{self.breakdown:.4g}"),
         )
-        return Summary(title=f"Sensitivity to parallel trends: {self.restriction}",
-                       header=header, table=self.table, notes=self.notes)
+        return header
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """The robust intervals against ``m`` beside the original interval; returns the Axes."""
         from evalmodel.plotting.inference import sensitivity_plot
 
         return sensitivity_plot(self, ax=ax)
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
 
 def sensitivity(
@@ -288,7 +309,7 @@ def sensitivity(
     >>> es = em.event_study(panel, "y", window=(-4, 4), estimator="twfe")
     >>> h = em.sensitivity(es, restriction="smoothness", m=[0, 0.1], event_time=0)
     >>> list(h.table.columns[:3])
-    ['m', 'ci_lower', 'ci_upper']
+    ['m', 'estimate', 'std_error']
     """
     if restriction not in get_args(Restriction):
         raise EstimationError(
@@ -311,8 +332,11 @@ def sensitivity(
     kw: dict[str, Any] = {"num_pre_periods": len(pre), "num_post_periods": len(post),
                           "l_vec": l_vec, "conf_level": conf_level}
     rows = [(x, *honest_ci(b, v, restriction=restriction, m=x, seed=seed, **kw)) for x in ms]
-    table = pd.DataFrame(rows, columns=["m", "ci_lower", "ci_upper"])
     est, lo, hi = original_ci(b, v, **kw)
+    sets = pd.DataFrame(rows, columns=["m", "ci_lower", "ci_upper"])
+    table = pd.DataFrame({"m": sets["m"], "estimate": est, "std_error": np.nan,
+                          "ci_lower": sets["ci_lower"], "ci_upper": sets["ci_upper"],
+                          "p_value": np.nan})
     original = pd.Series({"estimate": est, "ci_lower": lo, "ci_upper": hi})
     extra: dict[str, Any] = {"seed": seed} if restriction == "relative_magnitude" else {}
     bd = breakdown_value(b, v, restriction=restriction, **kw, **extra)

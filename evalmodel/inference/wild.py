@@ -31,6 +31,7 @@ import pandas as pd
 
 from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
+from evalmodel.results import Result
 
 __all__ = ["WildBootstrapResult", "WildWeights", "wild_bootstrap", "wild_weights"]
 
@@ -66,7 +67,7 @@ def wild_weights(
 
 
 @dataclass(frozen=True)
-class WildBootstrapResult:
+class WildBootstrapResult(Result):
     """A wild cluster bootstrap test of one coefficient and its inverted interval.
 
     Attributes
@@ -110,12 +111,35 @@ class WildBootstrapResult:
     full_enumeration: bool
     t_boot: np.ndarray
 
+    @property
     def table(self) -> pd.DataFrame:
         """One tidy row: term, estimate, std_error, ci_lower, ci_upper, p_value."""
         return pd.DataFrame([{
             "term": self.term, "estimate": self.estimate, "std_error": self.std_error,
             "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "p_value": self.p_value,
         }])
+
+    @property
+    def inference(self) -> str:
+        """How the p-value and interval were obtained."""
+        draws = ("all 2^G sign patterns" if self.full_enumeration
+                 else f"{self.n_boot:,} draws, seed {self.seed}")
+        return (f"wild cluster bootstrap-t ({self.weights} weights, {draws}) over "
+                f"{self.n_clusters} clusters; interval by test inversion")
+
+    def _title(self) -> str:
+        return f"Wild cluster bootstrap: {self.term}"
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        return (("Inference", self.inference),
+                ("Null", f"{self.null:g} (t = {self.t_stat:.3f})"),
+                ("Confidence level", f"{self.conf_level:.0%}"),
+                ("Clusters", f"{self.n_clusters:,}"))
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, term, inference and the number of clusters."""
+        return {"Method": "wild bootstrap", "Outcome": self.term, "Inference": self.inference,
+                "Clusters": f"{self.n_clusters:,}"}
 
 
 class _WCR:

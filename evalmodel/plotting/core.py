@@ -21,7 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from evalmodel.panel import Panel
     from evalmodel.results import EstimateResult
 
-__all__ = ["PALETTE", "coefficient_plot", "forest_plot", "new_axes", "trend_plot"]
+__all__ = [
+    "PALETTE",
+    "coefficient_plot",
+    "forest_plot",
+    "new_axes",
+    "table_plot",
+    "trend_plot",
+]
 
 #: Treated, comparison, and a neutral colour, used by every evalmodel figure.
 PALETTE = {"treated": "#c0392b", "comparison": "#2c3e50", "neutral": "#7f8c8d"}
@@ -36,20 +43,38 @@ def new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
     return new
 
 
+def table_plot(table: pd.DataFrame, *, conf_level: float, title: str,
+               ax: Axes | None = None) -> Axes:
+    """Point estimates of a result table with their intervals, one row each, and the zero line.
+
+    Rows are labelled by their index columns (the columns before ``estimate``); a missing
+    interval is drawn as the point alone.
+    """
+    ax = new_axes(ax, (6.0, 1.2 + 0.45 * len(table)))
+    t = table.reset_index(drop=True)
+    keys = list(t.columns[: list(t.columns).index("estimate")]) if "estimate" in t else []
+    labels = (t[keys].astype(str).agg(", ".join, axis=1) if keys
+              else pd.Series(t.index.astype(str)))
+    y = np.arange(len(t))[::-1]
+    est = t["estimate"].to_numpy(float)
+    lo = np.nan_to_num(est - t["ci_lower"].to_numpy(float))
+    hi = np.nan_to_num(t["ci_upper"].to_numpy(float) - est)
+    ax.errorbar(est, y, xerr=[np.maximum(lo, 0), np.maximum(hi, 0)], fmt="o",
+                color=PALETTE["treated"], ecolor=PALETTE["comparison"], capsize=3)
+    ax.axvline(0, color=PALETTE["neutral"], lw=1, ls="--")
+    ax.set_yticks(y, labels.tolist())
+    ax.set_xlabel(f"estimate ({conf_level:.0%} interval)")
+    ax.set_title(title)
+    return ax
+
+
 def coefficient_plot(result: EstimateResult, ax: Axes | None = None) -> Axes:
     """Point estimates with their intervals, one row per term, and the zero line."""
-    ax = new_axes(ax, (6.0, 1.2 + 0.45 * len(result.table)))
     t = result.table
-    labels = t["term"].astype(str) if "term" in t else t.index.astype(str)
-    y = np.arange(len(t))[::-1]
-    ax.errorbar(t["estimate"], y,
-                xerr=[t["estimate"] - t["ci_lower"], t["ci_upper"] - t["estimate"]],
-                fmt="o", color=PALETTE["treated"], ecolor=PALETTE["comparison"], capsize=3)
-    ax.axvline(0, color=PALETTE["neutral"], lw=1, ls="--")
-    ax.set_yticks(y, labels)
-    ax.set_xlabel(f"estimate ({result.conf_level:.0%} interval)")
-    ax.set_title(f"{result.method}: {result.outcome}")
-    return ax
+    if "term" in t:
+        t = t[["term", "estimate", "ci_lower", "ci_upper"]]
+    return table_plot(t, conf_level=result.conf_level, title=f"{result.method}: {result.outcome}",
+                      ax=ax)
 
 
 def trend_plot(

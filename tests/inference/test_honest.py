@@ -23,6 +23,7 @@ import pytest
 from evalmodel.errors import EstimationError
 from evalmodel.inference.honest import breakdown_value, honest_ci, original_ci
 from evalmodel.inference.sensitivity import pretrend_test, sensitivity
+from evalmodel.results import COLUMNS
 
 # (Mbar, lb, ub) as printed (C-LF, DeltaRM)
 PUBLISHED_RM = [(0.5, "0.0240", "0.0672"), (1.0, "0.0170", "0.0720"),
@@ -116,7 +117,7 @@ def test_smoothness_reproduces_honestdid(ehec_es: _ES, m: float, lb: str, ub: st
 
 def test_sensitivity_api_and_breakdown(ehec_es: _ES) -> None:
     h = sensitivity(ehec_es, restriction="relative_magnitude", m=[0.5, 1, 1.5, 2])
-    assert list(h.table.columns) == ["m", "ci_lower", "ci_upper"]
+    assert list(h.table.columns) == ["m", *COLUMNS]
     lo, _ = honest_ci(*_arrays(ehec_es), num_pre_periods=5, num_post_periods=2,
                       restriction="relative_magnitude", m=1.5)
     assert h.table.loc[2, "ci_lower"] == pytest.approx(lo, abs=1e-12)

@@ -78,7 +78,7 @@ def test_dataframe_input_and_table() -> None:
     r = wild_bootstrap(pd.Series(y), xd, pd.Series(cl), coef="treated", n_boot=199, seed=0,
                        interval=False)
     assert r.term == "treated"
-    assert list(r.table().columns) == ["term", "estimate", "std_error", "ci_lower", "ci_upper",
+    assert list(r.table.columns) == ["term", "estimate", "std_error", "ci_lower", "ci_upper",
                                        "p_value"]
     ols = np.linalg.lstsq(x, y, rcond=None)[0]
     assert r.estimate == pytest.approx(ols[1], rel=1e-10)
