@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from evalmodel import (
     breaks,
+    calibrate,
     cases,
     coverage,
     data,
@@ -52,6 +53,7 @@ from evalmodel.estimators.event_study import EventStudyResult, event_study
 from evalmodel.estimators.sdid import SdidResult, sdid
 from evalmodel.estimators.staggered import AttGtResult, att_gt
 from evalmodel.estimators.synth import SynthResult, synth
+from evalmodel.inference.calibration import PlaceboStudyResult, placebo_study
 from evalmodel.inference.conley_taber import ConleyTaberResult, conley_taber
 from evalmodel.inference.honest import breakdown_value, honest_ci
 from evalmodel.inference.permutation import (
@@ -116,6 +118,7 @@ __all__ = [
     "PermutationResult",
     "PlaceboEventStudy",
     "PlaceboResult",
+    "PlaceboStudyResult",
     "PretrendResult",
     "Result",
     "SdidResult",
@@ -129,6 +132,7 @@ __all__ = [
     "bacon",
     "breakdown_value",
     "breaks",
+    "calibrate",
     "cases",
     "cli",
     "compare",
@@ -150,6 +154,7 @@ __all__ = [
     "placebo_event_study",
     "placebo_in_space",
     "placebo_in_time",
+    "placebo_study",
     "pretrend_test",
     "read_panel",
     "report",

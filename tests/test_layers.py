@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cases", ("evalmodel.cases",)),
     ("inference", ("evalmodel.inference",)),
     ("estimators", ("evalmodel.estimators",)),
-    ("displacement", ("evalmodel.displacement",)),
+    ("displacement", ("evalmodel.displacement", "evalmodel.calibrate")),
     ("plotting", ("evalmodel.plotting",)),
     ("report", ("evalmodel.report",)),
     ("command", ("evalmodel.cli", "evalmodel.cli_data", "evalmodel.__main__", "evalmodel")),

@@ -1,0 +1,110 @@
+"""The package's estimators as :func:`~evalmodel.inference.calibration.placebo_study` callables.
+
+Inference never imports an estimator (DESIGN.md, layout), so a placebo study takes the estimator
+as a callable ``estimator(panel, outcome, treated, adoption)``. This module, which sits with
+:mod:`evalmodel.displacement` above the estimators, makes those callables: each runs one
+estimator with its default inference (or the options given) on a panel whose only treated unit
+is ``treated``, first treated in ``adoption``, and returns its result (or, for the permutation
+2x2, the four numbers).
+
+Examples
+--------
+>>> import evalmodel as em
+>>> d = em.cases.get("trelleborg").design(em.datasets.simulated())
+>>> est = em.calibrate.did2x2(pre=d.pre_periods, post=d.post_periods)
+>>> s = em.placebo_study(d.panel, "N31807", est, pool=d.comparison, adoption=d.adoption,
+...                      n_units=20, seed=1)
+>>> s.n
+20
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalmodel.estimators.did import did2x2 as _did2x2
+from evalmodel.estimators.did import twfe as _twfe
+from evalmodel.estimators.sdid import sdid as _sdid
+from evalmodel.estimators.staggered import att_gt as _att_gt
+from evalmodel.estimators.synth import synth as _synth
+from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.panel import Panel
+
+__all__ = ["Adapter", "att_gt", "did2x2", "permutation_did2x2", "sdid", "synth", "twfe"]
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One estimator with fixed options, called as ``adapter(panel, outcome, treated, adoption)``.
+
+    Attributes
+    ----------
+    label : str
+        Name shown by the placebo study, e.g. ``"did2x2"``.
+    options : mapping
+        Keyword arguments passed to the estimator.
+    """
+
+    label: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, panel: Panel, outcome: str, treated: str, adoption: int) -> Any:
+        o = dict(self.options)
+        if self.label == "did2x2":
+            return _did2x2(panel, outcome, treated=[treated], **o)
+        if self.label == "twfe":
+            return _twfe(panel, outcome, **o)
+        if self.label == "synth":
+            return _synth(panel, outcome, treated=treated, start=adoption, **o)
+        if self.label == "sdid":
+            return _sdid(panel, outcome, treated=treated, start=adoption, **o)
+        if self.label.startswith("att_gt"):
+            kind = o.pop("kind")
+            return _att_gt(panel, outcome, **o).aggregate(kind)
+        if self.label == "permutation 2x2":
+            stat = DiD2x2Statistic(outcome, pre=o.pop("pre"), post=o.pop("post"))
+            r = permutation_inference(panel, outcome, statistic=stat, treated=[treated],
+                                      pool=[u for u in panel.units if u != treated], **o)
+            return r.estimate, r.ci_lower, r.ci_upper, r.p_value
+        raise ValueError(f"Adapter: unknown estimator {self.label!r}.")  # pragma: no cover
+
+
+def did2x2(*, pre: int | Sequence[int], post: int | Sequence[int], **options: Any) -> Adapter:
+    """:func:`evalmodel.did2x2` on ``pre`` and ``post`` periods (other options as given)."""
+    return Adapter("did2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)), **options})
+
+
+def twfe(**options: Any) -> Adapter:
+    """:func:`evalmodel.twfe` (default inference unless ``options`` say otherwise)."""
+    return Adapter("twfe", dict(options))
+
+
+def synth(**options: Any) -> Adapter:
+    """:func:`evalmodel.synth`: the ``"average"`` row, placebo-in-space inference over the
+    other units of the panel."""
+    return Adapter("synth", dict(options))
+
+
+def sdid(*, seed: int | None = 0, **options: Any) -> Adapter:
+    """:func:`evalmodel.sdid` with its default inference; ``seed`` fixes its placebo draws so
+    that the study is deterministic."""
+    return Adapter("sdid", {"seed": seed, **options})
+
+
+def att_gt(kind: str = "simple", **options: Any) -> Adapter:
+    """:func:`evalmodel.att_gt` aggregated by ``kind`` (its ``"overall"`` row)."""
+    return Adapter(f"att_gt ({kind})", {"kind": kind, **options})
+
+
+def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],
+                       n_perm: int | None = None, seed: int | None = None) -> Adapter:
+    """:func:`evalmodel.permutation_inference` of :class:`evalmodel.DiD2x2Statistic` (the
+    report's 2x2 permutation test) over the other units of the panel."""
+    return Adapter("permutation 2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)),
+                                       "n_perm": n_perm, "seed": seed})
+
+
+def _seq(x: int | Sequence[int]) -> Sequence[int]:
+    return [int(x)] if isinstance(x, int) else [int(v) for v in x]

@@ -1,0 +1,454 @@
+"""Placebo studies: the size, power and coverage of an estimator's inference on the data at hand.
+
+Each untreated unit of a comparison pool in turn is given a fake adoption and estimated against
+the rest of the pool with the estimator's own (default) inference. With no planted effect the
+share of rejections at ``1 - conf_level`` is the test's size on these data; with an effect
+added to the fake treated unit's post-adoption outcomes it is the power to detect that effect.
+The share of intervals that cover the planted effect is their coverage (DESIGN.md, "Statistical
+stance": size and power are checked by placebo studies on the data at hand).
+
+The inference layer never imports an estimator, so the estimator comes in as a callable
+``estimator(panel, outcome, treated_unit, adoption)``; adapters for the package's estimators
+live above it (:mod:`evalmodel.calibrate`).
+
+A remark on design-based tests: when the placebo study runs over every unit of the pool and the
+estimator's test is an exact permutation over that same pool, every fake treated unit meets the
+same placebo distribution, so the rejection share is its rank, ``floor(alpha (n + 1)) / n``-ish,
+by construction. Such a study checks the code, not the assumption; studies on a different pool,
+with a planted effect (power, coverage) or of analytic and normal-approximation inference are
+the informative ones.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import EstimationError, EvalModelError
+from evalmodel.panel import NEVER, Panel
+from evalmodel.results import Summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["PlaceboEstimator", "PlaceboStudyResult", "placebo_study"]
+
+#: Columns of :attr:`PlaceboStudyResult.table`.
+COLUMNS = ("unit", "estimate", "ci_lower", "ci_upper", "p_value", "rejected", "covered")
+
+
+class PlaceboEstimator(Protocol):
+    """What :func:`placebo_study` calls for each fake treated unit.
+
+    ``estimator(panel, outcome, treated, adoption)`` estimates the effect on the one unit
+    ``treated`` (the panel's only unit with a cohort, ``adoption``) against the other units of
+    ``panel``, with the inference to be studied, and returns either a 4-tuple
+    ``(estimate, ci_lower, ci_upper, p_value)`` or a result with an ``overall`` row holding those
+    columns (any :class:`~evalmodel.results.EstimateResult`).
+    """
+
+    def __call__(self, panel: Panel, outcome: str, treated: str, adoption: int) -> Any:
+        ...  # pragma: no cover
+
+
+def _four(fn: str, out: Any) -> tuple[float, float, float, float]:
+    """``(estimate, ci_lower, ci_upper, p_value)`` from what an estimator returned."""
+    row = getattr(out, "overall", None)
+    if row is not None:
+        try:
+            return (float(row["estimate"]), float(row["ci_lower"]), float(row["ci_upper"]),
+                    float(row["p_value"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EstimationError(f"{fn}: the estimator's result has an overall row without "
+                                  f"estimate, ci_lower, ci_upper and p_value ({exc}).") from exc
+    if isinstance(out, tuple | list) and len(out) == 4:
+        return tuple(float(v) for v in out)  # type: ignore[return-value]
+    raise EstimationError(
+        f"{fn}: the estimator returned {type(out).__name__}; it must return (estimate, "
+        "ci_lower, ci_upper, p_value) or a result with an overall row (an EstimateResult)."
+    )
+
+
+def _name(estimator: Callable[..., Any]) -> str:
+    return str(getattr(estimator, "label", None) or getattr(estimator, "__name__", None)
+               or type(estimator).__name__)
+
+
+def _binomial_se(share: float, n: int) -> float:
+    return math.sqrt(share * (1 - share) / n) if n > 0 and np.isfinite(share) else float("nan")
+
+
+@dataclass(frozen=True)
+class PlaceboStudyResult:
+    """Size (or power) and coverage of an estimator's inference, from fake adoptions.
+
+    Attributes
+    ----------
+    estimator : str
+        Name of the estimator studied.
+    outcome : str
+        The outcome.
+    adoption : int
+        The fake first treated period.
+    effect : float
+        The effect planted in each fake treated unit's outcomes from ``adoption`` on (0: a size
+        study).
+    conf_level : float
+        Level of the intervals; a unit is rejected when ``p_value <= 1 - conf_level``.
+    table : pandas.DataFrame
+        One row per placebo unit: ``unit``, ``estimate``, ``ci_lower``, ``ci_upper``,
+        ``p_value``, ``rejected`` and ``covered`` (whether the interval holds ``effect``;
+        missing where the estimator gave no interval), plus ``error`` for units whose fit
+        failed (their other cells are missing and they are not counted in :attr:`n`).
+    pool : tuple of str
+        The untreated units the study ran over (the comparison of every fit).
+    n_units : int or None
+        The number of placebo units asked for (None: every unit of the pool).
+    seed : int or None
+        Seed of the draw of placebo units.
+    warnings : tuple of (str, int)
+        Warning categories raised by the placebo fits and how many fits raised each (the fits'
+        warnings are counted here instead of being shown once per fit).
+    notes : tuple of str
+        What the study decided or left out.
+    """
+
+    estimator: str
+    outcome: str
+    adoption: int
+    effect: float
+    conf_level: float
+    table: pd.DataFrame = field(repr=False)
+    pool: tuple[str, ...] = field(repr=False)
+    n_units: int | None = None
+    seed: int | None = None
+    warnings: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def alpha(self) -> float:
+        """The nominal level of the test, ``1 - conf_level``."""
+        return 1 - self.conf_level
+
+    @property
+    def n(self) -> int:
+        """Number of placebo units with a p-value (failed fits left out)."""
+        return int(self.table["rejected"].notna().sum())
+
+    @property
+    def n_failed(self) -> int:
+        """Number of placebo units whose fit raised an error."""
+        return int(self.table["error"].notna().sum()) if "error" in self.table else 0
+
+    @property
+    def rejection_rate(self) -> float:
+        """Share of placebo units whose test rejects at ``1 - conf_level``."""
+        r = self.table["rejected"].dropna()
+        return float(r.astype(float).mean()) if len(r) else float("nan")
+
+    @property
+    def rejection_se(self) -> float:
+        """Binomial Monte Carlo standard error of :attr:`rejection_rate`."""
+        return _binomial_se(self.rejection_rate, self.n)
+
+    @property
+    def size(self) -> float:
+        """The rejection rate of a true null (a study with ``effect=0``).
+
+        Raises
+        ------
+        EstimationError
+            When an effect was planted: the rejection rate is then :attr:`power`.
+        """
+        if self.effect != 0:
+            raise EstimationError(f"placebo_study: an effect of {self.effect:g} was planted, so "
+                                  "the rejection rate is power, not size; use .power or "
+                                  ".rejection_rate.")
+        return self.rejection_rate
+
+    @property
+    def power(self) -> float:
+        """The rejection rate with a planted effect (a study with ``effect != 0``).
+
+        Raises
+        ------
+        EstimationError
+            When no effect was planted: the rejection rate is then :attr:`size`.
+        """
+        if self.effect == 0:
+            raise EstimationError("placebo_study: no effect was planted (effect=0), so the "
+                                  "rejection rate is size, not power; use .size or "
+                                  ".rejection_rate.")
+        return self.rejection_rate
+
+    @property
+    def n_intervals(self) -> int:
+        """Number of placebo units with an interval."""
+        return int(self.table["covered"].notna().sum())
+
+    @property
+    def coverage(self) -> float:
+        """Share of intervals that contain the planted effect (NaN without intervals)."""
+        c = self.table["covered"].dropna()
+        return float(c.astype(float).mean()) if len(c) else float("nan")
+
+    @property
+    def coverage_se(self) -> float:
+        """Binomial Monte Carlo standard error of :attr:`coverage`."""
+        return _binomial_se(self.coverage, self.n_intervals)
+
+    @property
+    def mean_estimate(self) -> float:
+        """Mean of the placebo estimates (compare with :attr:`effect` for bias)."""
+        return float(self.table["estimate"].mean())
+
+    @property
+    def spread(self) -> float:
+        """Standard deviation of the placebo estimates."""
+        return float(self.table["estimate"].std(ddof=1))
+
+    def describe(self) -> str:
+        """One sentence: what was studied and what came out."""
+        what = "size" if self.effect == 0 else f"power against an effect of {self.effect:g}"
+        alpha = f"{self.alpha:.3g}"
+        text = (f"placebo study of {self.estimator} on {self.outcome!r}: {self.n} untreated units "
+                f"each given a fake adoption in {self.adoption} against the other "
+                f"{len(self.pool) - 1} units of the pool; {what} at level {alpha}: "
+                f"{self.rejection_rate:.3f} (Monte Carlo s.e. {self.rejection_se:.3f})")
+        if self.n_intervals:
+            text += (f"; coverage of the {self.conf_level:.0%} intervals {self.coverage:.3f} "
+                     f"(s.e. {self.coverage_se:.3f})")
+        return text
+
+    def summary(self) -> Summary:
+        """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
+        kind = "size" if self.effect == 0 else "power"
+        rows = [
+            (f"rejection rate ({kind})", self.rejection_rate, self.rejection_se, self.n),
+            ("coverage", self.coverage, self.coverage_se, self.n_intervals),
+            ("mean estimate", self.mean_estimate, float("nan"), self.n),
+            ("sd of estimates", self.spread, float("nan"), self.n),
+        ]
+        table = pd.DataFrame(rows, columns=["statistic", "value", "mc_std_error", "n"])
+        drawn = ("every unit of the pool" if self.n_units is None else
+                 f"{self.n_units} units drawn with seed {self.seed}")
+        header = (
+            ("Estimator", self.estimator),
+            ("Outcome", self.outcome),
+            ("Fake adoption", str(self.adoption)),
+            ("Planted effect", f"{self.effect:g}"),
+            ("Level", f"{self.alpha:.3g} (intervals {self.conf_level:.0%})"),
+            ("Pool", f"{len(self.pool)} untreated units"),
+            ("Placebo units", f"{self.n} ({drawn})"
+             + (f"; {self.n_failed} failed" if self.n_failed else "")),
+        )
+        notes = [*self.notes, *(f"{k} raised in {c} placebo fits" for k, c in self.warnings)]
+        return Summary(title=f"Placebo study: {self.estimator}, {self.outcome}", header=header,
+                       table=table, notes=tuple(notes))
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Histogram of the placebo p-values (flat under a valid test of a true null)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        p = self.table["p_value"].dropna().to_numpy(dtype=float)
+        ax.hist(p, bins=[i / 20 for i in range(21)], color="0.6", edgecolor="white")
+        ax.axvline(self.alpha, color="C3", lw=1, label=f"level {self.alpha:.3g}")
+        if p.size:
+            ax.axhline(p.size / 20, color="0.3", lw=1, ls="--", label="uniform")
+        ax.set_xlabel("p-value")
+        ax.set_ylabel("placebo units")
+        ax.set_title(f"{self.estimator}: rejection rate {self.rejection_rate:.3f} (n={self.n})")
+        ax.legend(frameon=False)
+        return ax
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+
+def placebo_study(
+    panel: Panel,
+    outcome: str,
+    estimator: PlaceboEstimator | Callable[[Panel, str, str, int], Any],
+    *,
+    pool: Sequence[str],
+    adoption: int,
+    effect: float = 0.0,
+    conf_level: float = 0.95,
+    n_units: int | None = None,
+    seed: int | None = None,
+) -> PlaceboStudyResult:
+    """Size (or power) and coverage of an estimator's inference by fake adoptions in ``pool``.
+
+    Each untreated unit of ``pool`` in turn (or ``n_units`` of them drawn with ``seed``) is made
+    the one treated unit, first treated in ``adoption``, of the panel restricted to ``pool``
+    (so the real treated units are not in the comparison), and ``estimator`` is run on it with
+    its own inference. With ``effect`` non-zero, ``effect`` is added to that unit's outcome from
+    ``adoption`` on before the fit.
+
+    Parameters
+    ----------
+    panel : Panel
+        The data; only the units of ``pool`` are used.
+    outcome : str
+        The outcome.
+    estimator : callable
+        ``estimator(panel, outcome, treated, adoption)`` returning ``(estimate, ci_lower,
+        ci_upper, p_value)`` or a result with an ``overall`` row (see
+        :class:`PlaceboEstimator`; :mod:`evalmodel.calibrate` has one for each estimator of the
+        package). It should be deterministic (fix the seed of its own draws) for the study to be.
+    pool : sequence of str
+        The comparison pool: never-treated units not exposed to the policy. Units with a cohort
+        in ``panel`` are left out (and counted in the notes).
+    adoption : int
+        The fake first treated period: a period of the panel after its first.
+    effect : float
+        Effect planted in the fake treated unit's outcome from ``adoption`` on (0: size).
+    conf_level : float
+        Level of the intervals; a test rejects when ``p_value <= 1 - conf_level``.
+    n_units : int, optional
+        Number of placebo units drawn (without replacement, with ``seed``) from the pool; by
+        default every unit of the pool.
+    seed : int, optional
+        Seed of that draw.
+
+    Returns
+    -------
+    PlaceboStudyResult
+        The per-unit table, the rejection rate (``.size`` or ``.power``), ``.coverage``, their
+        binomial Monte Carlo standard errors and ``.summary()``.
+
+    Raises
+    ------
+    EstimationError
+        For an unknown or too small pool, an adoption that is not a period after the first, a
+        bad ``conf_level`` or ``n_units``, or an estimator that returns something else.
+
+    Notes
+    -----
+    Cost: one call of the estimator (with its inference, e.g. its own placebo or permutation
+    distribution over the pool) per placebo unit, in a Python loop: a study costs ``n`` times
+    one fit. An error of the estimator on one unit (an :class:`~evalmodel.errors.EvalModelError`)
+    is kept in the table's ``error`` column and that unit is left out of the rates; the fits'
+    warnings are counted in ``.warnings`` instead of being shown.
+
+    The Monte Carlo standard error ``sqrt(r (1 - r) / n)`` treats the placebo units as
+    independent draws; they share the pool, so it understates the uncertainty somewhat.
+
+    Examples
+    --------
+    >>> import evalmodel as em
+    >>> d = em.cases.get("trelleborg").design(em.datasets.simulated())
+    >>> def est(p, y, unit, start):
+    ...     r = em.permutation_inference(
+    ...         p, y, statistic=em.DiD2x2Statistic(y, pre=d.pre_periods, post=d.post_periods),
+    ...         treated=[unit], pool=[u for u in p.units if u != unit])
+    ...     return r.estimate, r.ci_lower, r.ci_upper, r.p_value
+    >>> s = em.placebo_study(d.panel, "N31807", est, pool=d.comparison, adoption=d.adoption,
+    ...                      n_units=30, seed=1)
+    >>> s.n, list(s.table.columns[:5])
+    (30, ['unit', 'estimate', 'ci_lower', 'ci_upper', 'p_value'])
+    >>> 0 <= s.size <= 1
+    True
+    """
+    fn = "placebo_study"
+    if not 0 < conf_level < 1:
+        raise EstimationError(f"{fn}: conf_level={conf_level!r} must lie strictly between 0 "
+                              "and 1.")
+    if not np.isfinite(effect):
+        raise EstimationError(f"{fn}: effect={effect!r} must be a finite number.")
+    if not callable(estimator):
+        raise EstimationError(f"{fn}: estimator must be a callable (panel, outcome, treated, "
+                              f"adoption) -> result; got {type(estimator).__name__}.")
+    panel.check_outcome(outcome)
+    if isinstance(pool, str):
+        pool = [pool]
+    pool_ids = list(dict.fromkeys(str(u) for u in pool))
+    unknown = [u for u in pool_ids if u not in set(panel.units)]
+    if unknown:
+        raise EstimationError(f"{fn}: pool units {unknown[:5]} are not in the panel; unit ids are "
+                              "strings with leading zeros, e.g. '0580'.")
+    notes: list[str] = []
+    cohorts = panel.cohorts()
+    treated_in_pool = [u for u in pool_ids if int(cohorts.get(u, NEVER)) != NEVER]
+    if treated_in_pool:
+        pool_ids = [u for u in pool_ids if u not in set(treated_in_pool)]
+        notes.append(f"{len(treated_in_pool)} pool units with a cohort in the panel left out "
+                     f"(e.g. {treated_in_pool[:3]})")
+    if len(pool_ids) < 3:
+        raise EstimationError(f"{fn}: the pool has {len(pool_ids)} untreated units; a placebo "
+                              "study needs at least 3 (one fake treated unit and its comparison).")
+    periods = [int(p) for p in panel.periods]
+    if isinstance(adoption, bool) or not isinstance(adoption, int | np.integer) or (
+            int(adoption) not in periods[1:]):
+        raise EstimationError(f"{fn}: adoption={adoption!r} must be a period of the panel after "
+                              f"its first ({periods[0]}-{periods[-1]}).")
+    adoption = int(adoption)
+    units = sorted(pool_ids)
+    if n_units is not None:
+        if isinstance(n_units, bool) or not isinstance(n_units, int | np.integer) or n_units < 1:
+            raise EstimationError(f"{fn}: n_units={n_units!r} must be a positive integer.")
+        if n_units < len(units):
+            rng = np.random.default_rng(seed)
+            units = sorted(rng.choice(units, size=int(n_units), replace=False).tolist())
+        else:
+            notes.append(f"n_units={n_units} is at least the pool's {len(units)} units: every "
+                         "unit is used")
+            n_units = None
+    base = panel.select(units=pool_ids).with_cohorts({})
+    wide = base.wide(outcome) if effect != 0 else None
+    times = [] if wide is None else [int(t) for t in wide.columns]
+    alpha = 1 - conf_level
+    rows: list[dict[str, Any]] = []
+    raised: Counter[str] = Counter()
+    name = _name(estimator)
+    for u in units:
+        fake = base.with_cohorts({u: adoption})
+        if wide is not None:
+            row_y = wide.loc[u].to_numpy(dtype=float)
+            cells = {(u, t): v + effect for t, v in zip(times, row_y.tolist(), strict=True)
+                     if t >= adoption and np.isfinite(v)}
+            fake = fake.with_values(outcome, cells)
+        row: dict[str, Any] = {"unit": u}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = estimator(fake, outcome, u, adoption)
+            except EvalModelError as exc:
+                row["error"] = str(exc)
+                out = (float("nan"),) * 4
+        est, lo, hi, p = _four(fn, out)
+        for kind in {type(w.message).__name__ for w in caught
+                     if issubclass(w.category, Warning)}:
+            raised[kind] += 1
+        row.update(estimate=est, ci_lower=lo, ci_upper=hi, p_value=p)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if "error" not in table:
+        table["error"] = pd.Series([None] * len(table), dtype=object)
+    p_val = table["p_value"].to_numpy(dtype=float)
+    rej = pd.arrays.BooleanArray(p_val <= alpha + 1e-12, np.isnan(p_val))
+    lo_v, hi_v = table["ci_lower"].to_numpy(float), table["ci_upper"].to_numpy(float)
+    has_ci = np.isfinite(lo_v) & np.isfinite(hi_v)
+    cov = pd.arrays.BooleanArray((lo_v <= effect) & (effect <= hi_v), ~has_ci)
+    table = table.assign(rejected=rej, covered=cov)[[*COLUMNS, "error"]]
+    failed = int(table["error"].notna().sum())
+    if failed:
+        notes.append(f"{failed} placebo fits failed and are left out (first: "
+                     f"{table['error'].dropna().iloc[0]})")
+    return PlaceboStudyResult(
+        estimator=name, outcome=outcome, adoption=adoption, effect=float(effect),
+        conf_level=conf_level, table=table, pool=tuple(sorted(pool_ids)), n_units=n_units,
+        seed=seed, warnings=tuple(sorted(raised.items())), notes=tuple(notes),
+    )
