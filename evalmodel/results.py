@@ -200,14 +200,14 @@ class Summary:
 class Result:
     """The interface every result type shares (DESIGN.md, "Every result").
 
-    A result type subclasses this and provides :attr:`table` (a field or a property) with the
+    A result type subclasses this and provides ``table`` (a field or a property) with the
     index columns followed by :data:`COLUMNS`. It then has :attr:`overall` (the headline row,
     where one exists), :meth:`summary` (one :class:`Summary` behind text, HTML, Markdown and
     LaTeX), :meth:`plot` and the text and notebook views. Subclasses refine the summary's title,
     header and notes, the headline row, the plot, and what :func:`compare` shows about them.
     """
 
-    #: Position in :attr:`table` of the headline row, or None without a headline.
+    #: Position in ``table`` of the headline row, or None without a headline.
     _headline: ClassVar[int | None] = 0
 
     if TYPE_CHECKING:  # pragma: no cover - a field or a property of each result type
@@ -221,7 +221,7 @@ class Result:
 
     @property
     def overall(self) -> pd.Series | None:
-        """The headline effect as one row of :attr:`table` (columns as there), or None."""
+        """The headline effect as one row of ``table`` (columns as there), or None."""
         t = self.table
         if self._headline is None or not len(t):
             return None
@@ -250,7 +250,7 @@ class Result:
                        notes=self._notes())
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Estimates with their intervals, one row per line of :attr:`table`; returns the Axes."""
+        """Estimates with their intervals, one row per line of ``table``; returns the Axes."""
         from evalmodel.plotting.core import table_plot
 
         return table_plot(self.table, conf_level=self.conf_level, title=self._title(), ax=ax)

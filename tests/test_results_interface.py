@@ -127,7 +127,7 @@ def test_table_overall_summary_plot(key: str) -> None:
     assert tex.startswith(r"\begin{table}") and r"\toprule" in tex
     ax = r.plot()
     assert isinstance(ax, Axes)
-    fig, given = plt.subplots()
+    _fig, given = plt.subplots()
     assert r.plot(ax=given) is given
     plt.close("all")
 

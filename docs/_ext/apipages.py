@@ -42,14 +42,14 @@ exactly what the installed package exports (version {version}).
 
 
 def _kind(name: str, obj: object) -> str:
-    from evalmodel.results import EstimateResult
+    from evalmodel.results import Result
 
     if inspect.ismodule(obj):
         return "modules"
     if inspect.isclass(obj):
         if issubclass(obj, BaseException | Warning):
             return "errors"
-        if issubclass(obj, EstimateResult):
+        if issubclass(obj, Result):
             return "results"
     module = getattr(obj, "__module__", "") or ""
     for part, kind in (("estimators", "estimators"), ("inference", "inference"),
