@@ -19,6 +19,7 @@ __all__ = [
     "FewTreatedClustersWarning",
     "GapWarning",
     "GapsFilledWarning",
+    "LateCohortWarning",
     "MissingCellError",
     "MissingValueWarning",
     "PanelError",
@@ -85,6 +86,12 @@ class FewTreatedClustersWarning(EvalModelWarning):
 
 class SmallCohortWarning(EvalModelWarning):
     """A treatment cohort has too few units for its group-time effects to be reliable."""
+
+
+class LateCohortWarning(EvalModelWarning):
+    """Units first treated after the panel's last period (plus anticipation, in ``att_gt``)
+    are never treated within the sample, as R ``did``'s preprocessing has them: their cohort
+    is set to 0, and the count, the cohorts and the units are in ``notes``."""
 
 
 class ConvexHullWarning(EvalModelWarning):

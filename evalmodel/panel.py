@@ -14,11 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.errors import CoercedValuesWarning, GapWarning, MissingValueWarning, PanelError
+from evalmodel.errors import (
+    CoercedValuesWarning,
+    GapWarning,
+    LateCohortWarning,
+    MissingValueWarning,
+    PanelError,
+)
 
-__all__ = ["NEVER", "Panel"]
+__all__ = ["NEVER", "Panel", "late_cohort_note"]
 
-#: Cohort value of a never-treated unit inside a Panel (inputs may use NaN or 0).
+#: Cohort value of a never-treated unit inside a Panel (inputs may use NaN, 0 or inf).
 NEVER = 0
 
 
@@ -28,6 +34,31 @@ def _plain(value: Any) -> Any:
 
 def _show(value: Any) -> str:
     return repr(_plain(value))
+
+
+def _not_a_period(value: float, periods: np.ndarray) -> str:
+    """Why a cohort value that is not after the last period cannot be one (for a message)."""
+    span = f"{int(periods[0])}-{int(periods[-1])}"
+    if value != np.floor(value):
+        return f"is not a period of the panel ({span}): a first treated period is a whole period"
+    if value < periods[0]:
+        return (f"is before the first period of the panel ({span}): a unit treated before the "
+                "panel starts has no untreated period; drop the unit, or start the panel earlier")
+    return (f"is not a period of the panel ({span}): no row has period {int(value)}; add that "
+            "period's rows, or use the first period the unit is observed treated")
+
+
+def late_cohort_note(late: Mapping[str, int], last: int, after: str = "") -> str:
+    """The sentence counting the units first treated after ``last`` (``after`` qualifies it,
+    e.g. ``" plus anticipation 1"``): their cohorts, how many units each, and the first units."""
+    counts = pd.Series(late, dtype="int64").value_counts().sort_index()
+    cohorts = ", ".join(f"{g} ({n} unit{'s' * (n != 1)})" for g, n in counts.items())
+    units = sorted(str(u) for u in late)
+    shown = ", ".join(repr(u) for u in units[:5]) + (", ..." if len(units) > 5 else "")
+    return (f"{len(late)} unit{'s' * (len(late) != 1)} first treated after the last period "
+            f"({last}){after} {'are' if len(late) != 1 else 'is'} never treated within the "
+            f"sample: cohort{'s' * (len(counts) != 1)} {cohorts}, unit{'s' * (len(units) != 1)} "
+            f"{shown}; set to cohort 0, as R did does")
 
 
 def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
@@ -117,8 +148,11 @@ class Panel:
         Names of the unit-id and period columns. Unit ids become strings (``'0580'``); periods
         must be integer-valued.
     cohort : str, optional
-        Column with the first treated period of each unit; NaN or 0 means never treated. It must
-        be constant within a unit and be a period of the panel.
+        Column with the first treated period of each unit; NaN, 0 or inf means never treated. It
+        must be constant within a unit and be a period of the panel, or come after the last
+        period: such a unit is never treated within the sample (cohort 0, as R ``did`` has it),
+        counted in :attr:`notes` with a :class:`~evalmodel.errors.LateCohortWarning`, and its
+        first treated period is kept in :attr:`late_cohorts`.
     weight : str, optional
         Column of sampling weights (constant within unit for the staggered estimators).
     group : str, optional
@@ -140,7 +174,8 @@ class Panel:
     ------
     PanelError
         For a missing column, duplicate keys, non-integer periods, a non-numeric outcome, an
-        inconsistent or out-of-range cohort, or an empty frame.
+        inconsistent cohort, a cohort before the first period or between periods that is not a
+        period itself, or an empty frame.
 
     Examples
     --------
@@ -243,8 +278,10 @@ class Panel:
                     "weights must be non-negative numbers."
                 )
         self._periods = np.sort(df[time].unique())
+        late: dict[str, int] = {}
         if cohort is not None:
-            df[cohort] = self._check_cohort(df, unit, cohort, self._periods, order, codes[0])
+            df[cohort], late = self._check_cohort(df, unit, cohort, self._periods, order,
+                                                  codes[0])
         df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
         self._data = df.iloc[order].reset_index(drop=True)
         self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (
@@ -252,6 +289,11 @@ class Panel:
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
+        self._late_cohorts = late
+        if late:
+            msg = late_cohort_note(late, int(self._periods[-1]))
+            self._notes.append(msg)
+            warnings.warn(f"Panel: {msg}.", LateCohortWarning, stacklevel=2)
         self._report_gaps_and_missing()
         self.truth = truth
         self.source: dict[str, Any] = dict(source or {})
@@ -304,7 +346,9 @@ class Panel:
         periods: np.ndarray,
         order: np.ndarray,
         ucode: np.ndarray,
-    ) -> pd.Series:
+    ) -> tuple[pd.Series, dict[str, int]]:
+        """The cohort column as int64 (0 = never treated), and the units first treated after the
+        last period (set to 0 here) with their first treated period."""
         c = pd.to_numeric(df[cohort], errors="coerce")
         text = c.isna() & df[cohort].notna()
         if text.any():
@@ -314,7 +358,7 @@ class Panel:
                 f"{_show(df[cohort].iloc[pos])} in row {pos}; use the first treated period, or "
                 "NaN/0 for never treated."
             )
-        c = c.fillna(NEVER)
+        c = c.fillna(NEVER).replace(np.inf, NEVER)
         cs, us = c.to_numpy()[order], ucode[order]
         starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]])
         varies = np.minimum.reduceat(cs, starts) != np.maximum.reduceat(cs, starts)
@@ -325,16 +369,20 @@ class Panel:
                 f"Panel: cohort column {cohort!r} changes within unit {u!r} (values {vals}); a "
                 "cohort is the unit's first treated period and must be the same in every row."
             )
-        bad = (c != NEVER) & ~c.isin(periods)
+        whole = c == np.floor(c)
+        after = whole & (c > periods[-1])  # never treated within the sample (R did)
+        bad = (c != NEVER) & ~c.isin(periods) & ~after
         if bad.any():
             v = c[bad].iloc[0]
             raise PanelError(
                 f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
-                f"{df[unit][bad].iloc[0]!r}), which is not a period of the panel "
-                f"({int(periods[0])}-{int(periods[-1])}); use a period inside the panel, or 0 for "
-                "units first treated after it ends."
+                f"{df[unit][bad].iloc[0]!r}), which {_not_a_period(v, periods)}. A cohort is the "
+                "unit's first treated period; 0 or NaN means never treated, and a period after "
+                "the last one means never treated within the sample."
             )
-        return c.astype("int64")
+        late = dict(zip(df[unit][after].astype(str), c[after].astype("int64").tolist(),
+                        strict=True))
+        return c.where(~after, NEVER).astype("int64"), late
 
     def _report_gaps_and_missing(self) -> None:
         counts = self._rows_per_unit()
@@ -447,6 +495,20 @@ class Panel:
         """Whether every unit (and group) has every period."""
         return bool((self._rows_per_unit() == len(self._periods)).all())
 
+    @property
+    def late_cohorts(self) -> pd.Series:
+        """First treated period, by unit, of the units first treated after the last period.
+
+        Their cohort is 0 in the panel (never treated within the sample, as in R ``did``);
+        ``att_gt`` with anticipation reads this series, since a unit first treated within
+        ``anticipation`` periods after the panel's end is affected inside it.
+        """
+        late: dict[str, int] = getattr(self, "_late_cohorts", {})
+        if late:
+            present = set(self._data[self._unit].unique().tolist())
+            late = {u: g for u, g in late.items() if u in present}
+        return pd.Series(late, dtype="int64", name="late_cohort").rename_axis(self._unit)
+
     def cohorts(self) -> pd.Series:
         """First treated period by unit (0 = never treated); all 0 without a cohort role."""
         if self._cohort is None:
@@ -503,24 +565,41 @@ class Panel:
     def with_cohorts(self, cohorts: Mapping[str, int], *, name: str = "cohort") -> Panel:
         """Return a panel whose cohort role is set from ``{unit: first treated period}``.
 
-        Units not in ``cohorts`` become never treated. A cohort outside the panel's periods
-        raises :class:`PanelError`.
+        Units not in ``cohorts``, or given 0, NaN or inf, become never treated. A cohort after
+        the last period makes its unit never treated within the sample, as in the constructor
+        (counted in :attr:`notes`, with a :class:`~evalmodel.errors.LateCohortWarning`, and
+        kept in :attr:`late_cohorts`); a cohort before the first period, or between periods
+        without being one, raises :class:`PanelError`.
         """
         col = self._cohort or name
-        bad = {u: c for u, c in cohorts.items() if c not in set(self._periods.tolist())}
-        if bad:
-            u, c = next(iter(bad.items()))
-            raise PanelError(
-                f"Panel.with_cohorts: cohort {c!r} of unit {u!r} is not a period of the panel "
-                f"({int(self._periods[0])}-{int(self._periods[-1])})."
-            )
+        periods = set(self._periods.tolist())
+        last = int(self._periods[-1])
+        given: dict[str, int] = {}
+        late: dict[str, int] = {}
+        for u, c in cohorts.items():
+            number = isinstance(c, int | float | np.integer | np.floating)
+            if number and (c == NEVER or c == np.inf or np.isnan(c)):
+                continue  # never treated, as a unit left out
+            if c in periods:
+                given[str(u)] = int(c)
+            elif number and np.isfinite(c) and c > last and c == np.floor(c):
+                late[str(u)] = int(c)
+            else:
+                why = (_not_a_period(float(c), self._periods) if number else
+                       "is not a number: a cohort is a period of the panel, 0 for never treated")
+                raise PanelError(f"Panel.with_cohorts: cohort {c!r} of unit {u!r} {why}.")
         data = self._data.copy()
-        data[col] = data[self._unit].map({str(k): int(v) for k, v in cohorts.items()})
+        data[col] = data[self._unit].map(given)
         data[col] = data[col].fillna(NEVER).astype("int64")
         if col not in self._data.columns:
             cols = [*self._key_cols(), col, *[c for c in data.columns if c not in self._key_cols()]]
             data = data[list(dict.fromkeys(cols))]
-        return Panel._from_validated(self, data, _cohort=col)
+        notes = list(self._notes)
+        if late:
+            msg = late_cohort_note(late, last)
+            notes.append(msg)
+            warnings.warn(f"Panel.with_cohorts: {msg}.", LateCohortWarning, stacklevel=2)
+        return Panel._from_validated(self, data, _cohort=col, _late_cohorts=late, _notes=notes)
 
     def with_values(self, outcome: str, cells: Mapping[tuple[str, int], float],
                     *, note: str | None = None) -> Panel:

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 import evalmodel as em
-from evalmodel.errors import CoercedValuesWarning, GapWarning, MissingValueWarning, PanelError
+from evalmodel.errors import (
+    CoercedValuesWarning,
+    GapWarning,
+    LateCohortWarning,
+    MissingValueWarning,
+    PanelError,
+)
 
 
 def frame() -> pd.DataFrame:
@@ -78,11 +84,50 @@ def test_cohort_changing_within_unit() -> None:
         em.Panel(df, unit="kommun", time="year", cohort="first")
 
 
-def test_cohort_not_a_period() -> None:
-    df = frame()
+def test_cohort_after_the_last_period_is_never_treated_within_the_sample() -> None:
+    """As R did's preprocessing: cohort 0, a LateCohortWarning, a count in the notes, and the
+    first treated period kept in late_cohorts."""
+    df = pd.concat([frame(), frame().iloc[:3].assign(kommun="1280", first=2023)],
+                   ignore_index=True)
     df.loc[:2, "first"] = 2030
-    with pytest.raises(PanelError, match=r"value 2030 \(unit '0580'\), which is not a period "
-                                         r"of the panel \(2019-2021\).*or 0 for"):
+    with pytest.warns(LateCohortWarning, match=r"^Panel: 2 units first treated after the last "
+                      r"period \(2021\) are never treated within the sample: cohorts 2023 "
+                      r"\(1 unit\), 2030 \(1 unit\), units '0580', '1280'"):
+        p = em.Panel(df, unit="kommun", time="year", cohort="first")
+    assert p.cohorts().to_dict() == {"0580": 0, "1280": 0, "1287": 0}
+    assert p.late_cohorts.to_dict() == {"0580": 2030, "1280": 2023}
+    assert p.notes == ["2 units first treated after the last period (2021) are never treated "
+                       "within the sample: cohorts 2023 (1 unit), 2030 (1 unit), units '0580', "
+                       "'1280'; set to cohort 0, as R did does"]
+    assert p.select(units=["1280", "1287"]).late_cohorts.to_dict() == {"1280": 2023}
+    assert em.Panel(frame(), unit="kommun", time="year", cohort="first").late_cohorts.empty
+
+
+def test_cohort_inf_means_never() -> None:
+    df = frame().astype({"first": float})
+    df.loc[3:, "first"] = np.inf
+    p = em.Panel(df, unit="kommun", time="year", cohort="first")  # no warning
+    assert p.cohorts().to_dict() == {"0580": 2021, "1287": 0}
+    assert p.notes == [] and p.late_cohorts.empty
+
+
+@pytest.mark.parametrize(("value", "drop", "why"), [
+    (2017, None, r"which is before the first period of the panel \(2019-2021\): a unit "
+                 r"treated before the panel starts has no untreated period; drop the unit"),
+    (2020, 2020, r"which is not a period of the panel \(2019-2021\): no row has period 2020; "
+                 r"add that period's rows"),
+    (2020.5, None, r"which is not a period of the panel \(2019-2021\): a first treated "
+                   r"period is a whole period"),
+])
+def test_cohort_before_the_first_period_or_between_periods_raises(
+        value: float, drop: int | None, why: str) -> None:
+    df = frame().astype({"first": float})
+    df.loc[:2, "first"] = value
+    if drop is not None:  # no unit has that period: a gap in the panel's periods
+        df = df[df["year"] != drop]
+    with pytest.raises(PanelError, match=rf"cohort column 'first' has value {value}.* \(unit "
+                                         rf"'0580'\), {why}.*a period after the last one means "
+                                         r"never treated within the sample"):
         em.Panel(df, unit="kommun", time="year", cohort="first")
 
 
@@ -143,8 +188,19 @@ def test_select_and_with_cohorts() -> None:
     assert q.select(units=["1287"]).units == ["1287"]
     with pytest.raises(PanelError, match=r"units \['9999'\] are not in the panel"):
         p.select(units=["9999"])
-    with pytest.raises(PanelError, match=r"cohort 2030 of unit '1287' is not a period"):
-        p.with_cohorts({"1287": 2030})
+    with pytest.warns(LateCohortWarning, match=r"^Panel.with_cohorts: 1 unit first treated "
+                      r"after the last period \(2021\) is never treated within the sample"):
+        late = q.with_cohorts({"1287": 2030, "0580": 2021})
+    assert late.cohorts().to_dict() == {"0580": 2021, "1287": 0}
+    assert late.late_cohorts.to_dict() == {"1287": 2030}
+    assert late.notes[-1].startswith("1 unit first treated after the last period (2021)")
+    assert late.with_cohorts({"1287": 2020}).late_cohorts.empty  # a new cohort role
+    assert p.with_cohorts({"1287": 0, "0580": float("nan")}).cohorts().eq(0).all()
+    with pytest.raises(PanelError, match=r"cohort 2018 of unit '1287' is before the first "
+                                         r"period of the panel \(2019-2021\)"):
+        p.with_cohorts({"1287": 2018})
+    with pytest.raises(PanelError, match=r"cohort 'x' of unit '1287' is not a number"):
+        p.with_cohorts({"1287": "x"})
 
 
 def test_unknown_outcome_named() -> None:

@@ -15,6 +15,18 @@ counted in a named warning and in the notes, with the reason:
   untreated base period;
 * with ``control_group="not_yet"`` and no never-treated units, the periods from the last
   cohort's adoption on, the last cohort then serving as the comparison group.
+
+Units first treated after the last period are handled as R ``did``'s preprocessing does,
+whether the panel already set their cohort to 0 (:attr:`~evalmodel.Panel.late_cohorts`) or a
+selection of periods left it after the last period:
+
+* after the last period plus ``anticipation``: never treated within the sample (cohort 0);
+* after the last period but within ``anticipation`` of it: anticipation affects them inside the
+  sample, so they are not never treated; they keep their cohort, which has pre-treatment cells
+  only, and serve as not-yet-treated comparisons before their anticipation starts.
+
+Both are counted in the notes, with a :class:`~evalmodel.errors.LateCohortWarning` where a
+unit's cohort differs from the panel's (the panel warned of its own recoding).
 """
 
 from __future__ import annotations
@@ -171,6 +183,49 @@ def _rows_present(
     return y, x, present, seen & (w > 0)
 
 
+def _after_sample(
+    panel: Panel, units: np.ndarray, cohort: np.ndarray, periods: np.ndarray,
+    anticipation: int, notes: list[str], fn: str,
+) -> np.ndarray:
+    """R ``did``'s rule for units first treated after the sample (see the module docstring).
+
+    Returns the cohorts with 0 for the units first treated after the last period plus
+    ``anticipation`` and their first treated period for those within ``anticipation`` of it.
+    """
+    # imported here so that this module's import block stays as it is
+    from evalmodel.errors import LateCohortWarning
+    from evalmodel.panel import late_cohort_note
+
+    last = int(periods[-1])
+    given = cohort.copy()  # the first treated period as given, also where the panel set 0
+    late = panel.late_cohorts
+    if len(late):
+        pos = pd.Index(units).get_indexer(late.index)
+        given[pos[pos >= 0]] = late.to_numpy()[pos >= 0]
+    never = given > last + anticipation
+    within = (given > last) & ~never
+    out = np.where(never, 0, given)
+    if never.any():
+        after = f" plus anticipation {anticipation}" if anticipation else ""
+        msg = late_cohort_note(dict(zip(units[never].astype(str), given[never].tolist(),
+                                        strict=True)), last, after)
+        notes.append(msg)
+        if (cohort[never] > 0).any():  # set to 0 here, not already by the panel
+            warnings.warn(f"{fn}: {msg}.", LateCohortWarning, stacklevel=4)
+    if within.any():
+        counts = pd.Series(given[within]).value_counts().sort_index()
+        msg = (f"{int(within.sum())} units first treated after the last period ({last}) but "
+               f"within anticipation {anticipation} of it (cohort{'s' * (len(counts) > 1)} "
+               f"{', '.join(f'{g} ({n} units)' for g, n in counts.items())}) are affected inside "
+               "the sample, so they are not never treated: as in R did, their cohorts have "
+               "pre-treatment cells only and serve as not-yet-treated comparisons before "
+               "anticipation starts")
+        notes.append(msg)
+        if (cohort[within] != given[within]).any():  # the panel had set them to 0
+            warnings.warn(f"{fn}: {msg}.", LateCohortWarning, stacklevel=4)
+    return out
+
+
 def prepare(
     panel: Panel,
     outcome: str,
@@ -246,6 +301,7 @@ def prepare(
     w = (np.ones(n) if panel.weight is None
          else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
     cohort = _per_unit(df[g], ucode, n, "cohort", fn).astype(np.int64)
+    cohort = _after_sample(panel, units, cohort, periods, anticipation, notes, fn)
     present: np.ndarray | None = None
     if allow_unbalanced:
         y, x, present, keep = _rows_present(y, x, w, len(df), [outcome, *covariates], notes,
@@ -275,7 +331,8 @@ def prepare(
     if not (cohort > 0).any():
         raise EstimationError(
             f"{fn}: no treated units are left (cohorts are all 0 after dropping units treated "
-            "in the first period); check the cohort column."
+            "in the first period and counting units first treated after the last period as "
+            "never treated); check the cohort column."
         )
     if not (cohort == 0).any():
         if control_group == "never":
