@@ -91,7 +91,9 @@ class SmallCohortWarning(EvalModelWarning):
 class LateCohortWarning(EvalModelWarning):
     """Units first treated after the panel's last period (plus anticipation, in ``att_gt``)
     are never treated within the sample, as R ``did``'s preprocessing has them: their cohort
-    is set to 0, and the count, the cohorts and the units are in ``notes``."""
+    is set to 0, and the count, the cohorts and the units are in ``notes``. In ``att_gt``,
+    units first treated within ``anticipation`` periods after the end keep their cohort
+    instead (affected inside the sample; pre-treatment cells only), also with this warning."""
 
 
 class ConvexHullWarning(EvalModelWarning):
