@@ -41,7 +41,7 @@ PACKAGE = Path(evalmodel.__file__).parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel._version")),
     ("core", ("evalmodel.core",)),
-    ("interfaces", ("evalmodel.panel", "evalmodel.results")),
+    ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.results")),
     ("panel tools", ("evalmodel.breaks", "evalmodel.coverage")),
     ("data", ("evalmodel.data", "evalmodel.names", "evalmodel.datasets")),
     ("cases", ("evalmodel.cases",)),
