@@ -130,7 +130,7 @@ def case_intro(name: str) -> None:
     case = em.cases.get(name)
     design = case.design(panel_for(case))
     lines = [
-        f"**Treated:** {', '.join(case.treated)} ({case.level}); **adoption:** {case.adoption} "
+        f"**Treated:** {', '.join(em.unit_label(u) for u in case.treated)} ({case.level}); **adoption:** {case.adoption} "
         f"(plausible range {case.adoption_range[0]}-{case.adoption_range[1]}: "
         f"{case.adoption_note})",
         f"**Comparison pool:** {len(design.comparison)} units; **kept out:** "
