@@ -94,7 +94,11 @@ def sdid(*, seed: int | None = 0, **options: Any) -> Adapter:
 
 
 def att_gt(kind: str = "simple", **options: Any) -> Adapter:
-    """:func:`evalmodel.att_gt` aggregated by ``kind`` (its ``"overall"`` row)."""
+    """:func:`evalmodel.att_gt` aggregated by ``kind`` (its ``"overall"`` row).
+
+    With the default ``inference="auto"`` and one treated unit the aggregation's inference is
+    design-based (each other comparison unit in turn as the fake treated unit).
+    """
     return Adapter(f"att_gt ({kind})", {"kind": kind, **options})
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import check_choice
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, check_choice, warn_few_clusters
 from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.results import EstimateResult, inference_table
 
@@ -30,9 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from evalmodel.estimators.staggered import AttGtResult
 
-__all__ = ["AggregateResult", "Kind", "aggregate"]
+__all__ = ["AggInference", "AggregateResult", "Kind", "aggregate"]
 
 Kind = Literal["simple", "dynamic", "group", "calendar"]
+#: ``"auto"``: design-based (placebo over the comparison pool) when ``att_gt`` chose it for
+#: few treated clusters, else the inference of the ``att_gt`` result.
+AggInference = Literal["auto", "analytic", "bootstrap"]
 _KEY = {"simple": None, "dynamic": "event_time", "group": "cohort", "calendar": "time"}
 
 
@@ -106,14 +109,18 @@ def _weighted(inf: np.ndarray, att: np.ndarray, cells: np.ndarray, cohorts: np.n
     return est, inf[:, cells] @ (pg / total) + wif
 
 
-def _components(res: AttGtResult, kind: str, balance_e: int | None, min_e: float,
-                max_e: float) -> tuple[list[tuple[str, float, float]], np.ndarray]:
+def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
+                min_e: float = -np.inf, max_e: float = np.inf, *,
+                att: np.ndarray | None = None, inf: np.ndarray | None = None,
+                ) -> tuple[list[tuple[str, float, float]], np.ndarray]:
+    """Rows ``(term, key, estimate)`` and their influence functions (``att``/``inf`` given:
+    those in place of the result's cells)."""
     tab = res.table
-    att = tab["estimate"].to_numpy(float)
+    att = tab["estimate"].to_numpy(float) if att is None else att
     g = tab["cohort"].to_numpy()
     t = tab["time"].to_numpy()
     e = t - g
-    inf = res.influence
+    inf = res.influence if inf is None else inf
     window = (e >= min_e) & (e <= max_e)
     post = g <= t
     rows: list[tuple[str, float, float]] = []
@@ -178,7 +185,8 @@ def _need(cells: np.ndarray, what: str) -> None:
 
 
 def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None = None,
-              min_e: float = -np.inf, max_e: float = np.inf) -> AggregateResult:
+              min_e: float = -np.inf, max_e: float = np.inf,
+              inference: AggInference = "auto") -> AggregateResult:
     """Aggregate group-time ATTs.
 
     Parameters
@@ -192,15 +200,29 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
         adoption.
     min_e, max_e : float
         Event-time window (``simple``, ``group``, ``dynamic``).
+    inference : {"auto", "analytic", "bootstrap"}
+        ``"auto"`` (default): when ``res`` came from ``att_gt(inference="auto")`` with fewer
+        than ``MIN_TREATED_CLUSTERS`` treated clusters, design-based inference: every row of
+        the aggregation is re-estimated with the treatment re-assigned to each comparison
+        (never-treated) unit in turn (to drawn sets of units with several treated units), and
+        its p-value and interval come from that permutation test (the interval by test
+        inversion, so it excludes 0 exactly when ``p < 1 - conf_level``;
+        :mod:`evalmodel.estimators.staggered_placebo`). Otherwise the inference of ``res``.
+        ``"analytic"`` and ``"bootstrap"`` ask for influence-function standard errors or the
+        multiplier bootstrap; with few treated clusters they give a
+        :class:`~evalmodel.errors.FewTreatedClustersWarning`.
 
     Returns
     -------
     AggregateResult
-        With bootstrap inference in ``res``, standard errors and the simultaneous band
+        With bootstrap inference, standard errors and the simultaneous band
         (``band_lower``/``band_upper`` over the components) come from the multiplier bootstrap
-        with ``res.seed``.
+        with ``res.seed``. With design-based inference ``std_error`` is the standard deviation
+        of the placebo estimates and ``details["permutation"]`` holds the overall row's
+        :class:`~evalmodel.inference.permutation.PermutationResult`.
     """
     check_choice("aggregate", "kind", kind, Kind)
+    check_choice("aggregate", "inference", inference, AggInference)
     if balance_e is not None and kind != "dynamic":
         raise EstimationError(
             f"aggregate: balance_e={balance_e!r} applies only to kind='dynamic'; "
@@ -216,7 +238,28 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
         index[key] = pd.array([None if np.isnan(r[1]) else int(r[1]) for r in rows],
                               dtype="Int64")
     crit = None
-    if res.bootstrap:
+    extra: list[str] = []
+    n_tc = res.n_treated_clusters
+    design = inference == "auto" and res.design is not None
+    boot = res.bootstrap if inference == "auto" else inference == "bootstrap"
+    label = res.inference
+    if inference != "auto" or res.design is not None:
+        label = res.details["labels"]["bootstrap" if boot else "analytic"]
+    if inference != "auto":
+        extra += warn_few_clusters("aggregate", n_tc)
+    perms = None
+    if design:
+        from evalmodel.estimators.staggered_placebo import placebo_rows
+
+        try:
+            perms = placebo_rows(res, kind, len(rows), {"balance_e": balance_e,
+                                                        "min_e": min_e, "max_e": max_e})
+        except EstimationError as exc:
+            extra.append(f"design-based inference is not possible here ({exc}); the analytic "
+                         "standard errors stand and are not reliable with "
+                         f"{n_tc} treated cluster(s)")
+            label += "; design-based inference not possible"
+    if boot and perms is None:
         comp = multiplier_bootstrap(psi[:, :-1], n_boot=res.n_boot, seed=res.seed,
                                     cluster=res.cluster_codes, conf_level=res.conf_level,
                                     multipliers=res.multipliers)
@@ -231,16 +274,40 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
         se = np.sqrt(np.einsum("ck,ck->k", s, s)) / psi.shape[0]
     se = np.where(se > 0, se, np.nan)  # e.g. the universal base period's own event time (R: NA)
     table = inference_table(index, est, se, conf_level=res.conf_level)
+    if perms is not None:
+        for r, perm in enumerate(perms):
+            scale = max(1.0, abs(est[r]))
+            if abs(perm.estimate - est[r]) > 1e-7 * scale:
+                raise EstimationError(
+                    f"aggregate: the placebo statistic ({perm.estimate!r}) does not reproduce "
+                    f"the estimate ({est[r]!r}) of row {rows[r][0]!r}; please report this.")
+        design_cols = np.array([[p.std_error, p.ci_lower, p.ci_upper, p.p_value]
+                                for p in perms])
+        design_cols[np.isnan(se)] = np.nan  # fixed zero rows (universal base period)
+        table[["std_error", "ci_lower", "ci_upper", "p_value"]] = design_cols
+        last = perms[-1]
+        label = (f"design-based (placebo in space: every row re-estimated with the treatment "
+                 f"re-assigned to {last.n_perm:,} "
+                 + ("sets of comparison units" if len(last.treated) > 1
+                    else "comparison units in turn")
+                 + f" of {len(last.pool):,}; p-value and interval from that test, the interval "
+                 f"by test inversion) because there are {n_tc} treated cluster(s), fewer than "
+                 f"{MIN_TREATED_CLUSTERS}")
+        extra.append("aggregations: " + label + "; std_error is the standard deviation of the "
+                     "placebo estimates")
     if crit is not None:
         table["band_lower"] = np.where(table["term"] == "overall", np.nan, est - crit * se)
         table["band_upper"] = np.where(table["term"] == "overall", np.nan, est + crit * se)
     window = "" if np.isinf(min_e) and np.isinf(max_e) else f", e in [{min_e}, {max_e}]"
-    notes = [*res.notes, f"{kind} aggregation of ATT(g, t)"
-             + (f", balanced at e = {balance_e}" if balance_e is not None else "") + window]
+    notes = [*(n for n in res.notes if perms is None or not n.startswith("ATT(g, t) cells:")),
+             f"{kind} aggregation of ATT(g, t)"
+             + (f", balanced at e = {balance_e}" if balance_e is not None else "") + window,
+             *extra]
     return AggregateResult(
         method=f"{res.method}, {kind} aggregation", outcome=res.outcome, table=table,
-        inference=res.inference, sample=res.sample, conf_level=res.conf_level,
+        inference=label, sample=res.sample, conf_level=res.conf_level,
         overall_term="overall", notes=tuple(notes),
-        details={**res.details, "crit_value": crit, "kind": kind},
+        details={**res.details, "crit_value": crit, "kind": kind,
+                 **({"permutation": perms[-1]} if perms is not None else {})},
         kind=kind, influence=psi, cluster_codes=res.cluster_codes,
     )

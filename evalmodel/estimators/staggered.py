@@ -24,14 +24,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy import stats
 
 from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import check_anticipation, check_choice, check_conf_level
+from evalmodel.estimators._common import (
+    MIN_TREATED_CLUSTERS,
+    check_anticipation,
+    check_choice,
+    check_conf_level,
+    warn_few_clusters,
+)
 from evalmodel.estimators.drdid import KERNELS, Method, cells_without_covariates
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, prepare
@@ -42,13 +48,15 @@ from evalmodel.results import EstimateResult, Sample, inference_table
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from evalmodel.estimators.aggregate import AggregateResult, Kind
+    from evalmodel.estimators.aggregate import AggInference, AggregateResult, Kind
 
 __all__ = ["AttGtResult", "BasePeriod", "ControlGroup", "Inference", "Pretest", "att_gt"]
 
 ControlGroup = Literal["never", "not_yet"]
 BasePeriod = Literal["varying", "universal"]
-Inference = Literal["analytic", "bootstrap"]
+#: ``"auto"``: analytic for the cells; for the aggregations design-based with fewer than
+#: ``MIN_TREATED_CLUSTERS`` treated clusters, else analytic.
+Inference = Literal["auto", "analytic", "bootstrap"]
 
 
 @dataclass(frozen=True)
@@ -209,7 +217,9 @@ class AttGtResult(EstimateResult):
     The :attr:`table` has one row per (cohort, time) with ``event_time = time - cohort``,
     ``base_period`` and the value columns; with bootstrap inference also the simultaneous band
     ``band_lower``/``band_upper``. :meth:`aggregate` combines the cells; :attr:`pretest` is
-    the Wald test of the pre-treatment cells.
+    the Wald test of the pre-treatment cells. :attr:`design` is set when the aggregations
+    use design-based inference by default (``inference="auto"`` with few treated clusters):
+    the panel, treated units and comparison pool of the placebo test.
     """
 
     influence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
@@ -222,6 +232,8 @@ class AttGtResult(EstimateResult):
     seed: int | None = None
     anticipation: int = 0
     multipliers: Multipliers = "rademacher"
+    n_treated_clusters: int = 0
+    design: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def bootstrap(self) -> bool:
@@ -229,14 +241,19 @@ class AttGtResult(EstimateResult):
         return self.inference.startswith("multiplier bootstrap")
 
     def aggregate(self, kind: Kind = "dynamic", *, balance_e: int | None = None,
-                  min_e: float = -np.inf, max_e: float = np.inf) -> AggregateResult:
+                  min_e: float = -np.inf, max_e: float = np.inf,
+                  inference: AggInference = "auto") -> AggregateResult:
         """Aggregate the cells: ``"simple"``, ``"dynamic"``, ``"group"`` or ``"calendar"``.
 
-        See :func:`evalmodel.estimators.aggregate.aggregate`.
+        ``inference="auto"`` (default) is design-based (placebo over the comparison pool)
+        with fewer than ``MIN_TREATED_CLUSTERS`` treated clusters when this result was
+        estimated with ``inference="auto"``, else this result's inference. See
+        :func:`evalmodel.estimators.aggregate.aggregate`.
         """
         from evalmodel.estimators.aggregate import aggregate
 
-        return aggregate(self, kind, balance_e=balance_e, min_e=min_e, max_e=max_e)
+        return aggregate(self, kind, balance_e=balance_e, min_e=min_e, max_e=max_e,
+                         inference=inference)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """ATT(g, t) by event time, one colour per cohort; returns the Axes."""
@@ -254,7 +271,7 @@ def att_gt(
     covariates: Sequence[str] | None = None,
     anticipation: int = 0,
     base_period: BasePeriod = "varying",
-    inference: Inference = "analytic",
+    inference: Inference = "auto",
     n_boot: int = 999,
     seed: int | None = None,
     cluster: str | None = None,
@@ -281,9 +298,15 @@ def att_gt(
         Periods before adoption in which units may already react.
     base_period : {"varying", "universal"}
         Base period of the pre-treatment cells.
-    inference : {"analytic", "bootstrap"}
-        Influence-function standard errors, or the multiplier bootstrap with simultaneous
-        bands.
+    inference : {"auto", "analytic", "bootstrap"}
+        ``"auto"`` (default): influence-function standard errors for the cells; for the
+        aggregations (``AttGtResult.aggregate``), design-based inference when there are
+        fewer than ``MIN_TREATED_CLUSTERS`` (5) treated clusters -- the aggregated effect
+        re-estimated with each comparison unit in turn as the fake treated unit, p-value and
+        interval from that permutation test -- and influence-function standard errors
+        otherwise. ``"analytic"``: influence-function standard errors throughout;
+        ``"bootstrap"``: the multiplier bootstrap with simultaneous bands. Both give a
+        :class:`~evalmodel.errors.FewTreatedClustersWarning` with few treated clusters.
     n_boot : int
         Bootstrap draws.
     seed : int, optional
@@ -350,20 +373,43 @@ def att_gt(
              "event_time": cells.time - cells.cohort, "base_period": cells.base}
     s = cluster_sums(inf, data.cluster)
     se = np.sqrt(np.einsum("ij,ij->j", s, s)) / inf.shape[0]  # analytic standard errors
+    is_treated = data.cohort > 0
+    n_tc = int(is_treated.sum()) if data.cluster is None else len(
+        np.unique(data.cluster[is_treated]))
+    few = n_tc < MIN_TREATED_CLUSTERS
+    extra: list[str] = []
+    if inference != "auto":
+        extra = warn_few_clusters(fn, n_tc)
+    n_cl = None if data.cluster is None else int(data.cluster.max()) + 1
+    clustered = "" if n_cl is None else f", clustered by {cluster!r}"
+    labels = {"analytic": "analytic (influence function)" + clustered,
+              "bootstrap": f"multiplier bootstrap ({n_boot} {multipliers} draws, seed {seed})"
+              + clustered}
     if inference == "bootstrap":
         boot = multiplier_bootstrap(inf, n_boot=n_boot, seed=seed, cluster=data.cluster,
                                     conf_level=conf_level, multipliers=multipliers)
         se = boot.std_error
-        label = f"multiplier bootstrap ({n_boot} {multipliers} draws, seed {seed})"
-    else:
-        label = "analytic (influence function)"
+    label = labels["bootstrap" if inference == "bootstrap" else "analytic"]
+    design = None
+    if inference == "auto" and few:
+        pool = data.units[~is_treated]
+        design = {"panel": panel.select(units=[str(u) for u in data.units]),
+                  "treated": tuple(str(u) for u in data.units[is_treated]),
+                  "pool": tuple(str(u) for u in pool), "n_perm": None}
+        why = (f"{n_tc} treated cluster(s), fewer than {MIN_TREATED_CLUSTERS}")
+        label = (f"{label} for the ATT(g, t) cells; aggregations design-based (placebo in "
+                 f"space over {len(pool)} comparison units), because there are {why}")
+        extra = [f"ATT(g, t) cells: analytic standard errors, not reliable with {why} "
+                 "(Conley and Taber 2011); read the aggregations, whose inference is "
+                 "design-based by default"]
+    elif inference == "auto":
+        extra = [f"inference='auto': analytic (influence function) with {n_tc} treated "
+                 f"clusters (at least {MIN_TREATED_CLUSTERS})"]
     se = np.where(se > 0, se, np.nan)
     table = inference_table(index, att, se, conf_level=conf_level)
     if inference == "bootstrap":
         table["band_lower"] = att - boot.crit_value * se
         table["band_upper"] = att + boot.crit_value * se
-    n_cl = None if data.cluster is None else int(data.cluster.max()) + 1
-    label += "" if n_cl is None else f", clustered by {cluster!r}"
     pre = np.flatnonzero((cells.cohort - anticipation > cells.time) & ~cells.zero)
     sample = Sample(
         n_obs=data.n_rows, n_units=data.n, n_periods=len(data.periods),
@@ -374,6 +420,7 @@ def att_gt(
              f"{method} estimator, {control_group} comparison group, {base_period} base period"
              + (f", anticipation {anticipation}" if anticipation else "")
              + (f", covariates {covs}" if covs else "")]
+    notes += extra
     if allow_unbalanced_panel:
         notes.append(_sample_note(data, method))
     return AttGtResult(
@@ -383,10 +430,12 @@ def att_gt(
                  "covariates": tuple(covs), "estimator": method,
                  "allow_unbalanced_panel": bool(allow_unbalanced_panel),
                  "repeated_cross_section": data.present is not None,
-                 "crit_value": boot.crit_value if inference == "bootstrap" else None},
+                 "crit_value": boot.crit_value if inference == "bootstrap" else None,
+                 "cluster": cluster, "labels": labels, "inference_option": inference},
         influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
         pretest=_pretest(att[pre], s[:, pre].T @ s[:, pre] / inf.shape[0] ** 2),
         n_boot=n_boot, seed=seed,
         anticipation=anticipation, multipliers=multipliers,
+        n_treated_clusters=n_tc, design=design,
     )

@@ -23,8 +23,9 @@ MAX_EVENT = 5
 def build_staggered_section(design: Design, outcome: str) -> Section:
     """Callaway-Sant'Anna aggregations, the Wald pre-test and the event-study figure.
 
-    The doubly robust estimator with never-treated comparison units and analytic standard
-    errors; the event-study figure overlays the imputation estimator. Warnings raised by the
+    The doubly robust estimator with never-treated comparison units and the default
+    inference (design-based for the aggregations with few treated units, analytic otherwise);
+    the event-study figure overlays the imputation estimator. Warnings raised by the
     estimators (dropped units, single-unit cohorts) become notes of the section.
     """
     import matplotlib.pyplot as plt
@@ -58,9 +59,11 @@ def build_staggered_section(design: Design, outcome: str) -> Section:
                      f"p = {pt.p_value:.3f}.")
     n_treated = len(res.sample.treated_units)
     if n_treated < MIN_TREATED_CLUSTERS:
-        notes.append(f"Only {n_treated} treated unit(s): the analytic standard errors treat "
-                     "units as independent draws and are not reliable with so few treated "
-                     "units; read the estimates beside the design-based inference.")
+        notes.append(f"Only {n_treated} treated unit(s): the aggregations' intervals and "
+                     "p-values are design-based (each comparison unit in turn as the fake "
+                     "treated unit, the interval by inverting that test); the ATT(g, t) cells "
+                     "in the att_gt table keep analytic standard errors, which are not "
+                     "reliable with so few treated units.")
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     path_plot(aggs["dynamic"].components, x="event_time", conf_level=res.conf_level,
               title=f"{design.case.title}: {outcome}", shade_from=0.0, ax=ax)

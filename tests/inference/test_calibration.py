@@ -190,9 +190,9 @@ def test_size_sdid(design: Design) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="att_gt's default inference is analytic with one "
-                                       "treated unit (issue 13 part 1)")
 def test_size_att_gt_simple(design: Design) -> None:
+    """att_gt's default with one treated unit: the simple aggregate's inference is
+    design-based (placebo over the comparison pool); 286 placebo units."""
     s = _study(design, em.calibrate.att_gt("simple"))
     assert s.n == 286
     _assert_size(s)

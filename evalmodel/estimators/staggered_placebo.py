@@ -1,0 +1,164 @@
+"""Design-based inference for the aggregations of ``att_gt`` with few treated clusters.
+
+The aggregated effect (every row of the aggregation) is re-estimated with the treatment
+re-assigned to other units: each comparison (never-treated) unit in turn as the fake treated
+unit when one unit is treated, or sets of units drawn by
+:func:`~evalmodel.inference.permutation.permutation_inference` when there are several. The
+p-value and the interval come from that one permutation test (the interval by inverting it
+for a constant additive effect, valid because every aggregation is linear in the outcome), so
+the interval excludes 0 exactly when the p-value is below ``1 - conf_level``.
+
+Without covariates, on a balanced panel with equal unit weights, every cell is a difference
+of means and every aggregation is a fixed linear combination of cells (the cohort sizes do
+not change under re-assignment), so all placebo assignments are evaluated at once; otherwise
+``att_gt`` and the aggregation are re-run for each assignment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evalmodel.inference.permutation import PermutationResult, permutation_inference
+from evalmodel.panel import Panel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalmodel.estimators.staggered import AttGtResult
+
+__all__ = ["AggregateStatistic", "placebo_rows"]
+
+
+class AggregateStatistic:
+    """Every row of one aggregation as a permutation statistic (``batch`` over assignments).
+
+    The rows of all assignments are computed once per panel and assignment matrix and cached,
+    so :meth:`row` views of the same statistic share one computation.
+    """
+
+    def __init__(self, res: AttGtResult, kind: str, options: dict[str, Any]) -> None:
+        self.res = res
+        self.kind = kind
+        self.options = options  # balance_e, min_e, max_e
+        self.outcome = res.outcome
+        t_cohorts = res.unit_cohort[res.unit_cohort > 0]
+        self.t_cohorts = np.sort(t_cohorts.astype(np.int64))
+        self._cache: dict[bytes, np.ndarray] = {}
+        d = res.details
+        w = res.unit_weight
+        self.fast = (not d["covariates"] and not d["repeated_cross_section"]
+                     and bool(np.all(w == w[0])))
+        if self.fast:
+            self._prepare_fast()
+
+    # -- the vectorised path --------------------------------------------------------------
+    def _prepare_fast(self) -> None:
+        from evalmodel.estimators.aggregate import _components
+
+        tab = self.res.table
+        periods = np.asarray(self.res.periods)
+        self.cell_g = tab["cohort"].to_numpy(np.int64)
+        self.cell_t = tab["time"].to_numpy(np.int64)
+        self.t_idx = np.searchsorted(periods, self.cell_t)
+        self.b_idx = np.searchsorted(periods, tab["base_period"].to_numpy(np.int64))
+        self.zero = self.t_idx == self.b_idx
+        k = len(self.cell_g)
+        zeros = np.zeros((len(self.res.unit_cohort), k))
+        cols = []
+        for j in range(k):
+            basis = np.zeros(k)
+            basis[j] = 1.0
+            rows, _ = _components(self.res, self.kind, att=basis, inf=zeros, **self.options)
+            cols.append([r[2] for r in rows])
+        self.linear = np.array(cols).T  # rows x cells
+
+    def _cells(self, y: np.ndarray, cohort: np.ndarray) -> np.ndarray:
+        """ATT of every cell for each assignment: ``cohort`` is (A, n), 0 = never treated."""
+        never = self.res.details["control_group"] == "never"
+        ant = self.res.anticipation
+        out = np.zeros((cohort.shape[0], len(self.cell_g)))
+        periods = np.asarray(self.res.periods)
+        for j in np.flatnonzero(~self.zero):
+            dy = y[:, self.t_idx[j]] - y[:, self.b_idx[j]]
+            treated = cohort == self.cell_g[j]
+            control = cohort == 0
+            if not never:
+                horizon = max(periods[self.t_idx[j]], periods[self.b_idx[j]]) + ant
+                control |= (cohort > horizon) & ~treated
+            out[:, j] = treated @ dy / treated.sum(1) - control @ dy / control.sum(1)
+        return out
+
+    # -- the statistic --------------------------------------------------------------------
+    def _cohorts(self, assignments: np.ndarray) -> np.ndarray:
+        z = assignments.astype(bool)
+        cohort = np.zeros(z.shape, dtype=np.int64)
+        for a in range(z.shape[0]):
+            cohort[a, np.flatnonzero(z[a])] = self.t_cohorts
+        return cohort
+
+    def rows(self, panel: Panel, assignments: np.ndarray) -> np.ndarray:
+        """(assignments x rows) aggregated estimates; ``assignments`` is over ``panel.units``."""
+        wide = panel.wide(self.outcome).reindex(index=list(panel.units),
+                                                columns=list(self.res.periods))
+        y = wide.to_numpy(float)
+        key = hashlib.sha1(np.ascontiguousarray(y).tobytes()
+                           + np.ascontiguousarray(assignments, dtype=bool).tobytes()).digest()
+        if key in self._cache:
+            return self._cache[key]
+        cohort = self._cohorts(assignments)
+        if self.fast:
+            out = self._cells(y, cohort) @ self.linear.T
+        else:
+            out = np.array([self._rerun(panel, row) for row in cohort])
+        self._cache[key] = out
+        return out
+
+    def _rerun(self, panel: Panel, cohort: np.ndarray) -> np.ndarray:
+        from evalmodel.estimators.staggered import att_gt
+
+        units = list(panel.units)
+        mapping = {units[i]: int(cohort[i]) for i in np.flatnonzero(cohort)}
+        d = self.res.details
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = att_gt(panel.with_cohorts(mapping), self.outcome,
+                         control_group=d["control_group"], method=d["estimator"],
+                         covariates=list(d["covariates"]) or None,
+                         anticipation=self.res.anticipation, base_period=d["base_period"],
+                         inference="analytic", cluster=d.get("cluster"),
+                         allow_unbalanced_panel=d["allow_unbalanced_panel"])
+            agg = res.aggregate(self.kind, inference="analytic",  # type: ignore[arg-type]
+                                **self.options)
+        return agg.table["estimate"].to_numpy(float)
+
+    def row(self, r: int) -> _Row:
+        """The statistic of row ``r``."""
+        return _Row(self, r)
+
+
+class _Row:
+    def __init__(self, stat: AggregateStatistic, r: int) -> None:
+        self.stat, self.r = stat, r
+
+    def batch(self, panel: Panel, assignments: np.ndarray, values: str | None = None
+              ) -> np.ndarray:
+        return self.stat.rows(panel, assignments)[:, self.r]
+
+    def __call__(self, panel: Panel, treated: Any) -> float:  # pragma: no cover - batch used
+        z = np.isin(list(panel.units), list(treated))[None, :]
+        return float(self.batch(panel, z)[0])
+
+
+def placebo_rows(res: AttGtResult, kind: str, n_rows: int, options: dict[str, Any]
+                 ) -> list[PermutationResult]:
+    """One permutation test per aggregation row (raises ``EstimationError`` if impossible)."""
+    design = res.design
+    assert design is not None
+    stat = AggregateStatistic(res, kind, options)
+    return [permutation_inference(design["panel"], res.outcome, statistic=stat.row(r),
+                                  treated=design["treated"], pool=design["pool"],
+                                  n_perm=design["n_perm"], seed=res.seed,
+                                  conf_level=res.conf_level)
+            for r in range(n_rows)]
