@@ -69,6 +69,9 @@ def _build() -> dict[str, Any]:
         out["spillover"] = dp.spillover(panel, Y, treated=treated, exposed=pool[:2],
                                         pool=pool[2:], pre=PRE, post=POST)
         out["placebo"] = out["synth"].placebo
+        out["placebo_study"] = em.placebo_study(
+            panel, Y, em.calibrate.permutation_did2x2(pre=PRE, post=POST), pool=pool,
+            adoption=2010, n_units=10, seed=1)
         d = panel.data.assign(post=lambda f: (f[panel.time] >= 2010).astype(float),
                               tr=lambda f: f[panel.unit].isin(treated).astype(float))
         d = d[d[panel.time].isin(PRE + POST)].dropna(subset=[Y])
@@ -136,7 +139,7 @@ def test_overall_where_a_headline_exists() -> None:
     headline = {k for k, r in RESULTS.items() if r.overall is not None}
     assert headline == {"did2x2", "twfe", "att_gt simple", "bacon", "synth", "sdid",
                         "permutation", "conley_taber", "displacement", "spillover", "placebo",
-                        "wild"}
+                        "wild", "placebo_study"}
     p = RESULTS["permutation"]
     assert p.overall["estimate"] == p.estimate and p.overall["p_value"] == p.p_value
     assert RESULTS["placebo"].overall["term"] == "average"

@@ -30,17 +30,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from evalmodel.errors import EstimationError, EvalModelError
 from evalmodel.panel import NEVER, Panel
-from evalmodel.results import Summary
+from evalmodel.results import Result, Summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["PlaceboEstimator", "PlaceboStudyResult", "placebo_study"]
 
-#: Columns of :attr:`PlaceboStudyResult.table`.
+#: Columns of :attr:`PlaceboStudyResult.placebos`.
 COLUMNS = ("unit", "estimate", "ci_lower", "ci_upper", "p_value", "rejected", "covered")
 
 
@@ -85,9 +86,35 @@ def _binomial_se(share: float, n: int) -> float:
     return math.sqrt(share * (1 - share) / n) if n > 0 and np.isfinite(share) else float("nan")
 
 
+def _rate_row(name: str, flags: pd.Series, conf_level: float, nominal: float | None
+              ) -> tuple[str, float, float, float, float, float, int]:
+    """A share of ``flags`` with its Monte Carlo s.e., Wilson interval and exact binomial
+    p-value of ``nominal`` (NaN without one)."""
+    f = flags.dropna().astype(bool)
+    n = len(f)
+    if n == 0:
+        nan = float("nan")
+        return name, nan, nan, nan, nan, nan, 0
+    k = int(f.sum())
+    share = k / n
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    p = (float(stats.binomtest(k, n, nominal).pvalue) if nominal is not None
+         else float("nan"))
+    return name, share, _binomial_se(share, n), centre - half, centre + half, p, n
+
+
 @dataclass(frozen=True)
-class PlaceboStudyResult:
+class PlaceboStudyResult(Result):
     """Size (or power) and coverage of an estimator's inference, from fake adoptions.
+
+    Its :attr:`table` has the package's standard columns: one row for the rejection rate (the
+    headline, :attr:`overall`) and one for the coverage of the intervals, each with its binomial
+    Monte Carlo standard error, a Wilson interval at ``conf_level`` and the exact binomial
+    p-value of the nominal rate (``1 - conf_level`` for rejections of a true null,
+    ``conf_level`` for coverage; NaN for power, which has no nominal value). The placebo units
+    themselves are in :attr:`placebos`.
 
     Attributes
     ----------
@@ -102,7 +129,7 @@ class PlaceboStudyResult:
         study).
     conf_level : float
         Level of the intervals; a unit is rejected when ``p_value <= 1 - conf_level``.
-    table : pandas.DataFrame
+    placebos : pandas.DataFrame
         One row per placebo unit: ``unit``, ``estimate``, ``ci_lower``, ``ci_upper``,
         ``p_value``, ``rejected`` and ``covered`` (whether the interval holds ``effect``;
         missing where the estimator gave no interval), plus ``error`` for units whose fit
@@ -125,7 +152,7 @@ class PlaceboStudyResult:
     adoption: int
     effect: float
     conf_level: float
-    table: pd.DataFrame = field(repr=False)
+    placebos: pd.DataFrame = field(repr=False)
     pool: tuple[str, ...] = field(repr=False)
     n_units: int | None = None
     seed: int | None = None
@@ -140,17 +167,17 @@ class PlaceboStudyResult:
     @property
     def n(self) -> int:
         """Number of placebo units with a p-value (failed fits left out)."""
-        return int(self.table["rejected"].notna().sum())
+        return int(self.placebos["rejected"].notna().sum())
 
     @property
     def n_failed(self) -> int:
         """Number of placebo units whose fit raised an error."""
-        return int(self.table["error"].notna().sum()) if "error" in self.table else 0
+        return int(self.placebos["error"].notna().sum()) if "error" in self.placebos else 0
 
     @property
     def rejection_rate(self) -> float:
         """Share of placebo units whose test rejects at ``1 - conf_level``."""
-        r = self.table["rejected"].dropna()
+        r = self.placebos["rejected"].dropna()
         return float(r.astype(float).mean()) if len(r) else float("nan")
 
     @property
@@ -191,12 +218,12 @@ class PlaceboStudyResult:
     @property
     def n_intervals(self) -> int:
         """Number of placebo units with an interval."""
-        return int(self.table["covered"].notna().sum())
+        return int(self.placebos["covered"].notna().sum())
 
     @property
     def coverage(self) -> float:
         """Share of intervals that contain the planted effect (NaN without intervals)."""
-        c = self.table["covered"].dropna()
+        c = self.placebos["covered"].dropna()
         return float(c.astype(float).mean()) if len(c) else float("nan")
 
     @property
@@ -207,12 +234,30 @@ class PlaceboStudyResult:
     @property
     def mean_estimate(self) -> float:
         """Mean of the placebo estimates (compare with :attr:`effect` for bias)."""
-        return float(self.table["estimate"].mean())
+        return float(self.placebos["estimate"].mean())
 
     @property
     def spread(self) -> float:
         """Standard deviation of the placebo estimates."""
-        return float(self.table["estimate"].std(ddof=1))
+        return float(self.placebos["estimate"].std(ddof=1))
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The rejection rate and the coverage in the standard columns (see the class notes)."""
+        kind = "size" if self.effect == 0 else "power"
+        rows = [
+            _rate_row(f"rejection rate ({kind})", self.placebos["rejected"], self.conf_level,
+                      self.alpha if self.effect == 0 else None),
+            _rate_row("coverage", self.placebos["covered"], self.conf_level, self.conf_level),
+        ]
+        return pd.DataFrame(rows, columns=["statistic", "estimate", "std_error", "ci_lower",
+                                           "ci_upper", "p_value", "n"])
+
+    def describe_sample(self) -> dict[str, str]:
+        """Method, outcome and the placebo design, for :func:`~evalmodel.results.compare`."""
+        return {"Method": f"placebo study of {self.estimator}", "Outcome": self.outcome,
+                "Inference": f"{self.n} fake adoptions in {self.adoption}",
+                "Units": str(len(self.pool))}
 
     def describe(self) -> str:
         """One sentence: what was studied and what came out."""
@@ -229,14 +274,6 @@ class PlaceboStudyResult:
 
     def summary(self) -> Summary:
         """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
-        kind = "size" if self.effect == 0 else "power"
-        rows = [
-            (f"rejection rate ({kind})", self.rejection_rate, self.rejection_se, self.n),
-            ("coverage", self.coverage, self.coverage_se, self.n_intervals),
-            ("mean estimate", self.mean_estimate, float("nan"), self.n),
-            ("sd of estimates", self.spread, float("nan"), self.n),
-        ]
-        table = pd.DataFrame(rows, columns=["statistic", "value", "mc_std_error", "n"])
         drawn = ("every unit of the pool" if self.n_units is None else
                  f"{self.n_units} units drawn with seed {self.seed}")
         header = (
@@ -248,10 +285,11 @@ class PlaceboStudyResult:
             ("Pool", f"{len(self.pool)} untreated units"),
             ("Placebo units", f"{self.n} ({drawn})"
              + (f"; {self.n_failed} failed" if self.n_failed else "")),
+            ("Placebo estimates", f"mean {self.mean_estimate:.4g}, sd {self.spread:.4g}"),
         )
         notes = [*self.notes, *(f"{k} raised in {c} placebo fits" for k, c in self.warnings)]
         return Summary(title=f"Placebo study: {self.estimator}, {self.outcome}", header=header,
-                       table=table, notes=tuple(notes))
+                       table=self.table, notes=tuple(notes))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Histogram of the placebo p-values (flat under a valid test of a true null)."""
@@ -259,7 +297,7 @@ class PlaceboStudyResult:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
-        p = self.table["p_value"].dropna().to_numpy(dtype=float)
+        p = self.placebos["p_value"].dropna().to_numpy(dtype=float)
         ax.hist(p, bins=[i / 20 for i in range(21)], color="0.6", edgecolor="white")
         ax.axvline(self.alpha, color="C3", lw=1, label=f"level {self.alpha:.3g}")
         if p.size:
@@ -364,7 +402,7 @@ def placebo_study(
     ...     return r.estimate, r.ci_lower, r.ci_upper, r.p_value
     >>> s = em.placebo_study(d.panel, "N31807", est, pool=d.comparison, adoption=d.adoption,
     ...                      n_units=30, seed=1)
-    >>> s.n, list(s.table.columns[:5])
+    >>> s.n, list(s.placebos.columns[:5])
     (30, ['unit', 'estimate', 'ci_lower', 'ci_upper', 'p_value'])
     >>> 0 <= s.size <= 1
     True
@@ -456,6 +494,6 @@ def placebo_study(
                      f"{table['error'].dropna().iloc[0]})")
     return PlaceboStudyResult(
         estimator=name, outcome=outcome, adoption=adoption, effect=float(effect),
-        conf_level=conf_level, table=table, pool=tuple(sorted(pool_ids)), n_units=n_units,
+        conf_level=conf_level, placebos=table, pool=tuple(sorted(pool_ids)), n_units=n_units,
         seed=seed, warnings=tuple(sorted(raised.items())), notes=tuple(notes),
     )

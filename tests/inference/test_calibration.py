@@ -50,18 +50,18 @@ def _assert_size(s: em.PlaceboStudyResult) -> None:
 def test_table_rates_and_summary(design: Design) -> None:
     s = _study(design, _perm(design), n_units=40, seed=3)
     assert isinstance(s, em.PlaceboStudyResult)
-    assert list(s.table.columns[:7]) == ["unit", "estimate", "ci_lower", "ci_upper", "p_value",
+    assert list(s.placebos.columns[:7]) == ["unit", "estimate", "ci_lower", "ci_upper", "p_value",
                                          "rejected", "covered"]
-    assert s.n == len(s.table) == 40 and s.n_units == 40
-    assert set(s.table["unit"]) <= set(design.comparison)
-    assert not set(s.table["unit"]) & set(design.treated)
-    rej = s.table["p_value"] <= ALPHA
+    assert s.n == len(s.placebos) == 40 and s.n_units == 40
+    assert set(s.placebos["unit"]) <= set(design.comparison)
+    assert not set(s.placebos["unit"]) & set(design.treated)
+    rej = s.placebos["p_value"] <= ALPHA
     assert s.rejection_rate == pytest.approx(rej.mean())
     assert s.rejection_se == pytest.approx(math.sqrt(s.size * (1 - s.size) / 40))
-    cov = (s.table["ci_lower"] <= 0) & (s.table["ci_upper"] >= 0)
+    cov = (s.placebos["ci_lower"] <= 0) & (s.placebos["ci_upper"] >= 0)
     assert s.coverage == pytest.approx(cov.mean())
     # the interval and the test agree: the interval excludes 0 exactly when p <= alpha
-    assert (s.table["rejected"] == ~s.table["covered"]).all()
+    assert (s.placebos["rejected"] == ~s.placebos["covered"]).all()
     text = str(s.summary())
     assert "Placebo study: permutation 2x2, N31807" in text and "rejection rate (size)" in text
     assert "| coverage |" in s.summary().to_markdown()
@@ -77,14 +77,14 @@ def test_deterministic_with_seed(design: Design) -> None:
     a = _study(design, _perm(design), n_units=15, seed=7)
     b = _study(design, _perm(design), n_units=15, seed=7)
     c = _study(design, _perm(design), n_units=15, seed=8)
-    pd.testing.assert_frame_equal(a.table, b.table)
-    assert list(a.table["unit"]) != list(c.table["unit"])
+    pd.testing.assert_frame_equal(a.placebos, b.placebos)
+    assert list(a.placebos["unit"]) != list(c.placebos["unit"])
 
 
 def test_planted_effect_shifts_a_linear_estimate_exactly(design: Design) -> None:
     null = _study(design, _perm(design), n_units=25, seed=1)
     planted = _study(design, _perm(design), n_units=25, seed=1, effect=4.0)
-    shift = planted.table["estimate"] - null.table["estimate"]
+    shift = planted.placebos["estimate"] - null.placebos["estimate"]
     np.testing.assert_allclose(shift, 4.0, atol=1e-9)
     assert planted.power == planted.rejection_rate
     assert "power" in str(planted.summary())
@@ -160,8 +160,8 @@ def test_size_did2x2(design: Design) -> None:
     assert s.n == 286
     _assert_size(s)
     # its default with one treated unit is the permutation 2x2
-    np.testing.assert_allclose(s.table["p_value"],
-                               _study(design, _perm(design)).table["p_value"])
+    np.testing.assert_allclose(s.placebos["p_value"],
+                               _study(design, _perm(design)).placebos["p_value"])
 
 
 @pytest.mark.slow
@@ -227,3 +227,34 @@ def test_size_permutation_2x2_real(real_extract: Path) -> None:
     s = em.placebo_study(d.panel, OUTCOME, est, pool=d.comparison, adoption=d.adoption)
     assert s.n == len(d.comparison) >= 200, s.describe()
     _assert_size(s)
+
+
+# -- the result interface (issue 13, part 4) -----------------------------------------------------
+
+
+def test_placebo_study_is_a_result_with_standard_columns(design: Design) -> None:
+    s = _study(design, _perm(design), n_units=40, seed=3)
+    assert isinstance(s, em.Result)
+    t = s.table
+    assert list(t.columns) == ["statistic", "estimate", "std_error", "ci_lower", "ci_upper",
+                               "p_value", "n"]
+    assert t["statistic"].tolist() == ["rejection rate (size)", "coverage"]
+    head = s.overall
+    assert head is not None and head["estimate"] == s.size and head["n"] == s.n == 40
+    assert head["std_error"] == pytest.approx(s.rejection_se)
+    # Wilson interval by hand, and the exact binomial p-value of the nominal size
+    k, n, z = round(s.size * 40), 40, 1.959963984540054
+    c = (k / n + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(k / n * (1 - k / n) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert (head["ci_lower"], head["ci_upper"]) == pytest.approx((c - h, c + h), rel=1e-12)
+    from scipy.stats import binomtest
+    assert head["p_value"] == pytest.approx(binomtest(k, n, ALPHA).pvalue, rel=1e-12)
+    assert t.loc[1, "estimate"] == s.coverage
+    table = em.compare({"a": s, "b": s})
+    assert "40 fake adoptions in 2010" in table.to_markdown()
+
+
+def test_power_study_has_no_nominal_p_value(design: Design) -> None:
+    s = _study(design, _perm(design), n_units=20, seed=3, effect=5.0)
+    assert s.table["statistic"][0] == "rejection rate (power)"
+    assert math.isnan(s.table["p_value"][0]) and s.overall["estimate"] == s.power
