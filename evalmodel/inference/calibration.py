@@ -241,6 +241,65 @@ class PlaceboStudyResult(Result):
         """Standard deviation of the placebo estimates."""
         return float(self.placebos["estimate"].std(ddof=1))
 
+    def _intervals(self) -> tuple[np.ndarray, np.ndarray]:
+        t = self.placebos
+        lo, hi = t["ci_lower"].to_numpy(float), t["ci_upper"].to_numpy(float)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        return lo[ok], hi[ok]
+
+    def power_at(self, effect: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
+        """Power against other effects, read from the placebo units' intervals.
+
+        Planting ``effect`` instead of :attr:`effect` moves each fake treated unit's post-
+        adoption outcomes by the difference. For an estimator that moves by the same amount
+        (every estimator here whose post-adoption outcomes of the treated unit enter its
+        estimate with total weight one) and an interval that inverts the estimator's test of a
+        constant additive effect, the interval moves too, so the test of no effect rejects
+        exactly when ``self.effect - effect`` lies outside the unit's interval. The result
+        equals a placebo study with ``effect`` planted (tested to 1e-12 for the linear
+        estimators); it is the share of units with an interval, so it can differ from a
+        rejection rate read from p-values where a method's p-value and interval come from
+        different tests.
+
+        Parameters
+        ----------
+        effect : float or sequence of float
+            Effects to plant, in the outcome's units.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The share detected at level :attr:`alpha`, for each effect.
+        """
+        lo, hi = self._intervals()
+        eff = np.atleast_1d(np.asarray(effect, dtype=float))
+        if not lo.size:
+            out = np.full(eff.shape, np.nan)
+        else:
+            shift = self.effect - eff[:, None]
+            out = ((shift < lo[None, :]) | (shift > hi[None, :])).mean(axis=1)
+        return float(out[0]) if np.ndim(effect) == 0 else out
+
+    def detectable_effect(self, power: float = 0.8, *, direction: int = -1) -> float:
+        """The smallest effect in ``direction`` (-1: a reduction, +1: an increase) that the
+        method detects in a share ``power`` of the placebo units (see :meth:`power_at`).
+
+        Returns NaN when no effect reaches that power (too few units with an interval).
+        """
+        if direction not in (-1, 1) or not 0 < power < 1:
+            raise EstimationError(f"detectable_effect: direction={direction!r} must be -1 or 1 "
+                                  f"and power={power!r} between 0 and 1, e.g. power=0.8.")
+        lo, hi = self._intervals()
+        if not lo.size:
+            return float("nan")
+        # power_at changes only where self.effect - effect crosses an interval end
+        cand = np.concatenate([self.effect - lo, self.effect - hi])
+        cand = np.sort(np.unique(cand[np.sign(cand) == direction] * direction)) * direction
+        eps = 1e-9 * max(1.0, float(np.max(np.abs(cand)))) if cand.size else 0.0
+        cand = cand + direction * eps  # just past the crossing: the interval end excluded
+        reach = np.asarray(self.power_at(cand)) >= power
+        return float(cand[np.argmax(reach)]) if reach.any() else float("nan")
+
     @property
     def table(self) -> pd.DataFrame:
         """The rejection rate and the coverage in the standard columns (see the class notes)."""

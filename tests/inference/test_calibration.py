@@ -258,3 +258,31 @@ def test_power_study_has_no_nominal_p_value(design: Design) -> None:
     s = _study(design, _perm(design), n_units=20, seed=3, effect=5.0)
     assert s.table["statistic"][0] == "rejection rate (power)"
     assert math.isnan(s.table["p_value"][0]) and s.overall["estimate"] == s.power
+
+
+# -- power from the intervals of one null study ------------------------------------------------
+
+
+@pytest.mark.parametrize("effect", [-1.5, 0.7, 3.0])
+def test_power_at_equals_a_planted_study(design: Design, effect: float) -> None:
+    """For the permutation 2x2 (a test inverted for a constant additive effect) the power read
+    from the null study's intervals equals the rejection rate of a study with the effect
+    planted, unit by unit."""
+    null = _study(design, _perm(design), n_units=30, seed=5)
+    planted = _study(design, _perm(design), n_units=30, seed=5, effect=effect)
+    assert null.power_at(effect) == pytest.approx(planted.power, abs=1e-12)
+    assert null.power_at(0.0) == pytest.approx(null.size, abs=1e-12)
+    # and the other way round: from the planted study back to the null
+    assert planted.power_at(0.0) == pytest.approx(null.size, abs=1e-12)
+    np.testing.assert_allclose(null.power_at([effect, 0.0]), [planted.power, null.size])
+
+
+def test_detectable_effect(design: Design) -> None:
+    s = _study(design, _perm(design), n_units=30, seed=5)
+    for direction in (-1, 1):
+        mde = s.detectable_effect(0.8, direction=direction)
+        assert np.sign(mde) == direction
+        assert s.power_at(mde) >= 0.8
+        assert s.power_at(mde - direction * 1e-6) < 0.8  # just short of it: not yet
+    with pytest.raises(EstimationError, match="direction"):
+        s.detectable_effect(direction=0)
