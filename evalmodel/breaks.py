@@ -50,7 +50,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -58,6 +57,7 @@ from scipy import stats
 
 from evalmodel.errors import DesignError
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import BreakKind
 
 __all__ = [
     "KNOWN_BREAKS",
@@ -455,7 +455,7 @@ class BreakFinding:
 
     outcome: str
     period: int
-    kind: Literal["detected", "announced"]
+    kind: BreakKind
     note: str
     score: float
 

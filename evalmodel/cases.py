@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from evalmodel.coverage import (
     MIN_COVERAGE,
@@ -29,12 +29,15 @@ from evalmodel.coverage import (
 )
 from evalmodel.errors import DesignError, GapsFilledWarning, WindowWarning
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import CaseLevel, CasePool, check_option
 
 __all__ = ["Case", "Design", "Pool", "Source", "constructs", "get", "names", "registry",
            "resolve_outcome"]
 
-Pool = Literal["never_treated", "similar"]
-Level = Literal["municipality", "district"]
+#: The old name of :data:`~evalmodel.vocabulary.CasePool`.
+Pool = CasePool
+#: The old name of :data:`~evalmodel.vocabulary.CaseLevel`.
+Level = CaseLevel
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,7 @@ class Case:
 
     name: str
     title: str
-    level: Level
+    level: CaseLevel
     treated: tuple[str, ...]
     adoption: int
     adoption_range: tuple[int, int]
@@ -177,7 +180,7 @@ class Case:
         panel: Panel,
         *,
         adoption: int | None = None,
-        pool: Pool = "never_treated",
+        pool: CasePool = "never_treated",
         exclude_exposed: bool = True,
     ) -> Design:
         """Form the design of this case on ``panel``.
@@ -201,10 +204,7 @@ class Case:
             When a treated unit is not in the panel, the adoption period leaves no pre- or
             post-period, or the pool is empty.
         """
-        if pool not in get_args(Pool):
-            raise DesignError(
-                f"case {self.name!r}: pool={pool!r} is not one of {get_args(Pool)}."
-            )
+        check_option(f"case {self.name!r}", "pool", pool, CasePool, error=DesignError)
         units = set(panel.units)
         missing = [u for u in self.treated if u not in units]
         if missing:
@@ -273,6 +273,7 @@ def _registry_text() -> str:
 
 
 def _case(name: str, entry: Mapping[str, Any]) -> Case:
+    check_option(f"case {name!r}", "level", entry["level"], CaseLevel, error=DesignError)
     return Case(
         name=name,
         title=entry["title"],

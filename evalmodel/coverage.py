@@ -33,13 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.errors import DesignError, MissingCellError
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import TreatedGaps, check_option
 
 __all__ = [
     "MIN_COVERAGE",
@@ -53,7 +53,6 @@ __all__ = [
     "span",
 ]
 
-TreatedGaps = Literal["error", "fill", "trim"]
 #: Share of the comparison pool that must have a value for a period to count as a year with data.
 MIN_COVERAGE = 0.8
 #: Periods before adoption an estimation window needs.
@@ -186,9 +185,8 @@ def _check_args(min_coverage: float, treated_gaps: str, min_pre: int, min_post: 
     if not 0 < min_coverage <= 1:
         raise DesignError(f"estimation_window: min_coverage={min_coverage!r} must be in (0, 1]; "
                           "e.g. 0.8 for periods where 80 % of the pool has data.")
-    if treated_gaps not in get_args(TreatedGaps):
-        raise DesignError(f"estimation_window: treated_gaps={treated_gaps!r} is not one of "
-                          f"{get_args(TreatedGaps)}.")
+    check_option("estimation_window", "treated_gaps", treated_gaps, TreatedGaps,
+                 error=DesignError)
     for name, v, lo in (("min_pre", min_pre, 1), ("min_post", min_post, 1),
                         ("min_donors", min_donors, 1)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:

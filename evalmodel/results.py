@@ -11,13 +11,14 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.vocabulary import CompareShow, check_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -344,9 +345,6 @@ class EstimateResult(Result):
 #: Rows of :func:`compare` after the numbers, in order, taken from ``describe_sample()``.
 _COMPARE_META = ("Outcome", "Inference", "Units", "Treated units", "Periods", "Clusters")
 
-#: What :func:`compare` shows under each estimate.
-CompareShow = Literal["std_error", "ci", "both"]
-
 
 def _short(text: str) -> str:
     """The first clause of an inference description (up to a bracket, colon, semicolon or
@@ -410,8 +408,7 @@ def compare(
     | Estimate | -0.9995 | -1.1925 |
     ...
     """
-    if show not in get_args(CompareShow):
-        raise EstimationError(f"compare: show={show!r} is not one of {get_args(CompareShow)}.")
+    check_option("compare", "show", show, CompareShow)
     if isinstance(results, Mapping):
         items = list(results.values())
         names = list(results) if names is None else names

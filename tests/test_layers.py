@@ -7,9 +7,11 @@ inside the method. Modules of the same layer may import each other.
 
 Why each module sits where it does:
 
-- ``errors``, ``kpis`` and ``_version`` import nothing from evalmodel;
+- ``errors``, ``kpis`` and ``_version`` import nothing from evalmodel; ``vocabulary`` (the
+  option types and their checks) imports only ``errors``;
 - ``core`` holds the numerical kernels that estimators and inference share (solvers, two-way
-  least squares, cluster sums, test inversion, numba) and imports only ``errors``;
+  least squares, cluster sums, test inversion, numba) and imports only ``errors`` and
+  ``vocabulary``;
 - ``panel`` and ``results`` are the two interfaces: the data an estimator takes and the object
   it returns;
 - ``breaks`` and ``coverage`` read a panel;
@@ -39,7 +41,8 @@ PACKAGE = Path(evalmodel.__file__).parent
 #: Layers from the bottom up; a module belongs to the layer of its longest matching prefix
 #: (``evalmodel``, the top-level namespace, matches only itself, so a new module needs a place).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel._version")),
+    ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel._version",
+                    "evalmodel.vocabulary")),
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.results")),
     ("panel tools", ("evalmodel.breaks", "evalmodel.coverage")),
@@ -54,7 +57,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 #: What the core may import besides itself.
-CORE_MAY_IMPORT = ("evalmodel.errors",)
+CORE_MAY_IMPORT = ("evalmodel.errors", "evalmodel.vocabulary")
 
 #: Imported lazily by a result's ``plot`` method (DESIGN.md: "a result's .plot() may import
 #: plotting lazily").

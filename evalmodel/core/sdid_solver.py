@@ -27,16 +27,16 @@ belong to it are switched off by ``col_mask`` and never receive weight.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 
 from evalmodel.core.jit import use_numba
-from evalmodel.errors import EstimationError
+from evalmodel.vocabulary import SolverEngine, check_option
 
 __all__ = ["SdidWeights", "collapse", "frank_wolfe", "sdid_weights", "sparsify"]
 
-Engine = Literal["auto", "numba", "numpy"]
+#: The old name of :data:`~evalmodel.vocabulary.SolverEngine`.
+Engine = SolverEngine
 
 #: First-round iteration cap before sparsifying (the R package's ``max.iter.pre.sparsify``).
 PRE_SPARSIFY_ITER = 100
@@ -54,7 +54,7 @@ def frank_wolfe(
     min_decrease: np.ndarray,
     max_iter: int,
     col_mask: np.ndarray | None = None,
-    engine: Engine = "auto",
+    engine: SolverEngine = "auto",
 ) -> np.ndarray:
     """Minimise ``||A x - b||^2 / n + zeta^2 ||x||^2`` over the simplex for a batch of problems.
 
@@ -86,11 +86,7 @@ def frank_wolfe(
     ndarray, shape (B, m)
         The weights.
     """
-    if engine not in get_args(Engine):
-        raise EstimationError(
-            f"frank_wolfe: engine={engine!r} is not one of {list(get_args(Engine))}; pass one "
-            "of those."
-        )
+    check_option("frank_wolfe", "engine", engine, SolverEngine)
     if engine == "numba" or (engine == "auto" and use_numba()):
         from evalmodel.core.fw_kernel import frank_wolfe_batch
 

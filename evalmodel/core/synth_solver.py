@@ -24,14 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize, nnls
 
+from evalmodel.vocabulary import SynthVStart
+
 __all__ = ["VFit", "VStart", "fit_v", "regression_start", "scale_predictors", "simplex_ls"]
 
-VStart = Literal["both", "equal", "regression"]
+#: The old name of :data:`~evalmodel.vocabulary.SynthVStart`.
+VStart = SynthVStart
 
 #: Weight of the adding-up row relative to the largest entry of the design.
 _SUM_WEIGHT = 1e4
@@ -137,7 +140,7 @@ def fit_v(
     z0: np.ndarray,
     z1: np.ndarray,
     *,
-    v_start: VStart = "both",
+    v_start: SynthVStart = "both",
     custom_v: np.ndarray | None = None,
     warm_v: np.ndarray | None = None,
     optimizer: str = "Nelder-Mead",
@@ -243,7 +246,7 @@ class SynthProblem:
     fit_cols: np.ndarray
     x_train: np.ndarray | None = None
     scale: bool = True
-    v_start: VStart = "both"
+    v_start: SynthVStart = "both"
     custom_v: np.ndarray | None = None
     optimizer: str = "Nelder-Mead"
     optimizer_options: Mapping[str, Any] | None = None

@@ -27,7 +27,7 @@ import os
 import warnings
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 import pandas as pd
 
@@ -37,24 +37,23 @@ from evalmodel.data.files import GENDERS, read_export
 from evalmodel.errors import DataSourceError, SeriesBreakWarning, UnitsSetAsideWarning
 from evalmodel.names import MUNICIPALITY_ENTRY, municipalities
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import KoladaGender, KoladaScope, check_option
 
 __all__ = ["Gender", "Scope", "read_panel"]
 
-#: Genders of Kolada's values: total, women (kvinnor), men (män).
-Gender = Literal["T", "K", "M"]
-#: Units kept by :func:`read_panel`.
-Scope = Literal["municipalities", "all"]
+#: The old name of :data:`~evalmodel.vocabulary.KoladaGender`.
+Gender = KoladaGender
+#: The old name of :data:`~evalmodel.vocabulary.KoladaScope`.
+Scope = KoladaScope
 _GENDER_NAMES = {"T": "total", "K": "women", "M": "men"}
 
 
-def _gender(gender: object) -> Gender:
+def _gender(gender: object) -> KoladaGender:
+    """Kolada's gender code of ``gender`` (also accepted: the names of ``GENDERS``)."""
     g = GENDERS.get(str(gender).strip().lower()) if isinstance(gender, str) else None
-    if g not in get_args(Gender):
-        raise DataSourceError(
-            f"read_panel: gender={gender!r} is not a gender; use 'T' (total, the default), "
-            "'K' (women) or 'M' (men)."
-        )
-    return cast(Gender, g)
+    check_option("read_panel", "gender", gender if g is None else g, KoladaGender,
+                 error=DataSourceError)
+    return cast(KoladaGender, g)
 
 
 def _municipality_table(path: Path) -> tuple[pd.DataFrame, str]:
@@ -115,8 +114,8 @@ def _panel_from_tidy(
     kolada_list: pd.DataFrame,
     source: Mapping[str, Any],
     where: str,
-    gender: Gender = "T",
-    scope: Scope = "municipalities",
+    gender: KoladaGender = "T",
+    scope: KoladaScope = "municipalities",
     include: Sequence[str] = (),
     notes: Sequence[str] = (),
     expect: Sequence[str] = (),
@@ -253,8 +252,8 @@ def _panel_from_tidy(
 def read_panel(
     path: str | os.PathLike[str],
     *,
-    gender: Gender = "T",
-    scope: Scope = "municipalities",
+    gender: KoladaGender = "T",
+    scope: KoladaScope = "municipalities",
     include: Sequence[str] = (),
     variable: str | None = None,
     sheet: str | int | None = None,
@@ -327,11 +326,7 @@ def read_panel(
     ['0000', '1287']
     """
     g = _gender(gender)
-    if scope not in get_args(Scope):
-        raise DataSourceError(
-            f"read_panel: scope={scope!r} is not a scope; use 'municipalities' (the default: "
-            "Kolada's country, regions and groups set aside) or 'all' (every id kept)."
-        )
+    check_option("read_panel", "scope", scope, KoladaScope, error=DataSourceError)
     p = Path(path)
     tidy = read_export(p, variable=variable, sheet=sheet)
     table, table_source = _municipality_table(p)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning, MissingValueWarning
 from evalmodel.panel import NEVER, Panel
+from evalmodel.vocabulary import check_conf_level, check_option
 
 __all__ = [
     "MIN_TREATED_CLUSTERS",
@@ -28,12 +29,8 @@ MIN_TREATED_CLUSTERS = 5
 
 
 def check_choice(fn: str, name: str, value: Any, literal: Any) -> None:
-    """Raise unless ``value`` is one of the options of the ``Literal`` type ``literal``."""
-    options = get_args(literal)
-    if value not in options:
-        raise EstimationError(
-            f"{fn}: {name}={value!r} is not one of {list(options)}; pass one of those."
-        )
+    """Raise unless ``value`` is one of the options of ``literal``: :func:`check_option`."""
+    check_option(fn, name, value, literal)
 
 
 def check_anticipation(fn: str, anticipation: Any) -> int:
@@ -44,14 +41,6 @@ def check_anticipation(fn: str, anticipation: Any) -> int:
             "periods, e.g. anticipation=1."
         )
     return int(anticipation)
-
-
-def check_conf_level(fn: str, conf_level: float) -> None:
-    """Raise unless ``0 < conf_level < 1``."""
-    if not isinstance(conf_level, float | int) or not 0 < conf_level < 1:
-        raise EstimationError(
-            f"{fn}: conf_level={conf_level!r} must be a number between 0 and 1, e.g. 0.95."
-        )
 
 
 def check_periods(fn: str, name: str, value: int | Iterable[int], panel: Panel) -> list[int]:

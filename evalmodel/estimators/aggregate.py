@@ -14,28 +14,30 @@ aggregated one (the ``wif`` term of R ``did``), so standard errors match R ``did
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, check_choice, warn_few_clusters
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, warn_few_clusters
 from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.results import EstimateResult, inference_table
+from evalmodel.vocabulary import AggregateInference, AggregationKind, check_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
     from evalmodel.estimators.staggered import AttGtResult
 
-__all__ = ["AggInference", "AggregateResult", "Kind", "aggregate"]
+__all__ = ["AggInference", "AggregateInference", "AggregateResult", "AggregationKind", "Kind",
+           "aggregate"]
 
-Kind = Literal["simple", "dynamic", "group", "calendar"]
-#: ``"auto"``: design-based (placebo over the comparison pool) when ``att_gt`` chose it for
-#: few treated clusters, else the inference of the ``att_gt`` result.
-AggInference = Literal["auto", "analytic", "bootstrap"]
+#: The old name of :data:`~evalmodel.vocabulary.AggregationKind`.
+Kind = AggregationKind
+#: The old name of :data:`~evalmodel.vocabulary.AggregateInference`.
+AggInference = AggregateInference
 _KEY = {"simple": None, "dynamic": "event_time", "group": "cohort", "calendar": "time"}
 
 
@@ -184,9 +186,9 @@ def _need(cells: np.ndarray, what: str) -> None:
         )
 
 
-def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None = None,
+def aggregate(res: AttGtResult, kind: AggregationKind = "dynamic", *, balance_e: int | None = None,
               min_e: float = -np.inf, max_e: float = np.inf,
-              inference: AggInference = "auto") -> AggregateResult:
+              inference: AggregateInference = "auto") -> AggregateResult:
     """Aggregate group-time ATTs.
 
     Parameters
@@ -221,8 +223,8 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
         of the placebo estimates and ``details["permutation"]`` holds the overall row's
         :class:`~evalmodel.inference.permutation.PermutationResult`.
     """
-    check_choice("aggregate", "kind", kind, Kind)
-    check_choice("aggregate", "inference", inference, AggInference)
+    check_option("aggregate", "kind", kind, AggregationKind)
+    check_option("aggregate", "inference", inference, AggregateInference)
     if balance_e is not None and kind != "dynamic":
         raise EstimationError(
             f"aggregate: balance_e={balance_e!r} applies only to kind='dynamic'; "
@@ -260,10 +262,10 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
                          f"{n_tc} treated cluster(s)")
             label += "; design-based inference not possible"
     if boot and perms is None:
-        comp = multiplier_bootstrap(psi[:, :-1], n_boot=res.n_boot, seed=res.seed,
+        comp = multiplier_bootstrap(psi[:, :-1], n_draws=res.n_draws, seed=res.seed,
                                     cluster=res.cluster_codes, conf_level=res.conf_level,
                                     multipliers=res.multipliers)
-        over = multiplier_bootstrap(psi[:, -1:], n_boot=res.n_boot, seed=res.seed,
+        over = multiplier_bootstrap(psi[:, -1:], n_draws=res.n_draws, seed=res.seed,
                                     cluster=res.cluster_codes, conf_level=res.conf_level,
                                     multipliers=res.multipliers)
         se = np.concatenate([comp.std_error, over.std_error]) if psi.shape[1] > 1 else (
@@ -287,7 +289,7 @@ def aggregate(res: AttGtResult, kind: Kind = "dynamic", *, balance_e: int | None
         table[["std_error", "ci_lower", "ci_upper", "p_value"]] = design_cols
         last = perms[-1]
         label = (f"design-based (placebo in space: every row re-estimated with the treatment "
-                 f"re-assigned to {last.n_perm:,} "
+                 f"re-assigned to {last.n_draws:,} "
                  + ("sets of comparison units" if len(last.treated) > 1
                     else "comparison units in turn")
                  + f" of {len(last.pool):,}; p-value and interval from that test, the interval "

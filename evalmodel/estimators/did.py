@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,8 +20,6 @@ from linearmodels.panel import PanelOLS
 from evalmodel.errors import EstimationError, EvalModelWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
-    check_choice,
-    check_conf_level,
     check_periods,
     drop_missing,
     treated_indicator,
@@ -32,16 +29,22 @@ from evalmodel.estimators.twfe_placebo import TwfeStatistic
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
+from evalmodel.vocabulary import (
+    Cluster,
+    DidInference,
+    check_conf_level,
+    check_option,
+    draws_argument,
+)
 
-__all__ = ["Inference", "did2x2", "twfe"]
+__all__ = ["DidInference", "Inference", "did2x2", "twfe"]
 
-Cluster = Literal["unit"] | str | None
-#: ``"auto"``: permutation inference with fewer than 5 treated clusters, else cluster-robust.
-Inference = Literal["auto", "analytic", "permutation"]
+#: The old name of :data:`~evalmodel.vocabulary.DidInference`.
+Inference = DidInference
 
 
-def _use_permutation(fn: str, inference: Inference, n_treated_clusters: int) -> bool:
-    check_choice(fn, "inference", inference, Inference)
+def _use_permutation(fn: str, inference: DidInference, n_treated_clusters: int) -> bool:
+    check_option(fn, "inference", inference, DidInference)
     return inference == "permutation" or (
         inference == "auto" and n_treated_clusters < MIN_TREATED_CLUSTERS)
 
@@ -55,7 +58,7 @@ def _permute(
     *,
     treated: list[str],
     pool: list[str],
-    n_perm: int | None,
+    n_draws: int | None,
     seed: int | None,
     conf_level: float,
     n_treated_clusters: int,
@@ -71,7 +74,7 @@ def _permute(
         with warnings.catch_warnings():  # placebo fits warn as the real fit already did
             warnings.simplefilter("ignore", EvalModelWarning)
             perm = permutation_inference(panel, outcome, statistic=statistic, treated=treated,
-                                         pool=pool, n_perm=n_perm, seed=seed,
+                                         pool=pool, n_draws=n_draws, seed=seed,
                                          conf_level=conf_level)
     except EstimationError as exc:
         if not fallback:
@@ -93,7 +96,7 @@ def _permute(
            "the standard deviation of the placebo estimates") if (
         n_treated_clusters < MIN_TREATED_CLUSTERS) else ("permutation inference asked for: "
                                                          + perm.describe())
-    kind = "exact" if perm.exact else f"{perm.n_perm} draws, seed {seed}"
+    kind = "exact" if perm.exact else f"{perm.n_draws} draws, seed {seed}"
     return table, f"permutation over {len(pool)} comparison units ({kind})", [why], perm
 
 
@@ -131,10 +134,11 @@ def did2x2(
     treated: Iterable[str] | None = None,
     control: Iterable[str] | None = None,
     cluster: Cluster = "unit",
-    inference: Inference = "auto",
-    n_perm: int | None = None,
+    inference: DidInference = "auto",
+    n_draws: int | None = None,
     seed: int | None = None,
     conf_level: float = 0.95,
+    n_perm: int | None = None,
 ) -> EstimateResult:
     """The 2x2 difference-in-differences of ``outcome`` between ``pre`` and ``post`` periods.
 
@@ -156,11 +160,13 @@ def did2x2(
         and cluster-robust errors are then not valid), else the analytic (cluster-robust or
         HC1) errors. ``"analytic"`` with fewer than 5 treated clusters raises
         :class:`FewTreatedClustersWarning`.
-    n_perm, seed : int, optional
+    n_draws, seed : int, optional
         Permutation inference uses every placebo assignment when there are at most
-        ``n_perm`` (default 10,000), else that many drawn with ``seed``.
+        ``n_draws`` (default 10,000), else that many drawn with ``seed``.
     conf_level : float
         Coverage of the interval (t with clusters - 1 degrees of freedom when clustered).
+    n_perm : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Returns
     -------
@@ -180,6 +186,7 @@ def did2x2(
     0.93
     """
     fn = "did2x2"
+    n_draws = draws_argument(fn, n_draws, default=None, n_perm=n_perm)
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
     pre_p = check_periods(fn, "pre", pre, panel)
@@ -257,7 +264,7 @@ def did2x2(
                                 control=[u for u in p.units if u not in set(t)],
                                 cluster=None, inference="analytic").estimate)
         table, how, why, details["permutation"] = _permute(
-            fn, table, sub, outcome, statistic, treated=t_units, pool=c_units, n_perm=n_perm,
+            fn, table, sub, outcome, statistic, treated=t_units, pool=c_units, n_draws=n_draws,
             seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
             fallback=how if inference == "auto" else None)
         notes += why
@@ -280,10 +287,11 @@ def twfe(
     covariates: Sequence[str] | None = None,
     treatment: str | None = None,
     cluster: Cluster = "unit",
-    inference: Inference = "auto",
-    n_perm: int | None = None,
+    inference: DidInference = "auto",
+    n_draws: int | None = None,
     seed: int | None = None,
     conf_level: float = 0.95,
+    n_perm: int | None = None,
 ) -> EstimateResult:
     """Static two-way fixed effects: ``y_it = a_i + g_t + b D_it + x_it'c + e_it``.
 
@@ -305,10 +313,12 @@ def twfe(
     inference : {"auto", "analytic", "permutation"}
         As in :func:`did2x2`: with fewer than 5 treated clusters the headline row's p-value
         and interval come from randomisation inference over the never-treated units.
-    n_perm, seed : int, optional
+    n_draws, seed : int, optional
         Number of placebo assignments (default: all, up to 10,000) and their seed.
     conf_level : float
         Coverage of the intervals (normal, as linearmodels reports).
+    n_perm : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Returns
     -------
@@ -323,6 +333,7 @@ def twfe(
     heterogeneity-robust estimators then.
     """
     fn = "twfe"
+    n_draws = draws_argument(fn, n_draws, default=None, n_perm=n_perm)
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
     covariates = list(covariates or [])
@@ -375,7 +386,7 @@ def twfe(
     if _use_permutation(fn, inference, n_tc):
         if treatment is not None:
             raise EstimationError(f"{fn}: permutation inference needs the cohort role, not a "
-                                  "treatment column; pass inference='cluster'.")
+                                  "treatment column; pass inference='analytic'.")
         cohorts = panel.cohorts()
         pool = sorted(cohorts.index[cohorts == NEVER])
         starts = sorted(set(cohorts[treated_units]))
@@ -387,7 +398,7 @@ def twfe(
         sub = panel.select(units=treated_units + pool)
         table, how, why, details["permutation"] = _permute(
             fn, table, sub, outcome, statistic, treated=treated_units, pool=pool,
-            n_perm=n_perm, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
+            n_draws=n_draws, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
             fallback=how if inference == "auto" else None)
         notes += why
     sample = Sample(

@@ -22,11 +22,11 @@ are no covariates, where all three kernels reduce to the same difference of weig
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 
 from evalmodel.errors import EstimationError
+from evalmodel.vocabulary import DrDidMethod
 
 __all__ = [
     "KERNELS",
@@ -38,7 +38,8 @@ __all__ = [
     "reg_panel",
 ]
 
-Method = Literal["dr", "ipw", "reg"]
+#: The old name of :data:`~evalmodel.vocabulary.DrDidMethod`.
+Method = DrDidMethod
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 
 _PS_CAP = 1.0 - 1e-6

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -34,29 +34,38 @@ from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_anticipation,
-    check_choice,
-    check_conf_level,
     warn_few_clusters,
 )
-from evalmodel.estimators.drdid import KERNELS, Method, cells_without_covariates
+from evalmodel.estimators.drdid import KERNELS, cells_without_covariates
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, prepare
-from evalmodel.inference.multiplier import Multipliers, multiplier_bootstrap
+from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
+from evalmodel.vocabulary import (
+    AggregateInference,
+    AggregationKind,
+    AttGtInference,
+    BasePeriod,
+    ControlGroup,
+    DrDidMethod,
+    Multipliers,
+    check_conf_level,
+    check_option,
+    draws_argument,
+    renamed_attribute,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from evalmodel.estimators.aggregate import AggInference, AggregateResult, Kind
+    from evalmodel.estimators.aggregate import AggregateResult
 
-__all__ = ["AttGtResult", "BasePeriod", "ControlGroup", "Inference", "Pretest", "att_gt"]
+__all__ = ["AttGtInference", "AttGtResult", "BasePeriod", "ControlGroup", "Inference", "Pretest",
+           "att_gt"]
 
-ControlGroup = Literal["never", "not_yet"]
-BasePeriod = Literal["varying", "universal"]
-#: ``"auto"``: analytic for the cells; for the aggregations design-based with fewer than
-#: ``MIN_TREATED_CLUSTERS`` treated clusters, else analytic.
-Inference = Literal["auto", "analytic", "bootstrap"]
+#: The old name of :data:`~evalmodel.vocabulary.AttGtInference`.
+Inference = AttGtInference
 
 
 @dataclass(frozen=True)
@@ -228,7 +237,7 @@ class AttGtResult(EstimateResult):
     cluster_codes: np.ndarray | None = field(default=None, repr=False)
     periods: tuple[int, ...] = ()
     pretest: Pretest | None = None
-    n_boot: int = 999
+    n_draws: int = 999
     seed: int | None = None
     anticipation: int = 0
     multipliers: Multipliers = "rademacher"
@@ -236,13 +245,18 @@ class AttGtResult(EstimateResult):
     design: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
+    def n_boot(self) -> int:
+        """Deprecated name of :attr:`n_draws` (warns ``DeprecationWarning``)."""
+        return int(renamed_attribute(self, "n_boot", "n_draws"))
+
+    @property
     def bootstrap(self) -> bool:
         """Whether inference is by the multiplier bootstrap."""
         return self.inference.startswith("multiplier bootstrap")
 
-    def aggregate(self, kind: Kind = "dynamic", *, balance_e: int | None = None,
+    def aggregate(self, kind: AggregationKind = "dynamic", *, balance_e: int | None = None,
                   min_e: float = -np.inf, max_e: float = np.inf,
-                  inference: AggInference = "auto") -> AggregateResult:
+                  inference: AggregateInference = "auto") -> AggregateResult:
         """Aggregate the cells: ``"simple"``, ``"dynamic"``, ``"group"`` or ``"calendar"``.
 
         ``inference="auto"`` (default) is design-based (placebo over the comparison pool)
@@ -267,17 +281,18 @@ def att_gt(
     outcome: str,
     *,
     control_group: ControlGroup = "never",
-    method: Method = "dr",
+    method: DrDidMethod = "dr",
     covariates: Sequence[str] | None = None,
     anticipation: int = 0,
     base_period: BasePeriod = "varying",
-    inference: Inference = "auto",
-    n_boot: int = 999,
+    inference: AttGtInference = "auto",
+    n_draws: int = 999,
     seed: int | None = None,
     cluster: str | None = None,
     conf_level: float = 0.95,
     multipliers: Multipliers = "rademacher",
     allow_unbalanced_panel: bool = False,
+    n_boot: int | None = None,
 ) -> AttGtResult:
     """Group-time average treatment effects of Callaway and Sant'Anna (2021).
 
@@ -307,7 +322,7 @@ def att_gt(
         otherwise. ``"analytic"``: influence-function standard errors throughout;
         ``"bootstrap"``: the multiplier bootstrap with simultaneous bands. Both give a
         :class:`~evalmodel.errors.FewTreatedClustersWarning` with few treated clusters.
-    n_boot : int
+    n_draws : int
         Bootstrap draws.
     seed : int, optional
         Seed of the bootstrap multipliers.
@@ -327,6 +342,8 @@ def att_gt(
         ``std_ipw_did_rc``, ``drdid_rc``; covariates taken from each row), with the row
         influence functions summed within units; a panel balanced anyway keeps the panel
         estimators (as R ``did``).
+    n_boot : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Returns
     -------
@@ -350,19 +367,20 @@ def att_gt(
     estimator was used and on how many rows and units.
     """
     fn = "att_gt"
-    check_choice(fn, "control_group", control_group, ControlGroup)
-    check_choice(fn, "method", method, Method)
-    check_choice(fn, "base_period", base_period, BasePeriod)
-    check_choice(fn, "inference", inference, Inference)
-    check_choice(fn, "multipliers", multipliers, Multipliers)
+    n_draws = draws_argument(fn, n_draws, default=999, n_boot=n_boot)
+    check_option(fn, "control_group", control_group, ControlGroup)
+    check_option(fn, "method", method, DrDidMethod)
+    check_option(fn, "base_period", base_period, BasePeriod)
+    check_option(fn, "inference", inference, AttGtInference)
+    check_option(fn, "multipliers", multipliers, Multipliers)
     anticipation = check_anticipation(fn, anticipation)
     if not isinstance(allow_unbalanced_panel, bool | np.bool_):
         raise EstimationError(
             f"{fn}: allow_unbalanced_panel={allow_unbalanced_panel!r} must be True or False."
         )
     check_conf_level(fn, conf_level)
-    if not isinstance(n_boot, int | np.integer) or n_boot < 2:
-        raise EstimationError(f"{fn}: n_boot={n_boot!r} must be an integer of at least 2.")
+    if not isinstance(n_draws, int | np.integer) or n_draws < 2:
+        raise EstimationError(f"{fn}: n_draws={n_draws!r} must be an integer of at least 2.")
     covs = list(covariates or [])
     data = prepare(panel, outcome, covariates=covs, anticipation=anticipation,
                    control_group=control_group, cluster=cluster,
@@ -383,10 +401,10 @@ def att_gt(
     n_cl = None if data.cluster is None else int(data.cluster.max()) + 1
     clustered = "" if n_cl is None else f", clustered by {cluster!r}"
     labels = {"analytic": "analytic (influence function)" + clustered,
-              "bootstrap": f"multiplier bootstrap ({n_boot} {multipliers} draws, seed {seed})"
+              "bootstrap": f"multiplier bootstrap ({n_draws} {multipliers} draws, seed {seed})"
               + clustered}
     if inference == "bootstrap":
-        boot = multiplier_bootstrap(inf, n_boot=n_boot, seed=seed, cluster=data.cluster,
+        boot = multiplier_bootstrap(inf, n_draws=n_draws, seed=seed, cluster=data.cluster,
                                     conf_level=conf_level, multipliers=multipliers)
         se = boot.std_error
     label = labels["bootstrap" if inference == "bootstrap" else "analytic"]
@@ -395,7 +413,7 @@ def att_gt(
         pool = data.units[~is_treated]
         design = {"panel": panel.select(units=[str(u) for u in data.units]),
                   "treated": tuple(str(u) for u in data.units[is_treated]),
-                  "pool": tuple(str(u) for u in pool), "n_perm": None}
+                  "pool": tuple(str(u) for u in pool), "n_draws": None}
         why = (f"{n_tc} treated cluster(s), fewer than {MIN_TREATED_CLUSTERS}")
         label = (f"{label} for the ATT(g, t) cells; aggregations design-based (placebo in "
                  f"space over {len(pool)} comparison units), because there are {why}")
@@ -435,7 +453,7 @@ def att_gt(
         influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
         pretest=_pretest(att[pre], s[:, pre].T @ s[:, pre] / inf.shape[0] ** 2),
-        n_boot=n_boot, seed=seed,
+        n_draws=n_draws, seed=seed,
         anticipation=anticipation, multipliers=multipliers,
         n_treated_clusters=n_tc, design=design,
     )

@@ -159,6 +159,6 @@ def placebo_rows(res: AttGtResult, kind: str, n_rows: int, options: dict[str, An
     stat = AggregateStatistic(res, kind, options)
     return [permutation_inference(design["panel"], res.outcome, statistic=stat.row(r),
                                   treated=design["treated"], pool=design["pool"],
-                                  n_perm=design["n_perm"], seed=res.seed,
+                                  n_draws=design["n_draws"], seed=res.seed,
                                   conf_level=res.conf_level)
             for r in range(n_rows)]

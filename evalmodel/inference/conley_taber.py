@@ -27,6 +27,7 @@ from evalmodel.errors import EstimationError
 from evalmodel.inference.permutation import DiD2x2Statistic
 from evalmodel.panel import Panel
 from evalmodel.results import Result
+from evalmodel.vocabulary import check_conf_level, draws_argument
 
 __all__ = ["ConleyTaberResult", "conley_taber"]
 
@@ -100,8 +101,9 @@ def conley_taber(
     pre: Iterable[int],
     post: Iterable[int],
     conf_level: float = 0.95,
-    n_sim: int = 9999,
+    n_draws: int = 9999,
     seed: int | None = None,
+    n_sim: int | None = None,
 ) -> ConleyTaberResult:
     """Conley-Taber interval and p-value for the 2x2 DiD of ``treated`` against ``pool``.
 
@@ -114,9 +116,11 @@ def conley_taber(
     pre, post : iterable of int
         Periods averaged before and after adoption.
     conf_level : float
-    n_sim : int
+    n_draws : int
         Draws of the treated-mean error when there are several treated units.
     seed : int, optional
+    n_sim : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Raises
     ------
@@ -124,10 +128,8 @@ def conley_taber(
         With fewer comparison units than the level needs (``1 / (1 - conf_level) - 1``), with
         unknown units, or overlapping ``treated`` and ``pool``.
     """
-    if not 0 < conf_level < 1:
-        raise EstimationError(
-            f"conley_taber: conf_level={conf_level!r} must lie strictly between 0 and 1."
-        )
+    n_draws = draws_argument("conley_taber", n_draws, default=9999, n_sim=n_sim)
+    check_conf_level("conley_taber", conf_level)
     t_set = [str(u) for u in treated]
     c_set = [str(u) for u in pool if str(u) not in set(t_set)]
     alpha = 1 - conf_level
@@ -150,7 +152,7 @@ def conley_taber(
         dist = np.sort(e)
     else:
         rng = np.random.default_rng(seed)
-        dist = np.sort(e[rng.integers(0, e.size, size=(n_sim, k))].mean(axis=1))
+        dist = np.sort(e[rng.integers(0, e.size, size=(n_draws, k))].mean(axis=1))
     q_lo, q_hi = (float(q) for q in np.quantile(dist, [alpha / 2, 1 - alpha / 2]))
     upper, lower = float(np.mean(dist >= est)), float(np.mean(dist <= est))
     p = min(1.0, 2 * min(upper, lower))

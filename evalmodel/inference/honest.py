@@ -33,17 +33,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 from scipy import optimize, special, stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.vocabulary import Restriction, check_conf_level, check_option
 
 __all__ = ["Restriction", "breakdown_value", "honest_ci", "original_ci"]
-
-#: The restrictions on post-treatment violations of parallel trends.
-Restriction = Literal["relative_magnitude", "smoothness"]
 
 _MAX_VERTEX_SUBSETS = 300_000
 
@@ -74,10 +71,7 @@ def _prepare(
         )
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(s))):
         raise EstimationError(f"{where}: betahat and sigma must be finite (no NaN or inf).")
-    if not 0 < conf_level < 1:
-        raise EstimationError(
-            f"{where}: conf_level={conf_level!r} must lie strictly between 0 and 1, e.g. 0.95."
-        )
+    check_conf_level(where, conf_level)
     if l_vec is None:
         lv = np.zeros(num_post_periods)
         lv[0] = 1.0
@@ -420,10 +414,7 @@ def honest_ci(
     """
     b, s, lv = _prepare(betahat, sigma, num_pre_periods, num_post_periods, l_vec, conf_level,
                         "honest_ci")
-    if restriction not in get_args(Restriction):
-        raise EstimationError(
-            f"honest_ci: restriction={restriction!r} is not one of {get_args(Restriction)}."
-        )
+    check_option("honest_ci", "restriction", restriction, Restriction)
     if not np.isfinite(m) or m < 0:
         raise EstimationError(f"honest_ci: m={m!r} must be a finite number >= 0.")
     if restriction == "smoothness":
@@ -458,6 +449,7 @@ def breakdown_value(
     """
     b, s, lv = _prepare(betahat, sigma, num_pre_periods, num_post_periods, l_vec, conf_level,
                         "breakdown_value")
+    check_option("breakdown_value", "restriction", restriction, Restriction)
     post = slice(num_pre_periods, None)
     sd = float(np.sqrt(lv @ s[post, post] @ lv))
     if m_max is None:

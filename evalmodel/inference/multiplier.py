@@ -17,28 +17,33 @@ the signed sums run in a compiled kernel (:mod:`.multiplier_kernel`) that touche
 non-zero columns only, works in a verified low-rank basis where a large group of clusters has
 one (:func:`low_rank`), and adds eight clusters at a time from a table of their 256 signed
 sums; without numba, BLAS computes them in blocks of bounded memory, at a cost of
-``n_boot * C * k``. With ``multipliers="gaussian"`` the draws are, conditionally on the data,
+``n_draws * C * k``. With ``multipliers="gaussian"`` the draws are, conditionally on the data,
 exactly normal with covariance ``S'S / n^2``, so they are drawn from that distribution directly
-at a cost of ``C * k^2 + n_boot * k^2``: the same bootstrap, much faster for large ``n``.
+at a cost of ``C * k^2 + n_draws * k^2``: the same bootstrap, much faster for large ``n``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from scipy import stats
 
 from evalmodel.core.clusters import cluster_sums
 from evalmodel.core.jit import use_numba
+from evalmodel.errors import EstimationError
+from evalmodel.vocabulary import (
+    Multipliers,
+    check_conf_level,
+    check_option,
+    draws_argument,
+    renamed_attribute,
+)
 
 __all__ = [
     "MultiplierBootstrap", "Multipliers", "low_rank", "multiplier_bootstrap",
     "support_patterns",
 ]
-
-Multipliers = Literal["rademacher", "gaussian"]
 
 _BLOCK_CELLS = 16_000_000  # signs per block (64 MB as float32 0/1 bits)
 
@@ -53,8 +58,8 @@ class MultiplierBootstrap:
         Bootstrap standard errors (NaN where the draws do not vary).
     crit_value : float
         Critical value of the simultaneous band at ``conf_level``.
-    n_boot : int
-        Number of draws.
+    n_draws : int
+        Number of draws (``n_boot``, its old name, is deprecated).
     seed : int or None
         Seed of the multipliers.
     n_clusters : int
@@ -63,19 +68,25 @@ class MultiplierBootstrap:
 
     std_error: np.ndarray
     crit_value: float
-    n_boot: int
+    n_draws: int
     seed: int | None
     n_clusters: int
+
+    @property
+    def n_boot(self) -> int:
+        """Deprecated name of :attr:`n_draws` (warns ``DeprecationWarning``)."""
+        return int(renamed_attribute(self, "n_boot", "n_draws"))
 
 
 def multiplier_bootstrap(
     influence: np.ndarray,
     *,
-    n_boot: int = 999,
+    n_draws: int = 999,
     seed: int | None = None,
     cluster: np.ndarray | None = None,
     conf_level: float = 0.95,
     multipliers: Multipliers = "rademacher",
+    n_boot: int | None = None,
 ) -> MultiplierBootstrap:
     """Run the multiplier bootstrap on influence functions.
 
@@ -83,7 +94,7 @@ def multiplier_bootstrap(
     ----------
     influence : ndarray (n, k)
         Influence functions, one row per unit.
-    n_boot : int
+    n_draws : int
         Number of draws.
     seed : int, optional
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same results.
@@ -93,11 +104,19 @@ def multiplier_bootstrap(
         Coverage of the simultaneous band.
     multipliers : {"rademacher", "gaussian"}
         Distribution of the multipliers.
+    n_boot : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Returns
     -------
     MultiplierBootstrap
     """
+    fn = "multiplier_bootstrap"
+    n_boot = draws_argument(fn, n_draws, default=999, n_boot=n_boot)
+    check_option(fn, "multipliers", multipliers, Multipliers)
+    check_conf_level(fn, conf_level)
+    if not isinstance(n_boot, int | np.integer) or n_boot < 2:
+        raise EstimationError(f"{fn}: n_draws={n_boot!r} must be an integer of at least 2.")
     psi = np.atleast_2d(np.asarray(influence, dtype=float).T).T
     n = psi.shape[0]
     s = cluster_sums(psi, cluster)
@@ -118,7 +137,7 @@ def multiplier_bootstrap(
         t_max = np.nanmax(np.abs(draws) / se, axis=1) if np.isfinite(se).any() else None
     crit = (float(np.quantile(t_max, conf_level, method="inverted_cdf"))
             if t_max is not None else float("nan"))
-    return MultiplierBootstrap(std_error=se, crit_value=crit, n_boot=n_boot, seed=seed,
+    return MultiplierBootstrap(std_error=se, crit_value=crit, n_draws=n_boot, seed=seed,
                                n_clusters=n_c)
 
 

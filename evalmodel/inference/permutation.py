@@ -2,7 +2,7 @@
 
 The treatment is re-assigned to every eligible set of units of the same size drawn from the
 treated units and the comparison pool (exactly, when there are few such sets; otherwise to
-``n_perm`` random sets drawn with a seed), the estimator is re-run on each, and the observed
+``n_draws`` random sets drawn with a seed), the estimator is re-run on each, and the observed
 estimate is compared with this placebo distribution. The interval inverts the test for a
 constant additive effect; it relies on the statistic being linear in the outcome (true of the
 2x2 DiD and of TWFE), so that the statistic of ``Y - tau D`` is ``T(Y) - tau T(D)``.
@@ -35,6 +35,7 @@ from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result
+from evalmodel.vocabulary import check_conf_level, draws_argument, renamed_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -60,18 +61,18 @@ class PermutationResult(Result):
     estimate : float
         The statistic at the actual assignment.
     p_value : float
-        ``(1 + #{|placebo| >= |estimate|}) / (1 + n_perm)``.
+        ``(1 + #{|placebo| >= |estimate|}) / (1 + n_draws)``.
     ci_lower, ci_upper : float
         Interval from inverting the test for a constant additive effect (NaN when the
         treated units have no cohort, so the treatment pattern is unknown).
     distribution : ndarray
         The placebo estimates (the actual assignment left out).
-    n_perm : int
-        Number of placebo assignments.
+    n_draws : int
+        Number of placebo assignments (``n_perm``, its old name, is deprecated).
     exact : bool
         Whether every assignment was used.
     min_p_value : float
-        The smallest attainable p-value, ``1 / (1 + n_perm)``.
+        The smallest attainable p-value, ``1 / (1 + n_draws)``.
     conf_level : float
     treated : tuple of str
     pool : tuple of str
@@ -83,7 +84,7 @@ class PermutationResult(Result):
     ci_lower: float
     ci_upper: float
     distribution: np.ndarray
-    n_perm: int
+    n_draws: int
     exact: bool
     min_p_value: float
     conf_level: float
@@ -92,9 +93,14 @@ class PermutationResult(Result):
     seed: int | None
 
     @property
+    def n_perm(self) -> int:
+        """Deprecated name of :attr:`n_draws` (warns ``DeprecationWarning``)."""
+        return int(renamed_attribute(self, "n_perm", "n_draws"))
+
+    @property
     def std_error(self) -> float:
         """Standard deviation of the placebo distribution."""
-        return float(np.std(self.distribution, ddof=1)) if self.n_perm > 1 else float("nan")
+        return float(np.std(self.distribution, ddof=1)) if self.n_draws > 1 else float("nan")
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -115,7 +121,7 @@ class PermutationResult(Result):
                 ("Confidence level", f"{self.conf_level:.0%}"),
                 ("Treated units", f"{len(self.treated)}: {', '.join(self.treated[:6])}"),
                 ("Comparison pool", f"{len(self.pool):,} units"),
-                ("Placebo assignments", f"{self.n_perm:,} ({'exact' if self.exact else 'drawn'})"))
+                ("Placebo assignments", f"{self.n_draws:,} ({'exact' if self.exact else 'drawn'})"))
 
     def describe_sample(self) -> dict[str, str]:
         """Method, inference and the numbers of units and treated units."""
@@ -125,7 +131,7 @@ class PermutationResult(Result):
 
     def describe(self) -> str:
         """One sentence on how the inference was done."""
-        kind = "all" if self.exact else f"{self.n_perm:,} random (seed {self.seed})"
+        kind = "all" if self.exact else f"{self.n_draws:,} random (seed {self.seed})"
         return (
             f"randomisation inference: treatment re-assigned to {kind} placebo sets of "
             f"{len(self.treated)} unit(s) from {len(self.treated) + len(self.pool)} units; "
@@ -191,18 +197,18 @@ class DiD2x2Statistic:
         return float(self.batch(panel, z)[0])
 
 
-def _assignments(n: int, k: int, actual: np.ndarray, n_perm: int | None, seed: int | None
+def _assignments(n: int, k: int, actual: np.ndarray, n_draws: int | None, seed: int | None
                  ) -> tuple[np.ndarray, bool]:
     """Placebo assignment matrix (rows: assignments, 0/1 over units), the actual left out."""
     total = math.comb(n, k)
-    cap = MAX_EXACT if n_perm is None else n_perm + 1
+    cap = MAX_EXACT if n_draws is None else n_draws + 1
     if total <= cap:
         combos = np.array(list(itertools.combinations(range(n), k)))
         z = np.zeros((total, n), dtype=bool)
         np.put_along_axis(z, combos, True, axis=1)
         keep = ~np.all(z == actual[None, :], axis=1)
         return z[keep], True
-    draws = n_perm if n_perm is not None else MAX_EXACT - 1
+    draws = n_draws if n_draws is not None else MAX_EXACT - 1
     rng = np.random.default_rng(seed)
     idx = np.argsort(rng.random((draws, n)), axis=1)[:, :k]
     z = np.zeros((draws, n), dtype=bool)
@@ -235,9 +241,10 @@ def permutation_inference(
     statistic: Statistic,
     treated: Sequence[str],
     pool: Sequence[str],
-    n_perm: int | None = None,
+    n_draws: int | None = None,
     seed: int | None = None,
     conf_level: float = 0.95,
+    n_perm: int | None = None,
 ) -> PermutationResult:
     """Randomisation inference: the treatment re-assigned over the treated units and the pool.
 
@@ -257,13 +264,15 @@ def permutation_inference(
         The actually treated units.
     pool : sequence of str
         Comparison units eligible for placebo treatment.
-    n_perm : int, optional
+    n_draws : int, optional
         Number of random placebo assignments; every assignment is used when there are at most
-        ``n_perm + 1`` (default: at most 10,000), so the test is exact.
+        ``n_draws + 1`` (default: at most 10,000), so the test is exact.
     seed : int, optional
         Seed of the random assignments.
     conf_level : float
         Level of the test and coverage of the interval.
+    n_perm : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Returns
     -------
@@ -274,14 +283,12 @@ def permutation_inference(
     EstimationError
         When the design cannot reach the level: the smallest attainable p-value
         ``1 / (number of assignments)`` exceeds ``1 - conf_level``; for overlapping or
-        unknown units; for ``n_perm < 1``.
+        unknown units; for ``n_draws < 1``.
     """
-    if not 0 < conf_level < 1:
-        raise EstimationError(
-            f"permutation_inference: conf_level={conf_level!r} must lie strictly between 0 and 1."
-        )
-    if n_perm is not None and n_perm < 1:
-        raise EstimationError(f"permutation_inference: n_perm={n_perm!r} must be at least 1.")
+    n_draws = draws_argument("permutation_inference", n_draws, default=None, n_perm=n_perm)
+    check_conf_level("permutation_inference", conf_level)
+    if n_draws is not None and n_draws < 1:
+        raise EstimationError(f"permutation_inference: n_draws={n_draws!r} must be at least 1.")
     treated_t = tuple(str(u) for u in treated)
     pool_t = tuple(str(u) for u in pool if str(u) not in set(treated_t))
     if not treated_t:
@@ -295,8 +302,8 @@ def permutation_inference(
     panel.check_outcome(outcome)
     n, k = len(treated_t) + len(pool_t), len(treated_t)
     total = math.comb(n, k)
-    n_assign = total if (n_perm is None and total <= MAX_EXACT) or (
-        n_perm is not None and total <= n_perm + 1) else (n_perm or MAX_EXACT - 1) + 1
+    n_assign = total if (n_draws is None and total <= MAX_EXACT) or (
+        n_draws is not None and total <= n_draws + 1) else (n_draws or MAX_EXACT - 1) + 1
     min_p = 1.0 / n_assign
     alpha = 1 - conf_level
     if min_p > alpha + 1e-12:
@@ -315,7 +322,7 @@ def permutation_inference(
     t_cohorts = [int(cohorts.get(u, NEVER)) for u in treated_t]
     timed = all(c != NEVER for c in t_cohorts)
     actual = np.isin(order, treated_t)
-    z, exact = _assignments(n, k, actual, n_perm, seed)
+    z, exact = _assignments(n, k, actual, n_draws, seed)
 
     # the treatment pattern D (1 for treated units from their cohort on), for the interval
     d_panel = None
@@ -353,7 +360,7 @@ def permutation_inference(
         lo, hi = _invert(a0, c0, a, c, alpha)
     return PermutationResult(
         estimate=a0, p_value=p_value, ci_lower=lo, ci_upper=hi, distribution=a,
-        n_perm=int(a.size), exact=exact, min_p_value=1.0 / (1 + a.size),
+        n_draws=int(a.size), exact=exact, min_p_value=1.0 / (1 + a.size),
         conf_level=conf_level, treated=treated_t, pool=pool_t, seed=seed,
     )
 

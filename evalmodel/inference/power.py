@@ -18,6 +18,7 @@ from scipy import stats
 
 from evalmodel.errors import EstimationError
 from evalmodel.results import Result
+from evalmodel.vocabulary import check_conf_level
 
 __all__ = ["MDEResult", "minimum_detectable_effect"]
 
@@ -93,10 +94,11 @@ def minimum_detectable_effect(
     """
     e = np.asarray(distribution, dtype=float).ravel()
     e = e[np.isfinite(e)]
-    if not 0 < conf_level < 1 or not 0 < power < 1:
+    check_conf_level("minimum_detectable_effect", conf_level)
+    if not 0 < power < 1:
         raise EstimationError(
-            f"minimum_detectable_effect: conf_level={conf_level!r} and power={power!r} must "
-            "both lie strictly between 0 and 1."
+            f"minimum_detectable_effect: power={power!r} must be a number strictly between 0 "
+            "and 1, e.g. 0.8."
         )
     if e.size < 2:
         raise EstimationError(

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from evalmodel.errors import EstimationError
-from evalmodel.inference.honest import Restriction, breakdown_value, honest_ci, original_ci
+from evalmodel.inference.honest import breakdown_value, honest_ci, original_ci
 from evalmodel.results import Result, inference_table
+from evalmodel.vocabulary import Restriction, check_conf_level, check_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -170,10 +171,7 @@ def pretrend_test(
     EstimationError
         Without leads, with a reference other than -1, or with a singular lead covariance.
     """
-    if not 0 < conf_level < 1:
-        raise EstimationError(
-            f"pretrend_test: conf_level={conf_level!r} must lie strictly between 0 and 1."
-        )
+    check_conf_level("pretrend_test", conf_level)
     if margin is not None and not margin > 0:
         raise EstimationError(f"pretrend_test: margin={margin!r} must be a positive number.")
     b, v, pre, _ = _split(event_study, "pretrend_test")
@@ -311,10 +309,8 @@ def sensitivity(
     >>> list(h.table.columns[:3])
     ['m', 'estimate', 'std_error']
     """
-    if restriction not in get_args(Restriction):
-        raise EstimationError(
-            f"sensitivity: restriction={restriction!r} is not one of {get_args(Restriction)}."
-        )
+    check_option("sensitivity", "restriction", restriction, Restriction)
+    check_conf_level("sensitivity", conf_level)
     ms = [float(x) for x in np.atleast_1d(np.asarray(m, dtype=float))]
     if not ms or any(not np.isfinite(x) or x < 0 for x in ms):
         raise EstimationError(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -32,11 +31,15 @@ import pandas as pd
 from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
 from evalmodel.results import Result
+from evalmodel.vocabulary import (
+    WildWeights,
+    check_conf_level,
+    check_option,
+    draws_argument,
+    renamed_attribute,
+)
 
 __all__ = ["WildBootstrapResult", "WildWeights", "wild_bootstrap", "wild_weights"]
-
-#: Distributions of the cluster weights.
-WildWeights = Literal["rademacher", "webb"]
 
 _VALUES = {
     "rademacher": np.array([-1.0, 1.0]),
@@ -46,23 +49,21 @@ _VALUES = {
 
 
 def wild_weights(
-    n_clusters: int, n_boot: int, *, weights: WildWeights = "rademacher", seed: int | None = None
+    n_clusters: int, n_draws: int, *, weights: WildWeights = "rademacher",
+    seed: int | None = None
 ) -> np.ndarray:
-    """Cluster weights, ``n_clusters x n_boot``.
+    """Cluster weights, ``n_clusters x n_draws``.
 
-    Rademacher weights are fully enumerated (``2**G`` columns) when ``2**G < n_boot``.
-    Otherwise the draws are ``default_rng(seed).choice(values, G * n_boot)`` reshaped by
+    Rademacher weights are fully enumerated (``2**G`` columns) when ``2**G < n_draws``.
+    Otherwise the draws are ``default_rng(seed).choice(values, G * n_draws)`` reshaped by
     cluster, the same stream as the ``wildboottest`` package for the same seed.
     """
-    if weights not in get_args(WildWeights):
-        raise EstimationError(
-            f"wild_bootstrap: weights={weights!r} is not one of {get_args(WildWeights)}."
-        )
-    if weights == "rademacher" and n_clusters < 30 and 2**n_clusters < n_boot:
+    check_option("wild_bootstrap", "weights", weights, WildWeights)
+    if weights == "rademacher" and n_clusters < 30 and 2**n_clusters < n_draws:
         return np.array(list(itertools.product([-1.0, 1.0], repeat=n_clusters))).T
     rng = np.random.default_rng(seed)
-    return np.asarray(rng.choice(_VALUES[weights], size=n_clusters * n_boot)).reshape(
-        n_clusters, n_boot
+    return np.asarray(rng.choice(_VALUES[weights], size=n_clusters * n_draws)).reshape(
+        n_clusters, n_draws
     )
 
 
@@ -84,8 +85,8 @@ class WildBootstrapResult(Result):
     ci_lower, ci_upper : float
         Test-inversion interval at ``conf_level`` (NaN if not computed).
     null : float
-    n_boot : int
-        Draws used (``2**G`` under full enumeration).
+    n_draws : int
+        Draws used (``2**G`` under full enumeration); ``n_boot``, its old name, is deprecated.
     n_clusters : int
     weights : str
     seed : int or None
@@ -103,13 +104,18 @@ class WildBootstrapResult(Result):
     ci_lower: float
     ci_upper: float
     null: float
-    n_boot: int
+    n_draws: int
     n_clusters: int
     weights: str
     seed: int | None
     conf_level: float
     full_enumeration: bool
     t_boot: np.ndarray
+
+    @property
+    def n_boot(self) -> int:
+        """Deprecated name of :attr:`n_draws` (warns ``DeprecationWarning``)."""
+        return int(renamed_attribute(self, "n_boot", "n_draws"))
 
     @property
     def table(self) -> pd.DataFrame:
@@ -123,7 +129,7 @@ class WildBootstrapResult(Result):
     def inference(self) -> str:
         """How the p-value and interval were obtained."""
         draws = ("all 2^G sign patterns" if self.full_enumeration
-                 else f"{self.n_boot:,} draws, seed {self.seed}")
+                 else f"{self.n_draws:,} draws, seed {self.seed}")
         return (f"wild cluster bootstrap-t ({self.weights} weights, {draws}) over "
                 f"{self.n_clusters} clusters; interval by test inversion")
 
@@ -206,10 +212,11 @@ def wild_bootstrap(
     coef: int | str,
     null: float = 0.0,
     weights: WildWeights = "rademacher",
-    n_boot: int = 9999,
+    n_draws: int = 9999,
     seed: int | None = None,
     conf_level: float = 0.95,
     interval: bool = True,
+    n_boot: int | None = None,
 ) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap (WCR) test of ``beta[coef] = null``.
 
@@ -228,14 +235,16 @@ def wild_bootstrap(
         Value under the null hypothesis.
     weights : {"rademacher", "webb"}
         Cluster weight distribution; use Webb with fewer than about 12 clusters.
-    n_boot : int
-        Draws (Rademacher with ``2**G < n_boot`` is enumerated instead).
+    n_draws : int
+        Draws (Rademacher with ``2**G < n_draws`` is enumerated instead).
     seed : int, optional
         Seed of ``numpy.random.default_rng``.
     conf_level : float
         Coverage of the inverted interval.
     interval : bool
         Whether to invert the test for the interval.
+    n_boot : int, optional
+        Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
 
     Returns
     -------
@@ -245,8 +254,11 @@ def wild_bootstrap(
     ------
     EstimationError
         For mismatched lengths, missing values, fewer than 2 clusters, an unknown column,
-        ``n_boot < 99`` or a singular design.
+        ``n_draws < 99`` or a singular design.
     """
+    n_draws = draws_argument("wild_bootstrap", n_draws, default=9999, n_boot=n_boot)
+    check_option("wild_bootstrap", "weights", weights, WildWeights)
+    check_conf_level("wild_bootstrap", conf_level)
     xdf = x if isinstance(x, pd.DataFrame) else None
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float).ravel()
@@ -275,17 +287,15 @@ def wild_bootstrap(
             )
         j = int(coef)
         term = str(xdf.columns[j]) if xdf is not None else f"x{j}"
-    if n_boot < 99:
-        raise EstimationError(f"wild_bootstrap: n_boot={n_boot!r}; use at least 99 draws (9999 "
-                              "for published p-values).")
-    if not 0 < conf_level < 1:
-        raise EstimationError(f"wild_bootstrap: conf_level={conf_level!r} must lie in (0, 1).")
+    if n_draws < 99:
+        raise EstimationError(f"wild_bootstrap: n_draws={n_draws!r}; use at least 99 draws "
+                              "(9999 for published p-values).")
     ids, codes = np.unique(cl, return_inverse=True)
     n_g = ids.size
     if n_g < 2:
         raise EstimationError(f"wild_bootstrap: {n_g} cluster; at least 2 are needed.")
-    v = wild_weights(n_g, n_boot, weights=weights, seed=seed)
-    full = v.shape[1] != n_boot
+    v = wild_weights(n_g, n_draws, weights=weights, seed=seed)
+    full = v.shape[1] != n_draws
     wcr = _WCR(ya, xa, codes, n_g, j)
     t_obs, t_boot = wcr.t_stats(null, v)
     p = _pvalue(t_obs, t_boot)
@@ -294,7 +304,7 @@ def wild_bootstrap(
         lo, hi = _invert(wcr, v, 1 - conf_level)
     return WildBootstrapResult(
         term=term, estimate=float(wcr.beta[j]), std_error=wcr.se, t_stat=t_obs, p_value=p,
-        ci_lower=lo, ci_upper=hi, null=float(null), n_boot=v.shape[1], n_clusters=n_g,
+        ci_lower=lo, ci_upper=hi, null=float(null), n_draws=v.shape[1], n_clusters=n_g,
         weights=weights, seed=seed, conf_level=conf_level, full_enumeration=full, t_boot=t_boot,
     )
 

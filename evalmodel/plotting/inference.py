@@ -31,7 +31,7 @@ def permutation_plot(result: PermutationResult, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color=PALETTE["neutral"], lw=1, ls="--")
     ax.set_xlabel("estimate")
     ax.set_ylabel("placebo assignments")
-    kind = "exact" if result.exact else f"{result.n_perm:,} draws"
+    kind = "exact" if result.exact else f"{result.n_draws:,} draws"
     ax.set_title(f"Permutation distribution ({kind})")
     ax.legend(loc="best", fontsize="small")
     return ax

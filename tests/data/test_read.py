@@ -110,7 +110,8 @@ def test_file_without_gender_column_is_total(tmp_path: Path) -> None:
 
 
 def test_unknown_gender_is_named(extract: Path) -> None:
-    with pytest.raises(DataSourceError, match=r"gender='X' is not a gender; use 'T' \(total"):
+    with pytest.raises(DataSourceError,
+                       match=r"read_panel: gender='X' is not one of \['T', 'K', 'M'\]"):
         read_panel(extract, gender="X")  # type: ignore[arg-type]
 
 
@@ -168,8 +169,8 @@ def test_unknown_include_is_named(extract: Path) -> None:
 
 
 def test_unknown_scope(extract: Path) -> None:
-    with pytest.raises(DataSourceError, match=r"scope='kommuner' is not a scope; use "
-                                              r"'municipalities'"):
+    with pytest.raises(DataSourceError, match=r"scope='kommuner' is not one of "
+                                              r"\['municipalities', 'all'\]"):
         read_panel(extract, scope="kommuner")  # type: ignore[arg-type]
 
 

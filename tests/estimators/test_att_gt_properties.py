@@ -132,8 +132,8 @@ def test_outcome_missing_for_a_cohort(small: pd.DataFrame) -> None:
     ({"base_period": "fixed"}, r"base_period='fixed' is not one of"),
     ({"inference": "wild"}, r"inference='wild' is not one of"),
     ({"anticipation": -1}, r"anticipation=-1 must be a non-negative integer"),
-    ({"conf_level": 95}, r"conf_level=95 must be a number between 0 and 1"),
-    ({"n_boot": 1}, r"n_boot=1 must be an integer of at least 2"),
+    ({"conf_level": 95}, r"conf_level=95 must be a number strictly between 0 and 1"),
+    ({"n_draws": 1}, r"n_draws=1 must be an integer of at least 2"),
     ({"cluster": "county"}, r"cluster='county' is not a column of the panel"),
 ])
 def test_bad_options(small: pd.DataFrame, kwargs: dict[str, object], pattern: str) -> None:

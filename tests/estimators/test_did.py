@@ -172,7 +172,8 @@ def test_errors_named(simple: tuple[pd.DataFrame, em.Panel]) -> None:
             em.did2x2(panel, "y", pre=[4, 5], post=[5, 6])
         with pytest.raises(EstimationError, match=r"treated has units not in the panel"):
             em.did2x2(panel, "y", pre=[4], post=[6], treated=["nope"])
-        with pytest.raises(EstimationError, match=r"conf_level=95 must be a number between"):
+        with pytest.raises(EstimationError,
+                           match=r"conf_level=95 must be a number strictly between"):
             em.did2x2(panel, "y", pre=[4], post=[6], conf_level=95)
         with pytest.raises(EstimationError, match=r"covariate 'z' is not a variable"):
             em.twfe(panel, "y", covariates=["z"])

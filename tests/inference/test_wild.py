@@ -93,8 +93,8 @@ def test_weights_stream() -> None:
 
 def test_errors_are_named() -> None:
     y, x, cl = _data(100, 10, seed=1)
-    with pytest.raises(EstimationError, match="n_boot=10; use at least 99"):
-        wild_bootstrap(y, x, cl, coef=1, n_boot=10)
+    with pytest.raises(EstimationError, match="n_draws=10; use at least 99"):
+        wild_bootstrap(y, x, cl, coef=1, n_draws=10)
     with pytest.raises(EstimationError, match="weights='mammen' is not one of"):
         wild_bootstrap(y, x, cl, coef=1, weights="mammen")  # type: ignore[arg-type]
     with pytest.raises(EstimationError, match="coef='d' is not a column"):
