@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy import stats
 
 from evalmodel.errors import EstimationError, EvalModelError
@@ -374,6 +375,32 @@ class PlaceboStudyResult(Result):
         return self.summary()._repr_html_()
 
 
+def _one_placebo(base: Panel, wide: pd.DataFrame | None, outcome: str,
+                 estimator: Callable[..., Any], u: str, adoption: int, effect: float
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """One fake adoption: the row of :attr:`PlaceboStudyResult.placebos` and the warning
+    categories the fit raised."""
+    fake = base.with_cohorts({u: adoption})
+    if wide is not None:
+        row_y = wide.loc[u].to_numpy(dtype=float)
+        cells = {(u, int(t)): v + effect for t, v in zip(wide.columns, row_y.tolist(),
+                                                         strict=True)
+                 if int(t) >= adoption and np.isfinite(v)}
+        fake = fake.with_values(outcome, cells)
+    row: dict[str, Any] = {"unit": u}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = estimator(fake, outcome, u, adoption)
+        except EvalModelError as exc:
+            row["error"] = str(exc)
+            out = (float("nan"),) * 4
+    est, lo, hi, p = _four("placebo_study", out)
+    row.update(estimate=est, ci_lower=lo, ci_upper=hi, p_value=p)
+    kinds = sorted({type(w.message).__name__ for w in caught if issubclass(w.category, Warning)})
+    return row, kinds
+
+
 def placebo_study(
     panel: Panel,
     outcome: str,
@@ -385,6 +412,7 @@ def placebo_study(
     conf_level: float = 0.95,
     n_units: int | None = None,
     seed: int | None = None,
+    n_jobs: int = 1,
 ) -> PlaceboStudyResult:
     """Size (or power) and coverage of an estimator's inference by fake adoptions in ``pool``.
 
@@ -419,6 +447,10 @@ def placebo_study(
         default every unit of the pool.
     seed : int, optional
         Seed of that draw.
+    n_jobs : int
+        Processes over which the placebo units are spread (joblib's loky backend; -1: every
+        core). The numbers do not depend on it: each fit is the same whatever process runs it
+        (an estimator with random draws takes its seed from its own options).
 
     Returns
     -------
@@ -510,33 +542,23 @@ def placebo_study(
             notes.append(f"n_units={n_units} is at least the pool's {len(units)} units: every "
                          "unit is used")
             n_units = None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
+        raise EstimationError(f"{fn}: n_jobs={n_jobs!r} must be a non-zero integer: 1 for one "
+                              "process, -1 for every core.")
     base = panel.select(units=pool_ids).with_cohorts({})
     wide = base.wide(outcome) if effect != 0 else None
-    times = [] if wide is None else [int(t) for t in wide.columns]
     alpha = 1 - conf_level
-    rows: list[dict[str, Any]] = []
     raised: Counter[str] = Counter()
     name = _name(estimator)
-    for u in units:
-        fake = base.with_cohorts({u: adoption})
-        if wide is not None:
-            row_y = wide.loc[u].to_numpy(dtype=float)
-            cells = {(u, t): v + effect for t, v in zip(times, row_y.tolist(), strict=True)
-                     if t >= adoption and np.isfinite(v)}
-            fake = fake.with_values(outcome, cells)
-        row: dict[str, Any] = {"unit": u}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                out = estimator(fake, outcome, u, adoption)
-            except EvalModelError as exc:
-                row["error"] = str(exc)
-                out = (float("nan"),) * 4
-        est, lo, hi, p = _four(fn, out)
-        for kind in {type(w.message).__name__ for w in caught
-                     if issubclass(w.category, Warning)}:
-            raised[kind] += 1
-        row.update(estimate=est, ci_lower=lo, ci_upper=hi, p_value=p)
+    tasks = (delayed(_one_placebo)(base, wide, outcome, estimator, u, adoption, effect)
+             for u in units)
+    rows: list[dict[str, Any]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # joblib's notes on worker start-up
+        results = Parallel(n_jobs=n_jobs, backend="loky")(tasks) if n_jobs != 1 else [
+            _one_placebo(base, wide, outcome, estimator, u, adoption, effect) for u in units]
+    for row, kinds in results:
+        raised.update(kinds)
         rows.append(row)
     table = pd.DataFrame(rows)
     if "error" not in table:

@@ -286,3 +286,15 @@ def test_detectable_effect(design: Design) -> None:
         assert s.power_at(mde - direction * 1e-6) < 0.8  # just short of it: not yet
     with pytest.raises(EstimationError, match="direction"):
         s.detectable_effect(direction=0)
+
+
+def test_same_numbers_whatever_the_number_of_workers(design: Design) -> None:
+    # random permutation draws, seeded in the adapter
+    est = em.calibrate.permutation_did2x2(pre=design.pre_periods, post=design.post_periods,
+                                          n_perm=99, seed=3)
+    one = _study(design, est, n_units=8, seed=2)
+    two = _study(design, est, n_units=8, seed=2, n_jobs=2)
+    pd.testing.assert_frame_equal(one.placebos, two.placebos)
+    assert one.warnings == two.warnings
+    with pytest.raises(EstimationError, match="n_jobs=0"):
+        _study(design, est, n_units=6, n_jobs=0)
