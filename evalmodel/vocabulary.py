@@ -62,12 +62,14 @@ __all__ = [
     "AttGtInference",
     "BasePeriod",
     "BreakKind",
+    "CacheEntryStatus",
     "CaseLevel",
     "CasePool",
     "Cluster",
     "CompareShow",
     "ControlGroup",
     "DidInference",
+    "DisplacementInference",
     "DisplacementTransform",
     "DrDidMethod",
     "EventStudyEstimator",
@@ -102,8 +104,12 @@ AttGtInference = Literal["auto", "analytic", "bootstrap"]
 AggregateInference = Literal["auto", "analytic", "bootstrap"]
 #: ``sdid``: ``"auto"`` is placebo with one treated unit, else the unit bootstrap.
 SdidInference = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
-#: ``synth``: placebo in space over the donors, or none.
-SynthInference = Literal["placebo", "none"]
+#: ``synth``: ``"auto"`` is placebo (one treated unit is fewer than 5 treated clusters),
+#: placebo in space over the donors, or none.
+SynthInference = Literal["auto", "placebo", "none"]
+#: The displacement designs: ``"auto"`` is permutation with fewer than 5 treated clusters,
+#: else analytic.
+DisplacementInference = Literal["auto", "permutation", "analytic"]
 #: Multipliers of the multiplier bootstrap (``att_gt(multipliers=...)``).
 Multipliers = Literal["rademacher", "gaussian"]
 #: Cluster weights of the wild cluster bootstrap (``wild_bootstrap(weights=...)``).
@@ -148,6 +154,8 @@ CasePool = Literal["never_treated", "similar"]
 CaseLevel = Literal["municipality", "district"]
 #: Whether a series break was detected in the data or announced by the source.
 BreakKind = Literal["detected", "announced"]
+#: The state of a cache entry (not an option: what ``Cache.status`` reports).
+CacheEntryStatus = Literal["ok", "missing", "corrupt"]
 #: What ``compare`` shows under each estimate.
 CompareShow = Literal["std_error", "ci", "both"]
 

@@ -31,11 +31,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from evalmodel.errors import DataSourceError
+from evalmodel.vocabulary import CacheEntryStatus
 
 __all__ = [
     "ENV_VAR",
@@ -52,7 +53,8 @@ __all__ = [
 ENV_VAR = "EVALMODEL_CACHE_DIR"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
-EntryStatus = Literal["ok", "missing", "corrupt"]
+#: The old name of :data:`~evalmodel.vocabulary.CacheEntryStatus`.
+EntryStatus = CacheEntryStatus
 
 
 class CacheCorruptError(DataSourceError):
