@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalmodel.displacement import triple_difference as _ddd
 from evalmodel.estimators.did import did2x2 as _did2x2
 from evalmodel.estimators.did import twfe as _twfe
 from evalmodel.estimators.sdid import sdid as _sdid
@@ -32,7 +33,8 @@ from evalmodel.estimators.synth import synth as _synth
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import Panel
 
-__all__ = ["Adapter", "att_gt", "did2x2", "permutation_did2x2", "sdid", "synth", "twfe"]
+__all__ = ["Adapter", "att_gt", "did2x2", "permutation_did2x2", "sdid", "synth",
+           "triple_difference", "twfe"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Adapter:
         if self.label.startswith("att_gt"):
             kind = o.pop("kind")
             return _att_gt(panel, outcome, **o).aggregate(kind)
+        if self.label == "triple_difference":
+            return _ddd(panel, outcome, treated=[treated], **o)
         if self.label == "permutation 2x2":
             stat = DiD2x2Statistic(outcome, pre=o.pop("pre"), post=o.pop("post"))
             r = permutation_inference(panel, outcome, statistic=stat, treated=[treated],
@@ -100,6 +104,16 @@ def att_gt(kind: str = "simple", **options: Any) -> Adapter:
     design-based (each other comparison unit in turn as the fake treated unit).
     """
     return Adapter(f"att_gt ({kind})", {"kind": kind, **options})
+
+
+def triple_difference(*, target: str, pre: int | Sequence[int], post: int | Sequence[int],
+                      **options: Any) -> Adapter:
+    """:func:`evalmodel.displacement.triple_difference` (its ``"net"`` row) on a panel with a
+    group role, ``target`` naming the target group; with the default ``inference="auto"``
+    and one treated unit its inference is design-based (the treatment re-assigned to each
+    other unit)."""
+    return Adapter("triple_difference", {"target": target, "pre": list(_seq(pre)),
+                                         "post": list(_seq(post)), **options})
 
 
 def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],

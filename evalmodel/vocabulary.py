@@ -12,9 +12,7 @@ and a confidence level outside ``(0, 1)`` always gives the one message of
 procedure is always called ``n_draws`` (:func:`draws_argument` keeps the old names ``n_perm``,
 ``n_boot``, ``n_reps`` and ``n_sim`` working for one release, with a ``DeprecationWarning``).
 
-The words of inference
-----------------------
-The same word means the same thing in every estimator:
+**The words of inference.** The same word means the same thing in every estimator:
 
 ``"auto"``
     Chosen from the design: design-based inference when there are fewer than
@@ -41,9 +39,7 @@ The same word means the same thing in every estimator:
 ``"none"``
     Point estimates only.
 
-Draws
------
-``n_draws`` is the number of random draws of every such procedure: placebo assignments
+**Draws.** ``n_draws`` is the number of random draws of every such procedure: placebo assignments
 (permutation), bootstrap replications (multiplier, wild, ``sdid``) or simulated errors
 (Conley-Taber); ``seed`` seeds them.
 """
