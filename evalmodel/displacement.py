@@ -1,6 +1,13 @@
 """The displacement hypothesis: effects on people and places the model did not target.
 
-Three designs, each with inference that stays valid with one treated unit:
+Three designs, each with inference that stays valid with one treated unit. Each takes
+``inference="auto"`` (default): design-based (placebo in space: the same statistic re-estimated
+with comparison units as the fake treated) with fewer than ``MIN_TREATED_CLUSTERS`` treated
+clusters, analytic (cluster-robust by unit) otherwise; ``"permutation"`` and ``"analytic"``
+force one, and ``"analytic"`` with few treated clusters warns
+:class:`~evalmodel.errors.FewTreatedClustersWarning`. Every interval inverts the test that gives
+the p-value, so it excludes 0 exactly when ``p_value <= 1 - conf_level`` (design-based; the
+rank test's convention) or ``p_value < 1 - conf_level`` (analytic):
 
 * :func:`outcome_displacement`: the model's effect on an outcome of the non-targeted (youth open
   unemployment, open unemployment), by the 2x2 DiD of the treated area against the comparison
@@ -36,13 +43,17 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 
+from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators._common import (
+    MIN_TREATED_CLUSTERS,
     check_choice,
     check_conf_level,
     check_periods,
     drop_missing,
+    warn_few_clusters,
 )
 from evalmodel.estimators.did import did2x2
 from evalmodel.inference.power import minimum_detectable_effect
@@ -53,8 +64,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 Transform = Literal["level", "log"]
+#: ``"auto"``: ``"permutation"`` with fewer than ``MIN_TREATED_CLUSTERS`` treated clusters,
+#: else ``"analytic"``.
+DisplacementInference = Literal["auto", "permutation", "analytic"]
 
 __all__ = [
+    "DisplacementInference",
     "DisplacementTest",
     "SpilloverResult",
     "Transform",
@@ -135,23 +150,29 @@ class DisplacementTest(Result):
     estimate : float
         The 2x2 DiD of the treated unit(s) against the pool (outcome units).
     ci_lower, ci_upper : float
-        The effects not rejected by the studentised test: ``estimate -/+ c * s``, with ``c``
-        the ``conf_level`` quantile of the placebo ``|t|`` and ``s`` the treated set's noise scale.
+        The effects not rejected by the test behind ``p_value``. Permutation: ``estimate -/+
+        c * s``, with ``c`` the ``K``-th largest placebo ``|t|``
+        (:func:`~evalmodel.core.inversion.accept_count`) and ``s`` the treated set's noise
+        scale, so the interval excludes 0 exactly when ``p_value <= 1 - conf_level``.
+        Analytic: ``estimate -/+ t * std_error``.
     p_value : float
-        Permutation p-value of the studentised DiD (DiD over the unit's noise scale: the sd of
-        the yearly change of its gap to the pool mean before ``post``), which stays valid when
-        units differ in noise level.
+        Permutation: p-value of the studentised DiD (DiD over the unit's noise scale: the sd
+        of the yearly change of its gap to the pool mean before ``post``), which stays valid
+        when units differ in noise level. Analytic: the t-test of the unit-level 2x2 DiD with
+        heteroskedasticity-robust (per-unit clustered) errors.
     mde : float
-        Minimum detectable effect (80 % power at the test's level) of the studentised test,
-        in the outcome's units.
+        Minimum detectable effect (80 % power at the test's level) of that test, in the
+        outcome's units.
     n_placebo : int
     inference : str
     conf_level : float
     placebo : numpy.ndarray
-        Placebo DiDs of the pool units.
+        Placebo DiDs of the pool units (empty with analytic inference).
     transform : str
         ``"level"`` (effects in the outcome's units) or ``"log"`` (log points, about the
         proportional change).
+    std_error : float
+        The analytic standard error (NaN for the permutation test, which has none).
     """
 
     outcome: str
@@ -165,6 +186,7 @@ class DisplacementTest(Result):
     conf_level: float
     placebo: np.ndarray
     transform: str = "level"
+    std_error: float = float("nan")
 
     @property
     def detected(self) -> bool:
@@ -175,10 +197,10 @@ class DisplacementTest(Result):
     def table(self) -> pd.DataFrame:
         """One tidy row: ``term`` (the outcome) and the standard columns.
 
-        The test is a permutation test without a standard error (``std_error`` is NaN).
+        The permutation test has no standard error (``std_error`` is NaN).
         """
         return pd.DataFrame([{"term": self.outcome, "estimate": self.estimate,
-                              "std_error": float("nan"), "ci_lower": self.ci_lower,
+                              "std_error": self.std_error, "ci_lower": self.ci_lower,
                               "ci_upper": self.ci_upper, "p_value": self.p_value}])
 
     def _title(self) -> str:
@@ -248,6 +270,7 @@ def outcome_displacement(
     transform: Transform = "level",
     max_exact: int = 10_000,
     seed: int = 0,
+    inference: DisplacementInference = "auto",
 ) -> DisplacementTest:
     """Test for an effect of the model on ``outcome`` (an outcome of the non-targeted).
 
@@ -263,8 +286,41 @@ def outcome_displacement(
     points). For rates whose movements scale with their level (unemployment, shares with
     assistance) units then differ only in noise, not in how strongly a common shock moves
     them, which the permutation test needs.
+
+    ``inference="auto"`` (default) is this permutation test with fewer than
+    ``MIN_TREATED_CLUSTERS`` (5) treated units (one treated unit is one cluster), and the
+    analytic test otherwise: the same unit-level DiDs regressed on a treated indicator with
+    heteroskedasticity-robust (HC1) errors, which are the unit-clustered errors of the 2x2, and
+    a t reference with ``units - 1`` degrees of freedom. ``"permutation"`` or ``"analytic"``
+    forces one; ``"analytic"`` with fewer than 5 treated units warns
+    :class:`~evalmodel.errors.FewTreatedClustersWarning`. The interval inverts the test that
+    gives the p-value.
     """
-    fn = "outcome_displacement"
+    return _displacement_test("outcome_displacement", panel, outcome, treated=treated,
+                              pool=pool, pre=pre, post=post, conf_level=conf_level, power=power,
+                              transform=transform, max_exact=max_exact, seed=seed,
+                              inference=inference, n_clusters=len(list(treated)))
+
+
+def _displacement_test(
+    fn: str,
+    panel: Panel,
+    outcome: str,
+    *,
+    treated: Sequence[str],
+    pool: Sequence[str],
+    pre: Sequence[int],
+    post: Sequence[int],
+    conf_level: float,
+    power: float,
+    transform: Transform,
+    max_exact: int,
+    seed: int,
+    inference: DisplacementInference,
+    n_clusters: int,
+) -> DisplacementTest:
+    """:func:`outcome_displacement` with the number of treated clusters given (``spillover``
+    counts the treated units whose exposure defines the exposed set)."""
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
     pre_p = check_periods(fn, "pre", list(pre), panel)
@@ -273,6 +329,7 @@ def outcome_displacement(
         raise EstimationError(f"{fn}: at least 3 periods before {min(post_p)} are needed to "
                               "studentise the DiD.")
     check_choice(fn, "transform", transform, Transform)
+    check_choice(fn, "inference", inference, DisplacementInference)
     wide = panel.wide(outcome)
     treated, pool = [str(u) for u in treated], [str(u) for u in pool]
     overlap = sorted(set(treated) & set(pool))
@@ -294,32 +351,65 @@ def outcome_displacement(
                                   f"have {outcome!r} <= 0. Use transform='level'.")
         sub = sub.apply(np.log)
     alpha = 1 - conf_level
+    few = n_clusters < MIN_TREATED_CLUSTERS
+    if inference == "auto":
+        inference = "permutation" if few else "analytic"
+        why = (f"inference='auto': design-based, because {n_clusters} treated cluster(s) is "
+               f"fewer than {MIN_TREATED_CLUSTERS}" if few else
+               f"inference='auto': analytic, with {n_clusters} treated clusters (at least "
+               f"{MIN_TREATED_CLUSTERS})")
+    else:
+        why = f"inference={inference!r} as asked"
+    did, scale = _unit_did(sub, pool, pre_p, post_p, history)
+    k = len(treated)
+    estimate = float(did[treated].mean())
+    if inference == "analytic":
+        if few:
+            warnings.warn(
+                f"{fn}: analytic errors with {n_clusters} treated cluster(s) are not reliable "
+                f"(fewer than {MIN_TREATED_CLUSTERS}; Conley and Taber 2011); prefer "
+                "inference='permutation' (the default 'auto').", FewTreatedClustersWarning,
+                stacklevel=3)
+        d = did[[*treated, *pool]].to_numpy()
+        x = np.column_stack([np.ones(d.size), np.r_[np.ones(k), np.zeros(len(pool))]])
+        se = float(np.sqrt(sm.OLS(d, x).fit(cov_type="HC1").cov_params()[1, 1]))
+        dist = stats.t(d.size - 1)
+        crit_t = float(dist.ppf(1 - alpha / 2))
+        p_an = float(2 * dist.sf(abs(estimate) / se)) if se > 0 else float("nan")
+        mde_an = (crit_t + float(stats.norm.ppf(power))) * se
+        unit = " of logs" if transform == "log" else ""
+        return DisplacementTest(
+            outcome=outcome, estimate=estimate, ci_lower=estimate - crit_t * se,
+            ci_upper=estimate + crit_t * se, p_value=p_an, mde=float(mde_an),
+            n_placebo=0,
+            inference=(f"analytic: 2x2 DiD{unit} of {k} treated against {len(pool)} pool units, "
+                       f"heteroskedasticity-robust (HC1, one row per unit) errors, "
+                       f"t({d.size - 1}); {why}"),
+            conf_level=conf_level, placebo=np.empty(0), transform=transform, std_error=se)
     n_sets = math.comb(len(pool), len(treated))
     if 1 / (min(n_sets, max_exact) + 1) > alpha:
         raise EstimationError(
             f"{fn}: {len(pool)} pool units give {n_sets} placebo sets, so the smallest "
             f"attainable p-value is {1 / (n_sets + 1):.3f} > {alpha:.3f}; widen the pool or "
             "lower conf_level.")
-    did, scale = _unit_did(sub, pool, pre_p, post_p, history)
-    k = len(treated)
-    estimate = float(did[treated].mean())
     s_treated = float(np.sqrt((scale[treated] ** 2).mean()))
     sets, exact = _placebo_sets(len(pool), k, max_exact, seed)
     placebo = sets @ did[pool].to_numpy() / k
     z = placebo / np.sqrt(sets @ (scale[pool].to_numpy() ** 2) / k)
-    p = float((1 + np.sum(np.abs(z) >= abs(estimate) / s_treated - 1e-12)) / (1 + len(z)))
-    # Inverting the studentised test: the effects tau with |estimate - tau| / s_treated below
-    # the critical |z|; the MDE likewise in the treated set's own scale.
-    crit = float(np.quantile(np.abs(z), conf_level, method="higher"))
+    # The studentised statistic of the outcome less tau D is (estimate - tau) / s_treated;
+    # the placebos' do not move with tau (the pool mean holds no treated unit), so the
+    # accepted effects form the interval estimate -/+ (K-th largest |z|) * s_treated.
+    t0, c0 = np.array([estimate / s_treated]), np.array([1 / s_treated])
+    p = float(rank_p_values(t0, z[:, None])[0])
+    lo, hi = invert_linear_permutation(t0, c0, z[:, None], np.zeros((z.size, 1)), alpha)
     mde = s_treated * minimum_detectable_effect(z, conf_level=conf_level, power=power).mde
     how = "exact" if exact else f"{len(placebo)} random sets, seed {seed}"
     return DisplacementTest(
-        outcome=outcome, estimate=estimate, ci_lower=estimate - crit * s_treated,
-        ci_upper=estimate + crit * s_treated, p_value=p, mde=float(mde),
-        n_placebo=len(placebo),
+        outcome=outcome, estimate=estimate, ci_lower=float(lo[0]), ci_upper=float(hi[0]),
+        p_value=p, mde=float(mde), n_placebo=len(placebo),
         inference=(f"placebo in space: {len(placebo)} sets of {k} from {len(pool)} pool units "
                    f"({how}), studentised DiD{' of logs' if transform == 'log' else ''}; "
-                   "interval and MDE by inverting that test"),
+                   f"interval and MDE by inverting that test; {why}"),
         conf_level=conf_level, placebo=placebo, transform=transform)
 
 
@@ -350,6 +440,9 @@ def triple_difference(
     shares: tuple[float, float] | None = None,
     cluster: str | None = "unit",
     conf_level: float = 0.95,
+    inference: DisplacementInference = "auto",
+    max_exact: int = 10_000,
+    seed: int = 0,
 ) -> EstimateResult:
     """Triple difference with a ``group`` role: effects on the target and non-target groups.
 
@@ -358,16 +451,35 @@ def triple_difference(
     group's DiD is the T:P coefficient, the DDD the T:P:G coefficient, the target group's DiD
     their sum. The net effect is ``s_target * target + s_non_target * non_target`` with
     ``shares`` (default ``(1, 1)``: the sum, right for counts; pass population shares for
-    rates). All four share one cluster-robust covariance, so the net interval is joint.
+    rates). With analytic inference all four share one cluster-robust covariance, so the net
+    interval is joint.
+
+    ``inference="auto"`` (default) is design-based with fewer than ``MIN_TREATED_CLUSTERS`` (5)
+    treated clusters (one treated municipality is one cluster): the treatment is re-assigned to
+    every other unit of the panel in turn (every set of as many units as are treated, or
+    ``max_exact`` sets drawn with ``seed``), the four contrasts are re-computed from the cell
+    sums for all assignments at once, and each term's p-value is the rank of its absolute
+    value. Each interval inverts that same test for a constant additive effect on the treated
+    units' post-period rows (closed form, :func:`~evalmodel.core.inversion.
+    invert_linear_permutation`): on the target group's rows for ``target`` and ``ddd``, on the
+    non-target group's for ``non_target``, and ``tau / (s_target + s_non_target)`` on both for
+    ``net``; so each interval excludes 0 exactly when its ``p_value <= 1 - conf_level``.
+    ``std_error`` is the placebo estimates' standard deviation. With at least 5 treated
+    clusters ``"auto"`` is ``"analytic"``: cluster-robust errors (``cluster``; HC1 for None)
+    with a t reference; ``"analytic"`` with fewer warns
+    :class:`~evalmodel.errors.FewTreatedClustersWarning`.
 
     Returns
     -------
     EstimateResult
-        Terms ``target``, ``non_target``, ``ddd`` and ``net`` (the headline).
+        Terms ``target``, ``non_target``, ``ddd`` and ``net`` (the headline);
+        ``details["permutation"]`` holds the placebo estimates (assignments x terms) with
+        design-based inference.
     """
     fn = "triple_difference"
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
+    check_choice(fn, "inference", inference, DisplacementInference)
     if panel.group is None:
         raise EstimationError(f"{fn}: the panel has no group role; build it with "
                               "Panel(..., group='<target/non-target column>').")
@@ -392,19 +504,48 @@ def triple_difference(
     T = df[panel.unit].isin(t_units).to_numpy(float)
     P = df[panel.time].isin(post_p).to_numpy(float)
     G = (df[panel.group] == str(target)).to_numpy(float)
+    s_t, s_n = shares or (1.0, 1.0)
+    if cluster is None or cluster == "unit":
+        n_tc = len(t_units)
+    else:
+        n_tc = int(df.loc[T == 1, cluster].nunique())
+    few = n_tc < MIN_TREATED_CLUSTERS
+    if inference == "auto":
+        inference = "permutation" if few else "analytic"
+        why = (f"inference='auto': design-based, because {n_tc} treated cluster(s) is fewer "
+               f"than {MIN_TREATED_CLUSTERS}" if few else
+               f"inference='auto': analytic, with {n_tc} treated clusters (at least "
+               f"{MIN_TREATED_CLUSTERS})")
+    else:
+        why = f"inference={inference!r} as asked"
+    notes.append(why)
+    notes.append(f"target group {target!r}; net = {s_t:g} x target + {s_n:g} x non-target")
+    terms = {"term": ["target", "non_target", "ddd", "net"]}
+    if inference == "permutation":
+        table, how, perm = _ddd_permutation(
+            fn, df, panel.unit, outcome, t_units, P, G, (s_t, s_n), conf_level=conf_level,
+            max_exact=max_exact, seed=seed, terms=terms, notes=notes)
+        sample = Sample(n_obs=len(df), n_units=int(df[panel.unit].nunique()),
+                        n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
+                        periods=tuple(sorted(pre_p + post_p)))
+        return EstimateResult(method="triple_difference", outcome=outcome, table=table,
+                              inference=how, sample=sample, conf_level=conf_level,
+                              overall_term="net", notes=tuple(notes),
+                              details={"permutation": perm, "n_treated_clusters": n_tc})
+    if few:
+        notes += warn_few_clusters(fn, n_tc)
     X = np.column_stack([np.ones_like(T), T, P, G, T * P, T * G, P * G, T * P * G])
     model = sm.OLS(df[outcome].to_numpy(), X)
     if cluster is None:
         fit = model.fit(cov_type="HC1")
         dof = None
-        inference = "heteroskedasticity-robust (HC1)"
+        how = "heteroskedasticity-robust (HC1)"
     else:
         col = panel.unit if cluster == "unit" else cluster
         groups = pd.factorize(df[col])[0]
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
         dof = int(groups.max())
-        inference = f"cluster-robust by {cluster} ({dof + 1} clusters), t({dof})"
-    s_t, s_n = shares or (1.0, 1.0)
+        how = f"cluster-robust by {cluster} ({dof + 1} clusters), t({dof})"
     L = np.zeros((4, 8))
     L[0, [4, 7]] = 1  # target: T:P + T:P:G
     L[1, 4] = 1  # non-target: T:P
@@ -412,17 +553,101 @@ def triple_difference(
     L[3, 4], L[3, 7] = s_t + s_n, s_t  # net = s_t * target + s_n * non-target
     est = L @ fit.params
     se = np.sqrt(np.einsum("ij,jk,ik->i", L, fit.cov_params(), L))
-    table = inference_table({"term": ["target", "non_target", "ddd", "net"]}, est, se,
-                            conf_level=conf_level, df=dof)
+    table = inference_table(terms, est, se, conf_level=conf_level, df=dof)
     sample = Sample(n_obs=len(df), n_units=int(df[panel.unit].nunique()),
                     n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
                     periods=tuple(sorted(pre_p + post_p)),
                     n_clusters=None if dof is None else dof + 1)
-    notes.append(f"target group {target!r}; net = {s_t:g} x target + {s_n:g} x non-target")
     return EstimateResult(method="triple_difference", outcome=outcome, table=table,
-                          inference=inference, sample=sample, conf_level=conf_level,
+                          inference=how, sample=sample, conf_level=conf_level,
                           overall_term="net", notes=tuple(notes),
-                          details={"fit": fit, "contrasts": L})
+                          details={"fit": fit, "contrasts": L, "n_treated_clusters": n_tc})
+
+
+def _ddd_contrasts(sums: np.ndarray, counts: np.ndarray, z: np.ndarray,
+                   shares: tuple[float, float]) -> np.ndarray:
+    """Target, non-target, DDD and net contrasts for each assignment (rows of ``z``).
+
+    ``sums`` and ``counts`` are units x cells, cells ordered (pre, non-target), (pre, target),
+    (post, non-target), (post, target); the contrasts are those of the saturated regression,
+    differences of cell means over rows.
+    """
+    zt = z.astype(float)
+    zc = 1.0 - zt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = (zt @ sums) / (zt @ counts)
+        m0 = (zc @ sums) / (zc @ counts)
+    non = (m1[:, 2] - m1[:, 0]) - (m0[:, 2] - m0[:, 0])
+    tgt = (m1[:, 3] - m1[:, 1]) - (m0[:, 3] - m0[:, 1])
+    return np.column_stack([tgt, non, tgt - non, shares[0] * tgt + shares[1] * non])
+
+
+def _ddd_permutation(
+    fn: str, df: pd.DataFrame, unit: str, outcome: str, t_units: list[str], P: np.ndarray,
+    G: np.ndarray, shares: tuple[float, float], *, conf_level: float, max_exact: int,
+    seed: int, terms: dict[str, list[str]], notes: list[str],
+) -> tuple[pd.DataFrame, str, np.ndarray]:
+    """The DDD contrasts re-estimated for every placebo assignment, with rank p-values and the
+    intervals that invert the same test."""
+    units = sorted(df[unit].astype(str).unique())
+    codes = pd.Categorical(df[unit].astype(str), categories=units).codes
+    cell = (2 * P + G).astype(int)
+    n = len(units)
+    sums = np.zeros((n, 4))
+    counts = np.zeros((n, 4))
+    np.add.at(sums, (codes, cell), df[outcome].to_numpy(float))
+    np.add.at(counts, (codes, cell), 1.0)
+    actual = np.isin(units, t_units)
+    k = int(actual.sum())
+    alpha = 1 - conf_level
+    total = math.comb(n, k)
+    if 1 / (min(total - 1, max_exact) + 1) > alpha:
+        raise EstimationError(
+            f"{fn}: {n} units give {total - 1} placebo assignments of {k} treated unit(s), so "
+            f"the smallest attainable p-value is {1 / total:.3f} > {alpha:.3f}; add comparison "
+            "units or lower conf_level.")
+    if total - 1 <= max_exact:
+        z = np.zeros((total, n), dtype=bool)
+        np.put_along_axis(z, np.array(list(itertools.combinations(range(n), k))), True, axis=1)
+        z = z[~np.all(z == actual, axis=1)]
+        kind = "all"
+    else:
+        rng = np.random.default_rng(seed)
+        z = np.zeros((max_exact, n), dtype=bool)
+        np.put_along_axis(z, np.argsort(rng.random((max_exact, n)), axis=1)[:, :k], True, axis=1)
+        kind = f"{max_exact} random (seed {seed})"
+    # the effect patterns D, as cell sums: treated units' post rows of one group or both
+    tr = actual[:, None].astype(float)
+    d_tgt = counts * np.array([0.0, 0.0, 0.0, 1.0]) * tr
+    d_non = counts * np.array([0.0, 0.0, 1.0, 0.0]) * tr
+    total_share = shares[0] + shares[1]
+    d_net = (d_tgt + d_non) / total_share if total_share != 0 else np.zeros_like(d_tgt)
+    one = actual[None, :]
+    a0 = _ddd_contrasts(sums, counts, one, shares)[0]
+    a = _ddd_contrasts(sums, counts, z, shares)
+    c_all = [_ddd_contrasts(d, counts, np.vstack([one, z]), shares) for d in (d_tgt, d_non,
+                                                                              d_net)]
+    pick = [(0, 0), (1, 1), (0, 2), (2, 3)]  # (pattern, term): target, non_target, ddd, net
+    c = np.column_stack([c_all[p][:, t] for p, t in pick])
+    c0, c = c[0], c[1:]
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(c).all(axis=1)
+    if not ok.all():
+        notes.append(f"{int((~ok).sum())} placebo assignments left out: their fake treated "
+                     "units have no rows in a (group, period) cell")
+        a, c = a[ok], c[ok]
+    p = rank_p_values(a0, a)
+    lo, hi = invert_linear_permutation(a0, c0, a, c, alpha)
+    sd = a.std(axis=0, ddof=1) if a.shape[0] > 1 else np.full(4, np.nan)
+    table = pd.DataFrame(terms)
+    table["estimate"] = a0
+    table["std_error"] = sd
+    table["ci_lower"] = lo
+    table["ci_upper"] = hi
+    table["p_value"] = p
+    how = (f"design-based: permutation of the treatment over {kind} sets of {k} of the {n} "
+           f"units ({a.shape[0]} placebo assignments); rank p-values, intervals by inverting "
+           "that test")
+    return table, how, a
 
 
 # -- spatial spill-over ----------------------------------------------------------------------
@@ -440,7 +665,9 @@ class SpilloverResult(Result):
         ``without_exposed - with_exposed``: how far removing exposed units moves the estimate.
     table : DataFrame
         The three estimates (``term``) with the standard columns; the headline row is the
-        exposed units' effect, the only one of the three with a test.
+        exposed units' effect. The two treated rows carry :func:`~evalmodel.did2x2`'s
+        inference of the same kind (design-based with few treated units); the shift has no
+        test.
     """
 
     exposed: DisplacementTest
@@ -472,6 +699,23 @@ class SpilloverResult(Result):
                 "Inference": self.exposed.inference}
 
 
+def _treated_row(panel: Panel, outcome: str, pre: Sequence[int], post: Sequence[int],
+                 treated: list[str], control: list[str], inference: str, conf_level: float
+                 ) -> pd.DataFrame:
+    """The treated units' 2x2 DiD row; without inference (NaN) when the permutation test
+    cannot reach the level with so few comparison units."""
+    kw = {"pre": list(pre), "post": list(post), "treated": treated, "control": control,
+          "conf_level": conf_level}
+    try:
+        return did2x2(panel, outcome, inference=inference, **kw).table  # type: ignore[arg-type]
+    except EstimationError:
+        if inference != "permutation":
+            raise
+    table = did2x2(panel, outcome, inference="analytic", **kw).table  # type: ignore[arg-type]
+    table[["std_error", "ci_lower", "ci_upper", "p_value"]] = float("nan")
+    return table
+
+
 def spillover(
     panel: Panel,
     outcome: str,
@@ -482,12 +726,23 @@ def spillover(
     pre: Sequence[int],
     post: Sequence[int],
     conf_level: float = 0.95,
+    inference: DisplacementInference = "auto",
 ) -> SpilloverResult:
     """Ring design: effect on ``exposed`` units, and the treated effect with and without them.
 
     ``pool`` holds the clean comparison units (neither treated nor exposed).
+
+    The exposure is assigned through the treated units (an exposed unit is a neighbour of
+    one), so the treated clusters are the treated units, however many neighbours they have:
+    ``inference="auto"`` (default) is design-based with fewer than ``MIN_TREATED_CLUSTERS``
+    (5) treated units -- the exposed set's studentised DiD against placebo sets from the pool
+    (:func:`outcome_displacement`), and the treated rows by :func:`~evalmodel.did2x2`'s
+    permutation test over their comparison units -- and analytic otherwise;
+    ``"analytic"`` with fewer than 5 treated units warns
+    :class:`~evalmodel.errors.FewTreatedClustersWarning` (once).
     """
     fn = "spillover"
+    check_choice(fn, "inference", inference, DisplacementInference)
     treated, exposed, pool = ([str(u) for u in x] for x in (treated, exposed, pool))
     both = sorted(set(treated) & set(exposed))
     if both:
@@ -499,25 +754,28 @@ def spillover(
                               "must hold only clean comparison units.")
     if not exposed:
         raise EstimationError(f"{fn}: the exposure list is empty.")
-    test = outcome_displacement(panel, outcome, treated=exposed, pool=pool, pre=pre, post=post,
-                                conf_level=conf_level)
-    sub = panel.select(units=[*treated, *exposed, *pool])
-    sub = sub.with_cohorts({u: min(post) for u in treated})
+    few = len(treated) < MIN_TREATED_CLUSTERS
+    if inference == "auto":
+        inference = "permutation" if few else "analytic"
+    elif inference == "analytic" and few:
+        warn_few_clusters(fn, len(treated))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewTreatedClustersWarning)
-        with_e = did2x2(sub, outcome, pre=list(pre), post=list(post), treated=treated,
-                        control=[*exposed, *pool], inference="analytic").estimate
-        without_e = did2x2(sub, outcome, pre=list(pre), post=list(post), treated=treated,
-                           control=pool, inference="analytic").estimate
-    nan = float("nan")
+        test = _displacement_test(fn, panel, outcome, treated=exposed, pool=pool, pre=pre,
+                                  post=post, conf_level=conf_level, power=0.8,
+                                  transform="level", max_exact=10_000, seed=0,
+                                  inference=inference, n_clusters=len(treated))
+        sub = panel.select(units=[*treated, *exposed, *pool])
+        sub = sub.with_cohorts({u: min(post) for u in treated})
+        rows = [_treated_row(sub, outcome, pre, post, treated, control, inference, conf_level)
+                for control in ([*exposed, *pool], pool)]
+    with_e, without_e = (float(r["estimate"].iloc[0]) for r in rows)
+    cols = ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
     table = pd.DataFrame({
         "term": ["treated, exposed units in the pool", "treated, exposed units removed",
                  "exposed units (spill-over)"],
-        "estimate": [with_e, without_e, test.estimate],
-        "std_error": [nan, nan, nan],
-        "ci_lower": [nan, nan, test.ci_lower],
-        "ci_upper": [nan, nan, test.ci_upper],
-        "p_value": [nan, nan, test.p_value],
+        **{col: [float(rows[0][col].iloc[0]), float(rows[1][col].iloc[0]),
+                 float(test.table[col].iloc[0])] for col in cols},
     })
     return SpilloverResult(exposed=test, with_exposed=with_e, without_exposed=without_e,
                            shift=without_e - with_e, table=table)

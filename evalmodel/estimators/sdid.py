@@ -21,6 +21,7 @@ treated unit-periods (Clarke, Pailañir, Athey and Imbens 2023).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
@@ -30,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from evalmodel.core.sdid_solver import collapse, sdid_tau, sdid_weights
-from evalmodel.errors import EstimationError
+from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.sdid_se import (
@@ -185,8 +186,16 @@ def sdid(
     method : {"sdid", "sc", "did"}
         Synthetic DiD, synthetic control or DiD, all by the same weighted double difference.
     inference : {"auto", "placebo", "bootstrap", "jackknife", "none"}
-        Standard errors. ``"auto"`` is ``"placebo"`` with fewer than 5 treated units (the
-        bootstrap and jackknife need many) and ``"bootstrap"`` otherwise.
+        Standard errors. ``"auto"`` (default) is ``"placebo"`` -- design-based: the estimator
+        re-run with pseudo-treated donors (Arkhangelsky et al. 2021, Algorithm 4) -- with
+        fewer than ``MIN_TREATED_CLUSTERS`` (5) treated units, and ``"bootstrap"`` otherwise;
+        the result's ``inference`` and ``notes`` say which and why. ``"bootstrap"`` and
+        ``"jackknife"`` with fewer than 5 treated units warn
+        :class:`~evalmodel.errors.FewTreatedClustersWarning`; with one treated unit both are
+        undefined (resampling cannot vary the treated unit) and give NaN standard errors with
+        a note, as in R ``synthdid``. The interval and the p-value use the same standard
+        error and the normal distribution, so the interval excludes 0 exactly when
+        ``p_value < 1 - conf_level``.
     n_reps : int
         Placebo or bootstrap replications.
     seed : int, optional
@@ -225,8 +234,20 @@ def sdid(
     for a in adopt:
         rows = np.array([labels.index(u) for u, s in design.adoption.items() if s == a])
         fits.append(fit_cohort(y, controls, rows, int((periods < a).sum()), method))
+    few = n_tr < MIN_TREATED_CLUSTERS
     if inference == "auto":
-        inference = "placebo" if n_tr < MIN_TREATED_CLUSTERS and n0 > n_tr else "bootstrap"
+        inference = "placebo" if few else "bootstrap"
+        notes.append(
+            f"inference='auto': placebo (design-based), because {n_tr} treated unit(s) is fewer "
+            f"than {MIN_TREATED_CLUSTERS}" if few else
+            f"inference='auto': bootstrap, with {n_tr} treated units (at least "
+            f"{MIN_TREATED_CLUSTERS})")
+    elif inference in ("bootstrap", "jackknife") and few:
+        msg = (f"{inference} standard errors with {n_tr} treated unit(s) are not reliable "
+               f"(fewer than {MIN_TREATED_CLUSTERS}; Arkhangelsky et al. 2021, section 5); "
+               "prefer inference='placebo' (the default 'auto')")
+        warnings.warn(f"sdid: {msg}.", FewTreatedClustersWarning, stacklevel=2)
+        notes.append(msg)
     rng = np.random.default_rng(seed)
     reps: np.ndarray = np.empty(0)
     rep_taus: np.ndarray | None = None
@@ -239,6 +260,11 @@ def sdid(
         rep_taus, reps = placebo_draws(y, controls, fits, n_reps=n_reps, rng=rng)
         se_all = replication_se(reps)
         se_c = [replication_se(rep_taus[:, c]) for c in range(len(fits))]
+    elif inference == "bootstrap" and n_tr == 1:
+        notes.append("bootstrap undefined with one treated unit (every resample that keeps it "
+                     "has the same treated outcome); standard errors are NaN: use "
+                     "inference='placebo'")
+        se_all, se_c = float("nan"), [float("nan")] * len(fits)
     elif inference == "bootstrap":
         rep_taus, reps = bootstrap_draws(y, controls, fits, n_reps=n_reps, rng=rng)
         se_all = replication_se(reps)
@@ -273,10 +299,13 @@ def sdid(
     f0 = fits[0]
     paths = pd.DataFrame({"treated": y[f0.treated].mean(axis=0), "synthetic": f0.omega @ y[:n0]},
                          index=pd.Index(periods, name=panel.time))
-    how = {"placebo": f"placebo standard error ({n_reps} draws of pseudo-treated donors)",
+    how = {"placebo": f"placebo standard error ({n_reps} draws of pseudo-treated donors; "
+                      "design-based), normal interval and p-value from it",
            "bootstrap": f"bootstrap standard error ({n_reps} unit resamples)",
            "jackknife": "jackknife standard error (weights held fixed)",
            "none": "none"}[inference]
+    if inference == "bootstrap" and n_tr == 1:
+        how = "none: the bootstrap is undefined with one treated unit"
     return SdidResult(
         method=_NAMES[method], outcome=outcome, table=table, inference=how,
         sample=design.sample(), conf_level=conf_level, overall_term="ATT", notes=tuple(notes),

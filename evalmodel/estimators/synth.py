@@ -6,7 +6,14 @@ it matches the treated unit's predictors (variables averaged over chosen pre-per
 matrix V that minimises the outcome's mean squared prediction error over the fit periods (see
 :mod:`evalmodel.core.synth_solver`). The effect in each post-period is the gap between the
 treated unit and its synthetic control; inference is by placebos in space
-(:mod:`evalmodel.inference.placebo`).
+(:mod:`evalmodel.inference.placebo`): one treated unit is one treated cluster, fewer than
+``MIN_TREATED_CLUSTERS``, so the default ``inference="auto"`` is design-based.
+
+Two p-values, two tests: the table's ``p_value`` (per post-period and for the average) is the
+rank of the treated unit's absolute effect among the kept placebos', and the table's interval
+inverts that same test, so it excludes 0 exactly when ``p_value <= 1 - conf_level``.
+:attr:`SynthResult.p_value_rmspe_ratio` is Abadie, Diamond and Hainmueller's (2010) joint
+RMSPE-ratio rank p-value over all post-periods, with no interval.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import pandas as pd
 
 from evalmodel.core.synth_solver import SynthProblem, VStart
 from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.placebo import PlaceboResult, placebo_in_space
 from evalmodel.panel import Panel
@@ -32,7 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Operation", "Predictor", "SynthInference", "SynthResult", "synth"]
 
 Operation = Literal["mean", "median", "min", "max", "sum"]
-SynthInference = Literal["placebo", "none"]
+#: ``"auto"`` (default) is ``"placebo"``: synth has one treated unit, fewer than
+#: ``MIN_TREATED_CLUSTERS`` treated clusters, so its inference is design-based.
+SynthInference = Literal["auto", "placebo", "none"]
 #: A predictor: a variable averaged over the pre-periods, or ``(variable, periods, operation)``.
 Predictor = str | tuple[str, Sequence[int], str]
 
@@ -57,6 +67,17 @@ class SynthResult(EstimateResult):
         Root mean squared gap before and after adoption.
     placebo : PlaceboResult or None
         Placebos in space behind the inference.
+    p_value_rmspe_ratio : float
+        The RMSPE-ratio rank p-value (a property): a joint test over all post-periods, not
+        the table's ``p_value``.
+
+    Notes
+    -----
+    The :attr:`table`'s ``p_value``, ``ci_lower`` and ``ci_upper`` come from one test, the
+    rank of the absolute effect among the kept placebos' (the interval inverts it for a
+    constant additive effect), so the interval excludes 0 exactly when ``p_value <= 1 -
+    conf_level``. The RMSPE-ratio p-value is a different test and is only reported under its
+    own name (:attr:`p_value_rmspe_ratio`, and a header line of :meth:`summary`).
     """
 
     weights: pd.Series = field(default_factory=pd.Series)
@@ -67,6 +88,22 @@ class SynthResult(EstimateResult):
     pre_rmspe: float = float("nan")
     post_rmspe: float = float("nan")
     placebo: PlaceboResult | None = None
+
+    @property
+    def p_value_rmspe_ratio(self) -> float:
+        """RMSPE-ratio rank p-value (Abadie, Diamond and Hainmueller 2010); NaN without placebos.
+
+        The share of all units, the treated included, whose post/pre RMSPE ratio is at least
+        the treated unit's. Not the table's ``p_value`` (the effect-rank test of each row).
+        """
+        return float("nan") if self.placebo is None else self.placebo.p_value_rmspe_ratio
+
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        head = super()._header()
+        if self.placebo is None:
+            return head
+        return (*head, ("RMSPE-ratio p-value (joint test; not the table's p_value)",
+                        f"{self.p_value_rmspe_ratio:.4f}"))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Treated and synthetic paths; returns the Axes."""
@@ -189,7 +226,7 @@ def synth(
     custom_v: Sequence[float] | None = None,
     optimizer: str = "Nelder-Mead",
     optimizer_options: Mapping[str, Any] | None = None,
-    inference: SynthInference = "placebo",
+    inference: SynthInference = "auto",
     max_pre_mspe_ratio: float = 5.0,
     conf_level: float = 0.95,
 ) -> SynthResult:
@@ -224,8 +261,11 @@ def synth(
         Fixed predictor weights instead of optimising V.
     optimizer, optimizer_options
         The ``scipy.optimize.minimize`` method and options of the outer problem.
-    inference : {"placebo", "none"}
-        Placebos in space: every donor in turn as the treated unit, against the other donors.
+    inference : {"auto", "placebo", "none"}
+        ``"auto"`` (default): ``"placebo"``, since one treated unit is fewer than
+        ``MIN_TREATED_CLUSTERS`` (5) treated clusters and analytic errors would not be valid.
+        ``"placebo"``: placebos in space, every donor in turn as the treated unit against the
+        other donors. ``"none"``: no inference (NaN standard columns).
     max_pre_mspe_ratio : float
         Placebos whose pre-period MSPE exceeds this multiple of the treated unit's are left out
         of the effect-based p-values and intervals. The default 5 is Abadie, Diamond and
@@ -238,7 +278,11 @@ def synth(
     -------
     SynthResult
         ``table``: one row per post-period (``term`` the period, ``time``) and the row
-        ``term="average"``; intervals and p-values from the placebos.
+        ``term="average"``. ``p_value`` is the effect-rank placebo p-value and
+        ``ci_lower``/``ci_upper`` invert that same test (exact duality: the interval excludes
+        0 exactly when ``p_value <= 1 - conf_level``); ``std_error`` is the kept placebo
+        effects' standard deviation. The RMSPE-ratio p-value is
+        ``result.p_value_rmspe_ratio``.
 
     Raises
     ------
@@ -322,6 +366,11 @@ def synth(
     index: dict[str, list[Any]] = {"term": [*(str(int(t)) for t in post), "average"],
              "time": [*(int(t) for t in post), pd.NA]}
     placebo = None
+    notes_inf: list[str] = []
+    if inference == "auto":
+        inference = "placebo"
+        notes_inf.append(f"inference='auto': design-based (placebos in space), because one "
+                         f"treated unit is fewer than {MIN_TREATED_CLUSTERS} treated clusters")
     if inference == "placebo":
         placebo = placebo_in_space(problem, n0, vfit, periods=periods, start=start,
                                    units=list(design.y.index),
@@ -329,8 +378,9 @@ def synth(
                                    conf_level=conf_level)
         table = placebo.effect_table(index, est, conf_level=conf_level)
         how = (f"placebos in space ({n0} donors; {placebo.n_kept} with pre-MSPE within "
-               f"{max_pre_mspe_ratio:g} x the treated unit's): permutation p-values and "
-               "placebo-quantile intervals")
+               f"{max_pre_mspe_ratio:g} x the treated unit's): effect-rank p-values and the "
+               "intervals inverting that test; RMSPE-ratio p-value "
+               f"{placebo.p_value_rmspe_ratio:.4f} (separate joint test)")
     else:
         table = inference_table(index, est, np.full(est.size, np.nan), conf_level=conf_level)
         how = "none"
@@ -340,7 +390,7 @@ def synth(
     return SynthResult(
         method="synthetic control", outcome=outcome, table=table, inference=how,
         sample=design.sample(), conf_level=conf_level, overall_term="average",
-        notes=tuple(notes),
+        notes=tuple([*notes, *notes_inf]),
         details={"loss_v": vfit.loss_v, "loss_w": vfit.loss_w, "start": int(start),
                  "treated": treated, "panel": panel,
                  "call": {"outcome": outcome, "treated": treated, "start": int(start),

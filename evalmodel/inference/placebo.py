@@ -8,9 +8,14 @@
   post-period and for the average effect, the rank of the treated unit's absolute effect among
   the placebos whose pre-period MSPE is at most ``max_pre_mspe_ratio`` times the treated unit's
   (their Figures 5-7 use 20, 5 and 2; we default to 5). With ``n`` such placebos a p-value is
-  ``(1 + #{|placebo| >= |treated|}) / (1 + n)``; the interval is ``[est - q(1 - a/2),
-  est - q(a/2)]`` with ``q`` the placebo effects' quantiles (test inversion under a common
-  error distribution, as in Conley and Taber 2011), and ``std_error`` their standard deviation.
+  ``(1 + #{|placebo| >= |treated|}) / (1 + n)``; the interval inverts that same test for a
+  constant additive effect (the placebos' effects do not depend on the treated unit's post-period
+  outcomes, so the effects ``tau`` accepted are ``|est - tau| <= e_K``, with ``e_K`` the
+  ``K``-th largest absolute placebo effect, :func:`~evalmodel.core.inversion.accept_count`),
+  so the interval excludes 0 exactly when ``p_value <= 1 - conf_level``; ``std_error`` is the
+  placebo effects' standard deviation. The two p-values test different things and carry
+  different names: ``p_value`` (the effect-rank test, with the interval) and
+  :attr:`PlaceboResult.p_value_rmspe_ratio` (the joint RMSPE-ratio test).
 - **Placebo in time** (Abadie, Diamond and Hainmueller 2015): fake adoption dates inside the
   pre-period, using only pre-adoption data.
 - **Leave-one-out** over the donors with positive weight (Abadie 2021).
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.results import Result
@@ -101,8 +107,9 @@ class PlaceboResult(Result):
     def inference(self) -> str:
         """How the p-values and intervals were obtained."""
         return (f"placebo in space: {self.n_kept} of {len(self.kept)} donors kept (pre-MSPE at "
-                f"most {self.max_pre_mspe_ratio:g} times the treated's); RMSPE-ratio p-value "
-                f"{self.p_value_ratio:.4f}")
+                f"most {self.max_pre_mspe_ratio:g} times the treated's); p_value and interval "
+                "from the effect-rank test; RMSPE-ratio p-value (a separate joint test, "
+                f"Abadie et al. 2010) {self.p_value_rmspe_ratio:.4f}")
 
     def _header(self) -> tuple[tuple[str, str], ...]:
         return (("Inference", self.inference),
@@ -127,10 +134,24 @@ class PlaceboResult(Result):
         return int(self.kept.sum())
 
     @property
-    def p_value_ratio(self) -> float:
-        """Share of all units (treated included) whose RMSPE ratio is at least the treated's."""
+    def p_value_rmspe_ratio(self) -> float:
+        """The RMSPE-ratio rank p-value (Abadie, Diamond and Hainmueller 2010, Figure 8).
+
+        The share of all units (treated included) whose post/pre RMSPE ratio is at least the
+        treated unit's: a joint test over every post-period, with every placebo counted. It is
+        not the ``p_value`` of :attr:`table`, which belongs to the effect-rank test that also
+        gives the interval.
+        """
         r = self.ratio
         return float((r >= r[self.treated]).sum() / len(r))
+
+    @property
+    def p_value_ratio(self) -> float:
+        """Deprecated name of :attr:`p_value_rmspe_ratio`."""
+        warnings.warn("PlaceboResult.p_value_ratio is deprecated; use p_value_rmspe_ratio (the "
+                      "RMSPE-ratio rank p-value), which it equals.", DeprecationWarning,
+                      stacklevel=2)
+        return self.p_value_rmspe_ratio
 
     def placebo_effects(self) -> pd.DataFrame:
         """Kept placebos' effects: gaps in each post-period and their average (``average``)."""
@@ -143,7 +164,12 @@ class PlaceboResult(Result):
 
     def effect_table(self, index: Mapping[str, Sequence[Any]], estimate: np.ndarray, *,
                      conf_level: float) -> pd.DataFrame:
-        """Permutation p-values and placebo-quantile intervals for the treated unit's effects.
+        """Effect-rank p-values and the intervals that invert the same test.
+
+        Columns ``p_value``, ``ci_lower`` and ``ci_upper`` come from one test: the interval
+        holds the effects ``tau`` with ``|est - tau| <= e_K`` (``e_K`` the ``K``-th largest
+        absolute kept placebo effect), so it excludes 0 exactly when ``p_value <= 1 -
+        conf_level``. ``std_error`` is the kept placebo effects' standard deviation.
 
         Parameters
         ----------
@@ -155,19 +181,18 @@ class PlaceboResult(Result):
             Coverage of the intervals.
         """
         eff = self.placebo_effects()[list(index["term"])].to_numpy(dtype=float)
+        est = np.asarray(estimate, dtype=float)
         n = eff.shape[0]
-        a = 1 - conf_level
-        if n >= 2:
-            q_lo, q_hi = np.quantile(eff, [a / 2, 1 - a / 2], axis=0)
-            sd = eff.std(axis=0, ddof=1)
-        else:
-            q_lo = q_hi = sd = np.full(len(estimate), np.nan)
-        p = (1 + (np.abs(eff) >= np.abs(estimate) - 1e-12).sum(axis=0)) / (1 + n)
+        sd = eff.std(axis=0, ddof=1) if n >= 2 else np.full(est.size, np.nan)
+        p = rank_p_values(est, eff)
+        # the placebos' effects do not move with the treated unit's outcome: c_j = 0, c0 = 1
+        lo, hi = invert_linear_permutation(est, np.ones(est.size), eff, np.zeros_like(eff),
+                                           1 - conf_level)
         out = pd.DataFrame(index).reset_index(drop=True)
-        out["estimate"] = estimate
+        out["estimate"] = est
         out["std_error"] = sd
-        out["ci_lower"] = estimate - q_hi
-        out["ci_upper"] = estimate - q_lo
+        out["ci_lower"] = lo
+        out["ci_upper"] = hi
         out["p_value"] = p
         return out
 

@@ -78,7 +78,7 @@ def ratio_histogram(placebo: PlaceboResult, ax: Axes | None = None) -> Axes:
     sns.histplot(r.drop(placebo.treated, errors="ignore").to_numpy(), bins=20, color=_PLACEBO,
                  ax=ax)
     ax.axvline(float(placebo.ratio[placebo.treated]), color=_TREATED, lw=2,
-               label=f"{unit_label(str(placebo.treated))} (p = {placebo.p_value_ratio:.3f})")
+               label=f"{unit_label(str(placebo.treated))} (p = {placebo.p_value_rmspe_ratio:.3f})")
     ax.set_xlabel("post/pre RMSPE ratio")
     ax.set_ylabel("units")
     ax.legend(frameon=False)

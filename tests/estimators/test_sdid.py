@@ -15,7 +15,7 @@ import pytest
 import synthdid as sd
 
 import evalmodel as em
-from evalmodel.errors import EstimationError
+from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators.sdid import fit_cohort, sdid
 from evalmodel.inference.sdid_se import _refit, jackknife_draws, jackknife_se
 
@@ -108,7 +108,8 @@ def test_placebo_replicates_match_synthdid(prop99: em.Panel, prop99_peer: sd.Pan
 
 def test_jackknife_matches_synthdid() -> None:
     panel = factor_panel(3, n=25, n_tr=4, effect=2.0)
-    r = sdid(panel, "y", inference="jackknife")
+    with pytest.warns(FewTreatedClustersWarning, match="jackknife standard errors with 4"):
+        r = sdid(panel, "y", inference="jackknife")
     y = panel.wide("y").to_numpy()
     peer = sd.synthdid_estimate(y, 21, 14)
     assert r.estimate == pytest.approx(float(peer), abs=1e-8)
@@ -149,7 +150,8 @@ def test_planted_effect_in_placebo_interval() -> None:
 
 def test_staggered_cohorts_combine_with_unit_period_weights() -> None:
     panel = factor_panel(8, n=30, t=20, effect=2.0, cohorts=(2012, 2012, 2016))
-    r = sdid(panel, "y", inference="bootstrap", n_reps=20, seed=2)
+    with pytest.warns(FewTreatedClustersWarning, match="bootstrap standard errors with 3"):
+        r = sdid(panel, "y", inference="bootstrap", n_reps=20, seed=2)
     tab = r.table.set_index("term")
     y = panel.wide("y").to_numpy()
     # each cohort equals synthdid on that cohort against the never-treated

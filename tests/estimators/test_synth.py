@@ -119,7 +119,7 @@ def test_prop99_placebo_in_space(prop99: em.Panel) -> None:
     assert pl is not None
     assert pl.gaps.shape == (39, 31)
     # California's post/pre RMSPE ratio ranks in the top few of 39 states (ADH 2010, Fig. 8)
-    assert pl.p_value_ratio <= 4 / 39
+    assert pl.p_value_rmspe_ratio <= 4 / 39
     kept = pl.kept
     assert kept.sum() == (pl.pre_mspe.drop("California") <= 5 * pl.pre_mspe["California"]).sum()
     assert r.overall["p_value"] == pytest.approx(
@@ -162,7 +162,7 @@ def test_placebo_p_value_uniform_under_no_effect() -> None:
             warnings.simplefilter("ignore", ConvexHullWarning)
             r = synth(em.Panel(df, unit="unit", time="year"), "y", treated="u11", start=2006)
         assert r.placebo is not None
-        p.append(r.placebo.p_value_ratio)
+        p.append(r.placebo.p_value_rmspe_ratio)
     p_arr = np.array(p)
     # uniform on k/12: P(p <= 1/12 * 3) = 0.25, P(p <= 0.5) = 0.5
     assert abs(np.mean(p_arr <= 0.25) - 0.25) < 0.09
