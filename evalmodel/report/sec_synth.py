@@ -85,7 +85,7 @@ def build_synth_section(design: Design, outcome: str) -> Section:
         rows.append({"method": "synthetic control", "estimate": row["estimate"],
                      "std_error": row["std_error"], "ci_lower": row["ci_lower"],
                      "ci_upper": row["ci_upper"], "p_value": row["p_value"],
-                     "p_value_rmspe_ratio": rs.placebo.p_value_ratio,
+                     "p_value_rmspe_ratio": rs.placebo.p_value_rmspe_ratio,
                      "pre_rmspe": rs.pre_rmspe})
         w = rs.weights.sort_values(ascending=False).head(TOP)
         weights = w[w > 0].rename("weight").reset_index()
