@@ -33,7 +33,7 @@ def main() -> None:
     y, x, cl = _data()
     b, seed = 9999, 42
     t0 = time.perf_counter()
-    ours = wild_bootstrap(y, x, cl, coef=1, n_boot=b, seed=seed, interval=False)
+    ours = wild_bootstrap(y, x, cl, coef=1, n_draws=b, seed=seed, interval=False)
     t_ours = time.perf_counter() - t0
 
     def peer() -> float:
@@ -56,7 +56,7 @@ def main() -> None:
     p_peer = peer()
     t_peer = time.perf_counter() - t0
     t0 = time.perf_counter()
-    with_ci = wild_bootstrap(y, x, cl, coef=1, n_boot=b, seed=seed)
+    with_ci = wild_bootstrap(y, x, cl, coef=1, n_draws=b, seed=seed)
     t_ci = time.perf_counter() - t0
     print("wild cluster bootstrap (WCR, Rademacher), 9,999 draws, 290 clusters x 27 years")
     print(f"  evalmodel    {t_ours:8.3f} s   p = {ours.p_value:.4f}")

@@ -45,7 +45,7 @@ def main(n_units: int = N_UNITS) -> dict[str, float]:
     draws: dict[str, float] = {}
     for kind in ("rademacher", "gaussian"):
         draws[kind], _ = timed(lambda kind=kind: multiplier_bootstrap(  # type: ignore[misc]
-            ours.influence, n_boot=999, seed=1, multipliers=kind), REPEAT)
+            ours.influence, n_draws=999, seed=1, multipliers=kind), REPEAT)
         times[f"999 {kind} draws"] = draws[kind]
     est = ours.table.sort_values(["cohort", "time"])["estimate"].to_numpy()
     peers: dict[str, np.ndarray] = {}
