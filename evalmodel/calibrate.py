@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalmodel.displacement import triple_difference as _ddd
+from evalmodel.errors import EstimationError
 from evalmodel.estimators.did import did2x2 as _did2x2
 from evalmodel.estimators.did import twfe as _twfe
+from evalmodel.estimators.event_study import event_study as _event_study
 from evalmodel.estimators.sdid import sdid as _sdid
 from evalmodel.estimators.staggered import att_gt as _att_gt
 from evalmodel.estimators.synth import synth as _synth
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import Panel
 
-__all__ = ["Adapter", "att_gt", "did2x2", "permutation_did2x2", "sdid", "synth",
+__all__ = ["Adapter", "att_gt", "did2x2", "event_study", "permutation_did2x2", "sdid", "synth",
            "triple_difference", "twfe"]
 
 
@@ -65,6 +67,14 @@ class Adapter:
         if self.label.startswith("att_gt"):
             kind = o.pop("kind")
             return _att_gt(panel, outcome, **o).aggregate(kind)
+        if self.label.startswith("event_study"):
+            event_time = o.pop("event_time")
+            es = _event_study(panel, outcome, **o)
+            if event_time is None:
+                return es  # its overall row: the average post-adoption effect
+            row = es.table[es.table["event_time"] == event_time].iloc[0]
+            return (float(row["estimate"]), float(row["ci_lower"]), float(row["ci_upper"]),
+                    float(row["p_value"]))
         if self.label == "triple_difference":
             return _ddd(panel, outcome, treated=[treated], **o)
         if self.label == "permutation 2x2":
@@ -114,6 +124,24 @@ def triple_difference(*, target: str, pre: int | Sequence[int], post: int | Sequ
     other unit)."""
     return Adapter("triple_difference", {"target": target, "pre": list(_seq(pre)),
                                          "post": list(_seq(post)), **options})
+
+
+def event_study(estimator: str = "twfe", *, event_time: int | None = None,
+                **options: Any) -> Adapter:
+    """:func:`evalmodel.event_study` with ``estimator`` and its default inference.
+
+    The headline is the average of the post-adoption event-time effects in the window
+    (:attr:`~evalmodel.EventStudyResult.overall`), or the row of ``event_time`` when given;
+    with one treated unit both are tested design-based (each other comparison unit in turn as
+    the fake treated unit). ``options`` go to ``event_study`` (``window``, ``inference``, ...).
+    """
+    if event_time is not None:
+        lo, hi = options.get("window", (-4, 4))
+        if not lo <= event_time <= hi:
+            raise EstimationError(f"calibrate.event_study: event_time={event_time!r} is not in "
+                                  f"the window ({lo}, {hi}); pick an event time inside it.")
+    label = f"event_study ({estimator}" + ("" if event_time is None else f", e={event_time}")
+    return Adapter(label + ")", {"estimator": estimator, "event_time": event_time, **options})
 
 
 def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],

@@ -371,7 +371,7 @@ def compare(
     Parameters
     ----------
     results : sequence of results, or mapping of name to result
-        Results with a headline row (an event study or a sensitivity analysis has none).
+        Results with a headline row (a sensitivity analysis has none).
     names : sequence of str, optional
         Column names; by default the mapping's keys, else each result's method (numbered when
         two share one).

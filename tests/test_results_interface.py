@@ -137,9 +137,9 @@ def test_table_overall_summary_plot(key: str) -> None:
 
 def test_overall_where_a_headline_exists() -> None:
     headline = {k for k, r in RESULTS.items() if r.overall is not None}
-    assert headline == {"did2x2", "twfe", "att_gt simple", "bacon", "synth", "sdid",
-                        "permutation", "conley_taber", "displacement", "spillover", "placebo",
-                        "wild", "placebo_study"}
+    assert headline == {"did2x2", "twfe", "att_gt simple", "event_study", "bacon", "synth",
+                        "sdid", "permutation", "conley_taber", "displacement", "spillover",
+                        "placebo", "wild", "placebo_study"}
     p = RESULTS["permutation"]
     assert p.overall["estimate"] == p.estimate and p.overall["p_value"] == p.p_value
     assert RESULTS["placebo"].overall["term"] == "average"
@@ -204,7 +204,7 @@ def test_compare_names_and_options() -> None:
 def test_compare_errors_name_the_problem() -> None:
     r = RESULTS["did2x2"]
     with pytest.raises(EstimationError, match=re.escape("has no headline row")):
-        em.compare([r, RESULTS["event_study"]])
+        em.compare([r, RESULTS["placebo_event_study"]])
     with pytest.raises(EstimationError, match="2 distinct names"):
         em.compare([r, r], names=["a", "a"])
     with pytest.raises(EstimationError, match="show='se' is not one of"):

@@ -14,31 +14,48 @@ exclude the reference row.
   negative (Sun and Abraham 2021): shown beside the robust estimators as a diagnostic.
 * ``"sun_abraham"``: :mod:`evalmodel.estimators.sun_abraham`.
 * ``"imputation"``: :mod:`evalmodel.estimators.imputation`.
+
+Inference (``inference="auto"``, the default): with fewer than ``MIN_TREATED_CLUSTERS`` (5)
+treated clusters cluster-robust errors are not valid, so every event-time coefficient is
+re-estimated with the treatment re-assigned to the comparison units and its p-value and
+interval come from that permutation test (:mod:`evalmodel.estimators.event_study_placebo`);
+otherwise the cluster-robust (CR1) errors. :attr:`EventStudyResult.overall` is the average of
+the post-adoption coefficients in the window, with its own test.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.core.twoway import twoway_ols
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import check_anticipation, check_choice, check_conf_level
+from evalmodel.estimators._common import (
+    MIN_TREATED_CLUSTERS,
+    check_anticipation,
+    warn_few_clusters,
+)
+from evalmodel.estimators.did import _use_permutation
+from evalmodel.estimators.event_study_placebo import event_study_placebo
 from evalmodel.estimators.imputation import imputation_fit
 from evalmodel.estimators.staggered_data import unit_clusters
 from evalmodel.estimators.sun_abraham import sun_abraham_fit
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
+from evalmodel.vocabulary import (
+    DidInference,
+    EventStudyEstimator,
+    check_conf_level,
+    check_option,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["EventStudyEstimator", "EventStudyResult", "event_study"]
-
-EventStudyEstimator = Literal["twfe", "sun_abraham", "imputation"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +70,30 @@ class EventStudyResult(EstimateResult):
         ``"twfe"``, ``"sun_abraham"`` or ``"imputation"``.
     anticipation : int
         Periods before adoption allowed to be affected.
+    post_average : pandas.DataFrame
+        One row, term ``"post average"`` (``event_time`` missing): the mean of the
+        coefficients at event times 0 and later in the window, with the inference of the
+        table (:attr:`overall`).
+    vcov_matrix : ndarray
+        Covariance of :attr:`coefficients`: cluster-robust, or with design-based inference
+        the covariance of the placebo coefficient vectors.
     """
 
     reference: int = -1
     estimator: str = "twfe"
     anticipation: int = 0
     vcov_matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    post_average: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    @property
+    def overall(self) -> pd.Series | None:
+        """The headline: the average of the post-adoption event-time effects in the window.
+
+        Analytic: its standard error from :attr:`vcov` (delta method), normal interval.
+        Design-based: the same permutation test as the rows, the interval by inverting it for
+        a constant additive effect from adoption on.
+        """
+        return self.post_average.iloc[0] if len(self.post_average) else None
 
     @property
     def coefficients(self) -> pd.Series:
@@ -102,6 +137,9 @@ def event_study(
     cluster: str | None = "unit",
     conf_level: float = 0.95,
     anticipation: int = 0,
+    inference: DidInference = "auto",
+    n_draws: int | None = None,
+    seed: int | None = None,
 ) -> EventStudyResult:
     """Estimate effects by event time ``e = t - g`` (``g`` the unit's first treated period).
 
@@ -128,14 +166,53 @@ def event_study(
         reference before them; ``imputation`` fits the untreated model only on observations
         more than ``anticipation`` periods before adoption and reports effects from event time
         ``-anticipation`` on.
+    inference : {"auto", "analytic", "permutation"}
+        ``"auto"`` (default): with fewer than ``MIN_TREATED_CLUSTERS`` (5) treated clusters
+        (one treated municipality is one treated cluster) design-based inference: every
+        event-time coefficient and the post-period average are re-estimated with the
+        treatment re-assigned to each never-treated unit in turn (given the treated unit's
+        cohort; with several treated units, to sets of units as
+        :func:`~evalmodel.inference.permutation.permutation_inference` draws them), the
+        p-value of a row is its rank in that placebo distribution and its interval inverts the
+        same test for a constant additive effect at that event time, so the interval excludes
+        0 exactly when ``p_value <= 1 - conf_level``; ``std_error`` is then the standard
+        deviation of the placebo estimates and :attr:`~EventStudyResult.vcov` their
+        covariance. With enough treated clusters, the cluster-robust errors. ``"analytic"``
+        with fewer than 5 treated clusters gives a
+        :class:`~evalmodel.errors.FewTreatedClustersWarning`; ``"permutation"`` asks for the
+        design-based test whatever the number of treated clusters.
+    n_draws, seed : int, optional
+        As in :func:`~evalmodel.estimators.did.did2x2`: every placebo assignment is used when
+        there are at most ``n_draws`` (default 10,000), else that many drawn with ``seed``.
 
     Returns
     -------
     EventStudyResult
+        The table has one row per event time; :attr:`~EventStudyResult.overall` the average
+        post-adoption effect. With design-based inference ``details["permutation"]`` holds the
+        test of the average (a :class:`~evalmodel.inference.permutation.PermutationResult`)
+        and ``details["placebo_estimates"]`` the placebo coefficients (one row per placebo
+        unit or assignment).
+
+    Examples
+    --------
+    >>> import evalmodel as em
+    >>> d = em.cases.get("trelleborg").design(em.datasets.simulated())
+    >>> es = em.event_study(d.panel, "N31807", window=(-3, 3))
+    >>> es.inference.startswith("design-based")
+    True
+    >>> bool(((es.table["ci_lower"] > 0) | (es.table["ci_upper"] < 0)).eq(
+    ...     es.table["p_value"] <= 0.05).all())
+    True
     """
     fn = "event_study"
-    check_choice(fn, "estimator", estimator, EventStudyEstimator)
+    check_option(fn, "estimator", estimator, EventStudyEstimator)
+    check_option(fn, "inference", inference, DidInference)
     check_conf_level(fn, conf_level)
+    if n_draws is not None and (isinstance(n_draws, bool) or not isinstance(
+            n_draws, int | np.integer) or n_draws < 1):
+        raise EstimationError(f"{fn}: n_draws={n_draws!r} must be a positive integer number "
+                              "of placebo assignments, e.g. n_draws=999, or None for all.")
     anticipation = check_anticipation(fn, anticipation)
     lo, hi = (int(v) for v in window)
     if reference is None:
@@ -200,8 +277,54 @@ def event_study(
     if anticipation:
         notes.append(f"anticipation {anticipation}: event times {-anticipation} to -1 are "
                      "treated as possibly affected")
+    n_tc = int(pd.unique(cl[(df[g] > 0).to_numpy()]).size)
+    label = f"cluster-robust by {cluster or 'unit'!r}"
+    placebo = None
+    if _use_permutation(fn, inference, n_tc):
+        try:
+            placebo = event_study_placebo(
+                df, outcome, u, t, g, estimator=estimator, events=events, coef=coef,
+                reference=int(reference), window=(lo, hi), anticipation=anticipation,
+                n_draws=n_draws, seed=seed, conf_level=conf_level)
+        except EstimationError as exc:
+            if inference != "auto":
+                raise
+            notes.append(f"design-based inference is not possible here ({exc})")
+            notes += warn_few_clusters(fn, n_tc)
+            label += "; design-based inference not possible"
+    else:
+        notes += warn_few_clusters(fn, n_tc)
+        if inference == "auto":
+            notes.append(f"inference='auto': cluster-robust with {n_tc} treated clusters (at "
+                         f"least {MIN_TREATED_CLUSTERS})")
+    post = np.asarray(events) >= 0
+    w = post / post.sum()
+    if placebo is not None:
+        vcov = np.atleast_2d(np.cov(placebo.placebo, rowvar=False, ddof=1))
+        over = placebo.overall
+        n_units = len(over.pool) + len(over.treated)
+        if len(over.treated) == 1 and over.exact:
+            whom = f"each of the {over.n_draws:,} comparison units in turn"
+        else:
+            whom = (f"{'all' if over.exact else 'random'} {over.n_draws:,} sets of "
+                    f"{len(over.treated)} of the {n_units:,} units"
+                    + ("" if over.exact else f" (seed {seed})"))
+        label = (f"design-based (placebo in space: every event-time coefficient re-estimated "
+                 f"with the treatment re-assigned to {whom}; p-values and intervals from that "
+                 "test, the intervals by test inversion)")
+        why = (f"{n_tc} treated cluster(s), fewer than {MIN_TREATED_CLUSTERS}: cluster-robust "
+               "errors are not valid (Conley and Taber 2011)" if n_tc < MIN_TREATED_CLUSTERS
+               else "permutation inference asked for")
+        notes.append(f"{why}, so inference is {label}; std_error is the standard deviation "
+                     "of the placebo estimates and vcov their covariance")
+        if placebo.n_invalid:
+            notes.append(f"{placebo.n_invalid} placebo assignments without an identified fit "
+                         "left out of the tests")
     se = np.sqrt(np.diag(vcov))
     rows = pd.DataFrame({"event_time": events, "estimate": coef, "std_error": se})
+    if placebo is not None:
+        rows = rows.assign(ci_lower=placebo.ci_lower, ci_upper=placebo.ci_upper,
+                           p_value=placebo.p_value)
     if estimator != "imputation":
         rows = pd.concat([rows, pd.DataFrame({"event_time": [reference], "estimate": [0.0],
                                               "std_error": [np.nan]})])
@@ -210,16 +333,30 @@ def event_study(
                              "event_time": rows["event_time"].astype(int).to_numpy()}
     table = inference_table(index, rows["estimate"].to_numpy(float),
                             rows["std_error"].to_numpy(float), conf_level=conf_level)
+    head = pd.DataFrame({"term": ["post average"],
+                         "event_time": pd.array([None], dtype="Int64")})
+    avg = inference_table(head, [float(w @ coef)], [float(np.sqrt(w @ vcov @ w))],
+                          conf_level=conf_level)
+    details: dict[str, Any] = {"cells": cells} if estimator == "sun_abraham" else {}
+    details["n_treated_clusters"] = n_tc
+    if placebo is not None:
+        cols = ["ci_lower", "ci_upper", "p_value"]
+        table[cols] = rows[cols].to_numpy(float)
+        over = placebo.overall
+        avg.loc[0, ["std_error", *cols]] = [over.std_error, over.ci_lower, over.ci_upper,
+                                            over.p_value]
+        details["permutation"] = over
+        details["placebo_estimates"] = pd.DataFrame(
+            placebo.placebo, index=pd.Index(placebo.labels, name="placebo"),
+            columns=pd.Index([int(e) for e in events], name="event_time"))
     n_cl = int(pd.unique(cl).size)
     sample = Sample(n_obs=len(df), n_units=int(df[u].nunique()),
                     n_periods=int(df[t].nunique()),
                     treated_units=tuple(sorted(df.loc[df[g] > 0, u].unique().tolist())),
                     periods=tuple(int(p) for p in np.unique(df[t])), n_clusters=n_cl)
-    label = f"cluster-robust by {cluster or 'unit'!r}"
-    details = {"cells": cells} if estimator == "sun_abraham" else {}
     return EventStudyResult(
         method=f"event study ({estimator})", outcome=outcome, table=table, inference=label,
         sample=sample, conf_level=conf_level, notes=tuple(notes), details=details,
         reference=int(reference), estimator=estimator, anticipation=anticipation,
-        vcov_matrix=vcov,
+        vcov_matrix=vcov, post_average=avg,
     )
