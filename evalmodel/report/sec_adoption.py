@@ -3,95 +3,77 @@ year of the registry's ``adoption_range``, as a table and a figure."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.cases import Design
-from evalmodel.errors import EvalModelError, EvalModelWarning
-from evalmodel.estimators.sdid import sdid
-from evalmodel.estimators.synth import synth
-from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.errors import EvalModelError
+from evalmodel.estimators.sdid import SdidResult
+from evalmodel.estimators.synth import SynthResult
+from evalmodel.report.estimates import Fit, OutcomeEstimates
 from evalmodel.report.plan import OutcomePlan, plan_outcome
-from evalmodel.report.sec_did import WINDOW, planted_effect
-from evalmodel.report.sec_inference import SEED
-from evalmodel.report.sec_synth import N_REPS
-from evalmodel.report.sec_synth import SEED as SDID_SEED
+from evalmodel.report.sec_did import planted_effect
 from evalmodel.report.section import Section
+from evalmodel.report.settings import N_REPS
 
-__all__ = ["ADOPTION_METHODS", "TRIANGULATION_METHOD", "adoption_rows", "build_adoption_section"]
+__all__ = ["ADOPTION_METHODS", "adoption_rows", "build_adoption_section"]
 
 #: The headline methods re-run for each adoption year.
 ADOPTION_METHODS = ("2x2 DiD", "Callaway-Sant'Anna, simple ATT", "synthetic control",
                     "synthetic DiD")
 
 
-def _perm(design: Design, kpi: str, pre: Sequence[int], post: Sequence[int]
-          ) -> dict[str, object]:
-    r = permutation_inference(design.panel, kpi, statistic=DiD2x2Statistic(kpi, pre=pre,
-                                                                           post=post),
-                              treated=design.treated, pool=design.comparison, seed=SEED)
+def _perm(est: OutcomeEstimates, pre: Sequence[int], post: Sequence[int]) -> dict[str, object]:
+    fit = est.permutation(pre, post)
+    if fit.value is None:
+        assert fit.error is not None
+        raise fit.error
+    r = fit.value
     return {"estimate": r.estimate, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper,
-            "p_value": r.p_value, "inference": f"permutation ({r.n_perm} placebos)"}
+            "p_value": r.p_value, "inference": f"permutation ({r.n_draws} placebos)"}
 
 
-def _method_row(design: Design, kpi: str, method: str) -> dict[str, object]:
-    pre, post = list(design.pre_periods), list(design.post_periods)
+def _method_row(est: OutcomeEstimates, method: str) -> dict[str, object]:
+    """The row of ``method`` from the estimates of one adoption year's design."""
+    design = est.design
     if method == "2x2 DiD":
-        return _perm(design, kpi, pre[-WINDOW[0]:], post[:WINDOW[1]])
+        return _perm(est, *est.did_periods)
     if method == "Callaway-Sant'Anna, simple ATT":
         # One cohort against never-treated units: the simple ATT is the 2x2 DiD of the post
         # mean against the year before adoption (checked in the triangulation tests).
-        return _perm(design, kpi, [design.adoption - 1], post)
+        return _perm(est, [design.adoption - 1], list(design.post_periods))
+    fit: Fit[SynthResult] | Fit[SdidResult]
     if method == "synthetic control":
-        if len(design.treated) != 1:
+        if est.synth is None:
             return {"note": "synthetic control needs one treated unit"}
-        s = synth(design.panel, kpi, treated=design.treated[0], start=design.adoption)
-        row = s.overall
-        assert row is not None and s.placebo is not None
-        return {"estimate": row["estimate"], "ci_lower": row["ci_lower"],
-                "ci_upper": row["ci_upper"], "p_value": row["p_value"],
-                "inference": "placebo in space"}
-    r = sdid(design.panel, kpi, treated=list(design.treated), start=design.adoption,
-             inference="placebo", n_reps=N_REPS, seed=SDID_SEED)
-    row = r.overall
+        fit, inference = est.synth, "placebo in space"
+    else:
+        fit, inference = est.sdid, f"placebo standard error ({N_REPS} draws)"
+    if fit.value is None:
+        assert fit.error is not None
+        raise fit.error
+    row = fit.value.overall
     assert row is not None
     return {"estimate": row["estimate"], "ci_lower": row["ci_lower"],
-            "ci_upper": row["ci_upper"], "p_value": row["p_value"],
-            "inference": f"placebo standard error ({N_REPS} draws)"}
-
-
-#: The triangulation rows that hold the same estimate as each adoption-range method.
-TRIANGULATION_METHOD = {"2x2 DiD": "2x2: ", "Callaway-Sant'Anna, simple ATT":
-                        "Callaway-Sant'Anna, simple ATT", "synthetic control":
-                        "synthetic control", "synthetic DiD": "synthetic DiD"}
-
-
-def _known(known: pd.DataFrame | None, kpi: str, method: str) -> dict[str, object] | None:
-    """The row of ``known`` (a triangulation table) with this KPI's ``method``, if estimated."""
-    if known is None or "estimate" not in known:
-        return None
-    hit = known[(known["outcome"] == kpi)
-                & known["method"].astype(str).str.startswith(TRIANGULATION_METHOD[method])
-                & known["estimate"].notna()]
-    if hit.empty:
-        return None
-    r = hit.iloc[0]
-    inference = (f"placebo standard error ({N_REPS} draws)" if method == "synthetic DiD"
-                 else str(r["inference"]))
-    return {c: r[c] for c in ("estimate", "ci_lower", "ci_upper", "p_value")} | {
-        "inference": inference}
+            "ci_upper": row["ci_upper"], "p_value": row["p_value"], "inference": inference}
 
 
 def adoption_rows(design: Design, names: Sequence[str],
-                  known: pd.DataFrame | None = None) -> pd.DataFrame:
+                  known: Mapping[str, OutcomeEstimates] | None = None) -> pd.DataFrame:
     """One row per adoption year of the case's range, outcome and method: the estimate with its
     interval and p-value, or the reason there is none.
 
-    ``known``: the case's triangulation table; for the registry's adoption year its rows are
-    taken as they are (the same estimators on the same window) instead of being re-run.
+    Parameters
+    ----------
+    design : Design
+        The case's design at the registry's adoption year.
+    names : sequence of str
+        The outcomes (KPIs or constructs).
+    known : mapping of str to OutcomeEstimates, optional
+        The case's estimates by KPI; for the registry's adoption year they are read (the same
+        estimators on the same window) instead of being estimated again.
     """
     case = design.case
     lo, hi = case.adoption_range
@@ -102,6 +84,7 @@ def adoption_rows(design: Design, names: Sequence[str],
         except EvalModelError as exc:
             dy = None
             why = str(exc)
+        stores: dict[str, OutcomeEstimates] = {}  # this year's estimates, by KPI
         for name in names:
             plan: OutcomePlan | None = plan_outcome(dy, name) if dy is not None else None
             for method in ADOPTION_METHODS:
@@ -110,12 +93,12 @@ def adoption_rows(design: Design, names: Sequence[str],
                 if plan is None or plan.design is None:
                     row["note"] = plan.reason if plan else why
                 else:
-                    same = (_known(known, str(plan.kpi), method)
-                            if year == case.adoption else None)
+                    kpi = str(plan.kpi)
+                    if kpi not in stores:
+                        same = (known or {}).get(kpi) if year == case.adoption else None
+                        stores[kpi] = same or OutcomeEstimates(plan.design, kpi, plan)
                     try:
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore", EvalModelWarning)
-                            row |= same or _method_row(plan.design, str(plan.kpi), method)
+                        row |= _method_row(stores[kpi], method)
                     except EvalModelError as exc:
                         row["note"] = f"not estimated: {exc}"
                     planted = planted_effect(plan.design, str(plan.kpi),
@@ -133,10 +116,10 @@ def adoption_rows(design: Design, names: Sequence[str],
 
 
 def build_adoption_section(design: Design, names: Sequence[str],
-                           known: pd.DataFrame | None = None) -> Section:
+                           known: Mapping[str, OutcomeEstimates] | None = None) -> Section:
     """The headline estimates for each year of the case's ``adoption_range`` (table and
     figure), and whether their sign and significance at 5 % hold across the range.
-    ``known``: the triangulation table, reused for the registry's adoption year."""
+    ``known``: the case's estimates by KPI, read for the registry's adoption year."""
     import matplotlib.pyplot as plt
 
     table = adoption_rows(design, names, known)

@@ -6,14 +6,15 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.cases import Design
-from evalmodel.estimators.did import did2x2, twfe
 from evalmodel.kpis import KPI_LABELS
+from evalmodel.report.estimates import OutcomeEstimates, estimates_for
 from evalmodel.report.section import Section
+from evalmodel.report.settings import DID_WINDOW
 
-__all__ = ["build_did_section", "planted_effect", "planted_log_effect"]
+__all__ = ["WINDOW", "build_did_section", "did_rows", "planted_effect", "planted_log_effect"]
 
 #: Periods on each side of adoption used by the report's 2x2 comparison.
-WINDOW = (3, 4)
+WINDOW = DID_WINDOW
 
 
 def planted_effect(design: Design, outcome: str, periods: tuple[int, ...],
@@ -48,19 +49,14 @@ def planted_log_effect(design: Design, outcome: str, periods: tuple[int, ...],
     return float(logs.groupby(sel["period"]).mean().mean())
 
 
-def build_did_section(design: Design, outcome: str) -> Section:
-    """Trend figure, 2x2 DiD (last 3 pre vs first 4 post periods) and TWFE for one outcome."""
-    import matplotlib.pyplot as plt
-
-    from evalmodel.plotting.core import trend_plot
-
-    pre = design.pre_periods[-WINDOW[0]:]
-    post = design.post_periods[:WINDOW[1]]
-    r2 = did2x2(design.panel, outcome, pre=pre, post=post)
-    rt = twfe(design.panel, outcome)
-    rows = []
-    for r, periods, label in ((r2, post, f"2x2: {pre[0]}-{pre[-1]} vs {post[0]}-{post[-1]}"),
-                              (rt, design.post_periods, "TWFE, all periods")):
+def did_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
+    """The 2x2 DiD and TWFE rows (headline, interval, p-value, inference, planted effect)."""
+    design, outcome = est.design, est.outcome
+    pre, post = est.did_periods
+    rows: list[dict[str, object]] = []
+    label2x2 = f"2x2: {pre[0]}-{pre[-1]} vs {post[0]}-{post[-1]}"
+    for r, periods, label in ((est.did2x2, post, label2x2),
+                              (est.twfe, tuple(design.post_periods), "TWFE, all periods")):
         row = r.overall
         assert row is not None
         rows.append({"method": label, "estimate": row["estimate"],
@@ -68,7 +64,28 @@ def build_did_section(design: Design, outcome: str) -> Section:
                      "ci_upper": row["ci_upper"], "p_value": row["p_value"],
                      "inference": r.inference,
                      "planted": planted_effect(design, outcome, periods)})
-    table = pd.DataFrame(rows)
+    return rows
+
+
+def build_did_section(source: Design | OutcomeEstimates, outcome: str | None = None
+                      ) -> Section:
+    """Trend figure, 2x2 DiD (last 3 pre vs first 4 post periods) and TWFE for one outcome.
+
+    Parameters
+    ----------
+    source : OutcomeEstimates or Design
+        The outcome's estimates; or a design, with ``outcome``, to estimate them here.
+    outcome : str, optional
+        The outcome, when ``source`` is a design.
+    """
+    import matplotlib.pyplot as plt
+
+    from evalmodel.plotting.core import trend_plot
+
+    est = estimates_for(source, outcome)
+    design, outcome = est.design, est.outcome
+    r2, rt = est.did2x2, est.twfe
+    table = pd.DataFrame(did_rows(est))
     if table["planted"].isna().all():
         table = table.drop(columns="planted")
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from evalmodel.cases import Design
-from evalmodel.errors import EvalModelError, EvalModelWarning
-from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
-from evalmodel.estimators.event_study import event_study
-from evalmodel.estimators.staggered import att_gt
+from evalmodel.errors import EvalModelWarning
+from evalmodel.report.estimates import OutcomeEstimates, estimates_for
 from evalmodel.report.section import Section
+from evalmodel.report.settings import MIN_TREATED
 
 __all__ = ["build_staggered_section"]
 
@@ -20,31 +17,39 @@ __all__ = ["build_staggered_section"]
 MAX_EVENT = 5
 
 
-def build_staggered_section(design: Design, outcome: str) -> Section:
+def build_staggered_section(source: Design | OutcomeEstimates, outcome: str | None = None
+                            ) -> Section:
     """Callaway-Sant'Anna aggregations, the Wald pre-test and the event-study figure.
 
     The doubly robust estimator with never-treated comparison units and the default
     inference (design-based for the aggregations with few treated units, analytic otherwise);
     the event-study figure overlays the imputation estimator. Warnings raised by the
     estimators (dropped units, single-unit cohorts) become notes of the section.
+
+    Parameters
+    ----------
+    source : OutcomeEstimates or Design
+        The outcome's estimates; or a design, with ``outcome``, to estimate them here.
+    outcome : str, optional
+        The outcome, when ``source`` is a design.
     """
     import matplotlib.pyplot as plt
 
     from evalmodel.plotting.staggered import path_plot
 
+    est = estimates_for(source, outcome)
+    design, outcome = est.design, est.outcome
+    stag = est.staggered
+    res, aggs = stag.result, stag.aggregations
+    imputation = est.event_study("imputation")
     notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EvalModelWarning)
-        res = att_gt(design.panel, outcome)
-        aggs = {k: res.aggregate(k) for k in ("simple", "group", "dynamic", "calendar")}
-        lo = -min(MAX_EVENT, max(len(design.pre_periods) - 1, 1))
-        hi = min(MAX_EVENT, max(len(design.post_periods) - 1, 0))
-        try:
-            es = event_study(design.panel, outcome, window=(lo, hi), estimator="imputation")
-        except EvalModelError as exc:
-            es = None
-            notes.append(f"imputation event study not estimated: {exc}")
-    notes += [str(w.message) for w in caught if issubclass(w.category, EvalModelWarning)]
+    if imputation.error is not None:
+        notes.append(f"imputation event study not estimated: {imputation.error}")
+    notes += [str(w.message) for w in stag.caught if issubclass(w.category, EvalModelWarning)]
+    notes += imputation.messages(EvalModelWarning)
+    # The figure shows the event times the pre-periods leave room for (one kept as reference).
+    lo = -min(MAX_EVENT, max(len(design.pre_periods) - 1, 1))
+    es = imputation.value
     rows = []
     for kind, agg in aggs.items():
         row = agg.overall
@@ -58,7 +63,7 @@ def build_staggered_section(design: Design, outcome: str) -> Section:
         notes.append(f"Wald pre-test of parallel trends: W = {pt.statistic:.3f}, df = {pt.df}, "
                      f"p = {pt.p_value:.3f}.")
     n_treated = len(res.sample.treated_units)
-    if n_treated < MIN_TREATED_CLUSTERS:
+    if n_treated < MIN_TREATED:
         notes.append(f"Only {n_treated} treated unit(s): the aggregations' intervals and "
                      "p-values are design-based (each comparison unit in turn as the fake "
                      "treated unit, the interval by inverting that test); the ATT(g, t) cells "
@@ -68,7 +73,7 @@ def build_staggered_section(design: Design, outcome: str) -> Section:
     path_plot(aggs["dynamic"].components, x="event_time", conf_level=res.conf_level,
               title=f"{design.case.title}: {outcome}", shade_from=0.0, ax=ax)
     if es is not None:
-        t = es.table
+        t = es.table[es.table["event_time"] >= lo]
         ax.plot(t["event_time"].to_numpy(float) + 0.15, t["estimate"].to_numpy(float), "s",
                 color="#2c3e50", alpha=0.7, label="imputation (BJS)")
         ax.legend(loc="best", fontsize="small", frameon=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from evalmodel.results import Summary
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["Section", "find_table"]
+__all__ = ["Section"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,3 @@ class Section:
     tables: tuple[tuple[str, pd.DataFrame | Summary], ...] = ()
     figures: tuple[tuple[str, Figure], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-def find_table(sections: Sequence[Section], key: str, name: str) -> pd.DataFrame | None:
-    """The DataFrame table ``name`` of the section ``key`` among ``sections``, if any."""
-    for sec in sections:
-        if sec.key == key:
-            for n, t in sec.tables:
-                if n == name and isinstance(t, pd.DataFrame):
-                    return t
-    return None

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import pandas as pd
+
 from evalmodel.cases import Design
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import plan_outcomes
 from evalmodel.report.sec_adoption import build_adoption_section
 from evalmodel.report.sec_data import build_data_section
@@ -20,15 +23,16 @@ from evalmodel.report.sec_displacement import build_displacement_section
 from evalmodel.report.sec_inference import build_inference_section
 from evalmodel.report.sec_staggered import build_staggered_section
 from evalmodel.report.sec_synth import build_synth_section
-from evalmodel.report.section import Section, find_table
+from evalmodel.report.section import Section
 from evalmodel.report.triangulation import build_triangulation
 from evalmodel.report.verdict import build_verdict
 
 __all__ = ["SECTION_BUILDERS", "standard_sections"]
 
-SectionBuilder = Callable[[Design, str], Section]
+SectionBuilder = Callable[[OutcomeEstimates], Section]
 
-#: The builders run for every primary outcome of a case, in report order.
+#: The builders run for every primary outcome of a case, in report order; each reads the
+#: outcome's estimates (:class:`~evalmodel.report.estimates.OutcomeEstimates`).
 SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
     build_did_section,
     build_staggered_section,
@@ -43,21 +47,36 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     then every builder of :data:`SECTION_BUILDERS` on each testable outcome (default: the
     case's primary outcomes) and the displacement section.
 
-    ``adoption_range=False`` leaves out the re-runs over the registry's adoption range.
+    Every outcome's estimates are held in one :class:`~evalmodel.report.estimates.
+    OutcomeEstimates`, which every section, the triangulation and the verdict read: no
+    estimate is computed twice. ``adoption_range=False`` leaves out the re-runs over the
+    registry's adoption range.
     """
     names = list(outcomes or design.case.outcomes)
     plans = plan_outcomes(design, names)
-    out = [build(plan.design, str(plan.kpi)) for plan in plans if plan.design is not None
-           for build in SECTION_BUILDERS]
+    estimates = {str(p.kpi): OutcomeEstimates(p.design, str(p.kpi), p) for p in plans
+                 if p.design is not None}
+    out = [build(est) for est in estimates.values() for build in SECTION_BUILDERS]
     primary = next((p for p in plans if p.design is not None), None)
     others = plan_outcomes(design, design.case.displacement_outcomes)
     displacement = build_displacement_section(design, others, primary)
     if displacement is not None:
         out.append(displacement)
-    tri = build_triangulation(plans, out)
+    tri = build_triangulation(plans, estimates)
     head = [tri, build_data_section(design, [*plans, *others])]
+    adoption = None
     if adoption_range:
-        head.append(build_adoption_section(design, names, find_table([tri], "triangulation",
-                                                                     "table")))
-    verdict = build_verdict(design.case.title, plans, [*head, *out])
+        adoption = build_adoption_section(design, names, estimates)
+        head.append(adoption)
+    tri_table = dict(tri.tables)["table"]
+    verdict = build_verdict(
+        design.case.title, plans, estimates,
+        tri_table if isinstance(tri_table, pd.DataFrame) else None,
+        _frame(adoption, "by_year"), displacement)
     return [verdict, *head, *out]
+
+
+def _frame(section: Section | None, name: str) -> pd.DataFrame | None:
+    """The table ``name`` of a section this module just built, if any."""
+    table = dict(section.tables).get(name) if section is not None else None
+    return table if isinstance(table, pd.DataFrame) else None

@@ -6,17 +6,20 @@ and the case's diagnostics beside them: the pre-trend test, the sensitivity brea
 the minimum detectable effect, the Bacon decomposition where it matters, and (on simulated
 data) the planted effect over the same periods.
 
-With fewer than 5 treated units analytic standard errors are not valid. Where a method's
-headline equals a 2x2 DiD of means (one adoption date, a balanced panel: Callaway-Sant'Anna's
-simple ATT against the period before adoption, the Sun-Abraham mean of post effects, the
-imputation estimator against all pre-periods) the row's p-value and interval come from the same
-randomisation inference as the DiD rows; the equality is checked, not assumed.
+Every row is read from the outcome's estimates (:class:`~evalmodel.report.estimates.
+OutcomeEstimates`), which the sections read as well: nothing is estimated twice.
+
+With fewer than :data:`~evalmodel.report.settings.MIN_TREATED` treated units analytic standard
+errors are not valid. Where a method's headline equals a 2x2 DiD of means (one adoption date, a
+balanced panel: Callaway-Sant'Anna's simple ATT against the period before adoption, the
+Sun-Abraham mean of post effects, the imputation estimator against all pre-periods) the row's
+p-value and interval come from the same randomisation inference as the DiD rows; the equality
+is checked, not assumed.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,85 +27,21 @@ import pandas as pd
 from scipy.stats import norm
 
 from evalmodel.breaks import clean_windows
-from evalmodel.cases import Design
-from evalmodel.errors import EvalModelError, EvalModelWarning
-from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
-from evalmodel.estimators.bacon import bacon
-from evalmodel.estimators.event_study import event_study
-from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.errors import EvalModelWarning
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import OutcomePlan
-from evalmodel.report.sec_did import planted_effect
-from evalmodel.report.sec_inference import SEED
-from evalmodel.report.section import Section, find_table
+from evalmodel.report.sec_did import did_rows, planted_effect
+from evalmodel.report.sec_synth import planted_post_mean, sdid_reason, synth_reason, synth_rows
+from evalmodel.report.section import Section
+from evalmodel.report.settings import EVENT_WINDOW, MIN_TREATED, Z
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["EVENT_WINDOW", "METHODS", "build_triangulation"]
+__all__ = ["EVENT_WINDOW", "METHODS", "build_triangulation", "triangulation_rows"]
 
-#: Event times of the Sun-Abraham and imputation event studies (post effects averaged).
-EVENT_WINDOW = (-5, 5)
 COLUMNS = ["outcome", "method", "estimate", "ci_lower", "ci_upper", "p_value", "inference"]
-
-
-def _permuted(design: Design, outcome: str, estimate: float | None, pre: Sequence[int],
-              post: Sequence[int]) -> tuple[float, float, float, float, str] | None:
-    """Permutation inference for the 2x2 DiD of ``pre`` vs ``post``: its estimate, interval,
-    p-value and a label. With ``estimate`` given, ``None`` unless the headline equals it."""
-    stat = DiD2x2Statistic(outcome, pre=pre, post=post)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", EvalModelWarning)
-            r = permutation_inference(design.panel, outcome, statistic=stat,
-                                      treated=design.treated, pool=design.comparison,
-                                      seed=SEED)
-    except EvalModelError:
-        return None
-    if estimate is not None and not np.isclose(r.estimate, estimate, rtol=1e-8, atol=1e-8):
-        return None
-    return r.estimate, r.ci_lower, r.ci_upper, r.p_value, f"permutation ({r.n_perm} placebos)"
-
-
-def _event_window(design: Design) -> tuple[int, int]:
-    """:data:`EVENT_WINDOW`, narrowed to the event times the design observes."""
-    return (max(EVENT_WINDOW[0], -len(design.pre_periods)),
-            min(EVENT_WINDOW[1], len(design.post_periods) - 1))
-
-
-def _event_rows(design: Design, outcome: str) -> list[dict[str, object]]:
-    """Sun-Abraham and imputation: the mean of the post-period effects in the window."""
-    rows: list[dict[str, object]] = []
-    g = design.adoption
-    few = len(design.treated) < MIN_TREATED_CLUSTERS
-    for estimator, label in (("sun_abraham", "Sun-Abraham event study, mean post effect"),
-                             ("imputation", "imputation (BJS), mean post effect")):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", EvalModelWarning)
-                es = event_study(design.panel, outcome, window=_event_window(design),
-                                 estimator=estimator)  # type: ignore[arg-type]
-        except EvalModelError as exc:
-            rows.append({"method": label, "inference": f"not estimated: {exc}"})
-            continue
-        b, v = es.coefficients, es.vcov
-        post = [int(e) for e in b.index if e >= 0]
-        w = np.full(len(post), 1 / len(post))
-        est = float(w @ b.loc[post].to_numpy(float))
-        se = float(np.sqrt(w @ v.loc[post, post].to_numpy(float) @ w))
-        periods = [g + e for e in post]
-        base = [g - 1] if estimator == "sun_abraham" else list(design.pre_periods)
-        perm = _permuted(design, outcome, est, base, periods) if few else None
-        if perm is not None:
-            _, lo, hi, p, how = perm
-        else:
-            lo, hi = est - 1.96 * se, est + 1.96 * se
-            p = float(2 * norm.sf(abs(est / se))) if se > 0 else float("nan")
-            how = "analytic" + (" (not valid: fewer than 5 treated units)" if few else "")
-        rows.append({"method": label, "estimate": est, "ci_lower": lo, "ci_upper": hi,
-                     "p_value": p, "inference": how,
-                     "planted": planted_effect(design, outcome, tuple(periods))})
-    return rows
-
+NOT_VALID = f"(not valid: fewer than {MIN_TREATED} treated units)"
 
 #: The methods of the table, in order; a method without an estimate gets a row with the reason.
 METHODS = ("2x2", "TWFE, all periods", "Callaway-Sant'Anna, simple ATT",
@@ -110,54 +49,103 @@ METHODS = ("2x2", "TWFE, all periods", "Callaway-Sant'Anna, simple ATT",
            "synthetic control", "synthetic DiD")
 
 
-def _outcome_rows(design: Design, sections: Sequence[Section], outcome: str
-                  ) -> list[dict[str, object]]:
+def _permuted(est: OutcomeEstimates, estimate: float | None, pre: Sequence[int],
+              post: Sequence[int]) -> tuple[float, float, float, float, str] | None:
+    """Permutation inference for the 2x2 DiD of ``pre`` vs ``post``: its estimate, interval,
+    p-value and a label. With ``estimate`` given, ``None`` unless the headline equals it."""
+    fit = est.permutation(pre, post)
+    fit.reemit(skip=EvalModelWarning)
+    r = fit.value
+    if r is None:
+        return None
+    if estimate is not None and not np.isclose(r.estimate, estimate, rtol=1e-8, atol=1e-8):
+        return None
+    return r.estimate, r.ci_lower, r.ci_upper, r.p_value, f"permutation ({r.n_draws} placebos)"
+
+
+def _analytic(estimate: float, se: float, few: bool) -> tuple[float, float, float, str]:
+    """Normal interval and p-value at the report's confidence level."""
+    p = float(2 * norm.sf(abs(estimate / se))) if se > 0 else float("nan")
+    return (estimate - Z * se, estimate + Z * se, p,
+            "analytic" + (f" {NOT_VALID}" if few else ""))
+
+
+def _event_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
+    """Sun-Abraham and imputation: the mean of the post-period effects in the window."""
+    design = est.design
     rows: list[dict[str, object]] = []
-    few = len(design.treated) < MIN_TREATED_CLUSTERS
-    did = find_table(sections, f"did_{outcome}", "estimates")
-    if did is not None:
-        for rec in did.to_dict("records"):
-            if few and not str(rec["inference"]).startswith("permutation"):
-                rec["inference"] = f"{rec['inference']} (not valid: fewer than 5 treated " \
-                                   "units, and the pool is too small for permutation)"
-            rows.append({str(k): v for k, v in rec.items()})
-    cs = find_table(sections, f"staggered_{outcome}", "aggregations")
-    if cs is not None and (cs["aggregation"] == "simple").any():
-        r = cs[cs["aggregation"] == "simple"].iloc[0]
-        post = tuple(design.post_periods)
-        perm = _permuted(design, outcome, float(r["estimate"]),
-                         [design.adoption - 1], post) if few else None
-        row: dict[str, object] = {"method": METHODS[2], "estimate": r["estimate"]}
+    g = design.adoption
+    for estimator, label in (("sun_abraham", METHODS[3]), ("imputation", METHODS[4])):
+        fit = est.event_study(estimator)
+        fit.reemit(skip=EvalModelWarning)
+        es = fit.value
+        if es is None:
+            rows.append({"method": label, "inference": f"not estimated: {fit.error}"})
+            continue
+        b, v = es.coefficients, es.vcov
+        post = [int(e) for e in b.index if e >= 0]
+        w = np.full(len(post), 1 / len(post))
+        mean = float(w @ b.loc[post].to_numpy(float))
+        se = float(np.sqrt(w @ v.loc[post, post].to_numpy(float) @ w))
+        periods = [g + e for e in post]
+        base = [g - 1] if estimator == "sun_abraham" else list(design.pre_periods)
+        perm = _permuted(est, mean, base, periods) if est.few else None
         if perm is not None:
-            row |= dict(zip(["ci_lower", "ci_upper", "p_value", "inference"], perm[1:],
-                            strict=True))
+            _, lo, hi, p, how = perm
         else:
-            row |= {"ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"],
-                    "p_value": r["p_value"], "inference": "analytic (influence function)"
-                    + (" (not valid: fewer than 5 treated units)" if few else "")}
-        row["planted"] = planted_effect(design, outcome, post)
-        rows.append(row)
-    rows += _event_rows(design, outcome)
-    synth = find_table(sections, f"synth_{outcome}", "estimates")
-    if synth is not None:
-        for rec in synth.to_dict("records"):
-            rows.append({**{str(k): v for k, v in rec.items()},
-                         "inference": "placebo in space"})
+            lo, hi, p, how = _analytic(mean, se, est.few)
+        rows.append({"method": label, "estimate": mean, "ci_lower": lo, "ci_upper": hi,
+                     "p_value": p, "inference": how,
+                     "planted": planted_effect(design, est.outcome, tuple(periods))})
     return rows
 
 
-def _reason(sections: Sequence[Section], outcome: str, method: str) -> str:
-    """Why ``method`` has no estimate: the section note that says so, else a generic reason."""
-    key = {"synthetic control": "Synthetic control", "synthetic DiD": "Synthetic DiD"}.get(method)
-    for sec in sections:
-        if sec.key.endswith(f"_{outcome}"):
-            for n in sec.notes:
-                if key and n.startswith(key) and ("not estimated" in n or "skipped" in n):
-                    return n
-    return "not estimated: the section of this method produced no estimate for this outcome"
+def _staggered_row(est: OutcomeEstimates) -> dict[str, object]:
+    """Callaway-Sant'Anna's simple ATT, with the permutation test of the equal 2x2 DiD when
+    there are few treated units."""
+    design = est.design
+    r = est.staggered.aggregations["simple"].overall
+    assert r is not None
+    post = tuple(design.post_periods)
+    perm = _permuted(est, float(r["estimate"]), [design.adoption - 1], post) if est.few \
+        else None
+    row: dict[str, object] = {"method": METHODS[2], "estimate": r["estimate"]}
+    if perm is not None:
+        row |= dict(zip(["ci_lower", "ci_upper", "p_value", "inference"], perm[1:],
+                        strict=True))
+    else:
+        row |= {"ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"], "p_value": r["p_value"],
+                "inference": "analytic (influence function)" + (f" {NOT_VALID}" if est.few
+                                                                 else "")}
+    row["planted"] = planted_effect(design, est.outcome, post)
+    return row
 
 
-def _break_row(plan: OutcomePlan) -> dict[str, object] | None:
+def _outcome_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for rec in did_rows(est):
+        if est.few and not str(rec["inference"]).startswith("permutation"):
+            rec["inference"] = (f"{rec['inference']} (not valid: fewer than {MIN_TREATED} "
+                                "treated units, and the pool is too small for permutation)")
+        rows.append(rec)
+    rows.append(_staggered_row(est))
+    rows += _event_rows(est)
+    planted = planted_post_mean(est.design, est.outcome)
+    for rec in synth_rows(est):
+        rows.append(rec | {"inference": "placebo in space"}
+                    | ({"planted": planted} if planted is not None else {}))
+    return rows
+
+
+def _reason(est: OutcomeEstimates, method: str) -> str:
+    """Why ``method`` has no estimate."""
+    why = {"synthetic control": synth_reason, "synthetic DiD": sdid_reason}.get(method)
+    said = why(est) if why is not None else None
+    return said or "not estimated: the section of this method produced no estimate for this " \
+                   "outcome"
+
+
+def _break_row(plan: OutcomePlan, est: OutcomeEstimates) -> dict[str, object] | None:
     """The robustness row of a series break inside the window: the 2x2 DiD of every pre
     against every post period on a window that does not cross any break, or why none exists."""
     if not plan.breaks or plan.design is None or plan.window is None:
@@ -169,11 +157,11 @@ def _break_row(plan: OutcomePlan) -> dict[str, object] | None:
         pre = [p for p in range(lo, hi + 1) if p < design.adoption]
         post = [p for p in range(lo, hi + 1) if p >= design.adoption]
         if pre and post:
-            perm = _permuted(design, w.outcome, None, pre, post)
+            perm = _permuted(est, None, pre, post)
             if perm is None:
                 break
-            est, lo_, hi_, p, how = perm
-            return {"method": f"{label}: {lo}-{hi}", "estimate": est, "ci_lower": lo_,
+            e, lo_, hi_, p, how = perm
+            return {"method": f"{label}: {lo}-{hi}", "estimate": e, "ci_lower": lo_,
                     "ci_upper": hi_, "p_value": p, "inference": how,
                     "planted": planted_effect(design, w.outcome, tuple(post))}
     return {"method": label, "note": "no window without the break holds both a period before "
@@ -181,34 +169,43 @@ def _break_row(plan: OutcomePlan) -> dict[str, object] | None:
             "the adoption with these data"}
 
 
-def build_triangulation(plans: Sequence[OutcomePlan], sections: Sequence[Section]) -> Section:
-    """The triangulation table of a case from its already built sections: one row a method
-    and outcome, each with an estimate or the reason it has none, a robustness row for every
-    series break inside an outcome's window, and the diagnostics beside them."""
+def triangulation_rows(plan: OutcomePlan, est: OutcomeEstimates | None
+                       ) -> list[dict[str, object]]:
+    """The rows of one outcome: each method in :data:`METHODS` order (an estimate or the reason
+    there is none) and the robustness row of a series break."""
+    name = plan.kpi or plan.name
+    if plan.design is None or est is None:
+        return [{"outcome": name, "method": "every method", "note": plan.reason}]
+    found = _outcome_rows(est)
+    for m in METHODS:
+        if not any(str(r.get("method", "")).startswith(m) for r in found):
+            found.append({"method": m, "note": _reason(est, m)})
+    found.sort(key=lambda r: next(i for i, m in enumerate(METHODS)
+                                  if str(r["method"]).startswith(m)))
+    extra = _break_row(plan, est)
+    if extra is not None:
+        found.append(extra)
+    for r in found:
+        r["outcome"] = name
+        if not np.isfinite(float(r.get("estimate", np.nan))) and not r.get("note"):  # type: ignore[arg-type]
+            r["note"] = "not estimated"
+    return found
+
+
+def build_triangulation(plans: Sequence[OutcomePlan],
+                        estimates: Mapping[str, OutcomeEstimates]) -> Section:
+    """The triangulation table of a case from its estimates (``estimates``: by KPI): one row a
+    method and outcome, each with an estimate or the reason it has none, a robustness row for
+    every series break inside an outcome's window, and the diagnostics beside them."""
     rows: list[dict[str, object]] = []
     notes: list[str] = []
     for plan in plans:
-        name = plan.kpi or plan.name
-        if plan.design is None:
-            rows.append({"outcome": name, "method": "every method", "note": plan.reason})
-            continue
-        found = _outcome_rows(plan.design, sections, name)
-        for m in METHODS:
-            if not any(str(r.get("method", "")).startswith(m) for r in found):
-                found.append({"method": m, "note": _reason(sections, name, m)})
-        found.sort(key=lambda r: next(i for i, m in enumerate(METHODS)
-                                      if str(r["method"]).startswith(m)))
-        extra = _break_row(plan)
-        if extra is not None:
-            found.append(extra)
-        for r in found:
-            r["outcome"] = name
-            if not np.isfinite(float(r.get("estimate", np.nan))) and not r.get("note"):  # type: ignore[arg-type]
-                r["note"] = "not estimated"
-        rows += found
-        diag = _diagnostics(plan.design, sections, name)
-        if diag:
-            notes.append(f"{name}: " + "; ".join(diag) + ".")
+        est = estimates.get(str(plan.kpi)) if plan.design is not None else None
+        rows += triangulation_rows(plan, est)
+        if est is not None:
+            diag = diagnostics(est)
+            if diag:
+                notes.append(f"{est.outcome}: " + "; ".join(diag) + ".")
     table = pd.DataFrame(rows)
     keep = [c for c in [*COLUMNS, "planted", "note"] if c in table.columns]
     table = table[keep]
@@ -236,21 +233,22 @@ def _figures(table: pd.DataFrame) -> list[tuple[str, Figure]]:
     return out
 
 
-def _diagnostics(design: Design, sections: Sequence[Section], outcome: str) -> list[str]:
+def diagnostics(est: OutcomeEstimates) -> list[str]:
+    """The diagnostics of one outcome: pre-trend test, sensitivity breakdown, minimum
+    detectable effect and the Bacon decomposition (or why it is not needed)."""
     out: list[str] = []
-    pt = find_table(sections, f"inference_{outcome}", "pretrend")
-    if pt is not None and len(pt):
-        out.append(f"pre-trend Wald test p = {float(pt['p_value'].iloc[0]):.3f}")
-    rm = find_table(sections, f"inference_{outcome}", "sensitivity_relative_magnitude")
-    if rm is not None and len(rm):
-        out.append(f"sensitivity breakdown Mbar = {float(rm['breakdown'].iloc[0]):.2f}")
-    perm = find_table(sections, f"inference_{outcome}", "permutation")
-    if perm is not None and "mde" in perm and perm["mde"].notna().any():
-        out.append(f"minimum detectable effect (2x2, 80 % power) = "
-                   f"{float(perm['mde'].dropna().iloc[0]):.3f}")
-    cohorts = design.panel.cohorts()
-    if cohorts[cohorts != 0].nunique() > 1 and design.panel.is_balanced:
-        bt = bacon(design.panel, outcome).by_type
+    sens = est.sensitivity
+    if sens.pretrend is not None:
+        out.append(f"pre-trend Wald test p = {float(sens.pretrend.p_value):.3f}")
+    rm = sens.bounds.get("relative_magnitude")
+    if rm is not None and len(rm.table):
+        out.append(f"sensitivity breakdown Mbar = {float(rm.breakdown):.2f}")
+    mde = est.mde_headline
+    if mde is not None and not np.isnan(mde):
+        out.append(f"minimum detectable effect (2x2, 80 % power) = {mde:.3f}")
+    bd = est.bacon
+    if bd is not None:
+        bt = bd.by_type
         out.append("Bacon weights: " + ", ".join(f"{t} {w:.2f}" for t, w in
                                                  zip(bt["type"], bt["weight"], strict=True)))
     else:

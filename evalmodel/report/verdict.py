@@ -10,15 +10,16 @@ could have seen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.kpis import ADVERSE, KPI_LABELS
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_adoption import robustness_notes
-from evalmodel.report.section import Section, find_table
+from evalmodel.report.section import Section
 
 __all__ = ["build_verdict", "verdict_sentences"]
 
@@ -36,7 +37,7 @@ def _fmt(x: float) -> str:
     return f"{x:+.3g}" if abs(x) < 1000 else f"{x:+,.0f}"
 
 
-def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
+def _outcome_verdict(plan: OutcomePlan, found: OutcomeEstimates,
                      tri: pd.DataFrame, adoption: pd.DataFrame | None) -> tuple[str, dict]:
     kpi = str(plan.kpi)
     design = plan.design
@@ -68,9 +69,8 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
     text.append(f"{agree} of {len(rows)} methods put the effect {word}; {n_sig} of {len(rows)} "
                 f"are significant at 5 % (estimates from {rows['estimate'].min():.3g} to "
                 f"{rows['estimate'].max():.3g}).")
-    inf = find_table(sections, f"inference_{kpi}", "permutation")
-    mde = float(inf["mde"].dropna().iloc[0]) if inf is not None and "mde" in inf \
-        and inf["mde"].notna().any() else np.nan
+    mde = found.mde_headline
+    mde = np.nan if mde is None else mde
     if not sig:
         text.append("Not distinguishable from zero"
                     + (f": with this comparison pool only effects larger than about "
@@ -80,15 +80,15 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
                        "effect."))
     elif np.isfinite(mde):
         text.append(f"The minimum detectable effect (80 % power) is {mde:.3g} {unit}.")
-    pt = find_table(sections, f"inference_{kpi}", "pretrend")
-    if pt is not None and len(pt):
-        pp = float(pt["p_value"].iloc[0])
+    pt = found.sensitivity.pretrend
+    if pt is not None:
+        pp = float(pt.p_value)
         text.append(f"Pre-trends: Wald test p = {pp:.3f}"
                     + (" (the pre-period paths differ: read the estimate with caution)."
                        if pp < 0.05 else " (no evidence against parallel pre-trends)."))
-    rm = find_table(sections, f"inference_{kpi}", "sensitivity_relative_magnitude")
-    if sig and rm is not None and len(rm) and np.isfinite(float(rm["breakdown"].iloc[0])):
-        mbar = float(rm["breakdown"].iloc[0])
+    rm = found.sensitivity.bounds.get("relative_magnitude")
+    if sig and rm is not None and len(rm.table) and np.isfinite(float(rm.breakdown)):
+        mbar = float(rm.breakdown)
         text.append(f"Sensitivity (Rambachan-Roth, first treated year): breakdown value "
                     f"Mbar = {mbar:.2f}"
                     + (": the first-year effect is not robust to any violation of parallel "
@@ -130,7 +130,7 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
                  + (f"; effects smaller than about {mde:.3g} {unit} could not be detected)"
                     if np.isfinite(mde) else ")"))
     caveats = []
-    if pt is not None and len(pt) and float(pt["p_value"].iloc[0]) < 0.05:
+    if pt is not None and float(pt.p_value) < 0.05:
         caveats.append("pre-trends differ")
     brk = tri[(tri["outcome"] == kpi) & tri["method"].astype(str).str.contains("without the")]
     if len(brk) and not np.isfinite(float(brk["estimate"].iloc[0])):
@@ -145,28 +145,42 @@ def _outcome_verdict(plan: OutcomePlan, sections: Sequence[Section],
     return " ".join(text), row
 
 
-def verdict_sentences(plans: Sequence[OutcomePlan], sections: Sequence[Section]
-                      ) -> tuple[list[str], pd.DataFrame]:
-    """The verdict's sentences (one paragraph per outcome, then displacement) and its table."""
-    tri = find_table(sections, "triangulation", "table")
-    adoption = find_table(sections, "adoption", "by_year")
+def verdict_sentences(plans: Sequence[OutcomePlan], estimates: Mapping[str, OutcomeEstimates],
+                      tri: pd.DataFrame | None, adoption: pd.DataFrame | None = None,
+                      displacement: Section | None = None) -> tuple[list[str], pd.DataFrame]:
+    """The verdict's sentences (one paragraph per outcome, then displacement) and its table.
+
+    Parameters
+    ----------
+    plans : sequence of OutcomePlan
+        The case's primary outcomes.
+    estimates : mapping of str to OutcomeEstimates
+        Their estimates, by KPI.
+    tri : DataFrame or None
+        The triangulation table.
+    adoption : DataFrame, optional
+        The estimates by adoption year.
+    displacement : Section, optional
+        The displacement section.
+    """
     out: list[str] = []
     rows = []
     for plan in plans:
-        if plan.design is None or tri is None:
+        if plan.design is None or tri is None or str(plan.kpi) not in estimates:
             out.append(f"{plan.name}: {plan.reason}.")
             rows.append({"outcome": plan.name, "note": plan.reason,
                          "headline": f"{plan.name}: {plan.reason}"})
             continue
-        text, row = _outcome_verdict(plan, sections, tri, adoption)
+        text, row = _outcome_verdict(plan, estimates[str(plan.kpi)], tri, adoption)
         out.append(text)
         rows.append(row)
-    disp = next((s for s in sections if s.key == "displacement"), None)
+    disp = displacement
     heads = [str(r["headline"]) for r in rows]
     if disp is not None:
         said = [n for n in disp.notes[1:] if not n.startswith("Removing")]
         out.append("Displacement: " + " ".join(said))
-        heads.append(_displacement_short(find_table([disp], "displacement", "tests")))
+        tests = dict(disp.tables).get("tests")
+        heads.append(_displacement_short(tests if isinstance(tests, pd.DataFrame) else None))
     out.insert(0, "In short: " + "; ".join(heads) + ".")
     return out, pd.DataFrame(rows).drop(columns="headline")
 
@@ -203,8 +217,10 @@ def _displacement_short(tests: pd.DataFrame | None) -> str:
 
 
 def build_verdict(design_title: str, plans: Sequence[OutcomePlan],
-                  sections: Sequence[Section]) -> Section:
+                  estimates: Mapping[str, OutcomeEstimates], tri: pd.DataFrame | None,
+                  adoption: pd.DataFrame | None = None,
+                  displacement: Section | None = None) -> Section:
     """The verdict section of a case (first on its page and in ``index.html``)."""
-    sentences, table = verdict_sentences(plans, sections)
+    sentences, table = verdict_sentences(plans, estimates, tri, adoption, displacement)
     return Section(key="verdict", title=f"Verdict: {design_title}",
                    tables=(("verdict", table),), notes=tuple(sentences))
