@@ -204,11 +204,13 @@ class OutcomeEstimates:
 
     def event_study(self, estimator: str) -> Fit[EventStudyResult]:
         """The event study of ``estimator`` (``"sun_abraham"`` or ``"imputation"``) over
-        :func:`event_window`."""
+        :func:`event_window`, with analytic inference: the report uses its coefficients and
+        covariance, and tests the post-period mean by the permutation test of the equal 2x2
+        DiD where there are few treated units (the triangulation)."""
         if estimator not in self._event_studies:
             self._event_studies[estimator] = _fit(
                 event_study, self.design.panel, self.outcome, window=event_window(self.design),
-                estimator=estimator, conf_level=CONF_LEVEL)
+                estimator=estimator, inference="analytic", conf_level=CONF_LEVEL)
         return self._event_studies[estimator]
 
     @cached_property

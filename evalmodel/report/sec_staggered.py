@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.cases import Design
-from evalmodel.errors import EvalModelWarning
+from evalmodel.errors import EvalModelWarning, FewTreatedClustersWarning
 from evalmodel.report.estimates import OutcomeEstimates, estimates_for
 from evalmodel.report.section import Section
 from evalmodel.report.settings import MIN_TREATED
@@ -46,7 +46,10 @@ def build_staggered_section(source: Design | OutcomeEstimates, outcome: str | No
     if imputation.error is not None:
         notes.append(f"imputation event study not estimated: {imputation.error}")
     notes += [str(w.message) for w in stag.caught if issubclass(w.category, EvalModelWarning)]
-    notes += imputation.messages(EvalModelWarning)
+    # The figure shows the imputation point estimates only: its interval's warning is moot.
+    notes += [str(w.message) for w in imputation.caught
+              if issubclass(w.category, EvalModelWarning)
+              and not issubclass(w.category, FewTreatedClustersWarning)]
     # The figure shows the event times the pre-periods leave room for (one kept as reference).
     lo = -min(MAX_EVENT, max(len(design.pre_periods) - 1, 1))
     es = imputation.value
