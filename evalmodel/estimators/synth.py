@@ -21,28 +21,41 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from evalmodel.core.synth_solver import SynthProblem, VStart
+from evalmodel.core.synth_solver import SynthProblem
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.placebo import PlaceboResult, placebo_in_space
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, inference_table
+from evalmodel.vocabulary import (
+    SynthInference,
+    SynthOperation,
+    SynthVStart,
+    check_conf_level,
+    check_option,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["Operation", "Predictor", "SynthInference", "SynthResult", "synth"]
+__all__ = [
+    "Operation",
+    "Predictor",
+    "SynthInference",
+    "SynthOperation",
+    "SynthResult",
+    "SynthVStart",
+    "synth",
+]
 
-Operation = Literal["mean", "median", "min", "max", "sum"]
-#: ``"auto"`` (default) is ``"placebo"``: synth has one treated unit, fewer than
-#: ``MIN_TREATED_CLUSTERS`` treated clusters, so its inference is design-based.
-SynthInference = Literal["auto", "placebo", "none"]
+#: The old name of :data:`~evalmodel.vocabulary.SynthOperation`.
+Operation = SynthOperation
 #: A predictor: a variable averaged over the pre-periods, or ``(variable, periods, operation)``.
 Predictor = str | tuple[str, Sequence[int], str]
 
@@ -151,11 +164,7 @@ def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predicto
                 f"synth: predictor variable {var!r} is not in the panel; variables are "
                 f"{panel.outcomes[:10]}."
             )
-        if op not in get_args(Operation):
-            raise EstimationError(
-                f"synth: predictor operation {op!r} for {var!r} is not one of "
-                f"{list(get_args(Operation))}."
-            )
+        check_option("synth", f"predictor {var!r} operation", op, SynthOperation)
         late = [t for t in periods if t not in set(pre.tolist())]
         if not periods or late:
             raise EstimationError(
@@ -171,21 +180,14 @@ def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predicto
 
 
 def _check(inference: str, v_start: str, ratio: float, conf_level: float) -> None:
-    if inference not in get_args(SynthInference):
-        raise EstimationError(
-            f"synth: inference={inference!r} is not one of {list(get_args(SynthInference))}."
-        )
-    if v_start not in get_args(VStart):
-        raise EstimationError(
-            f"synth: v_start={v_start!r} is not one of {list(get_args(VStart))}."
-        )
+    check_option("synth", "inference", inference, SynthInference)
+    check_option("synth", "v_start", v_start, SynthVStart)
     if not ratio > 0:
         raise EstimationError(
             f"synth: max_pre_mspe_ratio={ratio!r} must be positive (5 as in Abadie et al. 2010; "
             "use float('inf') to keep every placebo)."
         )
-    if not 0 < conf_level < 1:
-        raise EstimationError(f"synth: conf_level={conf_level!r} must be in (0, 1), e.g. 0.95.")
+    check_conf_level("synth", conf_level)
 
 
 def _hull_warning(x: np.ndarray | None, labels: list[str], y: np.ndarray, pre_cols: np.ndarray,
@@ -222,7 +224,7 @@ def synth(
     fit_periods: Sequence[int] | None = None,
     training_predictors: Sequence[Predictor] | None = None,
     donors: Sequence[str] | None = None,
-    v_start: VStart = "both",
+    v_start: SynthVStart = "both",
     custom_v: Sequence[float] | None = None,
     optimizer: str = "Nelder-Mead",
     optimizer_options: Mapping[str, Any] | None = None,

@@ -179,7 +179,9 @@ def test_errors(prop99: em.Panel) -> None:
         synth(prop99, "PacksPerCapita", donors=["Utah"], **kw)  # type: ignore[arg-type]
     with pytest.raises(EstimationError, match=r"start=1971 leaves 1 pre-period"):
         synth(prop99, "PacksPerCapita", treated="California", start=1971)
-    with pytest.raises(EstimationError, match=r"operation 'avg' .* is not one of"):
+    with pytest.raises(EstimationError,
+                       match=r"^synth: predictor 'PacksPerCapita' operation='avg' is not one "
+                             r"of \['mean', 'median', 'min', 'max', 'sum'\]; pass one of those"):
         synth(prop99, "PacksPerCapita", predictors=[("PacksPerCapita", [1980], "avg")],
               **kw)  # type: ignore[arg-type]
     with pytest.raises(EstimationError, match=r"uses periods \[1990\] that are not pre-periods"):
