@@ -102,7 +102,7 @@ def bench_sdid_placebo() -> dict[str, float]:
 
     def ours_fit() -> em.SdidResult:
         return sdid(panel, "PacksPerCapita", treated="California", start=1989,
-                    inference="placebo", n_reps=200, seed=1)
+                    inference="placebo", n_draws=200, seed=1)
 
     ours_first, r = timed(ours_fit)
     ours, _ = timed(ours_fit, REPEAT)

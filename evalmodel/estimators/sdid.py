@@ -24,7 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,14 +44,18 @@ from evalmodel.inference.sdid_se import (
 )
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, inference_table
+from evalmodel.vocabulary import (
+    SdidInference,
+    SdidMethod,
+    check_conf_level,
+    check_option,
+    draws_argument,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["SdidInference", "SdidMethod", "SdidResult", "sdid"]
-
-SdidMethod = Literal["sdid", "sc", "did"]
-SdidInference = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
 
 _NAMES = {"sdid": "synthetic DiD", "sc": "synthetic control (SDID solver)", "did": "DiD"}
 
@@ -88,23 +92,15 @@ class SdidResult(EstimateResult):
         return sdid_plot(self, ax=ax)
 
 
-def _check_options(method: str, inference: str, n_reps: int, conf_level: float) -> None:
-    if method not in get_args(SdidMethod):
+def _check_options(method: str, inference: str, n_draws: int, conf_level: float) -> None:
+    check_option("sdid", "method", method, SdidMethod)
+    check_option("sdid", "inference", inference, SdidInference)
+    if not isinstance(n_draws, int | np.integer) or n_draws < 2:
         raise EstimationError(
-            f"sdid: method={method!r} is not one of {list(get_args(SdidMethod))}; pass "
-            "method='sdid' (synthetic DiD), 'sc' (synthetic control) or 'did'."
+            f"sdid: n_draws={n_draws!r} must be an integer of at least 2 (200 is the usual "
+            "choice)."
         )
-    if inference not in get_args(SdidInference):
-        raise EstimationError(
-            f"sdid: inference={inference!r} is not one of {list(get_args(SdidInference))}; "
-            "pass inference='placebo' for one treated unit, 'bootstrap' or 'jackknife' for several."
-        )
-    if not isinstance(n_reps, int | np.integer) or n_reps < 2:
-        raise EstimationError(
-            f"sdid: n_reps={n_reps!r} must be an integer of at least 2 (200 is the usual choice)."
-        )
-    if not 0 < conf_level < 1:
-        raise EstimationError(f"sdid: conf_level={conf_level!r} must be in (0, 1), e.g. 0.95.")
+    check_conf_level("sdid", conf_level)
 
 
 def fit_cohort(y: np.ndarray, controls: np.ndarray, treated: np.ndarray, t0: int,
@@ -165,9 +161,10 @@ def sdid(
     donors: Sequence[str] | None = None,
     method: SdidMethod = "sdid",
     inference: SdidInference = "auto",
-    n_reps: int = 200,
+    n_draws: int = 200,
     seed: int | None = None,
     conf_level: float = 0.95,
+    n_reps: int | None = None,
 ) -> SdidResult:
     """Synthetic difference-in-differences (or SC, or DiD) with design-based standard errors.
 
@@ -196,12 +193,14 @@ def sdid(
         a note, as in R ``synthdid``. The interval and the p-value use the same standard
         error and the normal distribution, so the interval excludes 0 exactly when
         ``p_value < 1 - conf_level``.
-    n_reps : int
-        Placebo or bootstrap replications.
+    n_draws : int
+        Placebo or bootstrap replications (draws of pseudo-treated donors, or unit resamples).
     seed : int, optional
         Seed of the replications.
     conf_level : float
         Coverage of the normal-approximation intervals.
+    n_reps : int, optional
+        Deprecated old name of ``n_draws`` (warns :class:`DeprecationWarning`).
 
     Returns
     -------
@@ -223,7 +222,8 @@ def sdid(
     >>> round(r.estimate, 1)
     -8.5
     """
-    _check_options(method, inference, n_reps, conf_level)
+    n_draws = draws_argument("sdid", n_draws, default=200, n_reps=n_reps)
+    _check_options(method, inference, n_draws, conf_level)
     design = resolve_design(panel, outcome, treated=treated, start=start, donors=donors, fn="sdid")
     check_finite(design.y, f"outcome {outcome!r}", "sdid")
     y, controls, adopt, labels = _cohort_matrix(design)
@@ -257,7 +257,7 @@ def sdid(
                 f"sdid: inference='placebo' needs more donors than treated units ({n0} donors, "
                 f"{n_tr} treated); use inference='bootstrap' or 'jackknife'."
             )
-        rep_taus, reps = placebo_draws(y, controls, fits, n_reps=n_reps, rng=rng)
+        rep_taus, reps = placebo_draws(y, controls, fits, n_draws=n_draws, rng=rng)
         se_all = replication_se(reps)
         se_c = [replication_se(rep_taus[:, c]) for c in range(len(fits))]
     elif inference == "bootstrap" and n_tr == 1:
@@ -266,7 +266,7 @@ def sdid(
                      "inference='placebo'")
         se_all, se_c = float("nan"), [float("nan")] * len(fits)
     elif inference == "bootstrap":
-        rep_taus, reps = bootstrap_draws(y, controls, fits, n_reps=n_reps, rng=rng)
+        rep_taus, reps = bootstrap_draws(y, controls, fits, n_draws=n_draws, rng=rng)
         se_all = replication_se(reps)
         se_c = [replication_se(rep_taus[:, c]) for c in range(len(fits))]
     elif inference == "jackknife":
@@ -299,9 +299,9 @@ def sdid(
     f0 = fits[0]
     paths = pd.DataFrame({"treated": y[f0.treated].mean(axis=0), "synthetic": f0.omega @ y[:n0]},
                          index=pd.Index(periods, name=panel.time))
-    how = {"placebo": f"placebo standard error ({n_reps} draws of pseudo-treated donors; "
+    how = {"placebo": f"placebo standard error ({n_draws} draws of pseudo-treated donors; "
                       "design-based), normal interval and p-value from it",
-           "bootstrap": f"bootstrap standard error ({n_reps} unit resamples)",
+           "bootstrap": f"bootstrap standard error ({n_draws} unit resamples)",
            "jackknife": "jackknife standard error (weights held fixed)",
            "none": "none"}[inference]
     if inference == "bootstrap" and n_tr == 1:

@@ -104,7 +104,7 @@ def placebo_draws(
     controls: np.ndarray,
     fits: Sequence[CohortFit],
     *,
-    n_reps: int,
+    n_draws: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Placebo replications: pseudo-treated units drawn from the controls.
@@ -117,23 +117,23 @@ def placebo_draws(
         Rows of the never-treated controls.
     fits : sequence of CohortFit
         The fitted cohorts.
-    n_reps : int
+    n_draws : int
         Number of placebo draws.
     rng : numpy.random.Generator
         Random numbers.
 
     Returns
     -------
-    taus : ndarray, shape (n_reps, n_cohorts)
+    taus : ndarray, shape (n_draws, n_cohorts)
         Each cohort's placebo estimate.
-    att : ndarray, shape (n_reps,)
+    att : ndarray, shape (n_draws,)
         The combined placebo estimate.
     """
     n0 = len(controls)
     sizes = np.array([len(f.treated) for f in fits])
     keep = n0 - int(sizes.sum())
-    perm = rng.permuted(np.tile(np.arange(n0), (n_reps, 1)), axis=1)
-    taus = np.empty((n_reps, len(fits)))
+    perm = rng.permuted(np.tile(np.arange(n0), (n_draws, 1)), axis=1)
+    taus = np.empty((n_draws, len(fits)))
     ends = keep + np.cumsum(sizes)
     for c, fit in enumerate(fits):
         cols = np.r_[np.arange(keep), np.arange(ends[c] - sizes[c], ends[c])]
@@ -152,7 +152,7 @@ def bootstrap_draws(
     controls: np.ndarray,
     fits: Sequence[CohortFit],
     *,
-    n_reps: int,
+    n_draws: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap replications: units resampled with replacement, weights re-optimised.
@@ -168,18 +168,18 @@ def bootstrap_draws(
         cohort_of[fit.treated] = c
     draws: list[np.ndarray] = []
     have = 0
-    while have < n_reps:
-        ind = np.sort(rng.integers(0, n, size=(n_reps, n)), axis=1)
+    while have < n_draws:
+        ind = np.sort(rng.integers(0, n, size=(n_draws, n)), axis=1)
         c_in = is_ctrl[ind].any(axis=1)
         t_in = (cohort_of[ind] >= 0).any(axis=1)
         ok = ind[c_in & t_in]
         draws.append(ok)
         have += len(ok)
-    ind = np.concatenate(draws)[:n_reps]
+    ind = np.concatenate(draws)[:n_draws]
     yb = y[ind]
     ctrl_mask = is_ctrl[ind]
-    taus = np.full((n_reps, len(fits)), np.nan)
-    weights = np.zeros((n_reps, len(fits)))
+    taus = np.full((n_draws, len(fits)), np.nan)
+    weights = np.zeros((n_draws, len(fits)))
     for c, fit in enumerate(fits):
         treat_mask = cohort_of[ind] == c
         present = treat_mask.any(axis=1)

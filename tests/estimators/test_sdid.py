@@ -140,7 +140,7 @@ def test_jackknife_closed_form_equals_refits() -> None:
 # -- planted truth -----------------------------------------------------------------------------
 def test_planted_effect_in_placebo_interval() -> None:
     panel = factor_panel(11, effect=3.0)
-    r = sdid(panel, "y", seed=5, n_reps=100)
+    r = sdid(panel, "y", seed=5, n_draws=100)
     row = r.overall
     assert row["ci_lower"] < 3.0 < row["ci_upper"]
     assert r.estimate == pytest.approx(3.0, abs=1.0)
@@ -151,7 +151,7 @@ def test_planted_effect_in_placebo_interval() -> None:
 def test_staggered_cohorts_combine_with_unit_period_weights() -> None:
     panel = factor_panel(8, n=30, t=20, effect=2.0, cohorts=(2012, 2012, 2016))
     with pytest.warns(FewTreatedClustersWarning, match="bootstrap standard errors with 3"):
-        r = sdid(panel, "y", inference="bootstrap", n_reps=20, seed=2)
+        r = sdid(panel, "y", inference="bootstrap", n_draws=20, seed=2)
     tab = r.table.set_index("term")
     y = panel.wide("y").to_numpy()
     # each cohort equals synthdid on that cohort against the never-treated
@@ -169,7 +169,7 @@ def test_placebo_interval_coverage_monte_carlo() -> None:
     """Planted effect 1.0: the 90% placebo interval covers it in about 90% of panels."""
     hits = []
     for s in range(40):
-        r = sdid(factor_panel(100 + s, n=16, t=10, t0=7, effect=1.0), "y", n_reps=30, seed=s,
+        r = sdid(factor_panel(100 + s, n=16, t=10, t0=7, effect=1.0), "y", n_draws=30, seed=s,
                  conf_level=0.9)
         hits.append(r.overall["ci_lower"] < 1.0 < r.overall["ci_upper"])
     # 40 panels: a binomial(40, 0.9) count is at least 31 with probability > 0.99
@@ -189,8 +189,8 @@ def test_errors(prop99: em.Panel) -> None:
         sdid(prop99, "PacksPerCapita", donors=["Utah"], **kw)
     with pytest.raises(EstimationError, match=r"start=1971 leaves 1 pre-period"):
         sdid(prop99, "PacksPerCapita", treated="California", start=1971)
-    with pytest.raises(EstimationError, match=r"n_reps=1 must be an integer of at least 2"):
-        sdid(prop99, "PacksPerCapita", n_reps=1, **kw)
+    with pytest.raises(EstimationError, match=r"n_draws=1 must be an integer of at least 2"):
+        sdid(prop99, "PacksPerCapita", n_draws=1, **kw)
 
 
 def test_missing_outcome_named(prop99: em.Panel) -> None:

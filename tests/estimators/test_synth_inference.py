@@ -120,20 +120,20 @@ def test_synth_adapter_gives_the_table_numbers() -> None:
 # -- sdid --------------------------------------------------------------------------------------
 def test_sdid_auto_is_placebo_with_one_treated_and_bootstrap_with_many() -> None:
     one = _panel(3)
-    r = sdid(one, "y", n_reps=50, seed=1)
+    r = sdid(one, "y", n_draws=50, seed=1)
     assert r.inference.startswith("placebo standard error")
     assert any("inference='auto': placebo (design-based), because 1 treated unit" in n
                for n in r.notes)
-    p = sdid(one, "y", inference="placebo", n_reps=50, seed=1)
+    p = sdid(one, "y", inference="placebo", n_draws=50, seed=1)
     pd.testing.assert_frame_equal(r.table, p.table)
-    many = sdid(_panel(3, n=30, n_tr=6), "y", n_reps=30, seed=1)
+    many = sdid(_panel(3, n=30, n_tr=6), "y", n_draws=30, seed=1)
     assert many.inference.startswith("bootstrap")
     assert any("inference='auto': bootstrap, with 6 treated units" in n for n in many.notes)
 
 
 def test_sdid_resampling_with_few_treated_warns_and_is_undefined_with_one() -> None:
     with pytest.warns(FewTreatedClustersWarning, match="bootstrap standard errors with 1"):
-        r = sdid(_panel(4), "y", inference="bootstrap", n_reps=20, seed=1)
+        r = sdid(_panel(4), "y", inference="bootstrap", n_draws=20, seed=1)
     assert np.isnan(r.overall["std_error"]) and np.isnan(r.overall["p_value"])
     assert "bootstrap undefined with one treated unit" in " ".join(r.notes)
     assert r.inference.startswith("none")
@@ -145,7 +145,7 @@ def test_sdid_interval_and_p_value_share_one_standard_error() -> None:
     panel = _panel(5, effect=2.0)  # p about 0.08: rejected at 50 %, not at 5 %
     seen = set()
     for c in LEVELS:
-        r = sdid(panel, "y", n_reps=60, seed=2, conf_level=c)
+        r = sdid(panel, "y", n_draws=60, seed=2, conf_level=c)
         row = r.overall
         se = row["std_error"]
         z = stats.norm.ppf(0.5 + c / 2)
