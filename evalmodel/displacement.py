@@ -38,7 +38,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,8 +49,6 @@ from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
-    check_choice,
-    check_conf_level,
     check_periods,
     drop_missing,
     warn_few_clusters,
@@ -59,18 +57,23 @@ from evalmodel.estimators.did import did2x2
 from evalmodel.inference.power import minimum_detectable_effect
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Result, Sample, inference_table
+from evalmodel.vocabulary import (
+    DisplacementInference,
+    DisplacementTransform,
+    check_conf_level,
+    check_option,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-Transform = Literal["level", "log"]
-#: ``"auto"``: ``"permutation"`` with fewer than ``MIN_TREATED_CLUSTERS`` treated clusters,
-#: else ``"analytic"``.
-DisplacementInference = Literal["auto", "permutation", "analytic"]
+#: The old name of :data:`~evalmodel.vocabulary.DisplacementTransform`.
+Transform = DisplacementTransform
 
 __all__ = [
     "DisplacementInference",
     "DisplacementTest",
+    "DisplacementTransform",
     "SpilloverResult",
     "Transform",
     "exposed_units",
@@ -267,7 +270,7 @@ def outcome_displacement(
     post: Sequence[int],
     conf_level: float = 0.95,
     power: float = 0.8,
-    transform: Transform = "level",
+    transform: DisplacementTransform = "level",
     max_exact: int = 10_000,
     seed: int = 0,
     inference: DisplacementInference = "auto",
@@ -313,7 +316,7 @@ def _displacement_test(
     post: Sequence[int],
     conf_level: float,
     power: float,
-    transform: Transform,
+    transform: DisplacementTransform,
     max_exact: int,
     seed: int,
     inference: DisplacementInference,
@@ -328,8 +331,8 @@ def _displacement_test(
     if sum(t < min(post_p) for t in panel.periods) < 3:
         raise EstimationError(f"{fn}: at least 3 periods before {min(post_p)} are needed to "
                               "studentise the DiD.")
-    check_choice(fn, "transform", transform, Transform)
-    check_choice(fn, "inference", inference, DisplacementInference)
+    check_option(fn, "transform", transform, DisplacementTransform)
+    check_option(fn, "inference", inference, DisplacementInference)
     wide = panel.wide(outcome)
     treated, pool = [str(u) for u in treated], [str(u) for u in pool]
     overlap = sorted(set(treated) & set(pool))
@@ -479,7 +482,7 @@ def triple_difference(
     fn = "triple_difference"
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
-    check_choice(fn, "inference", inference, DisplacementInference)
+    check_option(fn, "inference", inference, DisplacementInference)
     if panel.group is None:
         raise EstimationError(f"{fn}: the panel has no group role; build it with "
                               "Panel(..., group='<target/non-target column>').")
@@ -742,7 +745,7 @@ def spillover(
     :class:`~evalmodel.errors.FewTreatedClustersWarning` (once).
     """
     fn = "spillover"
-    check_choice(fn, "inference", inference, DisplacementInference)
+    check_option(fn, "inference", inference, DisplacementInference)
     treated, exposed, pool = ([str(u) for u in x] for x in (treated, exposed, pool))
     both = sorted(set(treated) & set(exposed))
     if both:
