@@ -34,6 +34,7 @@ from evalmodel.estimators.staggered import att_gt as _att_gt
 from evalmodel.estimators.synth import synth as _synth
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import draws_argument
 
 __all__ = ["Adapter", "att_gt", "did2x2", "event_study", "permutation_did2x2", "sdid", "synth",
            "triple_difference", "twfe"]
@@ -145,11 +146,31 @@ def event_study(estimator: str = "twfe", *, event_time: int | None = None,
 
 
 def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],
-                       n_perm: int | None = None, seed: int | None = None) -> Adapter:
+                       n_draws: int | None = None, seed: int | None = None,
+                       n_perm: int | None = None) -> Adapter:
     """:func:`evalmodel.permutation_inference` of :class:`evalmodel.DiD2x2Statistic` (the
-    report's 2x2 permutation test) over the other units of the panel."""
+    report's 2x2 permutation test) over the other units of the panel.
+
+    Parameters
+    ----------
+    pre, post : int or sequence of int
+        Periods of the 2x2 comparison.
+    n_draws : int, optional
+        Number of placebo assignments (``None``: every assignment when feasible, as in
+        :func:`~evalmodel.permutation_inference`).
+    seed : int, optional
+        Seed of the drawn assignments.
+    n_perm : int, optional
+        Deprecated old name of ``n_draws`` (warns :class:`DeprecationWarning`).
+
+    Returns
+    -------
+    Adapter
+    """
+    n_draws = draws_argument("calibrate.permutation_did2x2", n_draws, default=None,
+                             n_perm=n_perm)
     return Adapter("permutation 2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)),
-                                       "n_perm": n_perm, "seed": seed})
+                                       "n_draws": n_draws, "seed": seed})
 
 
 def _seq(x: int | Sequence[int]) -> Sequence[int]:

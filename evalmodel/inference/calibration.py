@@ -36,6 +36,7 @@ from scipy import stats
 from evalmodel.errors import EstimationError, EvalModelError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, Summary
+from evalmodel.vocabulary import check_conf_level
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -499,9 +500,7 @@ def placebo_study(
     True
     """
     fn = "placebo_study"
-    if not 0 < conf_level < 1:
-        raise EstimationError(f"{fn}: conf_level={conf_level!r} must lie strictly between 0 "
-                              "and 1.")
+    check_conf_level(fn, conf_level)
     if not np.isfinite(effect):
         raise EstimationError(f"{fn}: effect={effect!r} must be a finite number.")
     if not callable(estimator):

@@ -39,6 +39,7 @@ from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.results import Result
+from evalmodel.vocabulary import check_conf_level
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -240,7 +241,13 @@ def placebo_in_space(
     Returns
     -------
     PlaceboResult
+
+    Raises
+    ------
+    EstimationError
+        For a ``conf_level`` outside (0, 1).
     """
+    check_conf_level("placebo_in_space", conf_level)
     donors = np.arange(n_donors)
     gaps = np.empty((n_donors + 1, problem.y.shape[1]))
     gaps[n_donors] = problem.gaps(n_donors, donors, fit.w)

@@ -291,7 +291,7 @@ def test_detectable_effect(design: Design) -> None:
 def test_same_numbers_whatever_the_number_of_workers(design: Design) -> None:
     # random permutation draws, seeded in the adapter
     est = em.calibrate.permutation_did2x2(pre=design.pre_periods, post=design.post_periods,
-                                          n_perm=99, seed=3)
+                                          n_draws=99, seed=3)
     one = _study(design, est, n_units=8, seed=2)
     two = _study(design, est, n_units=8, seed=2, n_jobs=2)
     pd.testing.assert_frame_equal(one.placebos, two.placebos)
