@@ -4,7 +4,7 @@
   so a bad word gives the one message shape;
 - every ``conf_level`` check gives the one message of
   :func:`evalmodel.vocabulary.check_conf_level`;
-- the old names of the number of draws (``n_perm``, ``n_boot``, ``n_sim``) warn
+- the old names of the number of draws (``n_perm``, ``n_boot``, ``n_reps``, ``n_sim``) warn
   ``DeprecationWarning`` naming ``n_draws`` and give the same numbers;
 - every ``Literal`` type in a public signature is one of :mod:`evalmodel.vocabulary`'s, and no
   module spells a ``Literal`` of its own.
@@ -35,16 +35,10 @@ from evalmodel.inference.multiplier import multiplier_bootstrap
 
 PACKAGE = Path(em.__file__).parent
 
-#: Modules other helpers are migrating now; each still spells its own ``Literal`` types.
-#: Remove a module from this list once its types come from :mod:`evalmodel.vocabulary`.
-NOT_YET_MIGRATED = (
-    "estimators/event_study.py",
-    "estimators/synth.py",
-    "estimators/sdid.py",
-    "displacement.py",
-)
-#: Public callables of those modules that still take an old name of ``n_draws``.
-DRAWS_NOT_YET_MIGRATED = ("em.calibrate.permutation_did2x2", "em.sdid")
+#: Modules that still spell their own ``Literal`` types (none: every one is migrated).
+NOT_YET_MIGRATED: tuple[str, ...] = ()
+#: Public callables that still take an old name of ``n_draws`` without it (none).
+DRAWS_NOT_YET_MIGRATED: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +62,9 @@ def _wild_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, x, cl
 
 
+#: Never-treated units of the ``panel`` fixture (``simple_panel(n_units=30, seed=3)``: cohort 6
+#: for u000-u008).
+_NEVER = [f"u{i:03d}" for i in range(9, 30)]
 _B = np.array([0.1, -0.1, 0.5, 0.6])
 _S = np.diag([0.04, 0.04, 0.05, 0.05])
 _HONEST = {"num_pre_periods": 2, "num_post_periods": 2}
@@ -99,6 +96,27 @@ def _option_calls() -> list[tuple[str, Callable[[em.Panel, em.AttGtResult], obje
          "placebo", EstimationError),
         ("event_study", lambda p, _: em.event_study(p, "y", estimator="cs"), "estimator", "cs",
          EstimationError),
+        ("event_study", lambda p, _: em.event_study(p, "y", inference="placebo"), "inference",
+         "placebo", EstimationError),
+        ("synth", lambda p, _: em.synth(p, "y", treated="u000", start=6, inference="bootstrap"),
+         "inference", "bootstrap", EstimationError),
+        ("synth", lambda p, _: em.synth(p, "y", treated="u000", start=6, v_start="ones"),
+         "v_start", "ones", EstimationError),
+        ("synth", lambda p, _: em.synth(p, "y", treated="u000", start=6,
+                                        predictors=[("x", [3, 4], "avg")]),
+         "predictor 'x' operation", "avg", EstimationError),
+        ("sdid", lambda p, _: em.sdid(p, "y", treated="u000", start=6, method="synth"),
+         "method", "synth", EstimationError),
+        ("sdid", lambda p, _: em.sdid(p, "y", treated="u000", start=6, inference="permutation"),
+         "inference", "permutation", EstimationError),
+        ("outcome_displacement",
+         lambda p, _: em.displacement.outcome_displacement(
+             p, "y", treated=["u000"], pool=_NEVER, pre=[3], post=[7], transform="logs"),
+         "transform", "logs", EstimationError),
+        ("outcome_displacement",
+         lambda p, _: em.displacement.outcome_displacement(
+             p, "y", treated=["u000"], pool=_NEVER, pre=[3], post=[7], inference="placebo"),
+         "inference", "placebo", EstimationError),
         ("wild_bootstrap", lambda *_: em.wild_bootstrap(y, x, cl, coef=1, weights="mammen"),
          "weights", "mammen", EstimationError),
         ("multiplier_bootstrap",
@@ -172,10 +190,10 @@ def test_common_check_choice_is_the_vocabulary_check() -> None:
 
 
 def test_old_type_names_are_the_vocabulary_types() -> None:
-    from evalmodel import cases, coverage, results
+    from evalmodel import cases, coverage, displacement, results
     from evalmodel.core import sdid_solver, synth_solver
     from evalmodel.data import read
-    from evalmodel.estimators import aggregate, did, drdid, staggered
+    from evalmodel.estimators import aggregate, did, drdid, event_study, sdid, staggered, synth
     from evalmodel.inference import honest, multiplier, wild
 
     pairs = [
@@ -189,6 +207,12 @@ def test_old_type_names_are_the_vocabulary_types() -> None:
         (cases.Level, vocab.CaseLevel), (read.Gender, vocab.KoladaGender),
         (read.Scope, vocab.KoladaScope), (sdid_solver.Engine, vocab.SolverEngine),
         (synth_solver.VStart, vocab.SynthVStart), (did.Cluster, vocab.Cluster),
+        (event_study.EventStudyEstimator, vocab.EventStudyEstimator),
+        (synth.Operation, vocab.SynthOperation), (synth.SynthInference, vocab.SynthInference),
+        (synth.SynthVStart, vocab.SynthVStart), (sdid.SdidMethod, vocab.SdidMethod),
+        (sdid.SdidInference, vocab.SdidInference),
+        (displacement.Transform, vocab.DisplacementTransform),
+        (displacement.DisplacementInference, vocab.DisplacementInference),
     ]
     assert all(old is new for old, new in pairs)
     # distinct meanings, distinct names, shared words
@@ -222,6 +246,13 @@ def _conf_level_calls() -> list[tuple[str, Callable[[em.Panel], object]]]:
         ("pretrend_test", lambda _: em.pretrend_test(None, conf_level=1.5)),  # type: ignore[arg-type]
         ("minimum_detectable_effect",
          lambda _: em.minimum_detectable_effect(np.arange(20.0), conf_level=1.5)),
+        ("synth", lambda p: em.synth(p, "y", treated="u000", start=6, conf_level=1.5)),
+        ("sdid", lambda p: em.sdid(p, "y", treated="u000", start=6, conf_level=1.5)),
+        ("outcome_displacement", lambda p: em.displacement.outcome_displacement(
+            p, "y", treated=["u000"], pool=_NEVER, pre=[3], post=[7], conf_level=1.5)),
+        ("placebo_study", lambda p: em.placebo_study(
+            p, "y", em.calibrate.did2x2(pre=[3], post=[7]), pool=_NEVER, adoption=6,
+            conf_level=1.5)),
     ]
 
 
@@ -275,6 +306,13 @@ def _draw_calls() -> list[tuple[str, str, Callable[..., Any], Callable[[Any], An
          lambda p, **kw: em.conley_taber(p, "y", treated=units[:3], pool=units[3:], pre=[3],
                                          post=[7], conf_level=0.8, seed=1, **kw),
          lambda r: r.distribution),
+        ("sdid", "n_reps",
+         lambda p, **kw: em.sdid(p, "y", treated="u000", start=6, inference="placebo", seed=1,
+                                 **kw),
+         lambda r: r.replicates),
+        ("calibrate.permutation_did2x2", "n_perm",
+         lambda _, **kw: em.calibrate.permutation_did2x2(pre=[3], post=[7], seed=1, **kw),
+         lambda a: a.options["n_draws"]),
     ]
 
 
