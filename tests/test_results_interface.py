@@ -77,7 +77,7 @@ def _build() -> dict[str, Any]:
         d = d[d[panel.time].isin(PRE + POST)].dropna(subset=[Y])
         x = pd.DataFrame({"const": 1.0, "tr": d["tr"], "post": d["post"],
                           "att": d["tr"] * d["post"]})
-        out["wild"] = em.wild_bootstrap(d[Y], x, d[panel.unit], coef="att", n_boot=199, seed=1)
+        out["wild"] = em.wild_bootstrap(d[Y], x, d[panel.unit], coef="att", n_draws=199, seed=1)
     return out
 
 

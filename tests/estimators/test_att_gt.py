@@ -143,8 +143,8 @@ def test_cluster_and_anticipation_equal_csdid(sim, capsys, csdid_fit) -> None:  
 
 
 def test_bootstrap_is_reproducible_and_close_to_analytic(mpdta: Panel) -> None:
-    a = att_gt(mpdta, "lemp", inference="bootstrap", n_boot=999, seed=7)
-    b = att_gt(mpdta, "lemp", inference="bootstrap", n_boot=999, seed=7)
+    a = att_gt(mpdta, "lemp", inference="bootstrap", n_draws=999, seed=7)
+    b = att_gt(mpdta, "lemp", inference="bootstrap", n_draws=999, seed=7)
     pd.testing.assert_frame_equal(a.table, b.table)
     ana = att_gt(mpdta, "lemp").table["std_error"].to_numpy()
     np.testing.assert_allclose(a.table["std_error"], ana, rtol=0.12)
@@ -154,5 +154,5 @@ def test_bootstrap_is_reproducible_and_close_to_analytic(mpdta: Panel) -> None:
                                crit * a.table["std_error"])
     da, db = a.aggregate("dynamic"), b.aggregate("dynamic")
     pd.testing.assert_frame_equal(da.table, db.table)
-    c = att_gt(mpdta, "lemp", inference="bootstrap", n_boot=999, seed=8)
+    c = att_gt(mpdta, "lemp", inference="bootstrap", n_draws=999, seed=8)
     assert not np.allclose(c.table["std_error"], a.table["std_error"])

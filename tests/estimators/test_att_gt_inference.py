@@ -40,7 +40,7 @@ def test_one_treated_unit_aggregate_is_design_based_by_default(small) -> None:  
     assert agg.inference.startswith("design-based (placebo in space")
     assert "1 treated cluster(s), fewer than 5" in agg.inference
     perm = agg.details["permutation"]
-    assert perm.n_perm == len(pool) and perm.exact
+    assert perm.n_draws == len(pool) and perm.exact
     # the placebo estimates, each re-estimated independently with one pool unit as treated
     adoption = int(panel.cohorts()[treated])
     placebo = []
@@ -123,7 +123,7 @@ def test_several_treated_units_reassigned_over_all_pairs(small) -> None:  # type
     agg = res.aggregate("group")
     assert agg.inference.startswith("design-based")
     perm = agg.details["permutation"]
-    assert len(perm.treated) == 2 and perm.n_perm == 41 * 40 // 2 - 1
+    assert len(perm.treated) == 2 and perm.n_draws == 41 * 40 // 2 - 1
     o = agg.overall
     assert o is not None
     assert ((o["ci_lower"] > 0) | (o["ci_upper"] < 0)) == (o["p_value"] < 0.05)

@@ -72,7 +72,7 @@ def test_uniform_band_covers_true_path() -> None:
     covered = []
     for draw in range(N_DRAWS):
         df = simulate_staggered(150, selection=0.0, seed=9000 + draw)
-        res = att_gt(to_panel(df), "y", inference="bootstrap", n_boot=999, seed=draw)
+        res = att_gt(to_panel(df), "y", inference="bootstrap", n_draws=999, seed=draw)
         comp = res.aggregate("dynamic").components
         tr = df[df["cohort"] > 0]
         e = tr["period"] - tr["cohort"]

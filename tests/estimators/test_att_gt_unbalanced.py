@@ -190,7 +190,7 @@ def test_bootstrap_and_aggregation_run(sim: pd.DataFrame) -> None:
     panel = _gappy(sim)
     ana = att_gt(panel, "y", covariates=["x1"], allow_unbalanced_panel=True)
     boot = att_gt(panel, "y", covariates=["x1"], allow_unbalanced_panel=True,
-                  inference="bootstrap", n_boot=999, seed=3)
+                  inference="bootstrap", n_draws=999, seed=3)
     np.testing.assert_allclose(boot.table["std_error"], ana.table["std_error"], rtol=0.15)
     dyn = boot.aggregate("dynamic")
     assert 1.96 < dyn.details["crit_value"] < 3.5

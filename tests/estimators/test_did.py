@@ -151,7 +151,7 @@ def test_twfe_permutation_batch_equals_refitting_each_placebo() -> None:
         panel = em.Panel(df, unit="unit", time="time", cohort="cohort")
     fast = em.twfe(panel, "y", covariates=["x"], inference="permutation")
     perm = fast.details["permutation"]
-    assert perm.exact and perm.n_perm == 91 - 1  # C(14, 2) assignments, the actual left out
+    assert perm.exact and perm.n_draws == 91 - 1  # C(14, 2) assignments, the actual left out
     slow = em.permutation_inference(
         panel, "y", treated=["u000", "u003"], pool=[u for u in panel.units
                                                      if u not in ("u000", "u003")],

@@ -151,7 +151,7 @@ def test_figures_and_report_section(unbalanced) -> None:  # type: ignore[no-unty
     ax = res.plot()
     assert ax.get_xlabel() == "event time" and len(ax.lines) >= 1
     with pytest.warns(RowsDroppedWarning, match="to balance the panel"):
-        gt = att_gt(panel, "y", inference="bootstrap", n_boot=199, seed=1)
+        gt = att_gt(panel, "y", inference="bootstrap", n_draws=199, seed=1)
     assert gt.plot().get_ylabel() == "ATT(g, t)"
     dyn = gt.aggregate("dynamic")
     ax = dyn.plot()

@@ -68,18 +68,18 @@ def test_support_patterns() -> None:
 
 def test_numpy_route_matches_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     psi = staggered_like(400)
-    fast = multiplier_bootstrap(psi, n_boot=199, seed=5)
+    fast = multiplier_bootstrap(psi, n_draws=199, seed=5)
     monkeypatch.setenv("EVALMODEL_NUMBA", "0")
-    slow = multiplier_bootstrap(psi, n_boot=199, seed=5)
+    slow = multiplier_bootstrap(psi, n_draws=199, seed=5)
     np.testing.assert_allclose(fast.std_error, slow.std_error, rtol=1e-10)
     assert fast.crit_value == pytest.approx(slow.crit_value, rel=1e-10)
 
 
 def test_same_seed_same_numbers_and_seed_matters() -> None:
     psi = staggered_like(2_000)
-    a = multiplier_bootstrap(psi, n_boot=299, seed=11)
-    b = multiplier_bootstrap(psi, n_boot=299, seed=11)
-    c = multiplier_bootstrap(psi, n_boot=299, seed=12)
+    a = multiplier_bootstrap(psi, n_draws=299, seed=11)
+    b = multiplier_bootstrap(psi, n_draws=299, seed=11)
+    c = multiplier_bootstrap(psi, n_draws=299, seed=12)
     assert np.array_equal(a.std_error, b.std_error) and a.crit_value == b.crit_value
     assert not np.array_equal(a.std_error, c.std_error)
 
@@ -92,7 +92,7 @@ def test_bootstrap_se_recovers_known_sd(multipliers: str) -> None:
     n = 20_000
     x = np.column_stack([rng.normal(0, 2, n), rng.normal(0, 1, n)])
     psi = x - x.mean(axis=0)
-    r = multiplier_bootstrap(psi, n_boot=999, seed=4, multipliers=multipliers)  # type: ignore[arg-type]
+    r = multiplier_bootstrap(psi, n_draws=999, seed=4, multipliers=multipliers)  # type: ignore[arg-type]
     truth = psi.std(axis=0) / np.sqrt(n)
     np.testing.assert_allclose(r.std_error, truth, rtol=0.08)
     assert 1.9 < r.crit_value < 2.5  # two nearly independent estimates: about 2.24
@@ -101,9 +101,9 @@ def test_bootstrap_se_recovers_known_sd(multipliers: str) -> None:
 def test_clusters_sum_before_drawing() -> None:
     psi = staggered_like(600)
     cluster = np.repeat(np.arange(200), 3)
-    r = multiplier_bootstrap(psi, n_boot=99, seed=1, cluster=cluster)
+    r = multiplier_bootstrap(psi, n_draws=99, seed=1, cluster=cluster)
     summed = psi.reshape(200, 3, -1).sum(axis=1)
-    q = multiplier_bootstrap(summed, n_boot=99, seed=1)
+    q = multiplier_bootstrap(summed, n_draws=99, seed=1)
     assert r.n_clusters == 200
     # Same multipliers per cluster; the draws are divided by the number of rows.
     np.testing.assert_allclose(r.std_error * 600, q.std_error * 200, rtol=1e-12)

@@ -43,7 +43,7 @@ def test_prop99_did_and_exact_placebo(prop99: em.Panel) -> None:
     r = permutation_inference(prop99, "PacksPerCapita", statistic=stat, treated=["California"],
                               pool=pool)
     assert r.estimate == pytest.approx(-27.349, abs=5e-4)
-    assert r.exact and r.n_perm == 38 and r.min_p_value == pytest.approx(1 / 39)
+    assert r.exact and r.n_draws == 38 and r.min_p_value == pytest.approx(1 / 39)
     # independent count: each state's DiD against the 38 others, from pandas means
     df = prop99.data
     pre = df[df.Year < 1989].groupby("State").PacksPerCapita.mean()
@@ -93,7 +93,7 @@ def test_interval_covers_planted_effect_and_p_value_counts() -> None:
                               treated=["u00"], pool=p.units[1:])
     assert r.ci_lower < 3.0 < r.ci_upper
     count = np.sum(np.abs(r.distribution) >= abs(r.estimate) - 1e-12)
-    assert r.p_value == pytest.approx((1 + count) / (1 + r.n_perm))
+    assert r.p_value == pytest.approx((1 + count) / (1 + r.n_draws))
 
 
 def test_monte_carlo_path_is_seeded() -> None:
@@ -101,13 +101,13 @@ def test_monte_carlo_path_is_seeded() -> None:
     treated = ["u00", "u01", "u02", "u03"]
     stat = DiD2x2Statistic("y", pre=range(6), post=range(6, 10))
     a = permutation_inference(p, "y", statistic=stat, treated=treated, pool=p.units[4:],
-                              n_perm=199, seed=5)
+                              n_draws=199, seed=5)
     b = permutation_inference(p, "y", statistic=stat, treated=treated, pool=p.units[4:],
-                              n_perm=199, seed=5)
-    assert not a.exact and a.n_perm == 199  # C(14, 4) = 1001 > 200
+                              n_draws=199, seed=5)
+    assert not a.exact and a.n_draws == 199  # C(14, 4) = 1001 > 200
     np.testing.assert_array_equal(a.distribution, b.distribution)
     exact = permutation_inference(p, "y", statistic=stat, treated=treated, pool=p.units[4:])
-    assert exact.exact and exact.n_perm == 1000
+    assert exact.exact and exact.n_draws == 1000
 
 
 def test_too_few_comparison_units_names_smallest_p() -> None:

@@ -42,7 +42,7 @@ def _peer(y: np.ndarray, x: np.ndarray, cl: np.ndarray, weights: str, seed: int,
 @pytest.mark.parametrize("weights", ["rademacher", "webb"])
 def test_matches_wildboottest_same_draws(weights: str) -> None:
     y, x, cl = _data(1500, 30, seed=3)
-    ours = wild_bootstrap(y, x, cl, coef=1, weights=weights, n_boot=1999, seed=11,
+    ours = wild_bootstrap(y, x, cl, coef=1, weights=weights, n_draws=1999, seed=11,
                           interval=False)
     peer = _peer(y, x, cl, weights, seed=11, b=1999)
     # same weights and draws: identical p-values (no Monte Carlo difference at all)
@@ -53,19 +53,19 @@ def test_matches_wildboottest_same_draws(weights: str) -> None:
 
 def test_full_enumeration_matches_wildboottest() -> None:
     y, x, cl = _data(400, 8, seed=5, beta1=0.2)
-    ours = wild_bootstrap(y, x, cl, coef=1, n_boot=999, seed=1, interval=False)
+    ours = wild_bootstrap(y, x, cl, coef=1, n_draws=999, seed=1, interval=False)
     peer = _peer(y, x, cl, "rademacher", seed=1, b=999)
-    assert ours.full_enumeration and ours.n_boot == 256
+    assert ours.full_enumeration and ours.n_draws == 256
     assert ours.p_value == pytest.approx(float(peer.pvalue), abs=1e-12)
 
 
 def test_interval_inverts_the_test() -> None:
     y, x, cl = _data(1200, 20, seed=9)
-    r = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_boot=999, seed=2)
+    r = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_draws=999, seed=2)
     assert r.ci_lower < r.estimate < r.ci_upper
-    inside = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_boot=999, seed=2,
+    inside = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_draws=999, seed=2,
                             null=r.ci_lower + 1e-4 * r.std_error, interval=False)
-    outside = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_boot=999, seed=2,
+    outside = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_draws=999, seed=2,
                              null=r.ci_lower - 1e-4 * r.std_error, interval=False)
     assert inside.p_value > 0.05 >= outside.p_value
     # roughly the t interval width (many clusters)
@@ -75,7 +75,7 @@ def test_interval_inverts_the_test() -> None:
 def test_dataframe_input_and_table() -> None:
     y, x, cl = _data(300, 15, seed=1)
     xd = pd.DataFrame(x, columns=["const", "treated", "z"])
-    r = wild_bootstrap(pd.Series(y), xd, pd.Series(cl), coef="treated", n_boot=199, seed=0,
+    r = wild_bootstrap(pd.Series(y), xd, pd.Series(cl), coef="treated", n_draws=199, seed=0,
                        interval=False)
     assert r.term == "treated"
     assert list(r.table.columns) == ["term", "estimate", "std_error", "ci_lower", "ci_upper",
@@ -117,7 +117,7 @@ def test_size_with_few_clusters() -> None:
         xc = rng.normal(size=g)[cl]
         x = np.column_stack([np.ones(n), xc])
         y = 1 + rng.normal(size=g)[cl] + rng.normal(size=n)
-        r = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_boot=399,
+        r = wild_bootstrap(y, x, cl, coef=1, weights="webb", n_draws=399,
                            seed=int(rng.integers(1 << 31)), interval=False)
         rej += r.p_value <= 0.05
     assert abs(rej / reps - 0.05) < 0.035
