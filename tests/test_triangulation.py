@@ -14,7 +14,8 @@ def test_triangulation_rows_inference_and_truth(municipalities: em.Panel) -> Non
     design = em.cases.get("boras").design(municipalities)
     sections = standard_sections(design, ["N31807"])
     tri = next(s for s in sections if s.key == "triangulation")
-    assert [s.key for s in sections[:4]] == ["verdict", "triangulation", "data", "adoption"]
+    assert [s.key for s in sections[:5]] == ["verdict", "triangulation", "calibration_N31807",
+                                             "data", "adoption"]
     assert tri.key == "triangulation"
     table = dict(tri.tables)["table"]
     assert isinstance(table, pd.DataFrame)

@@ -19,6 +19,19 @@ from evalmodel.panel import Panel
 __all__ = ["TwfeStatistic"]
 
 
+def _projection(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The least-squares fit of every column of ``y`` on ``z``: by a thin QR of ``z`` (one
+    factorisation for all columns), or by ``lstsq`` when ``z`` is rank deficient."""
+    if z.shape[1] == 0:
+        return np.zeros_like(y)
+    q, r = np.linalg.qr(z)
+    diag = np.abs(np.diag(r))
+    if diag.min() <= 1e-10 * max(diag.max(), 1.0):
+        coef, *_ = np.linalg.lstsq(z, y, rcond=None)
+        return np.asarray(z @ coef)
+    return np.asarray(q @ (q.T @ y))
+
+
 class TwfeStatistic:
     """TWFE coefficient of ``outcome`` on ``1{unit assigned and period >= start}``.
 
@@ -49,8 +62,7 @@ class TwfeStatistic:
         d = np.asarray(assignments, dtype=float)[:, ucode].T * post[:, None]
         stacked = unit_demean(np.column_stack([df[y_col].to_numpy(float), d]), ucode,
                               len(units))
-        coef, *_ = np.linalg.lstsq(z, stacked, rcond=None)
-        resid = stacked - z @ coef
+        resid = stacked - _projection(z, stacked)
         r_y, r_d = resid[:, 0], resid[:, 1:]
         return np.asarray((r_d * r_y[:, None]).sum(axis=0) / (r_d**2).sum(axis=0))
 

@@ -47,7 +47,7 @@ from evalmodel.report.settings import (
     CONF_LEVEL,
     DID_WINDOW,
     EVENT_WINDOW,
-    N_REPS,
+    N_DRAWS,
     RM_GRID,
     SEED,
     few_treated,
@@ -223,12 +223,12 @@ class OutcomeEstimates:
 
     @cached_property
     def sdid(self) -> Fit[SdidResult]:
-        """Synthetic DiD with a placebo standard error of :data:`N_REPS` draws (none when the
+        """Synthetic DiD with a placebo standard error of :data:`N_DRAWS` draws (none when the
         pool is no larger than the treated group)."""
         d = self.design
         placebo = len(d.comparison) > len(d.treated)
         return _fit(sdid, d.panel, self.outcome, treated=list(d.treated), start=d.adoption,
-                    inference="placebo" if placebo else "none", n_reps=N_REPS, seed=SEED)
+                    inference="placebo" if placebo else "none", n_draws=N_DRAWS, seed=SEED)
 
     @cached_property
     def bacon(self) -> BaconResult | None:

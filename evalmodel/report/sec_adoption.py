@@ -16,7 +16,7 @@ from evalmodel.report.estimates import Fit, OutcomeEstimates
 from evalmodel.report.plan import OutcomePlan, plan_outcome
 from evalmodel.report.sec_did import planted_effect
 from evalmodel.report.section import Section
-from evalmodel.report.settings import N_REPS
+from evalmodel.report.settings import N_DRAWS
 
 __all__ = ["ADOPTION_METHODS", "adoption_rows", "build_adoption_section"]
 
@@ -50,7 +50,7 @@ def _method_row(est: OutcomeEstimates, method: str) -> dict[str, object]:
             return {"note": "synthetic control needs one treated unit"}
         fit, inference = est.synth, "placebo in space"
     else:
-        fit, inference = est.sdid, f"placebo standard error ({N_REPS} draws)"
+        fit, inference = est.sdid, f"placebo standard error ({N_DRAWS} draws)"
     if fit.value is None:
         assert fit.error is not None
         raise fit.error

@@ -24,10 +24,12 @@ from evalmodel import calibrate
 from evalmodel.cases import Design
 from evalmodel.errors import EvalModelError, EvalModelWarning
 from evalmodel.inference.calibration import PlaceboStudyResult, placebo_study
-from evalmodel.report.sec_did import WINDOW
+from evalmodel.report.estimates import event_window
 from evalmodel.report.section import Section
+from evalmodel.report.settings import CONF_LEVEL, DID_WINDOW, N_DRAWS, SEED
 
-__all__ = ["CALIBRATION_UNITS", "DETECT_POWER", "build_calibration_section", "calibration_rows"]
+__all__ = ["CALIBRATION_UNITS", "DETECT_POWER", "build_calibration_section", "calibration_rows",
+           "estimates_by_method"]
 
 #: Placebo units per method (drawn from the comparison pool with the report's seed).
 CALIBRATION_UNITS = 30
@@ -36,15 +38,36 @@ DETECT_POWER = 0.8
 
 
 def _methods(design: Design) -> dict[str, calibrate.Adapter]:
-    """The triangulation's methods as placebo-study adapters, with the report's options."""
+    """The triangulation's methods (by the start of their names there) as placebo-study
+    adapters, with the report's options and each method's default inference."""
     pre, post = list(design.pre_periods), list(design.post_periods)
+    window = event_window(design)
     return {
-        "2x2": calibrate.did2x2(pre=pre[-WINDOW[0]:], post=post[:WINDOW[1]]),
+        "2x2": calibrate.did2x2(pre=pre[-DID_WINDOW[0]:], post=post[:DID_WINDOW[1]]),
         "TWFE, all periods": calibrate.twfe(),
         "Callaway-Sant'Anna, simple ATT": calibrate.att_gt("simple"),
+        "Sun-Abraham event study, mean post effect": calibrate.event_study(
+            "sun_abraham", window=window),
+        "imputation (BJS), mean post effect": calibrate.event_study("imputation",
+                                                                    window=window),
         "synthetic control": calibrate.synth(),
-        "synthetic DiD": calibrate.sdid(),
+        "synthetic DiD": calibrate.sdid(seed=SEED, n_draws=N_DRAWS),
     }
+
+
+def estimates_by_method(triangulation: pd.DataFrame, outcome: str) -> dict[str, float]:
+    """Each calibrated method's estimate of ``outcome`` in the triangulation table (a method
+    matches a row whose name is the method's, or starts with it and a colon)."""
+    rows = triangulation[triangulation["outcome"] == outcome]
+    out: dict[str, float] = {}
+    for name in ("2x2", "TWFE, all periods", "Callaway-Sant'Anna, simple ATT",
+                 "Sun-Abraham event study, mean post effect",
+                 "imputation (BJS), mean post effect", "synthetic control", "synthetic DiD"):
+        hit = rows[(rows["method"] == name) | rows["method"].astype(str).str.startswith(
+            f"{name}:")]
+        if len(hit) and "estimate" in hit and pd.notna(hit["estimate"].iloc[0]):
+            out[name] = float(hit["estimate"].iloc[0])
+    return out
 
 
 def _row(method: str, study: PlaceboStudyResult, estimate: float) -> dict[str, Any]:
@@ -64,7 +87,8 @@ def _row(method: str, study: PlaceboStudyResult, estimate: float) -> dict[str, A
 
 
 def calibration_rows(design: Design, outcome: str, estimates: Mapping[str, float], *,
-                     seed: int, conf_level: float = 0.95, n_units: int = CALIBRATION_UNITS,
+                     seed: int = SEED, conf_level: float = CONF_LEVEL,
+                     n_units: int = CALIBRATION_UNITS,
                      methods: Mapping[str, Callable[..., Any]] | None = None,
                      n_jobs: int = -1) -> tuple[pd.DataFrame, list[str]]:
     """One row per method: size, coverage, power at the method's estimate, detectable effect.
@@ -111,7 +135,7 @@ def calibration_rows(design: Design, outcome: str, estimates: Mapping[str, float
 
 
 def build_calibration_section(design: Design, outcome: str, estimates: Mapping[str, float], *,
-                              seed: int, conf_level: float = 0.95,
+                              seed: int = SEED, conf_level: float = CONF_LEVEL,
                               n_units: int = CALIBRATION_UNITS) -> Section:
     """The calibration section of one outcome (see the module notes)."""
     table, notes = calibration_rows(design, outcome, estimates, seed=seed,
@@ -126,7 +150,9 @@ def build_calibration_section(design: Design, outcome: str, estimates: Mapping[s
         f"(Monte Carlo s.e. about {se:.1%} with {n} units); 'power_at_estimate' is the share "
         "that would detect an effect the size of the method's own estimate, and "
         f"'detectable_effect' the smallest effect in its direction detected in "
-        f"{DETECT_POWER:.0%} of them, both read from the placebo intervals."
+        f"{DETECT_POWER:.0%} of them, both read from the placebo intervals. Where a method's "
+        "test is an exact permutation over this same pool, a size near the level holds by "
+        "construction; there the power and the detectable effect are the informative numbers."
     )
     bad = table[(table["size"] - alpha).abs() > 2 * se + 0.025] if len(table) else table
     flags = [f"{r.method}: size {r.size:.2f} on these data, far from {alpha:.2f}; its p-value "

@@ -12,12 +12,12 @@ from evalmodel.estimators.synth import SynthResult
 from evalmodel.names import unit_label
 from evalmodel.report.estimates import OutcomeEstimates, estimates_for
 from evalmodel.report.section import Section
-from evalmodel.report.settings import N_REPS, SEED
+from evalmodel.report.settings import N_DRAWS, SEED
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["N_REPS", "SEED", "build_synth_section", "planted_post_mean", "sdid_reason",
+__all__ = ["N_DRAWS", "SEED", "build_synth_section", "planted_post_mean", "sdid_reason",
            "synth_reason", "synth_rows"]
 
 #: Donors listed in the weights table.
@@ -106,7 +106,7 @@ def build_synth_section(source: Design | OutcomeEstimates, outcome: str | None =
         "Synthetic control: the outcome's pre-period values as predictors; inference by "
         "placebos in space, excluding placebos with pre-MSPE above 5 times the treated "
         "unit's (Abadie, Diamond and Hainmueller 2010).",
-        f"Synthetic DiD: placebo standard error from {N_REPS} draws of pseudo-treated donors "
+        f"Synthetic DiD: placebo standard error from {N_DRAWS} draws of pseudo-treated donors "
         "(Arkhangelsky et al. 2021, Algorithm 4).",
     ]
     tables: list[tuple[str, pd.DataFrame]] = []

@@ -10,7 +10,7 @@ from scipy.stats import norm
 
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 
-__all__ = ["CONF_LEVEL", "DID_WINDOW", "EVENT_WINDOW", "MIN_TREATED", "N_REPS", "RM_GRID", "SEED",
+__all__ = ["CONF_LEVEL", "DID_WINDOW", "EVENT_WINDOW", "MIN_TREATED", "N_DRAWS", "RM_GRID", "SEED",
            "Z", "few_treated"]
 
 #: Coverage of every interval the report computes itself.
@@ -22,7 +22,7 @@ MIN_TREATED = MIN_TREATED_CLUSTERS
 #: Seed of every random draw of the report (reports are reproducible byte for byte).
 SEED = 20240601
 #: Placebo draws of the synthetic DiD standard error.
-N_REPS = 50
+N_DRAWS = 50
 #: Periods before and from adoption compared by the report's 2x2 DiD.
 DID_WINDOW = (3, 4)
 #: Event times of the Sun-Abraham and imputation event studies (narrowed to the data).

@@ -17,6 +17,7 @@ from evalmodel.cases import Design
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import plan_outcomes
 from evalmodel.report.sec_adoption import build_adoption_section
+from evalmodel.report.sec_calibration import build_calibration_section, estimates_by_method
 from evalmodel.report.sec_data import build_data_section
 from evalmodel.report.sec_did import build_did_section
 from evalmodel.report.sec_displacement import build_displacement_section
@@ -43,9 +44,10 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
 
 def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
                       *, adoption_range: bool = True) -> list[Section]:
-    """The sections of a case's page, in order: verdict, triangulation, data, adoption range,
-    then every builder of :data:`SECTION_BUILDERS` on each testable outcome (default: the
-    case's primary outcomes) and the displacement section.
+    """The sections of a case's page, in order: verdict, triangulation, each method's size and
+    power on the primary outcome, data, adoption range, then every builder of
+    :data:`SECTION_BUILDERS` on each testable outcome (default: the case's primary outcomes)
+    and the displacement section.
 
     Every outcome's estimates are held in one :class:`~evalmodel.report.estimates.
     OutcomeEstimates`, which every section, the triangulation and the verdict read: no
@@ -63,12 +65,18 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     if displacement is not None:
         out.append(displacement)
     tri = build_triangulation(plans, estimates)
-    head = [tri, build_data_section(design, [*plans, *others])]
+    tri_table = dict(tri.tables)["table"]
+    head = [tri]
+    if primary is not None and primary.design is not None and isinstance(tri_table,
+                                                                          pd.DataFrame):
+        kpi = str(primary.kpi)
+        head.append(build_calibration_section(primary.design, kpi,
+                                              estimates_by_method(tri_table, kpi)))
+    head.append(build_data_section(design, [*plans, *others]))
     adoption = None
     if adoption_range:
         adoption = build_adoption_section(design, names, estimates)
         head.append(adoption)
-    tri_table = dict(tri.tables)["table"]
     verdict = build_verdict(
         design.case.title, plans, estimates,
         tri_table if isinstance(tri_table, pd.DataFrame) else None,
