@@ -33,6 +33,11 @@ def estimators(design: em.cases.Design) -> dict[str, em.calibrate.Adapter]:
         "did2x2 (last 3 pre vs first 4 post)": em.calibrate.did2x2(pre=pre[-3:], post=post[:4]),
         "twfe": em.calibrate.twfe(),
         "att_gt, simple": em.calibrate.att_gt("simple"),
+        "event_study twfe, post average": em.calibrate.event_study("twfe", window=(-5, 5)),
+        "event_study sun_abraham, post average": em.calibrate.event_study(
+            "sun_abraham", window=(-5, 5)),
+        "event_study imputation, post average": em.calibrate.event_study(
+            "imputation", window=(-5, 5)),
         "synth": em.calibrate.synth(),
         "sdid": em.calibrate.sdid(),
     }
