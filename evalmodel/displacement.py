@@ -85,6 +85,18 @@ __all__ = [
 
 
 # -- exposure --------------------------------------------------------------------------------
+def _resolve(inference: DisplacementInference, n_clusters: int
+             ) -> tuple[DisplacementInference, str]:
+    """The inference ``"auto"`` stands for with ``n_clusters`` treated clusters, and why."""
+    if inference != "auto":
+        return inference, f"inference={inference!r} as asked"
+    if n_clusters < MIN_TREATED_CLUSTERS:
+        return "permutation", (f"inference='auto': design-based, because {n_clusters} treated "
+                               f"cluster(s) is fewer than {MIN_TREATED_CLUSTERS}")
+    return "analytic", (f"inference='auto': analytic, with {n_clusters} treated clusters (at "
+                        f"least {MIN_TREATED_CLUSTERS})")
+
+
 def exposed_units(
     panel: Panel,
     treated: Iterable[str],
@@ -355,14 +367,7 @@ def _displacement_test(
         sub = sub.apply(np.log)
     alpha = 1 - conf_level
     few = n_clusters < MIN_TREATED_CLUSTERS
-    if inference == "auto":
-        inference = "permutation" if few else "analytic"
-        why = (f"inference='auto': design-based, because {n_clusters} treated cluster(s) is "
-               f"fewer than {MIN_TREATED_CLUSTERS}" if few else
-               f"inference='auto': analytic, with {n_clusters} treated clusters (at least "
-               f"{MIN_TREATED_CLUSTERS})")
-    else:
-        why = f"inference={inference!r} as asked"
+    inference, why = _resolve(inference, n_clusters)
     did, scale = _unit_did(sub, pool, pre_p, post_p, history)
     k = len(treated)
     estimate = float(did[treated].mean())
@@ -513,14 +518,7 @@ def triple_difference(
     else:
         n_tc = int(df.loc[T == 1, cluster].nunique())
     few = n_tc < MIN_TREATED_CLUSTERS
-    if inference == "auto":
-        inference = "permutation" if few else "analytic"
-        why = (f"inference='auto': design-based, because {n_tc} treated cluster(s) is fewer "
-               f"than {MIN_TREATED_CLUSTERS}" if few else
-               f"inference='auto': analytic, with {n_tc} treated clusters (at least "
-               f"{MIN_TREATED_CLUSTERS})")
-    else:
-        why = f"inference={inference!r} as asked"
+    inference, why = _resolve(inference, n_tc)
     notes.append(why)
     notes.append(f"target group {target!r}; net = {s_t:g} x target + {s_n:g} x non-target")
     terms = {"term": ["target", "non_target", "ddd", "net"]}
