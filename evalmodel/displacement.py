@@ -468,10 +468,11 @@ def triple_difference(
     ``max_exact`` sets drawn with ``seed``), the four contrasts are re-computed from the cell
     sums for all assignments at once, and each term's p-value is the rank of its absolute
     value. Each interval inverts that same test for a constant additive effect on the treated
-    units' post-period rows (closed form, :func:`~evalmodel.core.inversion.
-    invert_linear_permutation`): on the target group's rows for ``target`` and ``ddd``, on the
-    non-target group's for ``non_target``, and ``tau / (s_target + s_non_target)`` on both for
-    ``net``; so each interval excludes 0 exactly when its ``p_value <= 1 - conf_level``.
+    units' post-period rows (in closed form,
+    :func:`~evalmodel.core.inversion.invert_linear_permutation`): on the target group's rows
+    for ``target`` and ``ddd``, on the non-target group's for ``non_target``, and
+    ``tau / (s_target + s_non_target)`` on both for ``net``; so each interval excludes 0
+    exactly when its ``p_value <= 1 - conf_level``.
     ``std_error`` is the placebo estimates' standard deviation. With at least 5 treated
     clusters ``"auto"`` is ``"analytic"``: cluster-robust errors (``cluster``; HC1 for None)
     with a t reference; ``"analytic"`` with fewer warns

@@ -49,10 +49,10 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     :data:`SECTION_BUILDERS` on each testable outcome (default: the case's primary outcomes)
     and the displacement section.
 
-    Every outcome's estimates are held in one :class:`~evalmodel.report.estimates.
-    OutcomeEstimates`, which every section, the triangulation and the verdict read: no
-    estimate is computed twice. ``adoption_range=False`` leaves out the re-runs over the
-    registry's adoption range.
+    Every outcome's estimates are held in one
+    :class:`~evalmodel.report.estimates.OutcomeEstimates`, which every section, the
+    triangulation and the verdict read: no estimate is computed twice.
+    ``adoption_range=False`` leaves out the re-runs over the registry's adoption range.
     """
     names = list(outcomes or design.case.outcomes)
     plans = plan_outcomes(design, names)

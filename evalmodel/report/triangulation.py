@@ -6,8 +6,9 @@ and the case's diagnostics beside them: the pre-trend test, the sensitivity brea
 the minimum detectable effect, the Bacon decomposition where it matters, and (on simulated
 data) the planted effect over the same periods.
 
-Every row is read from the outcome's estimates (:class:`~evalmodel.report.estimates.
-OutcomeEstimates`), which the sections read as well: nothing is estimated twice.
+Every row is read from the outcome's estimates
+(:class:`~evalmodel.report.estimates.OutcomeEstimates`), which the sections read as well:
+nothing is estimated twice.
 
 With fewer than :data:`~evalmodel.report.settings.MIN_TREATED` treated units analytic standard
 errors are not valid. Where a method's headline equals a 2x2 DiD of means (one adoption date, a
