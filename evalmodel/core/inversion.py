@@ -62,15 +62,17 @@ def accept_count(n: int, alpha: float) -> int:
     return int(np.argmax((1 + k) / (1 + n) > alpha))
 
 
-def rank_p_values(observed: np.ndarray, placebo: np.ndarray) -> np.ndarray:
+def rank_p_values(observed: np.ndarray, placebo: np.ndarray, *, rel_tol: float = 1e-12
+                  ) -> np.ndarray:
     """Two-sided rank p-values ``(1 + #{|placebo| >= |observed|}) / (1 + n)`` per column.
 
     ``observed`` has one value per statistic (shape ``(m,)``), ``placebo`` one row per placebo
-    (shape ``(n, m)``); a relative tolerance of ``1e-12`` counts ties as at least as extreme.
+    (shape ``(n, m)``); a placebo within ``rel_tol * max(1, |observed|)`` below ``|observed|``
+    counts as a tie, at least as extreme.
     """
     obs = np.abs(np.asarray(observed, dtype=float))
     pl = np.abs(np.asarray(placebo, dtype=float))
-    tol = 1e-12 * np.maximum(1.0, obs)
+    tol = rel_tol * np.maximum(1.0, obs)
     return (1 + (pl >= obs - tol).sum(axis=0)) / (1 + pl.shape[0])
 
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from evalmodel.core.inversion import invert_test
+from evalmodel.core.inversion import invert_test, rank_p_values
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result
@@ -217,10 +217,9 @@ def _assignments(n: int, k: int, actual: np.ndarray, n_draws: int | None, seed: 
 
 
 def _pvals(a0: float, c0: float, a: np.ndarray, c: np.ndarray, tau: float) -> float:
-    t0 = abs(a0 - tau * c0)
-    tp = np.abs(a - tau * c)
-    tol = 1e-10 * max(1.0, t0)
-    return float((1 + np.sum(tp >= t0 - tol)) / (1 + a.size))
+    """Rank p-value of the statistic of ``Y - tau D`` (ties within a relative ``1e-10``)."""
+    return float(rank_p_values(np.array([a0 - tau * c0]), (a - tau * c)[:, None],
+                               rel_tol=1e-10)[0])
 
 
 def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float
