@@ -39,7 +39,7 @@ from scipy import sparse
 
 from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.errors import EstimationError
-from evalmodel.inference.permutation import PermutationResult, _assignments
+from evalmodel.inference.permutation import PermutationResult, placebo_assignments
 
 __all__ = ["EventPlacebo", "event_study_placebo"]
 
@@ -300,7 +300,7 @@ def event_study_placebo(
                               "units and the panel has none.")
     actual = np.zeros(n, dtype=bool)
     actual[treated_pos] = True
-    z, exact = _assignments(n, k, actual, n_draws, seed)
+    z, exact = placebo_assignments(n, k, actual, n_draws, seed)
     alpha = 1 - conf_level
     if 1 / (1 + len(z)) > alpha + 1e-12:
         raise EstimationError(

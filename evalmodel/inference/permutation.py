@@ -43,7 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DiD2x2Statistic",
     "PermutationResult",
+    "n_assignments",
     "permutation_inference",
+    "placebo_assignments",
 ]
 
 #: Default cap on the number of assignments enumerated exactly.
@@ -197,18 +199,29 @@ class DiD2x2Statistic:
         return float(self.batch(panel, z)[0])
 
 
-def _assignments(n: int, k: int, actual: np.ndarray, n_draws: int | None, seed: int | None
-                 ) -> tuple[np.ndarray, bool]:
-    """Placebo assignment matrix (rows: assignments, 0/1 over units), the actual left out."""
+def n_assignments(n: int, k: int, n_draws: int | None) -> tuple[int, bool]:
+    """Number of assignments of ``k`` treated among ``n`` units that
+    :func:`placebo_assignments` uses, the actual one included, and whether that is all of them
+    (every assignment when there are at most ``n_draws + 1``, default 10,000)."""
     total = math.comb(n, k)
     cap = MAX_EXACT if n_draws is None else n_draws + 1
     if total <= cap:
+        return total, True
+    return (n_draws if n_draws is not None else MAX_EXACT - 1) + 1, False
+
+
+def placebo_assignments(n: int, k: int, actual: np.ndarray, n_draws: int | None,
+                        seed: int | None) -> tuple[np.ndarray, bool]:
+    """Placebo assignment matrix (rows: assignments, 0/1 over units), the actual left out, and
+    whether it holds every assignment (else ``n_draws`` drawn with ``seed``)."""
+    total, exact = n_assignments(n, k, n_draws)
+    if exact:
         combos = np.array(list(itertools.combinations(range(n), k)))
         z = np.zeros((total, n), dtype=bool)
         np.put_along_axis(z, combos, True, axis=1)
         keep = ~np.all(z == actual[None, :], axis=1)
         return z[keep], True
-    draws = n_draws if n_draws is not None else MAX_EXACT - 1
+    draws = total - 1
     rng = np.random.default_rng(seed)
     idx = np.argsort(rng.random((draws, n)), axis=1)[:, :k]
     z = np.zeros((draws, n), dtype=bool)
@@ -300,9 +313,7 @@ def permutation_inference(
         )
     panel.check_outcome(outcome)
     n, k = len(treated_t) + len(pool_t), len(treated_t)
-    total = math.comb(n, k)
-    n_assign = total if (n_draws is None and total <= MAX_EXACT) or (
-        n_draws is not None and total <= n_draws + 1) else (n_draws or MAX_EXACT - 1) + 1
+    n_assign, _ = n_assignments(n, k, n_draws)
     min_p = 1.0 / n_assign
     alpha = 1 - conf_level
     if min_p > alpha + 1e-12:
@@ -321,7 +332,7 @@ def permutation_inference(
     t_cohorts = [int(cohorts.get(u, NEVER)) for u in treated_t]
     timed = all(c != NEVER for c in t_cohorts)
     actual = np.isin(order, treated_t)
-    z, exact = _assignments(n, k, actual, n_draws, seed)
+    z, exact = placebo_assignments(n, k, actual, n_draws, seed)
 
     # the treatment pattern D (1 for treated units from their cohort on), for the interval
     d_panel = None
