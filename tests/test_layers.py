@@ -7,8 +7,9 @@ inside the method. Modules of the same layer may import each other.
 
 Why each module sits where it does:
 
-- ``errors``, ``kpis`` and ``_version`` import nothing from evalmodel; ``vocabulary`` (the
-  option types and their checks) imports only ``errors``;
+- ``errors``, ``kpis``, ``known_breaks`` (Kolada's announced revisions) and ``_version``
+  import nothing from evalmodel; ``vocabulary`` (the option types and their checks) imports
+  only ``errors``;
 - ``core`` holds the numerical kernels that estimators and inference share (solvers, two-way
   least squares, cluster sums, test inversion, numba) and imports only ``errors`` and
   ``vocabulary``;
@@ -41,8 +42,8 @@ PACKAGE = Path(evalmodel.__file__).parent
 #: Layers from the bottom up; a module belongs to the layer of its longest matching prefix
 #: (``evalmodel``, the top-level namespace, matches only itself, so a new module needs a place).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel._version",
-                    "evalmodel.vocabulary")),
+    ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel.known_breaks",
+                    "evalmodel._version", "evalmodel.vocabulary")),
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.results")),
     ("panel tools", ("evalmodel.breaks", "evalmodel.coverage")),

@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from evalmodel.breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
 from evalmodel.data.cache import Cache, CacheCorruptError, CacheMissError, missing_report
 from evalmodel.data.kolada import KoladaClient, _ids, empty_tidy
 from evalmodel.data.read import _municipality_table, _panel_from_tidy
 from evalmodel.errors import DataSourceError
+from evalmodel.known_breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
 from evalmodel.names import MUNICIPALITY_ENTRY
 from evalmodel.panel import Panel
 

@@ -31,10 +31,10 @@ from typing import Any, cast
 
 import pandas as pd
 
-from evalmodel.breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
 from evalmodel.data.cache import Cache, missing_report
 from evalmodel.data.files import GENDERS, read_export
 from evalmodel.errors import DataSourceError, SeriesBreakWarning, UnitsSetAsideWarning
+from evalmodel.known_breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
 from evalmodel.names import MUNICIPALITY_ENTRY, municipalities
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import KoladaGender, KoladaScope, check_option
