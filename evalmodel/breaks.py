@@ -271,13 +271,23 @@ def detect_breaks(
     DesignError
         If ``units`` names ids that are not units of the panel, or an option is out of range.
     """
+    _check_options(threshold, min_units, min_changes)
+    return _scan(_pool_wide(panel, outcome, units), outcome, threshold, min_units, min_changes)
+
+
+def _check_options(threshold: float, min_units: int, min_changes: int) -> None:
     ok = isinstance(threshold, int | float) and not isinstance(threshold, bool)
     if not (ok and math.isfinite(threshold) and threshold > 0):
         raise DesignError(f"threshold must be a positive number such as 4.0; got {threshold!r}.")
     for name, value, low in (("min_units", min_units, 1), ("min_changes", min_changes, 3)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise DesignError(f"{name} must be an integer >= {low}; got {value!r}.")
-    wide = _pool_wide(panel, outcome, units)
+
+
+def _scan(
+    wide: pd.DataFrame, outcome: str, threshold: float, min_units: int, min_changes: int
+) -> BreakScan:
+    """:func:`detect_breaks` on the pool's outcome as units x consecutive periods."""
     y = wide.to_numpy(dtype=float)
     periods = np.asarray(wide.columns, dtype=np.int64)[1:]
     change = y[:, 1:] - y[:, :-1]
@@ -385,9 +395,9 @@ def series_breaks(
     tuple of BreakFinding
         Sorted by period, detected before announced.
     """
-    pool = list(units) if units is not None else None
-    scan = detect_breaks(panel, outcome, units=pool, threshold=threshold, min_units=min_units)
-    wide = _pool_wide(panel, outcome, pool)
+    _check_options(threshold, min_units, MIN_CHANGES)
+    wide = _pool_wide(panel, outcome, units)
+    scan = _scan(wide, outcome, threshold, min_units, MIN_CHANGES)
     seen = {int(p) for p in wide.columns[wide.notna().any(axis=0).to_numpy()]}
     window = seen if periods is None else seen & {int(p) for p in periods}
     t = scan.table
