@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evalmodel.coverage import runs
 from evalmodel.errors import DesignError
 from evalmodel.known_breaks import (
     KNOWN_BREAKS,
@@ -461,12 +462,5 @@ def clean_windows(
     >>> clean_windows([2001, 2002, 2004, 2005], [2005, 1990])
     [(2001, 2002), (2004, 2004), (2005, 2005)]
     """
-    ps = sorted({int(p) for p in periods})
     cuts = {int(b.period) if isinstance(b, BreakFinding | SeriesBreak) else int(b) for b in breaks}
-    runs: list[tuple[int, int]] = []
-    for p in ps:
-        if runs and runs[-1][1] == p - 1 and p not in cuts:
-            runs[-1] = (runs[-1][0], p)
-        else:
-            runs.append((p, p))
-    return runs
+    return runs(periods, cuts=cuts)

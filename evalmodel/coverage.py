@@ -31,7 +31,7 @@ comparison units an analysis of one outcome can use:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,16 +86,20 @@ def coverage(panel: Panel, outcome: str, units: Sequence[str] | None = None) -> 
                          "n_total": total, "share": n.to_numpy() / max(total, 1)})
 
 
-def runs(periods: Sequence[int]) -> list[tuple[int, int]]:
-    """Maximal runs of consecutive integers, as ``(first, last)`` pairs.
+def runs(periods: Iterable[int], *, cuts: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive integers, as ``(first, last)`` pairs; a period in ``cuts``
+    starts a new run.
 
     >>> runs([2001, 2002, 2003, 2007, 2008, 2010])
     [(2001, 2003), (2007, 2008), (2010, 2010)]
+    >>> runs([2001, 2002, 2003], cuts=[2002])
+    [(2001, 2001), (2002, 2003)]
     """
     ps = sorted({int(p) for p in periods})
+    starts = {int(c) for c in cuts}
     out: list[tuple[int, int]] = []
     for p in ps:
-        if out and p == out[-1][1] + 1:
+        if out and p == out[-1][1] + 1 and p not in starts:
             out[-1] = (out[-1][0], p)
         else:
             out.append((p, p))
