@@ -11,7 +11,7 @@ import pandas as pd
 
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning, MissingValueWarning
 from evalmodel.panel import NEVER, Panel
-from evalmodel.vocabulary import check_conf_level, check_option
+from evalmodel.vocabulary import DidInference, check_conf_level, check_option
 
 __all__ = [
     "MIN_TREATED_CLUSTERS",
@@ -21,6 +21,7 @@ __all__ = [
     "check_periods",
     "drop_missing",
     "treated_indicator",
+    "use_permutation",
     "warn_few_clusters",
 ]
 
@@ -81,6 +82,14 @@ def treated_indicator(df: pd.DataFrame, panel: Panel) -> np.ndarray:
         )
     c = df[panel.cohort].to_numpy()
     return ((c != NEVER) & (df[panel.time].to_numpy() >= c)).astype(float)
+
+
+def use_permutation(fn: str, inference: DidInference, n_treated_clusters: int) -> bool:
+    """Whether ``inference`` (checked) means the permutation test: asked for, or ``"auto"``
+    with fewer than :data:`MIN_TREATED_CLUSTERS` treated clusters."""
+    check_option(fn, "inference", inference, DidInference)
+    return inference == "permutation" or (
+        inference == "auto" and n_treated_clusters < MIN_TREATED_CLUSTERS)
 
 
 def warn_few_clusters(fn: str, n_treated_clusters: int) -> list[str]:

@@ -23,6 +23,7 @@ from evalmodel.estimators._common import (
     check_periods,
     drop_missing,
     treated_indicator,
+    use_permutation,
     warn_few_clusters,
 )
 from evalmodel.estimators.twfe_placebo import TwfeStatistic
@@ -33,7 +34,6 @@ from evalmodel.vocabulary import (
     Cluster,
     DidInference,
     check_conf_level,
-    check_option,
     draws_argument,
 )
 
@@ -41,12 +41,6 @@ __all__ = ["DidInference", "Inference", "did2x2", "twfe"]
 
 #: The old name of :data:`~evalmodel.vocabulary.DidInference`.
 Inference = DidInference
-
-
-def _use_permutation(fn: str, inference: DidInference, n_treated_clusters: int) -> bool:
-    check_option(fn, "inference", inference, DidInference)
-    return inference == "permutation" or (
-        inference == "auto" and n_treated_clusters < MIN_TREATED_CLUSTERS)
 
 
 def _permute(
@@ -239,7 +233,7 @@ def did2x2(
         n_treated_clusters = len(np.unique(groups[treat == 1]))
         dof = n_clusters - 1
         how = f"cluster-robust by {cluster} ({n_clusters} clusters), t({dof})"
-        if not _use_permutation(fn, inference, n_treated_clusters):
+        if not use_permutation(fn, inference, n_treated_clusters):
             notes += warn_few_clusters(fn, n_treated_clusters)
     cells = (
         pd.DataFrame({"group": np.where(treat == 1, "treated", "comparison"),
@@ -255,7 +249,7 @@ def did2x2(
     details: dict[str, object] = {"cell_means": means, "fit": fit,
                                   "n_treated_clusters": n_treated_clusters}
     n_tc = n_treated_clusters if n_treated_clusters is not None else len(t_units)
-    if _use_permutation(fn, inference, n_tc):
+    if use_permutation(fn, inference, n_tc):
         sub = panel.select(units=t_units + c_units, periods=pre_p + post_p)
         cells_full = sub.data[outcome].notna().all() and sub.is_balanced and w is None
         statistic: Callable[[Panel, Sequence[str]], float] = (
@@ -377,13 +371,13 @@ def twfe(
         n_clusters = int(codes.max()) + 1
         how = f"cluster-robust by {cluster} ({n_clusters} clusters)"
         n_tc = len(np.unique(codes[df[panel.unit].isin(treated_units).to_numpy()]))
-        if not _use_permutation(fn, inference, n_tc):
+        if not use_permutation(fn, inference, n_tc):
             notes += warn_few_clusters(fn, n_tc)
     terms = ["treated", *covariates]
     table = inference_table({"term": terms}, fit.params[terms].to_numpy(),
                             fit.std_errors[terms].to_numpy(), conf_level=conf_level)
     details: dict[str, object] = {"fit": fit}
-    if _use_permutation(fn, inference, n_tc):
+    if use_permutation(fn, inference, n_tc):
         if treatment is not None:
             raise EstimationError(f"{fn}: permutation inference needs the cohort role, not a "
                                   "treatment column; pass inference='analytic'.")

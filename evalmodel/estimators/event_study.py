@@ -36,9 +36,9 @@ from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_anticipation,
+    use_permutation,
     warn_few_clusters,
 )
-from evalmodel.estimators.did import _use_permutation
 from evalmodel.estimators.event_study_placebo import event_study_placebo
 from evalmodel.estimators.imputation import imputation_fit
 from evalmodel.estimators.staggered_data import unit_clusters
@@ -280,7 +280,7 @@ def event_study(
     n_tc = int(pd.unique(cl[(df[g] > 0).to_numpy()]).size)
     label = f"cluster-robust by {cluster or 'unit'!r}"
     placebo = None
-    if _use_permutation(fn, inference, n_tc):
+    if use_permutation(fn, inference, n_tc):
         try:
             placebo = event_study_placebo(
                 df, outcome, u, t, g, estimator=estimator, events=events, coef=coef,
