@@ -326,10 +326,9 @@ def estimation_window(
         periods = list(range(lo, hi + 1))
     pre = tuple(p for p in periods if p < adoption)
     post = tuple(p for p in periods if p >= adoption)
-    complete = wide.loc[list(pool), periods].notna().all(axis=1)
-    donors = tuple(u for u in pool if complete.loc[u])
     n_miss = wide.loc[list(pool), periods].isna().sum(axis=1)
-    dropped = tuple((u, int(n_miss.loc[u])) for u in pool if not complete.loc[u])
+    donors = tuple(u for u in pool if n_miss.loc[u] == 0)
+    dropped = tuple((u, int(n_miss.loc[u])) for u in pool if n_miss.loc[u])
     if dropped:
         decisions.append(f"{outcome}: {len(dropped)} of {len(pool)} comparison units lack some "
                          f"of {periods[0]}-{periods[-1]} and are left out ("
