@@ -112,11 +112,11 @@ def multiplier_bootstrap(
     MultiplierBootstrap
     """
     fn = "multiplier_bootstrap"
-    n_boot = draws_argument(fn, n_draws, default=999, n_boot=n_boot)
+    n_draws = draws_argument(fn, n_draws, default=999, n_boot=n_boot)
     check_option(fn, "multipliers", multipliers, Multipliers)
     check_conf_level(fn, conf_level)
-    if not isinstance(n_boot, int | np.integer) or n_boot < 2:
-        raise EstimationError(f"{fn}: n_draws={n_boot!r} must be an integer of at least 2.")
+    if not isinstance(n_draws, int | np.integer) or n_draws < 2:
+        raise EstimationError(f"{fn}: n_draws={n_draws!r} must be an integer of at least 2.")
     psi = np.atleast_2d(np.asarray(influence, dtype=float).T).T
     n = psi.shape[0]
     s = cluster_sums(psi, cluster)
@@ -125,9 +125,9 @@ def multiplier_bootstrap(
     if multipliers == "gaussian":
         lam, q = np.linalg.eigh(s.T @ s)
         root = q * np.sqrt(np.clip(lam, 0.0, None))
-        draws = rng.standard_normal((n_boot, s.shape[1])) @ root.T
+        draws = rng.standard_normal((n_draws, s.shape[1])) @ root.T
     else:
-        draws = _rademacher_draws(s, n_boot, rng)
+        draws = _rademacher_draws(s, n_draws, rng)
     draws /= n
     q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
     se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
@@ -137,7 +137,7 @@ def multiplier_bootstrap(
         t_max = np.nanmax(np.abs(draws) / se, axis=1) if np.isfinite(se).any() else None
     crit = (float(np.quantile(t_max, conf_level, method="inverted_cdf"))
             if t_max is not None else float("nan"))
-    return MultiplierBootstrap(std_error=se, crit_value=crit, n_draws=n_boot, seed=seed,
+    return MultiplierBootstrap(std_error=se, crit_value=crit, n_draws=n_draws, seed=seed,
                                n_clusters=n_c)
 
 
