@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from evalmodel.data.cache import Cache, CacheCorruptError, CacheMissError, missing_report
+from evalmodel.data.files import VALUES_PREFIX
 from evalmodel.data.kolada import KoladaClient, _ids, empty_tidy
 from evalmodel.data.read import _municipality_table, _panel_from_tidy
 from evalmodel.errors import DataSourceError
@@ -65,7 +66,7 @@ DEFAULT_YEARS = range(1998, 2025)
 
 def values_entry(kpi: str) -> str:
     """Cache entry name of one KPI's values."""
-    return f"kolada/values/{kpi}"
+    return f"{VALUES_PREFIX}{kpi}"
 
 
 def _years(years: Iterable[int]) -> list[int]:
