@@ -38,8 +38,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evalmodel.errors import EstimationError, RowsDroppedWarning, SmallCohortWarning
-from evalmodel.panel import Panel
+from evalmodel.errors import (
+    EstimationError,
+    LateCohortWarning,
+    RowsDroppedWarning,
+    SmallCohortWarning,
+)
+from evalmodel.panel import Panel, late_cohort_note
 
 __all__ = ["StaggeredData", "prepare", "unit_clusters"]
 
@@ -192,10 +197,6 @@ def _after_sample(
     Returns the cohorts with 0 for the units first treated after the last period plus
     ``anticipation`` and their first treated period for those within ``anticipation`` of it.
     """
-    # imported here so that this module's import block stays as it is
-    from evalmodel.errors import LateCohortWarning
-    from evalmodel.panel import late_cohort_note
-
     last = int(periods[-1])
     given = cohort.copy()  # the first treated period as given, also where the panel set 0
     late = panel.late_cohorts
