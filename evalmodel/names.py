@@ -81,6 +81,14 @@ def shipped_as_of() -> datetime | None:
 _CACHED: dict[tuple[str, str], pd.DataFrame] = {}
 
 
+def _from_kolada(df: pd.DataFrame) -> pd.DataFrame | None:
+    """Kolada's ``municipality`` table (``id, title, type``) as :data:`COLUMNS`, as text; None
+    when it lacks those columns."""
+    if not {"id", "title", "type"} <= set(df.columns):
+        return None
+    return df.rename(columns={"title": "name"})[list(COLUMNS)].astype(str)
+
+
 def _cached(cache_dir: str | os.PathLike[str] | None) -> pd.DataFrame | None:
     """The cache's municipality list if it is fresher than the shipped one, else None."""
     from evalmodel.data.cache import Cache  # lazily: evalmodel.data imports names
@@ -100,10 +108,10 @@ def _cached(cache_dir: str | os.PathLike[str] | None) -> pd.DataFrame | None:
             df = store.read_table(MUNICIPALITY_ENTRY)
         except DataSourceError:  # corrupt or half-written: names are labels, use the shipped
             return None
-        if not {"id", "title", "type"} <= set(df.columns):
+        table = _from_kolada(df)
+        if table is None:
             return None
-        df = df.rename(columns={"title": "name"})[list(COLUMNS)].astype(str)
-        _CACHED[key] = df.sort_values("id", kind="mergesort").reset_index(drop=True)
+        _CACHED[key] = table.sort_values("id", kind="mergesort").reset_index(drop=True)
     return _CACHED[key]
 
 

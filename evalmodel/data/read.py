@@ -35,7 +35,7 @@ from evalmodel.data.cache import Cache, missing_report
 from evalmodel.data.files import GENDERS, read_export
 from evalmodel.errors import DataSourceError, SeriesBreakWarning, UnitsSetAsideWarning
 from evalmodel.known_breaks import SERIES_BREAKS, SeriesBreak, series_break_notes
-from evalmodel.names import MUNICIPALITY_ENTRY, municipalities
+from evalmodel.names import MUNICIPALITY_ENTRY, _from_kolada, municipalities
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import KoladaGender, KoladaScope, check_option
 
@@ -61,10 +61,9 @@ def _municipality_table(path: Path) -> tuple[pd.DataFrame, str]:
     if path.is_dir():
         cache = Cache(path)
         if cache.status(MUNICIPALITY_ENTRY) == "ok":
-            df = cache.read_table(MUNICIPALITY_ENTRY)
-            if {"id", "title", "type"} <= set(df.columns):
-                df = df.rename(columns={"title": "name"})[["id", "name", "type"]].astype(str)
-                return df, f"cache {MUNICIPALITY_ENTRY}"
+            own = _from_kolada(cache.read_table(MUNICIPALITY_ENTRY))
+            if own is not None:
+                return own, f"cache {MUNICIPALITY_ENTRY}"
     df = municipalities()
     return df, f"evalmodel.names ({df.attrs.get('source', 'shipped')} list)"
 
