@@ -106,7 +106,8 @@ def _unit_codes(s: pd.Series, path: Path) -> tuple[pd.Series, str]:
     return code.where(~numeric, code.str.zfill(4)), note
 
 
-def _numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _numbers(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The cells as numbers, their missing markers, and which are neither."""
     text = s.fillna("").astype(str).str.strip()
     missing = text.isin(MISSING_MARKERS)
     value = pd.to_numeric(text.where(~missing), errors="coerce")
@@ -115,7 +116,7 @@ def _numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         clean = text[odd].str.replace(r"[\s\u00a0]", "", regex=True).str.replace(",", ".")
         value[odd] = pd.to_numeric(clean, errors="coerce")
     status = pd.Series(np.where(missing, text, ""), index=s.index)
-    return value.astype("float64"), status
+    return value.astype("float64"), status, value.isna() & ~missing
 
 
 def _genders(s: pd.Series) -> pd.Series:
@@ -223,8 +224,7 @@ def read_export(
     if period.isna().any() or (period.round() != period).any():
         bad = body[col["period"]][period.isna()].iloc[0] if period.isna().any() else period.iloc[0]
         raise DataSourceError(f"read_export: year {bad!r} in {p} is not an integer year.")
-    value, status = _numbers(body[col["value"]])
-    unreadable = value.isna() & ~body[col["value"]].str.strip().isin(MISSING_MARKERS)
+    value, status, unreadable = _numbers(body[col["value"]])
     if unreadable.any():
         bad = body[col["value"]][unreadable].iloc[0]
         where = f"column {body.loc[unreadable, col['variable']].iloc[0]!r} of " if (
