@@ -33,6 +33,7 @@ __all__ = [
     "compare",
     "format_cell",
     "inference_table",
+    "single_row_table",
 ]
 
 #: The fixed value columns of every result table, in order.
@@ -109,6 +110,20 @@ class Sample:
         if self.n_clusters is not None:
             rows.append(("Clusters", f"{self.n_clusters:,}"))
         return rows
+
+
+def single_row_table(result: Any, term: str = "effect") -> pd.DataFrame:
+    """The one-row table of the result of one test: ``term`` and :data:`COLUMNS`, read from the
+    result's attributes of those names.
+
+    Parameters
+    ----------
+    result : object
+        Has ``estimate``, ``std_error``, ``ci_lower``, ``ci_upper`` and ``p_value``.
+    term : str
+        The row's ``term``.
+    """
+    return pd.DataFrame([{"term": term, **{c: getattr(result, c) for c in COLUMNS}}])
 
 
 def format_cell(x: Any) -> str:

@@ -26,7 +26,7 @@ import pandas as pd
 from evalmodel.errors import EstimationError
 from evalmodel.inference.permutation import DiD2x2Statistic
 from evalmodel.panel import Panel
-from evalmodel.results import Result
+from evalmodel.results import Result, single_row_table
 from evalmodel.vocabulary import check_conf_level, draws_argument
 
 __all__ = ["ConleyTaberResult", "conley_taber"]
@@ -72,9 +72,7 @@ class ConleyTaberResult(Result):
     @cached_property
     def table(self) -> pd.DataFrame:
         """One tidy row: ``term`` (``"effect"``) and the standard columns."""
-        return pd.DataFrame([{"term": "effect", "estimate": self.estimate,
-                              "std_error": self.std_error, "ci_lower": self.ci_lower,
-                              "ci_upper": self.ci_upper, "p_value": self.p_value}])
+        return single_row_table(self)
 
     def _title(self) -> str:
         return "Conley-Taber interval (2x2 DiD)"

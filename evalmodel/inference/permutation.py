@@ -34,7 +34,7 @@ import pandas as pd
 from evalmodel.core.inversion import invert_test, rank_p_values
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
-from evalmodel.results import Result
+from evalmodel.results import Result, single_row_table
 from evalmodel.vocabulary import check_conf_level, draws_argument, renamed_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,9 +111,7 @@ class PermutationResult(Result):
         ``std_error`` is the standard deviation of the placebo estimates; the interval and the
         p-value come from the permutation test.
         """
-        return pd.DataFrame([{"term": "effect", "estimate": self.estimate,
-                              "std_error": self.std_error, "ci_lower": self.ci_lower,
-                              "ci_upper": self.ci_upper, "p_value": self.p_value}])
+        return single_row_table(self)
 
     def _title(self) -> str:
         return "Permutation inference"

@@ -30,7 +30,7 @@ import pandas as pd
 
 from evalmodel.core.inversion import invert_test
 from evalmodel.errors import EstimationError
-from evalmodel.results import Result
+from evalmodel.results import Result, single_row_table
 from evalmodel.vocabulary import (
     WildWeights,
     check_conf_level,
@@ -120,10 +120,7 @@ class WildBootstrapResult(Result):
     @property
     def table(self) -> pd.DataFrame:
         """One tidy row: term, estimate, std_error, ci_lower, ci_upper, p_value."""
-        return pd.DataFrame([{
-            "term": self.term, "estimate": self.estimate, "std_error": self.std_error,
-            "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "p_value": self.p_value,
-        }])
+        return single_row_table(self, self.term)
 
     @property
     def inference(self) -> str:
