@@ -9,7 +9,8 @@
 - :mod:`~evalmodel.core.inversion`: confidence intervals by test inversion;
 - :mod:`~evalmodel.core.jit`: optional compilation of inner loops with numba.
 
-The core imports nothing from evalmodel but :mod:`evalmodel.errors`: it knows no panel, no
+The core imports nothing from evalmodel but :mod:`evalmodel.errors` and
+:mod:`evalmodel.vocabulary` (the option types): it knows no panel, no
 estimator and no inference method, so both the estimators and the inference can use it without
 importing each other (``tests/test_layers.py`` checks this).
 """

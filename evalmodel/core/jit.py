@@ -34,4 +34,3 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return numba.njit(cache=True, **options)(fn)
 
     return wrap
-
