@@ -32,9 +32,15 @@ def tidy(rows: list[tuple[str, int, str, float, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit", "period", "variable", "value", "gender", "status"])
 
 
+def _file(tmp_path: Path, name: str, text: str) -> Path:
+    """``text`` written as UTF-8 to the file ``name`` in ``tmp_path``."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_kolada_long_export(tmp_path: Path) -> None:
-    path = tmp_path / "kolada.csv"
-    path.write_text(KOLADA_CSV, encoding="utf-8")
+    path = _file(tmp_path, "kolada.csv", KOLADA_CSV)
     got = read_export(path)
     expected = tidy(
         [
@@ -67,8 +73,7 @@ def test_socialstyrelsen_wide_export_in_windows_encoding(tmp_path: Path) -> None
 
 
 def test_wide_export_without_variable_column_uses_the_argument(tmp_path: Path) -> None:
-    path = tmp_path / "households.csv"
-    path.write_text("Kommun,2012,2013\n1287 Trelleborg,1.5,2\n", encoding="utf-8")
+    path = _file(tmp_path, "households.csv", "Kommun,2012,2013\n1287 Trelleborg,1.5,2\n")
     assert read_export(path)["variable"].unique().tolist() == ["households"]
     got = read_export(path, variable="N31910")
     assert got[["unit", "period", "variable", "value"]].values.tolist() == [
@@ -128,8 +133,7 @@ def test_real_excel_export_round_trip(tmp_path: Path) -> None:
     ],
 )
 def test_export_errors(tmp_path: Path, text: str, name: str, match: str) -> None:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
+    path = _file(tmp_path, name, text)
     with pytest.raises(DataSourceError, match=match):
         read_export(path)
 
@@ -150,8 +154,7 @@ Hyllie,1280,2011,,810,6.0
 
 
 def test_district_panel(tmp_path: Path) -> None:
-    path = tmp_path / "districts.csv"
-    path.write_text(DISTRICTS, encoding="utf-8")
+    path = _file(tmp_path, "districts.csv", DISTRICTS)
     panel = read_district_panel(path)
     assert panel.units == ["Hyllie", "Lindängen"]
     assert panel.outcomes == ["households", "recipients_share"]
@@ -161,8 +164,7 @@ def test_district_panel(tmp_path: Path) -> None:
 
 
 def test_district_panel_needs_its_columns(tmp_path: Path) -> None:
-    path = tmp_path / "d.csv"
-    path.write_text("area,year,y\nA,2010,1\n", encoding="utf-8")
+    path = _file(tmp_path, "d.csv", "area,year,y\nA,2010,1\n")
     with pytest.raises(DataSourceError, match=r"lacks the column\(s\) \['district'\]"):
         read_district_panel(path)
 
@@ -180,8 +182,7 @@ N31814,1287,2009,T,40.5
 
 
 def test_kolada_long_extract(tmp_path: Path) -> None:
-    path = tmp_path / "dump.csv"
-    path.write_text(KOLADA_LONG, encoding="utf-8")
+    path = _file(tmp_path, "dump.csv", KOLADA_LONG)
     got = read_export(path)
     assert got.values.tolist() == [
         ["0000", 2012, "N31807", 4.4, "T", ""],
@@ -197,24 +198,16 @@ def test_kolada_long_extract(tmp_path: Path) -> None:
 
 
 def test_kolada_status_column_keeps_the_flag(tmp_path: Path) -> None:
-    path = tmp_path / "api.csv"
-    path.write_text(
-        "kpi,municipality,period,gender,value,status\n"
-        "N31807,1287,2012,T,4.0,Preliminär\nN31807,1287,2013,T,,\n",
-        encoding="utf-8",
-    )
+    path = _file(tmp_path, "api.csv", "kpi,municipality,period,gender,value,status\n"
+                 "N31807,1287,2012,T,4.0,Preliminär\nN31807,1287,2013,T,,\n")
     got = read_export(path)
     assert got["status"].tolist() == ["Preliminär", ""]
     assert got["value"].isna().tolist() == [False, True]
 
 
 def test_wide_by_variable(tmp_path: Path) -> None:
-    path = tmp_path / "mine.csv"
-    path.write_text(
-        "kommun,kommunnamn,year,N31807,N31814\n"
-        "1287,Trelleborg,2012,\"4,0\",30.1\n580,Linköping,2012,4.1,..\n",
-        encoding="utf-8",
-    )
+    path = _file(tmp_path, "mine.csv", "kommun,kommunnamn,year,N31807,N31814\n"
+                 "1287,Trelleborg,2012,\"4,0\",30.1\n580,Linköping,2012,4.1,..\n")
     got = read_export(path)
     assert got.fillna(-1.0).values.tolist() == [
         ["0580", 2012, "N31807", 4.1, "T", ""],
@@ -229,16 +222,14 @@ def test_wide_by_variable(tmp_path: Path) -> None:
 
 
 def test_wide_by_variable_text_in_a_variable_names_the_column(tmp_path: Path) -> None:
-    path = tmp_path / "mine.csv"
-    path.write_text("kommun,year,N31807,comment\n1287,2012,4.0,good year\n", encoding="utf-8")
+    path = _file(tmp_path, "mine.csv", "kommun,year,N31807,comment\n1287,2012,4.0,good year\n")
     with pytest.raises(DataSourceError, match=r"value 'good year' in column 'comment' of"):
         read_export(path)
 
 
 def test_wide_by_year_with_gender_column(tmp_path: Path) -> None:
-    path = tmp_path / "N31814.csv"
-    path.write_text("Kommun;Kön;2009;2010\n1287 Trelleborg;Kvinnor;40,1;36\n"
-                    "1287 Trelleborg;Män;41;37,2\n", encoding="utf-8")
+    path = _file(tmp_path, "N31814.csv", "Kommun;Kön;2009;2010\n"
+                 "1287 Trelleborg;Kvinnor;40,1;36\n1287 Trelleborg;Män;41;37,2\n")
     got = read_export(path)
     assert got.values.tolist() == [
         ["1287", 2009, "N31814", 40.1, "K", ""],
@@ -272,28 +263,24 @@ def test_encodings(tmp_path: Path, encoding: str) -> None:
 
 @pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab"), (",", "comma")])
 def test_separators(tmp_path: Path, sep: str, name: str) -> None:
-    path = tmp_path / ("export.tsv" if sep == "\t" else "export.csv")
     rows = [[c.replace(",", ".") for c in r] for r in LONG_ROWS]
-    path.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    path = _file(tmp_path, "export.tsv" if sep == "\t" else "export.csv",
+                 "\n".join(sep.join(r) for r in rows) + "\n")
     got = read_export(path)
     assert got["value"].tolist() == [9.5, 4.15]
     assert got.attrs["source"]["separator"] == sep
 
 
 def test_comma_file_with_a_semicolon_in_its_title(tmp_path: Path) -> None:
-    path = tmp_path / "x.csv"
-    path.write_text(
-        "Källa: Kolada; hämtad 2026\nKommun-ID,År,Värde,Kommun\n0580,2012,4.1,Linköping\n",
-        encoding="utf-8",
-    )
+    path = _file(tmp_path, "x.csv", "Källa: Kolada; hämtad 2026\n"
+                 "Kommun-ID,År,Värde,Kommun\n0580,2012,4.1,Linköping\n")
     got = read_export(path, variable="N31807")
     assert got.values.tolist() == [["0580", 2012, "N31807", 4.1, "T", ""]]
     assert got.attrs["source"]["separator"] == ","
 
 
 def test_no_header_says_what_was_tried(tmp_path: Path) -> None:
-    path = tmp_path / "x.csv"
-    path.write_text("a;b\n1;2\n", encoding="utf-8")
+    path = _file(tmp_path, "x.csv", "a;b\n1;2\n")
     with pytest.raises(
         DataSourceError, match=r"read as utf-8; separators tried: semicolon, tab, comma"
     ):
@@ -334,17 +321,15 @@ def test_charset_normalizer_reads_what_cp1252_cannot(tmp_path: Path) -> None:
     ],
 )
 def test_duplicate_columns_are_named(tmp_path: Path, header: str, named: str) -> None:
-    path = tmp_path / "dup.csv"
     row = ";".join(["1287", "2012", "1", "2", "N31807"][: header.count(";") + 1])
-    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    path = _file(tmp_path, "dup.csv", f"{header}\n{row}\n")
     with pytest.raises(DataSourceError, match=rf"repeated column names {named}"):
         read_export(path)
 
 
 def test_footnotes_below_the_table_are_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "sos.csv"
-    path.write_text("Region;År;Värde\n1287 Trelleborg;2012;4,0\n\nKälla: Socialstyrelsen\n"
-                    "Uppgifterna avser ...\n", encoding="utf-8")
+    path = _file(tmp_path, "sos.csv", "Region;År;Värde\n1287 Trelleborg;2012;4,0\n\n"
+                 "Källa: Socialstyrelsen\nUppgifterna avser ...\n")
     got = read_export(path, variable="N31807")
     assert got.values.tolist() == [["1287", 2012, "N31807", 4.0, "T", ""]]
     assert got.attrs["notes"] == ["2 footnote lines below the table skipped"]
@@ -396,6 +381,5 @@ def test_corrupt_cache_entry_is_reported(tmp_path: Path) -> None:
 
 
 def test_group_ids_keep_their_letter(tmp_path: Path) -> None:
-    path = tmp_path / "g.csv"
-    path.write_text("Kommun-ID;År;Värde\nG33860;2012;1\n12;2012;2\n", encoding="utf-8")
+    path = _file(tmp_path, "g.csv", "Kommun-ID;År;Värde\nG33860;2012;1\n12;2012;2\n")
     assert read_export(path, variable="v")["unit"].tolist() == ["0012", "G33860"]
