@@ -404,7 +404,7 @@ class Panel:
         ``att_gt`` with anticipation reads this series, since a unit first treated within
         ``anticipation`` periods after the panel's end is affected inside it.
         """
-        late: dict[str, int] = getattr(self, "_late_cohorts", {})
+        late = self._late_cohorts
         if late:
             present = set(self._data[self._unit].unique().tolist())
             late = {u: g for u, g in late.items() if u in present}
