@@ -55,7 +55,7 @@ from evalmodel.report.settings import (
 from evalmodel.results import EstimateResult
 
 __all__ = ["AGGREGATIONS", "Fit", "OutcomeEstimates", "Sensitivity", "Staggered",
-           "estimates_for", "event_window", "reemit"]
+           "event_window", "reemit"]
 
 T = TypeVar("T")
 Periods = tuple[int, ...]
@@ -323,13 +323,3 @@ class OutcomeEstimates:
             except EvalModelError as exc:
                 found["error"] = exc
         return Sensitivity(**found, caught=tuple(caught))
-
-
-def estimates_for(source: Design | OutcomeEstimates, outcome: str | None = None
-                  ) -> OutcomeEstimates:
-    """``source`` itself, or a new store for ``outcome`` of the design ``source``."""
-    if isinstance(source, OutcomeEstimates):
-        return source
-    if outcome is None:
-        raise TypeError("estimates_for: a Design needs the outcome to estimate")
-    return OutcomeEstimates(source, outcome)

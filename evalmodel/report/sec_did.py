@@ -7,7 +7,7 @@ import pandas as pd
 
 from evalmodel.cases import Design
 from evalmodel.kpis import KPI_LABELS
-from evalmodel.report.estimates import OutcomeEstimates, estimates_for
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.section import Section
 from evalmodel.report.settings import DID_WINDOW
 
@@ -67,22 +67,12 @@ def did_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
     return rows
 
 
-def build_did_section(source: Design | OutcomeEstimates, outcome: str | None = None
-                      ) -> Section:
-    """Trend figure, 2x2 DiD (last 3 pre vs first 4 post periods) and TWFE for one outcome.
-
-    Parameters
-    ----------
-    source : OutcomeEstimates or Design
-        The outcome's estimates; or a design, with ``outcome``, to estimate them here.
-    outcome : str, optional
-        The outcome, when ``source`` is a design.
-    """
+def build_did_section(est: OutcomeEstimates) -> Section:
+    """Trend figure, 2x2 DiD (last 3 pre vs first 4 post periods) and TWFE for one outcome."""
     import matplotlib.pyplot as plt
 
     from evalmodel.plotting.core import trend_plot
 
-    est = estimates_for(source, outcome)
     design, outcome = est.design, est.outcome
     r2, rt = est.did2x2, est.twfe
     table = pd.DataFrame(did_rows(est))

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from evalmodel.cases import Design
-from evalmodel.report.estimates import OutcomeEstimates, estimates_for, reemit
+from evalmodel.report.estimates import OutcomeEstimates, reemit
 from evalmodel.report.section import Section
 from evalmodel.report.settings import MIN_TREATED, RM_GRID, SEED
 
@@ -33,22 +32,12 @@ def _why(n_treated: int) -> str:
     )
 
 
-def build_inference_section(source: Design | OutcomeEstimates, outcome: str | None = None
-                            ) -> Section:
-    """Permutation inference, MDE and parallel-trends sensitivity for one outcome of a case.
-
-    Parameters
-    ----------
-    source : OutcomeEstimates or Design
-        The outcome's estimates; or a design, with ``outcome``, to estimate them here.
-    outcome : str, optional
-        The outcome, when ``source`` is a design.
-    """
+def build_inference_section(est: OutcomeEstimates) -> Section:
+    """Permutation inference, MDE and parallel-trends sensitivity for one outcome of a case."""
     import matplotlib.pyplot as plt
 
     from evalmodel.plotting.inference import permutation_plot, sensitivity_plot
 
-    est = estimates_for(source, outcome)
     design, outcome = est.design, est.outcome
     notes = [_why(len(design.treated))]
     rows: list[dict[str, object]] = []

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evalmodel.cases import Design
 from evalmodel.errors import EvalModelWarning, FewTreatedClustersWarning
-from evalmodel.report.estimates import OutcomeEstimates, estimates_for
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.section import Section
 from evalmodel.report.settings import MIN_TREATED
 
@@ -17,27 +16,18 @@ __all__ = ["build_staggered_section"]
 MAX_EVENT = 5
 
 
-def build_staggered_section(source: Design | OutcomeEstimates, outcome: str | None = None
-                            ) -> Section:
+def build_staggered_section(est: OutcomeEstimates) -> Section:
     """Callaway-Sant'Anna aggregations, the Wald pre-test and the event-study figure.
 
     The doubly robust estimator with never-treated comparison units and the default
     inference (design-based for the aggregations with few treated units, analytic otherwise);
     the event-study figure overlays the imputation estimator. Warnings raised by the
     estimators (dropped units, single-unit cohorts) become notes of the section.
-
-    Parameters
-    ----------
-    source : OutcomeEstimates or Design
-        The outcome's estimates; or a design, with ``outcome``, to estimate them here.
-    outcome : str, optional
-        The outcome, when ``source`` is a design.
     """
     import matplotlib.pyplot as plt
 
     from evalmodel.plotting.staggered import path_plot
 
-    est = estimates_for(source, outcome)
     design, outcome = est.design, est.outcome
     stag = est.staggered
     res, aggs = stag.result, stag.aggregations

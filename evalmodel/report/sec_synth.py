@@ -10,7 +10,7 @@ from evalmodel.cases import Design
 from evalmodel.errors import ConvexHullWarning
 from evalmodel.estimators.synth import SynthResult
 from evalmodel.names import unit_label
-from evalmodel.report.estimates import OutcomeEstimates, estimates_for
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.section import Section
 from evalmodel.report.settings import N_DRAWS, SEED
 
@@ -78,27 +78,18 @@ def synth_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
     return rows
 
 
-def build_synth_section(source: Design | OutcomeEstimates, outcome: str | None = None
-                        ) -> Section:
+def build_synth_section(est: OutcomeEstimates) -> Section:
     """Synthetic control (placebos in space) and synthetic DiD (placebo SE) for one outcome.
 
     Tables: the headline estimates side by side, the synthetic control's donor weights and
     per-period effects, and the placebo RMSPE ratios. Figures: treated and synthetic paths,
     gaps with placebo lines, the RMSPE-ratio histogram and the synthetic DiD plot. Estimation
     problems (missing values, a treated unit outside the donors' hull) become notes.
-
-    Parameters
-    ----------
-    source : OutcomeEstimates or Design
-        The outcome's estimates; or a design, with ``outcome``, to estimate them here.
-    outcome : str, optional
-        The outcome, when ``source`` is a design.
     """
     import matplotlib.pyplot as plt
 
     from evalmodel.plotting.synth import gaps_plot, paths_plot, ratio_histogram, sdid_plot
 
-    est = estimates_for(source, outcome)
     design, outcome = est.design, est.outcome
     notes: list[str] = [
         f"Donor pool: {len(design.comparison)} units ({design.pool}); "

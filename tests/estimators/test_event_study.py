@@ -144,6 +144,7 @@ def test_figures_and_report_section(unbalanced) -> None:  # type: ignore[no-unty
     import evalmodel as em
     from evalmodel.estimators.bacon import bacon
     from evalmodel.estimators.staggered import att_gt
+    from evalmodel.report.estimates import OutcomeEstimates
     from evalmodel.report.sec_staggered import build_staggered_section
 
     _, panel = unbalanced
@@ -159,7 +160,7 @@ def test_figures_and_report_section(unbalanced) -> None:  # type: ignore[no-unty
     balanced = to_panel(simulate_staggered(60, seed=2))
     assert "TWFE" in bacon(balanced, "y").plot().get_legend().get_texts()[-1].get_text()
     design = em.cases.get("trelleborg").design(em.datasets.simulated())
-    section = build_staggered_section(design, design.outcomes[0])
+    section = build_staggered_section(OutcomeEstimates(design, design.outcomes[0]))
     names = [n for n, _ in section.tables]
     assert names == ["aggregations", "dynamic", "att_gt"]
     agg = section.tables[0][1]

@@ -14,6 +14,7 @@ import pandas as pd
 import evalmodel as em
 from evalmodel.inference.placebo_event import placebo_event_study
 from evalmodel.inference.sensitivity import sensitivity
+from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.sec_inference import build_inference_section
 
 
@@ -23,7 +24,7 @@ def test_inference_section_on_simulated_case() -> None:
         panel = em.datasets.simulated()
     design = em.cases.get("boras").design(panel)
     outcome = design.outcomes[0]
-    s = build_inference_section(design, outcome)
+    s = build_inference_section(OutcomeEstimates(design, outcome))
     names = [n for n, _ in s.tables]
     assert names[:2] == ["permutation", "pretrend"]
     perm = dict(s.tables)["permutation"]
