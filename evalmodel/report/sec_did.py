@@ -9,12 +9,8 @@ from evalmodel.cases import Design
 from evalmodel.kpis import KPI_LABELS
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.section import Section
-from evalmodel.report.settings import DID_WINDOW
 
-__all__ = ["WINDOW", "build_did_section", "did_rows", "planted_effect", "planted_log_effect"]
-
-#: Periods on each side of adoption used by the report's 2x2 comparison.
-WINDOW = DID_WINDOW
+__all__ = ["build_did_section", "did_rows", "planted_effect", "planted_log_effect"]
 
 
 def planted_effect(design: Design, outcome: str, periods: tuple[int, ...],

@@ -10,12 +10,12 @@ import pandas as pd
 
 from evalmodel.report.estimates import OutcomeEstimates, reemit
 from evalmodel.report.section import Section
-from evalmodel.report.settings import MIN_TREATED, RM_GRID, SEED
+from evalmodel.report.settings import MIN_TREATED
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["RM_GRID", "SEED", "build_inference_section"]
+__all__ = ["build_inference_section"]
 
 
 def _why(n_treated: int) -> str:

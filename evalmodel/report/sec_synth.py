@@ -12,12 +12,12 @@ from evalmodel.estimators.synth import SynthResult
 from evalmodel.names import unit_label
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.section import Section
-from evalmodel.report.settings import N_DRAWS, SEED
+from evalmodel.report.settings import N_DRAWS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["N_DRAWS", "SEED", "build_synth_section", "planted_post_mean", "sdid_reason",
+__all__ = ["build_synth_section", "planted_post_mean", "sdid_reason",
            "synth_reason", "synth_rows"]
 
 #: Donors listed in the weights table.

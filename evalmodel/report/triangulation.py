@@ -34,12 +34,12 @@ from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_did import did_rows, planted_effect
 from evalmodel.report.sec_synth import planted_post_mean, sdid_reason, synth_reason, synth_rows
 from evalmodel.report.section import Section
-from evalmodel.report.settings import EVENT_WINDOW, MIN_TREATED, Z
+from evalmodel.report.settings import MIN_TREATED, Z
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["EVENT_WINDOW", "METHODS", "build_triangulation", "triangulation_rows"]
+__all__ = ["METHODS", "build_triangulation", "triangulation_rows"]
 
 COLUMNS = ["outcome", "method", "estimate", "ci_lower", "ci_upper", "p_value", "inference"]
 NOT_VALID = f"(not valid: fewer than {MIN_TREATED} treated units)"
