@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -10,7 +12,19 @@ from evalmodel.kpis import KPI_LABELS
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.section import Section
 
-__all__ = ["build_did_section", "did_rows", "planted_effect", "planted_log_effect"]
+__all__ = ["build_did_section", "did_rows", "planted_effect", "planted_log_effect",
+           "planted_rows"]
+
+
+def planted_rows(design: Design, outcome: str, periods: Sequence[int],
+                 units: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """The rows of the panel's truth for the case's ``outcome`` over ``periods`` on ``units``
+    (default: the treated units); ``None`` on data without a truth (real data)."""
+    truth = design.panel.truth
+    if truth is None:
+        return None
+    return truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
+                 & truth["unit"].isin(units or design.treated) & truth["period"].isin(periods)]
 
 
 def planted_effect(design: Design, outcome: str, periods: tuple[int, ...],
@@ -19,11 +33,9 @@ def planted_effect(design: Design, outcome: str, periods: tuple[int, ...],
 
     ``None`` on data without a truth (real data); 0.0 where nothing was planted.
     """
-    truth = design.panel.truth
-    if truth is None:
+    sel = planted_rows(design, outcome, periods, units)
+    if sel is None:
         return None
-    sel = truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
-                & truth["unit"].isin(units or design.treated) & truth["period"].isin(periods)]
     return float(sel.groupby("period")["effect"].mean().mean()) if len(sel) else 0.0
 
 
@@ -31,12 +43,9 @@ def planted_log_effect(design: Design, outcome: str, periods: tuple[int, ...],
                        units: tuple[str, ...] | None = None) -> float | None:
     """The planted effect in log points: mean of ``log(y) - log(y - effect)`` over ``periods``
     and ``units`` (simulated data only)."""
-    truth = design.panel.truth
-    if truth is None:
+    sel = planted_rows(design, outcome, periods, units)
+    if sel is None:
         return None
-    units = units or design.treated
-    sel = truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
-                & truth["unit"].isin(units) & truth["period"].isin(periods)]
     if not len(sel):
         return 0.0
     wide = design.full_panel.wide(outcome)

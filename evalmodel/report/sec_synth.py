@@ -11,6 +11,7 @@ from evalmodel.errors import ConvexHullWarning
 from evalmodel.estimators.synth import SynthResult
 from evalmodel.names import unit_label
 from evalmodel.report.estimates import OutcomeEstimates
+from evalmodel.report.sec_did import planted_rows
 from evalmodel.report.section import Section
 from evalmodel.report.settings import N_DRAWS
 
@@ -29,10 +30,8 @@ def planted_post_mean(design: Design, outcome: str) -> float | None:
     truth = design.panel.truth
     if truth is None or not {"case", "outcome", "unit", "period", "effect"} <= set(truth):
         return None
-    sel = truth[(truth["case"] == design.case.name) & (truth["outcome"] == outcome)
-                & truth["unit"].isin(design.treated)
-                & truth["period"].isin(design.post_periods)]
-    return float(sel["effect"].mean()) if len(sel) else None
+    sel = planted_rows(design, outcome, design.post_periods)
+    return float(sel["effect"].mean()) if sel is not None and len(sel) else None
 
 
 def synth_reason(est: OutcomeEstimates) -> str | None:
