@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from evalmodel.cases import Design
 from evalmodel.displacement import (
     DisplacementTest,
+    SpilloverResult,
     outcome_displacement,
     spillover,
     verdict,
@@ -19,10 +21,37 @@ from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_did import planted_effect, planted_log_effect
 from evalmodel.report.section import Section
 
-__all__ = ["WINDOW", "build_displacement_section"]
+__all__ = ["WINDOW", "DisplacementFindings", "build_displacement_section",
+           "displacement_findings", "displacement_section"]
 
 #: Periods before and from adoption compared by the displacement tests.
 WINDOW = (5, 5)
+
+
+@dataclass(frozen=True)
+class DisplacementFindings:
+    """The displacement tests of a case, read by its section and its verdict.
+
+    Attributes
+    ----------
+    tests : tuple of (label, DisplacementTest)
+        Each test done, labelled.
+    table : DataFrame
+        One row a test (with its window and, on simulated data, the planted effect) or an
+        outcome not testable with these data (with the reason).
+    verdicts : tuple of str
+        One sentence a test or untestable outcome.
+    ring : SpilloverResult or None
+        The ring design on the primary outcome, when the exposed units could be tested.
+    n_exposed : int
+        The exposed units the ring design removes from the comparison pool.
+    """
+
+    tests: tuple[tuple[str, DisplacementTest], ...]
+    table: pd.DataFrame
+    verdicts: tuple[str, ...]
+    ring: SpilloverResult | None
+    n_exposed: int
 
 
 def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
@@ -31,10 +60,13 @@ def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
     data hold) and, where the panel holds the units the registry flags as exposed, the ring
     design on the primary outcome (``primary``). An outcome the data cannot test is listed as
     "not testable with these data" with the reason. ``None`` when the case names none."""
-    import matplotlib.pyplot as plt
+    found = displacement_findings(design, plans, primary)
+    return None if found is None else displacement_section(found)
 
-    from evalmodel.plotting.displacement import displacement_plot
 
+def displacement_findings(design: Design, plans: Sequence[OutcomePlan],
+                          primary: OutcomePlan | None = None) -> DisplacementFindings | None:
+    """The tests of :func:`build_displacement_section`; ``None`` when the case names none."""
     full = design.case
     tests: list[tuple[str, DisplacementTest]] = []
     untestable: list[dict[str, object]] = []
@@ -82,9 +114,6 @@ def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
     if ring is not None:
         tests.append((f"{primary.kpi} in exposed units", ring.exposed))  # type: ignore[union-attr]
         notes.append(verdict(ring.exposed, what="spill-over"))
-        notes.append(f"Removing the {len(exposed)} exposed units from the comparison pool moves "
-                     f"the treated estimate by {ring.shift:+.3f} ({ring.with_exposed:+.3f} -> "
-                     f"{ring.without_exposed:+.3f}).")
     if not tests and not untestable:
         return None
     rows = []
@@ -104,6 +133,21 @@ def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
     table = pd.DataFrame([*rows, *untestable])
     if "note" in table:
         table["note"] = table["note"].fillna("")
+    return DisplacementFindings(tuple(tests), table, tuple(notes), ring, len(exposed))
+
+
+def displacement_section(found: DisplacementFindings) -> Section:
+    """The section of the displacement tests ``found``: their table, figure and verdicts."""
+    import matplotlib.pyplot as plt
+
+    from evalmodel.plotting.displacement import displacement_plot
+
+    tests, ring = found.tests, found.ring
+    notes = list(found.verdicts)
+    if ring is not None:
+        notes.append(f"Removing the {found.n_exposed} exposed units from the comparison pool "
+                     f"moves the treated estimate by {ring.shift:+.3f} ({ring.with_exposed:+.3f}"
+                     f" -> {ring.without_exposed:+.3f}).")
     figures = []
     if tests:
         fig, ax = plt.subplots(figsize=(7, 1.6 + 0.8 * len(tests)), layout="constrained")
@@ -116,7 +160,7 @@ def build_displacement_section(design: Design, plans: Sequence[OutcomePlan],
                         f"{tests[0][1].inference}.")
     else:
         notes.insert(0, "No displacement outcome is testable with these data.")
-    tables: list[tuple[str, pd.DataFrame]] = [("tests", table)]
+    tables: list[tuple[str, pd.DataFrame]] = [("tests", found.table)]
     if ring is not None:
         tables.append(("ring", ring.table))
     return Section(key="displacement", title="Displacement and spill-over",

@@ -20,7 +20,7 @@ from evalmodel.report.sec_adoption import build_adoption_section
 from evalmodel.report.sec_calibration import build_calibration_section, estimates_by_method
 from evalmodel.report.sec_data import build_data_section
 from evalmodel.report.sec_did import build_did_section
-from evalmodel.report.sec_displacement import build_displacement_section
+from evalmodel.report.sec_displacement import displacement_findings, displacement_section
 from evalmodel.report.sec_inference import build_inference_section
 from evalmodel.report.sec_staggered import build_staggered_section
 from evalmodel.report.sec_synth import build_synth_section
@@ -61,9 +61,9 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     out = [build(est) for est in estimates.values() for build in SECTION_BUILDERS]
     primary = next((p for p in plans if p.design is not None), None)
     others = plan_outcomes(design, design.case.displacement_outcomes)
-    displacement = build_displacement_section(design, others, primary)
+    displacement = displacement_findings(design, others, primary)
     if displacement is not None:
-        out.append(displacement)
+        out.append(displacement_section(displacement))
     tri = build_triangulation(plans, estimates)
     tri_table = dict(tri.tables)["table"]
     head = [tri]

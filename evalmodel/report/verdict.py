@@ -19,6 +19,7 @@ from evalmodel.kpis import ADVERSE, KPI_LABELS
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_adoption import robustness_notes
+from evalmodel.report.sec_displacement import DisplacementFindings
 from evalmodel.report.section import Section
 
 __all__ = ["build_verdict", "verdict_sentences"]
@@ -147,7 +148,8 @@ def _outcome_verdict(plan: OutcomePlan, found: OutcomeEstimates,
 
 def verdict_sentences(plans: Sequence[OutcomePlan], estimates: Mapping[str, OutcomeEstimates],
                       tri: pd.DataFrame | None, adoption: pd.DataFrame | None = None,
-                      displacement: Section | None = None) -> tuple[list[str], pd.DataFrame]:
+                      displacement: DisplacementFindings | None = None
+                      ) -> tuple[list[str], pd.DataFrame]:
     """The verdict's sentences (one paragraph per outcome, then displacement) and its table.
 
     Parameters
@@ -160,8 +162,8 @@ def verdict_sentences(plans: Sequence[OutcomePlan], estimates: Mapping[str, Outc
         The triangulation table.
     adoption : DataFrame, optional
         The estimates by adoption year.
-    displacement : Section, optional
-        The displacement section.
+    displacement : DisplacementFindings, optional
+        The displacement tests.
     """
     out: list[str] = []
     rows = []
@@ -174,21 +176,18 @@ def verdict_sentences(plans: Sequence[OutcomePlan], estimates: Mapping[str, Outc
         text, row = _outcome_verdict(plan, estimates[str(plan.kpi)], tri, adoption)
         out.append(text)
         rows.append(row)
-    disp = displacement
     heads = [str(r["headline"]) for r in rows]
-    if disp is not None:
-        said = [n for n in disp.notes[1:] if not n.startswith("Removing")]
-        out.append("Displacement: " + " ".join(said))
-        tests = dict(disp.tables).get("tests")
-        heads.append(_displacement_short(tests if isinstance(tests, pd.DataFrame) else None))
+    if displacement is not None:
+        out.append("Displacement: " + " ".join(displacement.verdicts))
+        heads.append(_displacement_short(displacement.table))
     out.insert(0, "In short: " + "; ".join(heads) + ".")
     return out, pd.DataFrame(rows).drop(columns="headline")
 
 
-def _displacement_short(tests: pd.DataFrame | None) -> str:
+def _displacement_short(tests: pd.DataFrame) -> str:
     """One clause on the displacement tests: detected, not detectable (with power) or not
     testable."""
-    if tests is None or tests.empty:
+    if tests.empty:
         return "displacement: not testable with these data"
     done = tests[tests["estimate"].notna()] if "estimate" in tests else tests.iloc[:0]
     found = done[done["detected"].astype(bool)] if len(done) else done
@@ -219,7 +218,7 @@ def _displacement_short(tests: pd.DataFrame | None) -> str:
 def build_verdict(design_title: str, plans: Sequence[OutcomePlan],
                   estimates: Mapping[str, OutcomeEstimates], tri: pd.DataFrame | None,
                   adoption: pd.DataFrame | None = None,
-                  displacement: Section | None = None) -> Section:
+                  displacement: DisplacementFindings | None = None) -> Section:
     """The verdict section of a case (first on its page and in ``index.html``)."""
     sentences, table = verdict_sentences(plans, estimates, tri, adoption, displacement)
     return Section(key="verdict", title=f"Verdict: {design_title}",
