@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 import evalmodel as em
+from evalmodel.report.plan import plan_outcomes
 
 
 def verdicts(panels: dict[str, em.Panel]) -> pd.DataFrame:
@@ -21,7 +22,11 @@ def verdicts(panels: dict[str, em.Panel]) -> pd.DataFrame:
     rows = []
     for name in em.cases.names():
         case = em.cases.get(name)
-        section = em.report.build_displacement_section(case.design(panels[case.level]))
+        design = case.design(panels[case.level])
+        plans = plan_outcomes(design, case.outcomes)
+        primary = next((p for p in plans if p.design is not None), None)
+        section = em.report.build_displacement_section(
+            design, plan_outcomes(design, case.displacement_outcomes), primary)
         if section is None:
             continue
         table = dict(section.tables)["tests"]
