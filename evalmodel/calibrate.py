@@ -20,7 +20,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +34,14 @@ from evalmodel.estimators.staggered import att_gt as _att_gt
 from evalmodel.estimators.synth import synth as _synth
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import Panel
-from evalmodel.vocabulary import draws_argument
+from evalmodel.vocabulary import AggregationKind, draws_argument
 
 __all__ = ["Adapter", "att_gt", "did2x2", "event_study", "permutation_did2x2", "sdid", "synth",
            "triple_difference", "twfe"]
+
+
+#: What an adapter runs: ``run(panel, outcome, treated, adoption, **options)``.
+Run = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -50,62 +54,83 @@ class Adapter:
         Name shown by the placebo study, e.g. ``"did2x2"``.
     options : mapping
         Keyword arguments passed to the estimator.
+    run : callable
+        ``run(panel, outcome, treated, adoption, **options)``: the estimator on a panel whose
+        only treated unit is ``treated``, first treated in ``adoption``.
     """
 
     label: str
     options: dict[str, Any] = field(default_factory=dict)
+    run: Run = field(kw_only=True, repr=False)
 
     def __call__(self, panel: Panel, outcome: str, treated: str, adoption: int) -> Any:
-        o = dict(self.options)
-        if self.label == "did2x2":
-            return _did2x2(panel, outcome, treated=[treated], **o)
-        if self.label == "twfe":
-            return _twfe(panel, outcome, **o)
-        if self.label == "synth":
-            return _synth(panel, outcome, treated=treated, start=adoption, **o)
-        if self.label == "sdid":
-            return _sdid(panel, outcome, treated=treated, start=adoption, **o)
-        if self.label.startswith("att_gt"):
-            kind = o.pop("kind")
-            return _att_gt(panel, outcome, **o).aggregate(kind)
-        if self.label.startswith("event_study"):
-            event_time = o.pop("event_time")
-            es = _event_study(panel, outcome, **o)
-            if event_time is None:
-                return es  # its overall row: the average post-adoption effect
-            row = es.table[es.table["event_time"] == event_time].iloc[0]
-            return (float(row["estimate"]), float(row["ci_lower"]), float(row["ci_upper"]),
-                    float(row["p_value"]))
-        if self.label == "triple_difference":
-            return _ddd(panel, outcome, treated=[treated], **o)
-        if self.label == "permutation 2x2":
-            stat = DiD2x2Statistic(outcome, pre=o.pop("pre"), post=o.pop("post"))
-            r = permutation_inference(panel, outcome, statistic=stat, treated=[treated],
-                                      pool=[u for u in panel.units if u != treated], **o)
-            return r.estimate, r.ci_lower, r.ci_upper, r.p_value
-        raise ValueError(f"Adapter: unknown estimator {self.label!r}.")  # pragma: no cover
+        return self.run(panel, outcome, treated, adoption, **self.options)
+
+
+def _run_did2x2(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
+    return _did2x2(panel, outcome, treated=[treated], **o)
+
+
+def _run_twfe(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
+    return _twfe(panel, outcome, **o)
+
+
+def _run_synth(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
+    return _synth(panel, outcome, treated=treated, start=adoption, **o)
+
+
+def _run_sdid(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
+    return _sdid(panel, outcome, treated=treated, start=adoption, **o)
+
+
+def _run_att_gt(panel: Panel, outcome: str, treated: str, adoption: int, *,
+                kind: AggregationKind, **o: Any) -> Any:
+    return _att_gt(panel, outcome, **o).aggregate(kind)
+
+
+def _run_event_study(panel: Panel, outcome: str, treated: str, adoption: int, *,
+                     event_time: int | None, **o: Any) -> Any:
+    es = _event_study(panel, outcome, **o)
+    if event_time is None:
+        return es  # its overall row: the average post-adoption effect
+    row = es.table[es.table["event_time"] == event_time].iloc[0]
+    return (float(row["estimate"]), float(row["ci_lower"]), float(row["ci_upper"]),
+            float(row["p_value"]))
+
+
+def _run_ddd(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
+    return _ddd(panel, outcome, treated=[treated], **o)
+
+
+def _run_permutation_did2x2(panel: Panel, outcome: str, treated: str, adoption: int, *,
+                            pre: Sequence[int], post: Sequence[int], **o: Any) -> Any:
+    stat = DiD2x2Statistic(outcome, pre=pre, post=post)
+    r = permutation_inference(panel, outcome, statistic=stat, treated=[treated],
+                              pool=[u for u in panel.units if u != treated], **o)
+    return r.estimate, r.ci_lower, r.ci_upper, r.p_value
 
 
 def did2x2(*, pre: int | Sequence[int], post: int | Sequence[int], **options: Any) -> Adapter:
     """:func:`evalmodel.did2x2` on ``pre`` and ``post`` periods (other options as given)."""
-    return Adapter("did2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)), **options})
+    return Adapter("did2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)), **options},
+                   run=_run_did2x2)
 
 
 def twfe(**options: Any) -> Adapter:
     """:func:`evalmodel.twfe` (default inference unless ``options`` say otherwise)."""
-    return Adapter("twfe", dict(options))
+    return Adapter("twfe", dict(options), run=_run_twfe)
 
 
 def synth(**options: Any) -> Adapter:
     """:func:`evalmodel.synth`: the ``"average"`` row, placebo-in-space inference over the
     other units of the panel."""
-    return Adapter("synth", dict(options))
+    return Adapter("synth", dict(options), run=_run_synth)
 
 
 def sdid(*, seed: int | None = 0, **options: Any) -> Adapter:
     """:func:`evalmodel.sdid` with its default inference; ``seed`` fixes its placebo draws so
     that the study is deterministic."""
-    return Adapter("sdid", {"seed": seed, **options})
+    return Adapter("sdid", {"seed": seed, **options}, run=_run_sdid)
 
 
 def att_gt(kind: str = "simple", **options: Any) -> Adapter:
@@ -114,7 +139,7 @@ def att_gt(kind: str = "simple", **options: Any) -> Adapter:
     With the default ``inference="auto"`` and one treated unit the aggregation's inference is
     design-based (each other comparison unit in turn as the fake treated unit).
     """
-    return Adapter(f"att_gt ({kind})", {"kind": kind, **options})
+    return Adapter(f"att_gt ({kind})", {"kind": kind, **options}, run=_run_att_gt)
 
 
 def triple_difference(*, target: str, pre: int | Sequence[int], post: int | Sequence[int],
@@ -124,7 +149,7 @@ def triple_difference(*, target: str, pre: int | Sequence[int], post: int | Sequ
     and one treated unit its inference is design-based (the treatment re-assigned to each
     other unit)."""
     return Adapter("triple_difference", {"target": target, "pre": list(_seq(pre)),
-                                         "post": list(_seq(post)), **options})
+                                         "post": list(_seq(post)), **options}, run=_run_ddd)
 
 
 def event_study(estimator: str = "twfe", *, event_time: int | None = None,
@@ -142,7 +167,8 @@ def event_study(estimator: str = "twfe", *, event_time: int | None = None,
             raise EstimationError(f"calibrate.event_study: event_time={event_time!r} is not in "
                                   f"the window ({lo}, {hi}); pick an event time inside it.")
     label = f"event_study ({estimator}" + ("" if event_time is None else f", e={event_time}")
-    return Adapter(label + ")", {"estimator": estimator, "event_time": event_time, **options})
+    return Adapter(label + ")", {"estimator": estimator, "event_time": event_time, **options},
+                   run=_run_event_study)
 
 
 def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],
@@ -170,7 +196,8 @@ def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],
     n_draws = draws_argument("calibrate.permutation_did2x2", n_draws, default=None,
                              n_perm=n_perm)
     return Adapter("permutation 2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)),
-                                       "n_draws": n_draws, "seed": seed})
+                                       "n_draws": n_draws, "seed": seed},
+                   run=_run_permutation_did2x2)
 
 
 def _seq(x: int | Sequence[int]) -> Sequence[int]:
