@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -19,6 +18,7 @@ from evalmodel.estimators._common import (
     drop_missing,
     warn_few_clusters,
 )
+from evalmodel.inference.permutation import placebo_assignments
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
 from evalmodel.vocabulary import (
@@ -202,16 +202,8 @@ def _ddd_permutation(
             f"{fn}: {n} units give {total - 1} placebo assignments of {k} treated unit(s), so "
             f"the smallest attainable p-value is {1 / total:.3f} > {alpha:.3f}; add comparison "
             "units or lower conf_level.")
-    if total - 1 <= max_exact:
-        z = np.zeros((total, n), dtype=bool)
-        np.put_along_axis(z, np.array(list(itertools.combinations(range(n), k))), True, axis=1)
-        z = z[~np.all(z == actual, axis=1)]
-        kind = "all"
-    else:
-        rng = np.random.default_rng(seed)
-        z = np.zeros((max_exact, n), dtype=bool)
-        np.put_along_axis(z, np.argsort(rng.random((max_exact, n)), axis=1)[:, :k], True, axis=1)
-        kind = f"{max_exact} random (seed {seed})"
+    z, exact = placebo_assignments(n, k, actual, max_exact, seed)
+    kind = "all" if exact else f"{max_exact} random (seed {seed})"
     # the effect patterns D, as cell sums: treated units' post rows of one group or both
     tr = actual[:, None].astype(float)
     d_tgt = counts * np.array([0.0, 0.0, 0.0, 1.0]) * tr
