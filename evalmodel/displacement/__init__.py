@@ -39,6 +39,13 @@ from evalmodel.displacement.outcome import DisplacementTest, outcome_displacemen
 from evalmodel.displacement.spillover import SpilloverResult, exposed_units, spillover
 from evalmodel.vocabulary import DisplacementInference, DisplacementTransform
 
+# The designs' home in the documentation and in pickles stays ``evalmodel.displacement``, as
+# before the package was split into one module per design.
+for _obj in (DisplacementTest, SpilloverResult, exposed_units, outcome_displacement, spillover,
+             triple_difference, verdict):
+    _obj.__module__ = __name__
+del _obj
+
 #: The old name of :data:`~evalmodel.vocabulary.DisplacementTransform`.
 Transform = DisplacementTransform
 
