@@ -131,3 +131,9 @@ def series_break_notes(
         if hit:
             notes.append(f"series break in {', '.join(present)}: {b.note}")
     return notes
+
+
+# Documented (and pickled) under :mod:`evalmodel.breaks`, their public home, which re-exports
+# them: the reference then describes each once, as before this module was split from it.
+SeriesBreak.__module__ = "evalmodel.breaks"
+series_break_notes.__module__ = "evalmodel.breaks"
