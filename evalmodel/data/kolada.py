@@ -3,10 +3,14 @@
 The URL layout of the API sits in one place, :class:`KoladaEndpoints`; everything else builds
 URLs through it. :class:`KoladaClient` sends at most 25 ids or years in one request, follows
 ``next_url`` paging, sets connect and read timeouts, and retries with exponential backoff on
-429 (honouring ``Retry-After``), on 5xx answers, on timeouts and on dropped connections, using
-``requests`` with :class:`urllib3.util.Retry`. Bodies that are not valid JSON (a connection cut
-mid-body) are retried the same way. Whatever still fails raises
-:class:`~evalmodel.errors.DataSourceError` naming the URL and the HTTP status.
+429 (honouring ``Retry-After``), on 5xx answers, on timeouts, on refused or dropped
+connections, on bodies cut short (the connection closed before ``Content-Length`` bytes
+arrived: ``requests``' ``ChunkedEncodingError``, urllib3's ``ProtocolError``/``IncompleteRead``)
+and on bodies that are not valid JSON. One loop, :meth:`KoladaClient.get_json`, does every
+retry (urllib3 itself retries nothing), so all these failures share one budget of ``retries``
+and one backoff rule. Whatever still fails raises :class:`~evalmodel.errors.DataSourceError`
+naming the URL, the HTTP status or the network error, and the number of requests made
+("after 3 attempts").
 
 Data rows come back as a tidy long frame with the columns of :data:`TIDY_COLUMNS`: ``unit``
 (municipality id as a string with its leading zero), ``period`` (int), ``variable`` (KPI id),
@@ -24,6 +28,7 @@ editing.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +39,7 @@ from urllib.parse import urlencode, urljoin
 
 import pandas as pd
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
@@ -193,23 +199,36 @@ def tidy_values(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def _make_retry(retries: int, backoff: float, retry_after_max: float) -> Retry:
-    kwargs: dict[str, Any] = dict(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=retries,
-        backoff_factor=backoff,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
+#: Longest wait between two attempts from the backoff rule (urllib3's default cap).
+BACKOFF_MAX = 120.0
+#: A body cut short: ``requests`` raises ``ChunkedEncodingError`` for urllib3's
+#: ``ProtocolError``/``IncompleteRead`` (the raw ones are listed in case they surface).
+CUT_BODY_ERRORS: tuple[type[BaseException], ...] = (
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.IncompleteRead,
+)
+#: Failures of one request that are retried: timeouts, refused or dropped connections, and
+#: bodies cut short or undecodable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ContentDecodingError,
+    *CUT_BODY_ERRORS,
+)
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" + ("" if n == 1 else "s")
+
+
+def _json_object(content: bytes) -> dict[str, Any] | str:
+    """The JSON object of a body, or why it is not one."""
     try:
-        return Retry(**kwargs, retry_after_max=int(retry_after_max))
-    except TypeError:  # pragma: no cover - urllib3 older than 2.6
-        return Retry(**kwargs)
+        payload = json.loads(content)
+    except ValueError as exc:
+        return str(exc)
+    return payload if isinstance(payload, dict) else "not a JSON object"
 
 
 class KoladaClient:
@@ -264,8 +283,9 @@ class KoladaClient:
         self.timeout = timeout
         self.retries = int(retries)
         self.backoff = float(backoff)
+        self.retry_after_max = float(retry_after_max)
         self.session = session or requests.Session()
-        adapter = HTTPAdapter(max_retries=_make_retry(self.retries, self.backoff, retry_after_max))
+        adapter = HTTPAdapter(max_retries=0)  # get_json retries; urllib3 sends each request once
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.setdefault("Accept", "application/json")
@@ -276,49 +296,84 @@ class KoladaClient:
     def get_json(self, url: str) -> dict[str, Any]:
         """GET one URL and parse its JSON body, retrying as described in the class.
 
+        Each attempt is one request. A 429, a 5xx, a timeout, a refused or dropped connection,
+        a body cut short and a body that is not a JSON object are retried, at most
+        ``retries`` times, after waiting as :meth:`wait` says; any other HTTP status is not.
+
         Raises
         ------
         DataSourceError
-            Naming the URL and the HTTP status (or the network error) once retries are spent.
+            Naming the URL, the last failure (HTTP status or network error) and the number of
+            attempts made, once retries are spent (or at once for a status not retried).
         """
+        failure = ""
         attempt = 0
-        while True:
+        for attempt in range(1, self.retries + 2):
+            resp: requests.Response | None = None
             try:
                 resp = self.session.get(url, timeout=self.timeout)
-            except requests.RequestException as exc:
+            except TRANSIENT_ERRORS as exc:
+                what = "was cut short" if isinstance(exc, CUT_BODY_ERRORS) else "failed"
+                failure = f"{what}: {type(exc).__name__}: {exc}"
+            except requests.RequestException as exc:  # a bad URL, an SSL failure: not retried
                 raise DataSourceError(
-                    f"Kolada: GET {url} failed after {self.retries} retries: "
-                    f"{type(exc).__name__}: {exc}; check the network or base_url, or use the "
-                    "cache with offline=True."
+                    f"Kolada: GET {url} failed: {type(exc).__name__}: {exc} (after "
+                    f"{_attempts(attempt)}; not retried); check base_url."
                 ) from exc
-            if resp.status_code != 200:
-                raise DataSourceError(
-                    f"Kolada: GET {url} returned HTTP {resp.status_code} {resp.reason} "
-                    f"(after up to {self.retries} retries): {resp.text[:200]!r}; check the KPI "
-                    "and municipality ids, or try again later."
-                )
+            else:
+                if resp.status_code == 200:
+                    payload = _json_object(resp.content)
+                    if isinstance(payload, dict):
+                        self.log.append(
+                            {
+                                "url": url,
+                                "status": resp.status_code,
+                                "sha256": hashlib.sha256(resp.content).hexdigest(),
+                            }
+                        )
+                        return payload
+                    failure = (
+                        f"returned HTTP 200 with a body that is not valid JSON "
+                        f"({len(resp.content)} bytes, {payload}; truncated?)"
+                    )
+                elif resp.status_code in RETRY_STATUSES:
+                    failure = f"returned HTTP {resp.status_code} {resp.reason}: {resp.text[:200]!r}"
+                else:
+                    raise DataSourceError(
+                        f"Kolada: GET {url} returned HTTP {resp.status_code} {resp.reason} "
+                        f"(after {_attempts(attempt)}; this status is not retried): "
+                        f"{resp.text[:200]!r}; check the KPI and municipality ids and base_url."
+                    )
+            if attempt <= self.retries:
+                time.sleep(self.wait(attempt, resp))
+        raise DataSourceError(
+            f"Kolada: GET {url} {failure} (after {_attempts(attempt)}: retries={self.retries}); "
+            "check the network or base_url and try again later, pass a larger retries=, or use "
+            "the cache with offline=True."
+        )
+
+    def wait(self, attempt: int, resp: requests.Response | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...).
+
+        The server's ``Retry-After`` (seconds or an HTTP date) when it sends one, at most
+        ``retry_after_max``; otherwise ``backoff * 2**(attempt - 1)``, at most
+        :data:`BACKOFF_MAX`.
+
+        Examples
+        --------
+        >>> c = KoladaClient("http://127.0.0.1:9/v3", backoff=0.5)
+        >>> [c.wait(n) for n in (1, 2, 3)]
+        [0.5, 1.0, 2.0]
+        """
+        header = None if resp is None else resp.headers.get("Retry-After")
+        if header:
             try:
-                payload = json.loads(resp.content)
-                if not isinstance(payload, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:
-                if attempt < self.retries:
-                    attempt += 1
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
-                    continue
-                raise DataSourceError(
-                    f"Kolada: GET {url} returned HTTP 200 with a body that is not valid JSON "
-                    f"({len(resp.content)} bytes, {exc}; truncated?) after {self.retries} "
-                    "retries; try again later."
-                ) from None
-            self.log.append(
-                {
-                    "url": url,
-                    "status": resp.status_code,
-                    "sha256": hashlib.sha256(resp.content).hexdigest(),
-                }
-            )
-            return payload
+                seconds = Retry().parse_retry_after(header)
+            except urllib3.exceptions.InvalidHeader:
+                seconds = None
+            if seconds is not None:
+                return min(float(seconds), self.retry_after_max)
+        return float(min(self.backoff * 2 ** (attempt - 1), BACKOFF_MAX))
 
     def pages(self, url: str) -> Iterator[list[dict[str, Any]]]:
         """Yield the ``values`` list of each page, following ``next_url``."""

@@ -171,14 +171,15 @@ def test_persistent_5xx_names_url_and_status(kolada_server: Any) -> None:
     with pytest.raises(
         DataSourceError,
         match=r"GET http://127\.0\.0\.1:\d+/v3/data/kpi/N31807"
-        r"/municipality/1287/year/2013\?per_page=5000 returned HTTP 502",
+        r"/municipality/1287/year/2013\?per_page=5000 returned HTTP 502 .*"
+        r"\(after 3 attempts: retries=2\)",
     ):
         fast_client(kolada_server.base_url, retries=2).values(["N31807"], ["1287"], [2013])
     assert len(kolada_server.requests) == 3
 
 
 def test_404_is_not_retried(kolada_server: Any) -> None:
-    with pytest.raises(DataSourceError, match="returned HTTP 404"):
+    with pytest.raises(DataSourceError, match=r"returned HTTP 404 .*after 1 attempt; this status"):
         fast_client(kolada_server.base_url + "/nope").values(["N31807"], ["1287"], [2013])
     assert len(kolada_server.requests) == 1
 
@@ -192,8 +193,11 @@ def test_truncated_json_is_retried(kolada_server: Any) -> None:
 
 def test_truncated_json_every_time_raises(kolada_server: Any) -> None:
     kolada_server.inject("/data/", "truncate", times=99)
-    with pytest.raises(DataSourceError, match=r"/v3/data/kpi/N31807.* not valid JSON"):
+    with pytest.raises(
+        DataSourceError, match=r"/v3/data/kpi/N31807.* not valid JSON.*\(after 2 attempts"
+    ):
         fast_client(kolada_server.base_url, retries=1).values(["N31807"], ["1287"], [2013])
+    assert len(kolada_server.requests) == 2
 
 
 def test_timeout_is_retried(kolada_server: Any) -> None:
@@ -209,7 +213,7 @@ def test_timeout_without_retries_raises_naming_the_url(kolada_server: Any) -> No
     with pytest.raises(
         DataSourceError,
         match=r"GET http://127\.0\.0\.1:\d+/v3/data/kpi/N31807.*"
-        r"failed after 0 retries: (ReadTimeout|ConnectionError)",
+        r"failed: (ReadTimeout|ConnectionError): .*\(after 1 attempt: retries=0\)",
     ):
         client.values(["N31807"], ["1287"], [2013])
 
@@ -222,7 +226,9 @@ def test_dropped_connection_raises_data_source_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = fast_client(f"http://127.0.0.1:{port}/v3", retries=1)
-    with pytest.raises(DataSourceError, match=r"failed after 1 retries: ConnectionError"):
+    with pytest.raises(
+        DataSourceError, match=r"failed: ConnectionError: .*\(after 2 attempts: retries=1\)"
+    ):
         client.municipalities()
 
 
