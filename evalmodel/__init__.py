@@ -50,6 +50,7 @@ from evalmodel.estimators.aggregate import AggregateResult
 from evalmodel.estimators.bacon import BaconResult, bacon
 from evalmodel.estimators.did import did2x2, twfe
 from evalmodel.estimators.event_study import EventStudyResult, event_study
+from evalmodel.estimators.multisynth import MultisynthResult, multisynth
 from evalmodel.estimators.sdid import SdidResult, sdid
 from evalmodel.estimators.staggered import AttGtResult, att_gt
 from evalmodel.estimators.synth import SynthResult, synth
@@ -113,6 +114,7 @@ __all__ = [
     "EvalModelWarning",
     "EventStudyResult",
     "MDEResult",
+    "MultisynthResult",
     "Panel",
     "PanelError",
     "PermutationResult",
@@ -149,6 +151,7 @@ __all__ = [
     "inference",
     "leave_one_out",
     "minimum_detectable_effect",
+    "multisynth",
     "names",
     "permutation_inference",
     "placebo_event_study",

@@ -72,6 +72,7 @@ __all__ = [
     "KoladaGender",
     "KoladaScope",
     "Multipliers",
+    "MultisynthInference",
     "Restriction",
     "SdidInference",
     "SdidMethod",
@@ -106,6 +107,9 @@ SynthInference = Literal["auto", "placebo", "none"]
 #: The displacement designs: ``"auto"`` is permutation with fewer than 5 treated clusters,
 #: else analytic.
 DisplacementInference = Literal["auto", "permutation", "analytic"]
+#: ``multisynth``: ``"auto"`` is placebo (in space) with fewer than 5 treated units, else the
+#: leave-one-unit-out jackknife (augsynth's).
+MultisynthInference = Literal["auto", "placebo", "jackknife", "none"]
 #: Multipliers of the multiplier bootstrap (``att_gt(multipliers=...)``).
 Multipliers = Literal["rademacher", "gaussian"]
 #: Cluster weights of the wild cluster bootstrap (``wild_bootstrap(weights=...)``).
