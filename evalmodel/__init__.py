@@ -70,6 +70,10 @@ from evalmodel.inference.placebo import (
 )
 from evalmodel.inference.placebo_event import PlaceboEventStudy, placebo_event_study
 from evalmodel.inference.power import MDEResult, minimum_detectable_effect
+from evalmodel.inference.prediction_intervals import (
+    PredictionIntervalResult,
+    prediction_intervals,
+)
 from evalmodel.inference.sensitivity import (
     PretrendResult,
     SensitivityResult,
@@ -121,6 +125,7 @@ __all__ = [
     "PlaceboEventStudy",
     "PlaceboResult",
     "PlaceboStudyResult",
+    "PredictionIntervalResult",
     "PretrendResult",
     "Result",
     "SdidResult",
@@ -158,6 +163,7 @@ __all__ = [
     "placebo_in_space",
     "placebo_in_time",
     "placebo_study",
+    "prediction_intervals",
     "pretrend_test",
     "read_panel",
     "report",

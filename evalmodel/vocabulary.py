@@ -73,6 +73,7 @@ __all__ = [
     "KoladaScope",
     "Multipliers",
     "MultisynthInference",
+    "PredictionErrorMethod",
     "Restriction",
     "SdidInference",
     "SdidMethod",
@@ -110,6 +111,9 @@ DisplacementInference = Literal["auto", "permutation", "analytic"]
 #: ``multisynth``: ``"auto"`` is placebo (in space) with fewer than 5 treated units, else the
 #: leave-one-unit-out jackknife (augsynth's).
 MultisynthInference = Literal["auto", "placebo", "jackknife", "none"]
+#: Out-of-sample bounds of ``prediction_intervals``: sub-Gaussian, or location-scale
+#: (scpi's ``e_method``).
+PredictionErrorMethod = Literal["gaussian", "ls"]
 #: Multipliers of the multiplier bootstrap (``att_gt(multipliers=...)``).
 Multipliers = Literal["rademacher", "gaussian"]
 #: Cluster weights of the wild cluster bootstrap (``wild_bootstrap(weights=...)``).
