@@ -234,7 +234,8 @@ class Cache:
         CacheMissError
             If the entry is not cached.
         CacheCorruptError
-            If the table file is missing or its sha256 differs from the manifest.
+            If the table file is missing, its sha256 differs from the manifest, or it is not
+            a readable Parquet table.
         """
         m = self.manifest(name)
         if m is None:
@@ -254,7 +255,14 @@ class Cache:
                 f"Cache: {path} is corrupt: sha256 {got[:16]}... does not match the manifest's "
                 f"{m.sha256[:16]}...; refetch it (`evalmodel data fetch`) or delete the file."
             )
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow's ArrowInvalid, OSError: not a Parquet file
+            raise CacheCorruptError(
+                f"Cache: {path} of {name!r} matches its checksum but is not a readable Parquet "
+                f"table ({type(exc).__name__}: {str(exc)[:160]}); refetch it (`evalmodel data "
+                "fetch --refresh`) or delete the entry."
+            ) from None
 
     def names(self, prefix: str = "") -> list[str]:
         """Names of every entry (manifest) under ``prefix``, sorted."""

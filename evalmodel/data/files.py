@@ -17,8 +17,9 @@ cache folder, and a district panel.
   ``kolada/values/<KPI>`` entry, checked against its checksum.
 
 The encoding (UTF-8 with or without a byte-order mark, Windows-1252, UTF-16), the separator
-(semicolon, tab, comma) and the header row are found by :mod:`evalmodel.data.sniff`. Columns
-are recognised by name (Swedish or English, any case) rather than by position:
+(semicolon, tab, comma; ``sep=`` forces one) and the header row (or two header rows from merged
+cells) are found by :mod:`evalmodel.data.sniff` and recorded in ``df.attrs["source"]``.
+Columns are recognised by name (Swedish or English, any case) rather than by position:
 
 ============  ===========================================================================
 role          accepted header names
@@ -37,7 +38,14 @@ Unit cells such as ``"1287 Trelleborg"`` keep their code; numeric codes that los
 zero (``580``) get it back (``"0580"``); Kolada's group ids (``G33860``) are kept as written.
 Decimal commas, spaces between thousands and the missing markers ``..``, ``.``, ``-``, ``–``
 and ``X`` are understood: a missing value becomes NaN and its marker is kept in ``status``.
-Repeated column names are an error naming them.
+
+What is refused, with a :class:`~evalmodel.errors.DataSourceError` naming the file, the column
+or the cell and the fix (never a pandas or codec exception): a missing path, a file that is not
+a text table or a workbook, an unknown extension, no recognisable header, repeated column names
+(never renamed to ``X.1``), a year that is not an integer, a unit cell without a code, a value
+that is not a number or a missing marker, and ``variable=`` for a file that names its
+variables itself. Nothing is dropped silently: footnote lines, codes given their leading zeros
+back and combined header rows are listed in ``df.attrs["notes"]``.
 
 :func:`read_district_panel` reads a researcher's district panel (e.g. Malmö's city areas),
 documented in its docstring.
@@ -45,6 +53,8 @@ documented in its docstring.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from collections.abc import Sequence
@@ -55,14 +65,22 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.data.cache import Cache
+from evalmodel.data.header_rows import MISSING_MARKERS
 from evalmodel.data.kolada import TIDY_COLUMNS
-from evalmodel.data.sniff import LABELS, is_year, read_cells, role_of
+from evalmodel.data.sniff import (
+    LABELS,
+    SEPARATORS,
+    decode,
+    duplicates_error,
+    is_year,
+    read_cells,
+    role_of,
+)
 from evalmodel.errors import DataSourceError
 from evalmodel.panel import Panel
 
 __all__ = ["DISTRICT_COLUMNS", "VALUES_PREFIX", "read_cache", "read_district_panel", "read_export"]
 
-MISSING_MARKERS = ("..", ".", "-", "–", "x", "X", "")
 GENDERS = {
     "t": "T",
     "totalt": "T",
@@ -163,6 +181,7 @@ def read_export(
     *,
     variable: str | None = None,
     sheet: str | int | None = None,
+    sep: str | None = None,
 ) -> pd.DataFrame:
     """Read a Kolada or Socialstyrelsen file, any long or wide table, or a cache folder into
     the tidy long frame.
@@ -178,6 +197,9 @@ def read_export(
         accepted with a cache folder, whose entries are named by KPI.
     sheet : str or int, optional
         Excel sheet (default the first). Not accepted with a cache folder.
+    sep : str, optional
+        Field separator of a text file (default: semicolon, tab and comma are tried). Not
+        accepted with an Excel file or a cache folder.
 
     Returns
     -------
@@ -194,7 +216,8 @@ def read_export(
     DataSourceError
         If the path is missing, the file cannot be decoded or has no recognisable header,
         repeats a column name, or has text where numbers belong; the message says what was
-        tried.
+        tried. Also when ``variable=`` is given for a file with a variable column (or with
+        variables named by a second header row), which would otherwise be ignored.
 
     Examples
     --------
@@ -206,24 +229,45 @@ def read_export(
     """
     p = Path(path)
     if p.is_dir():
-        if variable is not None or sheet is not None:
+        if variable is not None or sheet is not None or sep is not None:
             raise DataSourceError(
                 f"read_export: {p} is a cache folder, whose entries are named by KPI; "
-                f"variable={variable!r} and sheet={sheet!r} apply to files only: leave them out."
+                f"variable={variable!r}, sheet={sheet!r} and sep={sep!r} apply to files only: "
+                "leave them out."
             )
         return read_cache(p)
     if not p.exists():
         raise DataSourceError(f"read_export: file {p} does not exist; check the path.")
-    raw = read_cells(p, sheet)
+    raw = read_cells(p, sheet, sep)
     body, col, layout = _layout(raw.body, p)
     notes: list[str] = list(raw.notes)
+    if variable is not None and len(raw.titles) == 1:  # a title merged over the years
+        body = body.assign(**{col["variable"]: variable})
+        notes.append(f"variable={variable!r} names the header title {raw.titles[0]!r}")
+    elif variable is not None and "variable" in col:
+        if raw.titles:
+            named = f"names its variables {list(raw.titles)[:5]} in a second header row"
+        elif layout == "wide by variable":
+            names = body[col["variable"]].unique().tolist()[:5]
+            named = f"has one column per variable ({names})"
+        else:
+            named = f"has the variable column {col['variable']!r}"
+        raise DataSourceError(
+            f"read_export: variable={variable!r} names the variable of a file without one, but "
+            f"{p} {named}; leave variable= out."
+        )
     unit, zeros = _unit_codes(body[col["unit"]], p)
     if zeros:
         notes.append(zeros)
     period = pd.to_numeric(body[col["period"]].astype(str).str.strip(), errors="coerce")
-    if period.isna().any() or (period.round() != period).any():
-        bad = body[col["period"]][period.isna()].iloc[0] if period.isna().any() else period.iloc[0]
-        raise DataSourceError(f"read_export: year {bad!r} in {p} is not an integer year.")
+    odd = period.isna() | (period.round() != period)
+    if odd.any():
+        bad = body[col["period"]][odd].iloc[0]
+        raise DataSourceError(
+            f"read_export: year {bad!r} in column {col['period']!r} of {p} is not an "
+            f"integer year ({int(odd.sum())} cells); write years as e.g. 2012 (not "
+            "'2012-01-01' or '2012/13', and no empty cells)."
+        )
     value, status, unreadable = _numbers(body[col["value"]])
     if unreadable.any():
         bad = body[col["value"]][unreadable].iloc[0]
@@ -232,7 +276,7 @@ def read_export(
         raise DataSourceError(
             f"read_export: value {bad!r} in {where}{p} is not a number "
             f"({int(unreadable.sum())} cells); numbers may use a decimal comma; missing markers "
-            f"are {list(MISSING_MARKERS[:-1])}."
+            f"are {list(MISSING_MARKERS[:-1])}: correct or blank those cells."
         )
     if "status" in col:  # Kolada's flag where the value is present
         flag = body[col["status"]].astype(str).str.strip()
@@ -326,7 +370,7 @@ def read_district_panel(
     path: str | os.PathLike[str],
     *,
     outcomes: Sequence[str] | None = None,
-    sep: str = ",",
+    sep: str | None = None,
 ) -> Panel:
     """Read a district panel (e.g. Malmö's city areas) from a researcher's CSV.
 
@@ -347,27 +391,57 @@ def read_district_panel(
         The CSV file.
     outcomes : sequence of str, optional
         Outcome columns to keep (default every column other than the four named above).
-    sep : str
-        Field separator.
+    sep : str, optional
+        Field separator (default: the first of ``,``, ``;`` and tab whose header row holds
+        ``district`` and ``year``).
 
     Returns
     -------
     Panel
         Unit ``"district"``, time ``"year"``, cohort ``"first_treated"`` when present;
-        ``panel.source`` holds the file name and the district -> city map.
+        ``panel.source`` holds the file name, its encoding and separator, and the district ->
+        city map.
+
+    Raises
+    ------
+    DataSourceError
+        If the path is missing or a folder, the file is not text in UTF-8, cp1252 or UTF-16,
+        no separator gives the columns ``district`` and ``year`` (the message lists those
+        tried), a column name is repeated, or a row has more fields than the header.
     """
     p = Path(path)
+    where = "read_district_panel"
     if not p.exists():
-        raise DataSourceError(f"read_district_panel: file {p} does not exist; check the path.")
-    df = pd.read_csv(p, sep=sep, dtype={"district": str, "city": str}, encoding="utf-8-sig")
-    df.columns = [str(c).strip() for c in df.columns]
-    lacking = [c for c in ("district", "year") if c not in df.columns]
-    if lacking:
+        raise DataSourceError(f"{where}: file {p} does not exist; check the path.")
+    if p.is_dir():
+        raise DataSourceError(f"{where}: {p} is a folder; pass the district panel's CSV file.")
+    text, encoding = decode(p.read_bytes(), p, where)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    seps = [sep] if sep is not None else [",", ";", "\t"]
+    split = {s: [c.strip() for c in next(csv.reader([first], delimiter=s), [])] for s in seps}
+    use = next((s for s in seps if {"district", "year"} <= set(split[s])), None)
+    if use is None:
+        header = split[seps[0]]
+        lacking = [c for c in ("district", "year") if c not in header]
+        tried = ", ".join(f"{SEPARATORS[s]} {s!r}" for s in seps if s in SEPARATORS)
         raise DataSourceError(
-            f"read_district_panel: {p} lacks the column(s) {lacking}; the columns are "
-            f"{list(df.columns)[:10]}; a district panel needs 'district' and 'year' (see "
-            "evalmodel.data.files.DISTRICT_COLUMNS)."
+            f"{where}: {p} lacks the column(s) {lacking}; its header read with "
+            f"{'sep=' + repr(sep) if sep is not None else 'each separator tried (' + tried + ')'}"
+            f" is {header[:10]}; a district panel needs 'district' and 'year' (see "
+            "evalmodel.data.files.DISTRICT_COLUMNS)"
+            + ("; leave sep out to have it detected." if sep is not None else ".")
         )
+    error = duplicates_error(split[use], str(p), where)
+    if error is not None:
+        raise error
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=use, dtype={"district": str, "city": str})
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise DataSourceError(
+            f"{where}: {p} is not a readable table (read as {encoding}, separator {use!r}): "
+            f"{str(exc).strip()}; every row needs as many fields as the header."
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
     cohort = "first_treated" if "first_treated" in df.columns else None
     roles = {"district", "year", "city", "first_treated"}
     outs = list(outcomes) if outcomes is not None else [c for c in df.columns if c not in roles]
@@ -380,5 +454,11 @@ def read_district_panel(
         time="year",
         cohort=cohort,
         outcomes=outs,
-        source={"name": "district file", "file": str(p), "city": city},
+        source={
+            "name": "district file",
+            "file": str(p),
+            "encoding": encoding,
+            "separator": use,
+            "city": city,
+        },
     )

@@ -256,6 +256,7 @@ def read_panel(
     include: Sequence[str] = (),
     variable: str | None = None,
     sheet: str | int | None = None,
+    sep: str | None = None,
 ) -> Panel:
     """Read a file or a cache folder into a Panel of municipalities, by stated rules.
 
@@ -279,6 +280,8 @@ def read_panel(
         Variable name for a file without a variable column (default: the file's stem).
     sheet : str or int, optional
         Excel sheet (default the first).
+    sep : str, optional
+        Field separator of a text file (default: semicolon, tab and comma are tried).
 
     Returns
     -------
@@ -327,7 +330,7 @@ def read_panel(
     g = _gender(gender)
     check_option("read_panel", "scope", scope, KoladaScope, error=DataSourceError)
     p = Path(path)
-    tidy = read_export(p, variable=variable, sheet=sheet)
+    tidy = read_export(p, variable=variable, sheet=sheet, sep=sep)
     table, table_source = _municipality_table(p)
     return _panel_from_tidy(
         tidy,

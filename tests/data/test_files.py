@@ -282,7 +282,9 @@ def test_comma_file_with_a_semicolon_in_its_title(tmp_path: Path) -> None:
 def test_no_header_says_what_was_tried(tmp_path: Path) -> None:
     path = _file(tmp_path, "x.csv", "a;b\n1;2\n")
     with pytest.raises(
-        DataSourceError, match=r"read as utf-8; separators tried: semicolon, tab, comma"
+        DataSourceError,
+        match=r"read as utf-8; separators tried: semicolon ';', tab '\\t', comma ','; if the "
+        r"file uses another separator, pass it, e\.g\. sep='\|'",
     ):
         read_export(path)
 
@@ -359,7 +361,9 @@ def test_cache_folder(tmp_path: Path) -> None:
     src = got.attrs["source"]
     assert src["layout"] == "cache"
     assert sorted(src["entries"]) == ["kolada/values/N31807", "kolada/values/N31814"]
-    with pytest.raises(DataSourceError, match=r"variable='x' and sheet=None apply to files"):
+    with pytest.raises(
+        DataSourceError, match=r"variable='x', sheet=None and sep=None apply to files"
+    ):
         read_export(root, variable="x")
 
 
