@@ -64,6 +64,7 @@ __all__ = [
     "Cluster",
     "CompareShow",
     "ControlGroup",
+    "DemeanMethod",
     "DidInference",
     "DisplacementInference",
     "DisplacementTransform",
@@ -142,6 +143,8 @@ SynthOperation = Literal["mean", "median", "min", "max", "sum"]
 SynthVStart = Literal["both", "equal", "regression"]
 #: Solver of the SDID weights.
 SolverEngine = Literal["auto", "numba", "numpy"]
+#: Two-way demeaning of ``core.demean.twoway_demean``: closed form, exact solve or iterations.
+DemeanMethod = Literal["auto", "closed", "direct", "alternating"]
 #: Scale of the outcome in the displacement designs.
 DisplacementTransform = Literal["level", "log"]
 

@@ -5,6 +5,9 @@
   batched Frank-Wolfe weights of synthetic DiD;
 - :mod:`~evalmodel.core.twoway`: two-way fixed-effects least squares (unit demeaning, period
   dummies, CR1 covariance);
+- :mod:`~evalmodel.core.demean` and :mod:`~evalmodel.core.twfe_ols`: two-way demeaning on
+  integer codes (closed form, exact Schur solve or alternating projections) and the
+  least squares with absorbed unit and period effects behind ``twfe``;
 - :mod:`~evalmodel.core.clusters`: sums within clusters;
 - :mod:`~evalmodel.core.inversion`: confidence intervals by test inversion;
 - :mod:`~evalmodel.core.jit`: optional compilation of inner loops with numba.

@@ -4,7 +4,8 @@
 in comparison units, in means form (the four cell means) and regression form (the interaction
 coefficient, which equals the means form exactly; statsmodels computes the cluster-robust
 standard error). ``twfe`` is the static two-way fixed-effects regression on a treatment
-indicator, fitted by linearmodels' ``PanelOLS``.
+indicator, fitted by the core's two-way demeaning (:mod:`evalmodel.core.twfe_ols`), which
+reproduces linearmodels' ``PanelOLS`` to rounding (the tests compare them).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from linearmodels.panel import PanelOLS
 
+from evalmodel.core.twfe_ols import TwfeFit, twfe_ols
 from evalmodel.errors import EstimationError, EvalModelWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
@@ -274,6 +275,27 @@ def did2x2(
     )
 
 
+def _fit_twoway(fn: str, panel: Panel, df: pd.DataFrame, outcome: str, terms: list[str],
+                ucode: np.ndarray, cluster: np.ndarray | None) -> TwfeFit:
+    """The regression of ``outcome`` on ``terms`` (``"treated"`` read from ``_treated``) with
+    unit and period effects, by the core's two-way demeaning: the estimates, covariance and
+    small-sample factor of linearmodels' ``PanelOLS`` (tests/estimators/test_twfe_fast.py)."""
+    if panel.group is not None:
+        raise EstimationError(
+            f"{fn}: the panel has a group role ({panel.group!r}), so a unit has several rows per "
+            "period; the unit and period effects need one row per unit and period: build the "
+            "Panel from one group's rows or aggregate the groups first."
+        )
+    w = None if panel.weight is None else df[panel.weight].to_numpy(float)  # positive (Panel)
+    x = np.column_stack([df["_treated" if t == "treated" else t].to_numpy(float)
+                         for t in terms])
+    tcode = np.searchsorted(panel.periods, df[panel.time].to_numpy())
+    if cluster is not None and cluster.min() < 0:  # missing cluster ids: one cluster, as before
+        cluster = cluster + 1
+    return twfe_ols(df[outcome].to_numpy(float), x, ucode, tcode, weights=w, cluster=cluster,
+                    names=terms, fn=fn)
+
+
 def twfe(
     panel: Panel,
     outcome: str,
@@ -289,8 +311,11 @@ def twfe(
 ) -> EstimateResult:
     """Static two-way fixed effects: ``y_it = a_i + g_t + b D_it + x_it'c + e_it``.
 
-    ``D_it`` is 1 from a unit's cohort on (or the 0/1 column ``treatment``). Fitted by
-    linearmodels ``PanelOLS`` with unit and time effects and the panel's weights.
+    ``D_it`` is 1 from a unit's cohort on (or the 0/1 column ``treatment``). Fitted with unit
+    and time effects and the panel's weights by two-way demeaning on integer codes
+    (:func:`evalmodel.core.twfe_ols.twfe_ols`: closed form on a balanced panel, an exact
+    solve otherwise); estimates, standard errors and their small-sample factor are those of
+    linearmodels ``PanelOLS``.
 
     Parameters
     ----------
@@ -318,7 +343,7 @@ def twfe(
     -------
     EstimateResult
         Rows for ``"treated"`` (the headline) and each covariate; ``details["fit"]`` holds the
-        linearmodels result.
+        :class:`~evalmodel.core.twfe_ols.TwfeFit` (coefficients, covariance, residuals).
 
     Notes
     -----
@@ -351,31 +376,32 @@ def twfe(
                                   "leave it out: the fixed effects absorb constants.")
     if df["_treated"].nunique() < 2:
         raise EstimationError(f"{fn}: the treatment indicator does not vary; check the cohorts.")
-    idx = pd.MultiIndex.from_arrays([df[panel.unit], df[panel.time]])
-    y = pd.Series(df[outcome].to_numpy(), index=idx, name=outcome)
-    X = pd.DataFrame(df[["_treated", *covariates]].to_numpy(), index=idx,
-                     columns=["treated", *covariates])
-    weights = pd.Series(df[panel.weight].to_numpy(), index=idx) if panel.weight else None
-    model = PanelOLS(y, X, entity_effects=True, time_effects=True, weights=weights,
-                     drop_absorbed=False, check_rank=True)
-    treated_units = sorted(df.loc[df["_treated"] == 1, panel.unit].unique())
+    terms = ["treated", *covariates]
+    ucode, unit_ids = panel.unit_codes()
+    ucode = ucode[df.index.to_numpy()]  # df keeps the row labels of panel.data (0..n-1)
+    d_kept = df["_treated"].to_numpy()
+    treated_units = sorted(unit_ids[np.unique(ucode[d_kept == 1])].tolist())
     n_clusters = None
     n_tc = len(treated_units)
+    cluster_codes = None
+    if cluster is not None:
+        cluster_codes = (ucode if cluster == "unit" else
+                         _cluster_codes(fn, df, panel, cluster))
+    fit = _fit_twoway(fn, panel, df, outcome, terms, ucode, cluster_codes)
     if cluster is None:
-        fit = model.fit(cov_type="robust")
         how = "heteroskedasticity-robust"
     else:
-        codes = _cluster_codes(fn, df, panel, cluster)
-        clusters = pd.DataFrame({"c": codes}, index=idx)
-        fit = model.fit(cov_type="clustered", clusters=clusters)
-        n_clusters = int(codes.max()) + 1
+        assert cluster_codes is not None and fit.n_clusters is not None
+        n_clusters = (fit.n_clusters if cluster == "unit" else  # as counted before: without
+                      int(cluster_codes.max()) + 1)             # a missing-value cluster (-1)
         how = f"cluster-robust by {cluster} ({n_clusters} clusters)"
-        n_tc = len(np.unique(codes[df[panel.unit].isin(treated_units).to_numpy()]))
+        treated_unit = np.zeros(len(unit_ids), dtype=bool)
+        treated_unit[ucode[d_kept == 1]] = True
+        n_tc = len(np.unique(cluster_codes[treated_unit[ucode]]))
         if not use_permutation(fn, inference, n_tc):
             notes += warn_few_clusters(fn, n_tc)
-    terms = ["treated", *covariates]
-    table = inference_table({"term": terms}, fit.params[terms].to_numpy(),
-                            fit.std_errors[terms].to_numpy(), conf_level=conf_level)
+    table = inference_table({"term": terms}, fit.params, fit.std_errors,
+                            conf_level=conf_level)
     details: dict[str, object] = {"fit": fit}
     if use_permutation(fn, inference, n_tc):
         if treatment is not None:
@@ -395,10 +421,11 @@ def twfe(
             n_draws=n_draws, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
             fallback=how if inference == "auto" else None)
         notes += why
+    periods = np.unique(df[panel.time].to_numpy())
     sample = Sample(
-        n_obs=int(fit.nobs), n_units=int(df[panel.unit].nunique()),
-        n_periods=int(df[panel.time].nunique()), treated_units=tuple(treated_units),
-        periods=tuple(int(p) for p in sorted(df[panel.time].unique())), n_clusters=n_clusters,
+        n_obs=fit.nobs, n_units=fit.n_units, n_periods=len(periods),
+        treated_units=tuple(treated_units), periods=tuple(int(p) for p in periods),
+        n_clusters=n_clusters,
     )
     return EstimateResult(
         method="twfe", outcome=outcome, table=table, inference=how, sample=sample,
