@@ -21,6 +21,7 @@ from evalmodel.errors import (
     MissingValueWarning,
     PanelError,
 )
+from evalmodel.frames import as_pandas
 from evalmodel.panel_columns import (
     _not_a_period,
     _plain,
@@ -104,6 +105,8 @@ class Panel:
         truth: pd.DataFrame | None = None,
         source: Mapping[str, Any] | None = None,
     ) -> None:
+        data = as_pandas(data, roles=[unit, time, cohort, weight, group, variable, value],
+                         outcomes=outcomes, long=variable is not None)  # polars, arrow, duckdb
         if not isinstance(data, pd.DataFrame):
             raise PanelError(
                 f"Panel: data must be a pandas DataFrame, got {type(data).__name__}; "

@@ -14,7 +14,7 @@ Why each module sits where it does:
   least squares, cluster sums, test inversion, numba) and imports only ``errors`` and
   ``vocabulary``;
 - ``panel`` and ``results`` are the two interfaces: the data an estimator takes and the object
-  it returns;
+  it returns; ``frames`` (polars, pyarrow and duckdb input read for the panel) sits with them;
 - ``breaks`` and ``coverage`` read a panel;
 - ``names`` sits with ``data``: it prefers the cache's fresher municipality list
   (``data.cache``), and the readers label units with it;
@@ -45,7 +45,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel.known_breaks",
                     "evalmodel._version", "evalmodel.vocabulary")),
     ("core", ("evalmodel.core",)),
-    ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.results")),
+    ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.results",
+                    "evalmodel.frames")),
     ("panel tools", ("evalmodel.breaks", "evalmodel.coverage")),
     ("data", ("evalmodel.data", "evalmodel.names", "evalmodel.datasets")),
     ("cases", ("evalmodel.cases",)),
