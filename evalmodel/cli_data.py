@@ -14,13 +14,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from evalmodel.errors import EvalModelError
 
-__all__ = ["add_data_commands", "cmd_fetch", "cmd_list", "main", "parse_years"]
+__all__ = ["add_data_commands", "cmd_fetch", "cmd_list", "kpi_id", "main", "parse_years"]
+
+_KPI = re.compile(r"^[A-Z]\d{5}$")
+
+
+def kpi_id(text: str) -> str:
+    """Check one ``--kpis`` value: a Kolada KPI id, a capital letter and five digits.
+
+    Examples
+    --------
+    >>> kpi_id("N31807")
+    'N31807'
+    """
+    if not _KPI.match(text):
+        raise argparse.ArgumentTypeError(
+            f"--kpis {text!r} is not a Kolada KPI id; write a capital letter and five digits, "
+            "e.g. N31807 (ids are separated by spaces)"
+        )
+    return text
 
 
 def parse_years(text: str) -> list[int]:
@@ -71,6 +90,7 @@ def add_data_commands(subparsers: Any) -> argparse.ArgumentParser:
     fetch.add_argument(
         "--kpis",
         nargs="+",
+        type=kpi_id,
         default=list(CASE_KPIS),
         metavar="KPI",
         help="Kolada KPI ids (default: the case KPIs)",
@@ -144,11 +164,19 @@ def cmd_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 
 def cmd_list(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    """Handler of ``evalmodel data list``; returns 0, or 1 if an entry is corrupt."""
+    """Handler of ``evalmodel data list``; returns 0, or 1 if an entry is corrupt or the
+    folder is a file."""
     from evalmodel.data.cache import Cache
 
     out = out or sys.stdout
     cache = Cache(args.cache_dir)
+    if cache.root.exists() and not cache.root.is_dir():
+        print(
+            f"evalmodel data list: --cache-dir {str(cache.root)!r} is a file, not a folder; "
+            "pass the cache folder (the --cache-dir of `evalmodel data fetch`).",
+            file=sys.stderr,
+        )
+        return 1
     entries = cache.entries()
     if getattr(args, "json", False):
         print(json.dumps(entries.to_dict(orient="records"), indent=1), file=out)

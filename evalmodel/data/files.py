@@ -100,17 +100,20 @@ _CODE = re.compile(r"^\s*(G\d+|\d{1,4})\b")
 _SORT = ["variable", "unit", "period", "gender"]
 
 
-def _unit_codes(s: pd.Series, path: Path) -> tuple[pd.Series, str]:
+def _unit_codes(s: pd.Series, path: Path, column: str) -> tuple[pd.Series, str]:
     text = s.astype(str).str.strip()
     if (text.str.len() == 4).all() and text.str.isdigit().all():  # the common case, fast
         return text, ""
     code = text.str.extract(_CODE, expand=False)
     if code.isna().any():
         bad = s[code.isna()].iloc[0]
+        empty = int((text == "").sum())
+        what = f", {empty} of them empty" if empty else ""
         raise DataSourceError(
-            f"read_export: unit cell {bad!r} in {path} has no municipality code; unit cells "
-            "must start with the code, e.g. '1287' or '1287 Trelleborg' (or a Kolada group "
-            "id such as 'G33860')."
+            f"read_export: unit cell {bad!r} in column {column!r} of {path} has no municipality "
+            f"code ({int(code.isna().sum())} cells without a code{what}); unit cells must start "
+            "with the code, e.g. '1287' or '1287 Trelleborg' (or a Kolada group id such as "
+            "'G33860'): fill or delete those rows."
         )
     numeric = ~code.str.startswith("G")
     short = numeric & (code.str.len() < 4)
@@ -137,9 +140,18 @@ def _numbers(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return value.astype("float64"), status, value.isna() & ~missing
 
 
-def _genders(s: pd.Series) -> pd.Series:
+def _genders(s: pd.Series, path: Path, column: str) -> pd.Series:
+    """Kolada's gender letters; an unknown code is refused (it would be left out unseen)."""
     text = s.astype(str).str.strip()
-    codes = {g: GENDERS.get(g.lower(), g) for g in text.unique()}
+    codes = {g: GENDERS.get(g.lower()) for g in text.unique()}
+    unknown = sorted(g for g, c in codes.items() if c is None)
+    if unknown:
+        raise DataSourceError(
+            f"read_export: gender {unknown[:5]} in column {column!r} of {path} is not a gender "
+            f"code ({int(text.isin(unknown).sum())} cells); the codes are T/K/M or "
+            "Totalt/Kvinnor/Män: correct those cells, or delete the column if the file holds "
+            "totals."
+        )
     return text.map(codes)
 
 
@@ -256,7 +268,7 @@ def read_export(
             f"read_export: variable={variable!r} names the variable of a file without one, but "
             f"{p} {named}; leave variable= out."
         )
-    unit, zeros = _unit_codes(body[col["unit"]], p)
+    unit, zeros = _unit_codes(body[col["unit"]], p, col["unit"])
     if zeros:
         notes.append(zeros)
     period = pd.to_numeric(body[col["period"]].astype(str).str.strip(), errors="coerce")
@@ -289,7 +301,7 @@ def read_export(
             "period": period.astype("int64"),
             "variable": var,
             "value": value,
-            "gender": _genders(body[col["gender"]]) if "gender" in col else "T",
+            "gender": _genders(body[col["gender"]], p, col["gender"]) if "gender" in col else "T",
             "status": status,
         }
     )[list(TIDY_COLUMNS)]
@@ -324,6 +336,12 @@ def read_cache(path: str | os.PathLike[str]) -> pd.DataFrame:
         if an entry does not match its checksum.
     """
     root = Path(path)
+    if not root.is_dir():
+        state = "is a file, not a folder" if root.exists() else "does not exist"
+        raise DataSourceError(
+            f"read_cache: {root} {state}; pass the cache folder filled by `evalmodel data "
+            "fetch` (its --cache-dir), or read a file with read_export."
+        )
     cache = Cache(root)
     names = cache.names(VALUES_PREFIX)
     if not names:
@@ -434,6 +452,15 @@ def read_district_panel(
     error = duplicates_error(split[use], str(p), where)
     if error is not None:
         raise error
+    widths = [len(r) for r in csv.reader(io.StringIO(text), delimiter=use)]
+    wide = [i for i, w in enumerate(widths) if w > len(split[use])]
+    if wide:  # pandas would take the first column as an index and shift every name
+        raise DataSourceError(
+            f"{where}: {p} is not a readable table (read as {encoding}, separator {use!r}): "
+            f"line {wide[0] + 1} has {widths[wide[0]]} fields but the header "
+            f"{len(split[use])} ({len(wide)} such lines); every row needs as many fields as the "
+            "header."
+        )
     try:
         df = pd.read_csv(io.StringIO(text), sep=use, dtype={"district": str, "city": str})
     except (pd.errors.ParserError, csv.Error) as exc:

@@ -12,7 +12,10 @@ Notes
 The table id and the variable codes (``Region``, ``Kon``, ``Tid``, ``ContentsCode``) follow
 SCB's naming; they could not be checked against the live v2 API when this was written. Pass
 ``table_id=`` (and ``value_codes=``) if SCB has renamed them. ``pxwebpy`` is an optional
-dependency, imported only when this function runs.
+dependency, imported only when this function runs. Unlike the Kolada client, this module does
+not retry: ``pxwebpy`` waits out a 429 itself, and any other failure (an HTTP error, a refused
+connection, a body cut short) raises :class:`~evalmodel.errors.DataSourceError` naming the table,
+the URL and the cause at once.
 """
 
 from __future__ import annotations

@@ -126,3 +126,16 @@ def test_body_cut_waits_by_the_backoff_rule(
     assert len(c.values(["N31807"], ["1287"], [2013])) == 1
     assert waits == [0.25, 0.5, 1.0]
     assert len(server.requests) == 4
+
+
+def test_scb_body_cut_is_a_data_source_error(cutting: type[CuttingServer]) -> None:
+    from evalmodel.data.scb import scb_table
+
+    server = cutting(99)
+    with pytest.raises(
+        DataSourceError,
+        match=r"scb: reading table 'TAB1386' from http://127\.0\.0\.1:\d+/v3 failed: "
+        r"\w+Error: .*check table_id",
+    ):
+        scb_table("TAB1386", base_url=server.base_url, timeout=2)
+    assert len(server.requests) == 1  # not retried, as the module says
