@@ -173,6 +173,27 @@ def test_merged_header_in_an_excel_sheet(tmp_path: Path) -> None:
     assert got.attrs["notes"][0].startswith("two header rows (rows 2 and 3) read as one")
 
 
+def test_workbook_with_merged_cells(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Kommun", "Andel (%)", None, "Antal", None])
+    ws.append([None, 2019, 2020, 2019, 2020])
+    ws.append(["1287 Trelleborg", 4.1, 4.3, 10, 11])
+    for cells in ("A1:A2", "B1:C1", "D1:E1"):
+        ws.merge_cells(cells)
+    wb.save(tmp_path / "merged.xlsx")
+    got = read_export(tmp_path / "merged.xlsx")
+    assert got[["variable", "period", "value"]].values.tolist() == [
+        ["Andel (%)", 2019, 4.1],
+        ["Andel (%)", 2020, 4.3],
+        ["Antal", 2019, 10.0],
+        ["Antal", 2020, 11.0],
+    ]
+    assert got.attrs["source"]["header_rows"] == [0, 1]
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
