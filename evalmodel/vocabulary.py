@@ -63,6 +63,7 @@ __all__ = [
     "CasePool",
     "Cluster",
     "CompareShow",
+    "ConformalScheme",
     "ControlGroup",
     "DemeanMethod",
     "DidInference",
@@ -72,6 +73,7 @@ __all__ = [
     "EventStudyEstimator",
     "KoladaGender",
     "KoladaScope",
+    "LambdaRule",
     "Multipliers",
     "MultisynthInference",
     "PredictionErrorMethod",
@@ -79,6 +81,7 @@ __all__ = [
     "SdidInference",
     "SdidMethod",
     "SolverEngine",
+    "SynthAugment",
     "SynthInference",
     "SynthOperation",
     "SynthVStart",
@@ -103,9 +106,10 @@ AttGtInference = Literal["auto", "analytic", "bootstrap"]
 AggregateInference = Literal["auto", "analytic", "bootstrap"]
 #: ``sdid``: ``"auto"`` is placebo with one treated unit, else the unit bootstrap.
 SdidInference = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
-#: ``synth``: ``"auto"`` is placebo (one treated unit is fewer than 5 treated clusters),
-#: placebo in space over the donors, or none.
-SynthInference = Literal["auto", "placebo", "none"]
+#: ``synth``: ``"auto"`` is placebo (one treated unit is fewer than 5 treated clusters; with
+#: ``augment=`` it is conformal), placebo in space over the donors, conformal inference
+#: (Chernozhukov, Wuthrich and Zhu 2021), or none.
+SynthInference = Literal["auto", "placebo", "conformal", "none"]
 #: The displacement designs: ``"auto"`` is permutation with fewer than 5 treated clusters,
 #: else analytic.
 DisplacementInference = Literal["auto", "permutation", "analytic"]
@@ -141,6 +145,14 @@ SdidMethod = Literal["sdid", "sc", "did"]
 SynthOperation = Literal["mean", "median", "min", "max", "sum"]
 #: Starting values of ``synth``'s predictor weights V.
 SynthVStart = Literal["both", "equal", "regression"]
+#: Augmentation of ``synth``: none, ridge (Ben-Michael, Feller and Rothstein 2021), or ridge on
+#: outcomes de-meaned by each unit's pre-period mean (their "fixed effects" variant).
+SynthAugment = Literal["none", "ridge", "ridge_fe"]
+#: How the cross-validated ridge penalty of the augmented synthetic control is read off its
+#: error path: the smallest error, or the largest penalty within one standard error of it.
+LambdaRule = Literal["min", "1se"]
+#: Permutations of the residuals in conformal inference: cyclic shifts (moving blocks) or iid.
+ConformalScheme = Literal["moving_block", "iid"]
 #: Solver of the SDID weights.
 SolverEngine = Literal["auto", "numba", "numpy"]
 #: Two-way demeaning of ``core.demean.twoway_demean``: closed form, exact solve or iterations.

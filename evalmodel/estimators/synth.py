@@ -29,11 +29,18 @@ import pandas as pd
 from evalmodel.core.synth_solver import SynthProblem
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
+from evalmodel.estimators.synth_augment import (
+    Augmentation,
+    augment_fit,
+    check_augment,
+    conformal_synth,
+)
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.placebo import PlaceboResult, placebo_in_space
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, inference_table
 from evalmodel.vocabulary import (
+    SynthAugment,
     SynthInference,
     SynthOperation,
     SynthVStart,
@@ -101,6 +108,13 @@ class SynthResult(EstimateResult):
     pre_rmspe: float = float("nan")
     post_rmspe: float = float("nan")
     placebo: PlaceboResult | None = None
+    augmentation: Augmentation | None = None
+
+    @property
+    def bias(self) -> float:
+        """Estimated bias of the plain synthetic control's average effect (the plain minus the
+        augmented estimate); NaN without ``augment=``."""
+        return float("nan") if self.augmentation is None else self.augmentation.average_bias
 
     @property
     def p_value_rmspe_ratio(self) -> float:
@@ -113,6 +127,11 @@ class SynthResult(EstimateResult):
 
     def _header(self) -> tuple[tuple[str, str], ...]:
         head = super()._header()
+        if self.augmentation is not None:
+            a = self.augmentation
+            head = (*head, ("Augmentation", f"{a.kind}, penalty {a.penalty:.4g}"),
+                    ("Plain SC estimate; estimated bias",
+                     f"{a.scm_estimate:.4f}; {a.average_bias:.4f}"))
         if self.placebo is None:
             return head
         return (*head, ("RMSPE-ratio p-value (joint test; not the table's p_value)",
@@ -231,6 +250,8 @@ def synth(
     inference: SynthInference = "auto",
     max_pre_mspe_ratio: float = 5.0,
     conf_level: float = 0.95,
+    augment: SynthAugment = "none",
+    ridge_lambda: float | None = None,
 ) -> SynthResult:
     """Synthetic control estimate of the effect on one treated unit.
 
@@ -263,11 +284,14 @@ def synth(
         Fixed predictor weights instead of optimising V.
     optimizer, optimizer_options
         The ``scipy.optimize.minimize`` method and options of the outer problem.
-    inference : {"auto", "placebo", "none"}
+    inference : {"auto", "placebo", "conformal", "none"}
         ``"auto"`` (default): ``"placebo"``, since one treated unit is fewer than
-        ``MIN_TREATED_CLUSTERS`` (5) treated clusters and analytic errors would not be valid.
-        ``"placebo"``: placebos in space, every donor in turn as the treated unit against the
-        other donors. ``"none"``: no inference (NaN standard columns).
+        ``MIN_TREATED_CLUSTERS`` (5) treated clusters and analytic errors would not be valid;
+        ``"conformal"`` with ``augment=``. ``"placebo"``: placebos in space, every donor in
+        turn as the treated unit against the other donors. ``"conformal"``: conformal
+        inference (Chernozhukov, Wuthrich and Zhu 2021, :mod:`evalmodel.inference.conformal`),
+        p-values and the intervals that invert them, per period and for the average effect
+        (``std_error`` is NaN). ``"none"``: no inference (NaN standard columns).
     max_pre_mspe_ratio : float
         Placebos whose pre-period MSPE exceeds this multiple of the treated unit's are left out
         of the effect-based p-values and intervals. The default 5 is Abadie, Diamond and
@@ -275,6 +299,22 @@ def synth(
         the MSPE is about 2.24 times the RMSPE). The RMSPE-ratio p-value uses every placebo.
     conf_level : float
         Coverage of the placebo intervals.
+    augment : {"none", "ridge", "ridge_fe"}
+        Augmented synthetic control (Ben-Michael, Feller and Rothstein 2021,
+        :mod:`evalmodel.core.ascm`): ``"ridge"`` corrects the synthetic control by a ridge
+        regression of the outcomes on the donors' pre-period outcomes; ``"ridge_fe"`` does so
+        on outcomes de-meaned by each unit's pre-period mean (their "fixed effects"
+        variant; outcome only, no ``predictors=``). ``weights`` are then the effective
+        weights (which may be negative), ``paths``/``gaps`` the augmented ones, and
+        ``augmentation`` (:class:`~evalmodel.estimators.synth_augment.Augmentation`) holds
+        the penalty, the plain weights and the estimated bias (also ``result.bias``).
+    ridge_lambda : float, optional
+        The ridge penalty; by default chosen by leave-one-period-out cross-validation over
+        the pre-periods (smallest error, as ``augsynth-py``).
+    predictor_na : {"raise", "skip"}
+        A missing predictor value raises (default), or, with ``"skip"``, is left out of that
+        unit's summary over the predictor's periods (R ``Synth``'s ``na.rm = TRUE``), with a
+        :class:`~evalmodel.errors.MissingValueWarning` and the count in ``notes``.
 
     Returns
     -------
@@ -299,6 +339,8 @@ def synth(
         RMSPE.
     """
     _check(inference, v_start, max_pre_mspe_ratio, conf_level)
+    check_augment(augment, ridge_lambda, has_predictors=predictors is not None,
+                  inference=inference)
     if not isinstance(treated, str):
         raise EstimationError(
             f"synth: treated={treated!r} must be one unit id (a string such as '1287'); for "
@@ -355,6 +397,13 @@ def synth(
     pool, target = np.arange(n0), n0
     vfit = problem.fit(target, pool)
     gaps = problem.gaps(target, pool, vfit.w)
+    w_eff, synth_path, aug = vfit.w, vfit.w @ y[pool], None
+    if augment != "none":
+        afit, aug = augment_fit(y, n0, pre_cols, periods, start=int(start),
+                                donors=design.donors, unit=panel.unit, kind=augment,
+                                weights=None if predictors is None else vfit.w,
+                                penalty=ridge_lambda)
+        w_eff, synth_path, gaps = afit.weights, afit.path, y[target] - afit.path
     post_mask = periods >= start
     pre_rmspe = float(np.sqrt(np.mean(gaps[pre_cols] ** 2)))
     post_rmspe = float(np.sqrt(np.mean(gaps[post_mask] ** 2)))
@@ -369,6 +418,12 @@ def synth(
              "time": [*(int(t) for t in post), pd.NA]}
     placebo = None
     notes_inf: list[str] = []
+    if inference == "auto" and augment != "none":
+        inference = "conformal"
+        notes_inf.append("inference='auto' with augment=: conformal inference, which re-fits "
+                         "the augmented synthetic control under each null")
+    if aug is not None:
+        notes_inf.append(aug.describe())
     if inference == "auto":
         inference = "placebo"
         notes_inf.append(f"inference='auto': design-based (placebos in space), because one "
@@ -383,14 +438,25 @@ def synth(
                f"{max_pre_mspe_ratio:g} x the treated unit's): effect-rank p-values and the "
                "intervals inverting that test; RMSPE-ratio p-value "
                f"{placebo.p_value_rmspe_ratio:.4f} (separate joint test)")
+    elif inference == "conformal":
+        conf, how = conformal_synth(y, n0, pre_cols, np.flatnonzero(post_mask), estimates=est,
+                                    terms=list(index["term"]), augmentation=aug,
+                                    conf_level=conf_level)
+        if predictors is not None:
+            how += ("; the re-fits use the outcome path, not predictors= (the V search is not "
+                    "repeated under each null)")
+        table = inference_table(index, est, np.full(est.size, np.nan), conf_level=conf_level)
+        table[["ci_lower", "ci_upper", "p_value"]] = conf.table[
+            ["ci_lower", "ci_upper", "p_value"]].to_numpy()
+        notes_inf.extend(conf.notes)
     else:
         table = inference_table(index, est, np.full(est.size, np.nan), conf_level=conf_level)
         how = "none"
-    synth_path = vfit.w @ y[pool]
     unit = panel.unit
     xs_all = x
     return SynthResult(
-        method="synthetic control", outcome=outcome, table=table, inference=how,
+        method="synthetic control" if aug is None else "augmented synthetic control",
+        outcome=outcome, table=table, inference=how,
         sample=design.sample(), conf_level=conf_level, overall_term="average",
         notes=tuple([*notes, *notes_inf]),
         details={"loss_v": vfit.loss_v, "loss_w": vfit.loss_w, "start": int(start),
@@ -400,14 +466,15 @@ def synth(
                           "training_predictors": training_predictors,
                           "donors": list(design.donors), "v_start": v_start,
                           "custom_v": custom_v, "optimizer": optimizer,
-                          "optimizer_options": optimizer_options}},
-        weights=pd.Series(vfit.w, index=pd.Index(design.donors, name=unit), name="weight"),
+                          "optimizer_options": optimizer_options, "augment": augment,
+                          "ridge_lambda": ridge_lambda}},
+        weights=pd.Series(w_eff, index=pd.Index(design.donors, name=unit), name="weight"),
         v=pd.Series(vfit.v, index=pd.Index(labels, name="predictor"), name="v"),
-        balance=pd.DataFrame({"treated": xs_all[:, -1], "synthetic": xs_all[:, :-1] @ vfit.w,
+        balance=pd.DataFrame({"treated": xs_all[:, -1], "synthetic": xs_all[:, :-1] @ w_eff,
                               "donor_mean": xs_all[:, :-1].mean(axis=1), "v": vfit.v},
                              index=pd.Index(labels, name="predictor")),
         paths=pd.DataFrame({"treated": y[target], "synthetic": synth_path},
                            index=pd.Index(periods, name=panel.time)),
         gaps=pd.Series(gaps, index=pd.Index(periods, name=panel.time), name="gap"),
-        pre_rmspe=pre_rmspe, post_rmspe=post_rmspe, placebo=placebo,
+        pre_rmspe=pre_rmspe, post_rmspe=post_rmspe, placebo=placebo, augmentation=aug,
     )

@@ -222,6 +222,16 @@ class OutcomeEstimates:
                     start=self.design.adoption)
 
     @cached_property
+    def synth_augmented(self) -> Fit[SynthResult] | None:
+        """Ridge-augmented synthetic control with conformal inference (issue 14); ``None``
+        unless one unit is treated."""
+        if len(self.design.treated) != 1:
+            return None
+        return _fit(synth, self.design.panel, self.outcome, treated=self.design.treated[0],
+                    start=self.design.adoption, augment="ridge", inference="conformal",
+                    conf_level=CONF_LEVEL)
+
+    @cached_property
     def sdid(self) -> Fit[SdidResult]:
         """Synthetic DiD with a placebo standard error of :data:`N_DRAWS` draws (none when the
         pool is no larger than the treated group)."""

@@ -9,6 +9,12 @@ import pandas as pd
 from evalmodel.cases import Design
 from evalmodel.errors import ConvexHullWarning
 from evalmodel.estimators.synth import SynthResult
+from evalmodel.estimators.synth_diagnostics import (
+    balance_table,
+    choose,
+    donor_table,
+    hull_of,
+)
 from evalmodel.names import unit_label
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.sec_did import planted_rows
@@ -18,8 +24,8 @@ from evalmodel.report.settings import N_DRAWS
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["build_synth_section", "planted_post_mean", "sdid_reason",
-           "synth_reason", "synth_rows"]
+__all__ = ["augmented_row", "build_synth_section", "hull_choice", "planted_post_mean",
+           "sdid_reason", "synth_reason", "synth_rows"]
 
 #: Donors listed in the weights table.
 TOP = 10
@@ -77,6 +83,38 @@ def synth_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
     return rows
 
 
+def augmented_row(est: OutcomeEstimates) -> dict[str, object] | None:
+    """The headline row of the ridge-augmented synthetic control (conformal inference), with
+    its estimated bias, or ``None`` where it was not estimated."""
+    fit = est.synth_augmented
+    ra = fit.value if fit is not None else None
+    if ra is None or ra.augmentation is None:
+        return None
+    row = ra.overall
+    assert row is not None
+    return {"method": "augmented synthetic control", "estimate": row["estimate"],
+            "std_error": row["std_error"], "ci_lower": row["ci_lower"],
+            "ci_upper": row["ci_upper"], "p_value": row["p_value"],
+            "p_value_rmspe_ratio": float("nan"), "pre_rmspe": ra.pre_rmspe,
+            "bias": ra.bias, "penalty": ra.augmentation.penalty}
+
+
+def hull_choice(est: OutcomeEstimates) -> tuple[pd.DataFrame, str, str] | None:
+    """The convex-hull diagnostic of the synthetic control, the method it calls for and why
+    (:func:`~evalmodel.estimators.synth_diagnostics.choose`); ``None`` without a fit."""
+    rs = _synth(est)
+    if rs is None:
+        return None
+    hull = hull_of(rs)
+    method, reason = choose(hull, unit_label(str(rs.details["treated"])))
+    if method == "augmented synthetic control" and augmented_row(est) is None:
+        fit = est.synth_augmented
+        why = fit.error if fit is not None else "not estimated"
+        method, reason = "synthetic control", (f"{reason} The augmented synthetic control "
+                                               f"failed ({why}), so the plain one is shown.")
+    return hull.table(), method, reason
+
+
 def build_synth_section(est: OutcomeEstimates) -> Section:
     """Synthetic control (placebos in space) and synthetic DiD (placebo SE) for one outcome.
 
@@ -113,6 +151,8 @@ def build_synth_section(est: OutcomeEstimates) -> Section:
         weights = w[w > 0].rename("weight").reset_index()
         weights.insert(1, "name", [unit_label(str(u)) for u in weights.iloc[:, 0]])
         tables.append(("synth_weights", weights))
+        tables.append(("synth_donors", donor_table(rs)))
+        tables.append(("synth_balance", balance_table(rs)))
         tables.append(("synth_effects", rs.table))
         tables.append(("synth_rmspe_ratios", rs.placebo.ratio_table().head(20).reset_index()))
         for name, plot in (("synth_paths", paths_plot), ("synth_gaps", gaps_plot)):
@@ -131,7 +171,21 @@ def build_synth_section(est: OutcomeEstimates) -> Section:
         sdid_plot(rd, ax=ax)
         figures.append(("sdid", fig))
         notes.extend(rd.notes)
-    table = pd.DataFrame(synth_rows(est))
+    rows = synth_rows(est)
+    choice = hull_choice(est) if why is None else None
+    if choice is not None:
+        hull, method, reason = choice
+        tables.insert(0, ("synth_hull", hull))
+        notes.insert(0, reason)
+        aug = augmented_row(est)
+        if aug is not None:
+            rows.insert(1 if rows and rows[0]["method"] == "synthetic control" else 0, aug)
+            ra = est.synth_augmented.value if est.synth_augmented is not None else None
+            if ra is not None:
+                notes.extend(n for n in ra.notes if "ridge" in n or "conformal" in n)
+        for r in rows:
+            r["chosen"] = r["method"] == method
+    table = pd.DataFrame(rows)
     if planted is not None and len(table):
         table["planted"] = planted
     return Section(key=f"synth_{outcome}", title=f"Synthetic control and synthetic DiD: {outcome}",

@@ -1,0 +1,184 @@
+"""Diagnostics that decide between the plain and the augmented synthetic control.
+
+- **Convex-hull distance** (:func:`hull_distance`): how far the treated unit's pre-period
+  outcome path is from the nearest weighted average of donors, ``min ||y1 - Y0 w||`` over the
+  simplex, stated as a root mean squared gap per pre-period (RMSPE) and relative to the
+  treated unit's mean level. A synthetic control cannot fit better than this, whatever its
+  predictors. The same distance of every donor from the other donors' hull is the yardstick:
+  the treated unit counts as **inside** the hull when it is no farther from it than the
+  median donor is from the others' (with many donors and few pre-periods that median is 0,
+  and inside then means inside); otherwise it is **outside**, the plain synthetic control is
+  biased by construction, and :func:`choose` picks the augmented synthetic control
+  (Ben-Michael, Feller and Rothstein 2021), whose ridge correction extrapolates beyond the
+  hull.
+- **Donor table** (:func:`donor_table`): each donor's weight, name and contribution to the
+  synthetic pre-period level.
+- **Balance** (:func:`balance_table`): treated, synthetic and donor mean of each predictor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.core.synth_solver import simplex_ls
+from evalmodel.names import unit_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalmodel.estimators.synth import SynthResult
+
+__all__ = ["HullDistance", "balance_table", "choose", "donor_table", "hull_distance",
+           "hull_of"]
+
+
+@dataclass(frozen=True)
+class HullDistance:
+    """The distance of the treated unit's pre-period path from the donors' convex hull.
+
+    Attributes
+    ----------
+    rmspe : float
+        ``min ||y1 - Y0 w|| / sqrt(T0)`` over simplex weights ``w``: the best pre-period RMSPE
+        any synthetic control can reach.
+    level : float
+        The treated unit's mean absolute pre-period outcome.
+    donor_median : float
+        The median of the same distance of each donor from the other donors' hull.
+    weights : pandas.Series
+        The weights of the nearest point of the hull, by donor.
+    """
+
+    rmspe: float
+    level: float
+    donor_median: float
+    weights: pd.Series
+
+    @property
+    def relative(self) -> float:
+        """``rmspe`` as a share of the treated unit's level (NaN for level 0)."""
+        return self.rmspe / self.level if self.level > 0 else float("nan")
+
+    @property
+    def inside(self) -> bool:
+        """Whether the treated unit is no farther from the hull than the median donor."""
+        return bool(self.rmspe <= self.donor_median * (1 + 1e-9) + 1e-12 * max(self.level, 1))
+
+    def table(self) -> pd.DataFrame:
+        """One row: ``hull_rmspe``, ``relative``, ``donor_median_rmspe``, ``inside``."""
+        return pd.DataFrame({"hull_rmspe": [self.rmspe], "relative": [self.relative],
+                             "donor_median_rmspe": [self.donor_median],
+                             "inside": [self.inside]})
+
+
+def _distance(y0: np.ndarray, y1: np.ndarray) -> tuple[float, np.ndarray]:
+    w = simplex_ls(y0, y1)
+    r = y1 - y0 @ w
+    return float(np.sqrt(r @ r / y1.size)), w
+
+
+def hull_distance(y0_pre: np.ndarray, y1_pre: np.ndarray, donors: list[str]) -> HullDistance:
+    """Distance of ``y1_pre`` (T0,) from the hull of the donors' paths ``y0_pre`` (J x T0).
+
+    Parameters
+    ----------
+    y0_pre : ndarray, shape (J, T0)
+        Donors' pre-period outcomes.
+    y1_pre : ndarray, shape (T0,)
+        The treated unit's.
+    donors : list of str
+        Donor ids, in the rows' order.
+
+    Returns
+    -------
+    HullDistance
+    """
+    y0 = np.asarray(y0_pre, dtype=float)
+    y1 = np.asarray(y1_pre, dtype=float)
+    rmspe, w = _distance(y0.T, y1)
+    j = np.arange(y0.shape[0])
+    own = [_distance(y0[j != k].T, y0[k])[0] for k in j] if y0.shape[0] > 2 else [0.0]
+    return HullDistance(rmspe=rmspe, level=float(np.abs(y1).mean()),
+                        donor_median=float(np.median(own)),
+                        weights=pd.Series(w, index=pd.Index(donors, name="unit"),
+                                          name="weight"))
+
+
+def _outcomes(result: SynthResult) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Donors' and treated pre-period outcomes, donor ids and the pre-period columns."""
+    panel, call = result.details["panel"], result.details["call"]
+    donors = [str(d) for d in call["donors"]]
+    wide = panel.wide(call["outcome"]).reindex(index=[*donors, result.details["treated"]],
+                                               columns=result.paths.index)
+    pre = np.flatnonzero(result.paths.index < int(result.details["start"]))
+    y = wide.to_numpy(dtype=float)
+    return y[:-1][:, pre], y[-1][pre], donors, pre
+
+
+def hull_of(result: SynthResult) -> HullDistance:
+    """:func:`hull_distance` of a synthetic control's treated unit and donors."""
+    y0, y1, donors, _ = _outcomes(result)
+    return hull_distance(y0, y1, donors)
+
+
+def donor_table(result: SynthResult, *, top: int | None = 10) -> pd.DataFrame:
+    """Donors by absolute weight: ``weight``, ``name``, pre-period mean and contribution.
+
+    Columns: the unit, ``name``, ``weight`` (effective weight; for an augmented fit also
+    ``scm_weight`` and ``ridge_weight``), ``pre_mean`` (the donor's pre-period mean outcome),
+    ``contribution`` (``weight * pre_mean``, its part of the synthetic pre-period level) and
+    ``share`` (that part as a share of the synthetic level). Donors with zero weight are left
+    out; ``top`` keeps the largest.
+    """
+    y0, _, donors, _ = _outcomes(result)
+    w = result.weights.reindex(donors).to_numpy(dtype=float)
+    pre_mean = y0.mean(axis=1)
+    contrib = w * pre_mean
+    total = contrib.sum()
+    out = pd.DataFrame({result.weights.index.name or "unit": donors,
+                        "name": [unit_label(d) for d in donors], "weight": w})
+    if result.augmentation is not None:
+        out["scm_weight"] = result.augmentation.scm_weights.reindex(donors).to_numpy()
+        out["ridge_weight"] = result.augmentation.ridge_weights.reindex(donors).to_numpy()
+    out["pre_mean"] = pre_mean
+    out["contribution"] = contrib
+    out["share"] = contrib / total if total != 0 else np.nan
+    out = out[np.abs(w) > 1e-6].iloc[np.argsort(-np.abs(w[np.abs(w) > 1e-6]), kind="stable")]
+    return (out if top is None else out.head(top)).reset_index(drop=True)
+
+
+def balance_table(result: SynthResult) -> pd.DataFrame:
+    """Treated, synthetic and donor mean of each predictor, with the gap and its size.
+
+    Columns: ``predictor``, ``treated``, ``synthetic``, ``donor_mean``, ``gap`` (treated minus
+    synthetic) and ``gap_donor_mean`` (treated minus donor mean): the synthetic control should
+    close most of the second.
+    """
+    b = result.balance[["treated", "synthetic", "donor_mean"]].copy()
+    b["gap"] = b["treated"] - b["synthetic"]
+    b["gap_donor_mean"] = b["treated"] - b["donor_mean"]
+    return b.reset_index()
+
+
+def choose(hull: HullDistance, unit: str = "the treated unit") -> tuple[str, str]:
+    """The estimator the hull distance calls for, and why in plain words.
+
+    Returns
+    -------
+    method : {"synthetic control", "augmented synthetic control"}
+    reason : str
+    """
+    where = (f"{unit}'s pre-period path is {hull.rmspe:.3g} from the nearest weighted average "
+             f"of donors (RMSPE, {hull.relative:.1%} of its level {hull.level:.3g}); the median "
+             f"donor is {hull.donor_median:.3g} from the other donors' hull")
+    if hull.inside:
+        return "synthetic control", (
+            f"Plain synthetic control: {where}, so {unit} lies within the donors' convex hull "
+            "and a weighted average of donors can reproduce its path.")
+    return "augmented synthetic control", (
+        f"Augmented synthetic control (ridge): {where}, so {unit} lies outside the donors' "
+        "convex hull; no weighted average of donors can reproduce its path and the plain "
+        "synthetic control is biased by the misfit, which the ridge correction estimates and "
+        "removes (Ben-Michael, Feller and Rothstein 2021).")

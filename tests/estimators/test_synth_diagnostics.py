@@ -1,0 +1,134 @@
+"""Diagnostics that decide (issue 14, part 5): the convex-hull distance against planted
+geometry, the donor and balance tables, the choice between plain and augmented SC, and the
+Trelleborg long-term share (N31814) on the real extract."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalmodel as em
+from evalmodel.estimators.synth_diagnostics import (
+    balance_table,
+    choose,
+    donor_table,
+    hull_distance,
+    hull_of,
+)
+
+
+def test_hull_distance_of_planted_geometry() -> None:
+    # donors: constant paths at levels 0..9 (plus a slope shared by all); treated at 12
+    t = np.arange(8, dtype=float)
+    y0 = np.arange(10, dtype=float)[:, None] + 0.1 * t[None, :]
+    donors = [f"d{i}" for i in range(10)]
+    out = hull_distance(y0, 12.0 + 0.1 * t, donors)
+    assert out.rmspe == pytest.approx(3.0, abs=1e-6)  # the nearest point is donor d9
+    assert out.weights["d9"] == pytest.approx(1.0, abs=1e-6)
+    assert out.relative == pytest.approx(3.0 / np.mean(12.0 + 0.1 * t), abs=1e-6)
+    assert not out.inside
+    inside = hull_distance(y0, 4.5 + 0.1 * t, donors)
+    assert inside.rmspe == pytest.approx(0.0, abs=1e-6) and inside.inside
+    method, why = choose(out, "X")
+    assert method == "augmented synthetic control"
+    assert "3 from the nearest weighted average" in why and "outside" in why
+    assert choose(inside, "X")[0] == "synthetic control"
+
+
+def _panel(shift: float) -> em.Panel:
+    rng = np.random.default_rng(0)
+    n, t = 25, 20
+    f = rng.normal(size=t).cumsum()
+    load = rng.uniform(0.5, 1.5, n + 1)
+    y = load[:, None] * f[None, :] + rng.normal(scale=0.3, size=(n + 1, t)) + 20
+    y[-1] += shift
+    ids = [f"{i:04d}" for i in range(n)] + ["TR"]
+    df = pd.DataFrame([(ids[i], 2000 + s, y[i, s]) for i in range(n + 1) for s in range(t)],
+                      columns=["unit", "year", "y"])
+    return em.Panel(df, unit="unit", time="year")
+
+
+def test_donor_and_balance_tables() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.ConvexHullWarning)
+        r = em.synth(_panel(0.0), "y", treated="TR", start=2015, inference="none")
+        ra = em.synth(_panel(15.0), "y", treated="TR", start=2015, augment="ridge",
+                      inference="none")
+    d = donor_table(r, top=None)
+    assert d["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert d["share"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert (d["contribution"] == d["weight"] * d["pre_mean"]).all()
+    assert d["weight"].abs().is_monotonic_decreasing
+    da = donor_table(ra, top=None)
+    assert {"scm_weight", "ridge_weight"} <= set(da.columns)
+    np.testing.assert_allclose(da["weight"], da["scm_weight"] + da["ridge_weight"], atol=1e-12)
+    b = balance_table(r)
+    assert list(b.columns) == ["predictor", "treated", "synthetic", "donor_mean", "gap",
+                               "gap_donor_mean"]
+    assert len(b) == 15
+    assert hull_of(ra).rmspe > 10 and not hull_of(ra).inside
+
+
+@pytest.mark.slow
+def test_placebo_in_space_keeps_its_size_with_the_pre_fit_exclusion() -> None:
+    """Placebo study on simulated worlds with no effect: every unit of a 30-unit pool in turn
+    made the treated one, synth's effect-rank placebo test (placebos with pre-MSPE above 5
+    times the treated's left out) rejects at 10 % no more than 10 % + 2 Monte Carlo SE."""
+    from evalmodel.inference.calibration import placebo_study
+
+    def est(panel: em.Panel, outcome: str, treated: str, adoption: int) -> object:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", em.errors.ConvexHullWarning)
+            return em.synth(panel, outcome, treated=treated, start=adoption, conf_level=0.9)
+
+    rejected, total = 0.0, 0
+    for seed in range(7):
+        rng = np.random.default_rng(seed)
+        n, t = 30, 16
+        f = rng.normal(size=(t, 2)).cumsum(axis=0)
+        y = rng.uniform(0.5, 1.5, (n, 2)) @ f.T + rng.normal(scale=0.5, size=(n, t)) + 10
+        ids = [f"{i:04d}" for i in range(n)]
+        p = em.Panel(pd.DataFrame([(ids[i], 2000 + s, y[i, s]) for i in range(n)
+                                   for s in range(t)], columns=["unit", "year", "y"]),
+                     unit="unit", time="year")
+        res = placebo_study(p, "y", est, pool=ids, adoption=2011, conf_level=0.9)
+        assert res.n_failed == 0
+        rejected += res.size * res.n
+        total += res.n
+    rate = rejected / total
+    se = np.sqrt(0.1 * 0.9 / total)
+    print(f"size {rate:.3f} over {total} placebos (MC SE {se:.3f})")
+    assert rate <= 0.1 + 2 * se
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_real_trelleborg_long_term_share_page_shows_hull_and_augmented_estimate(
+        real_extract: Path) -> None:
+    from evalmodel.report.estimates import OutcomeEstimates
+    from evalmodel.report.plan import plan_outcomes
+    from evalmodel.report.sec_synth import build_synth_section
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panel = em.read_panel(real_extract)
+        design = em.cases.get("trelleborg").design(panel)
+        plan = next(p for p in plan_outcomes(design, ["N31814"]) if str(p.kpi) == "N31814")
+        assert plan.design is not None
+        sec = build_synth_section(OutcomeEstimates(plan.design, "N31814", plan))
+    tables = dict(sec.tables)
+    hull = tables["synth_hull"]
+    assert not bool(hull["inside"].iloc[0])
+    # Trelleborg's 2001-2009 path is about 3.5 points (8 % of its 43 % level) from the hull
+    assert hull["hull_rmspe"].iloc[0] == pytest.approx(3.54, abs=0.05)
+    est = tables["estimates"].set_index("method")
+    assert bool(est.loc["augmented synthetic control", "chosen"])
+    assert est.loc["augmented synthetic control", "estimate"] == pytest.approx(-17.07, abs=0.05)
+    assert est.loc["synthetic control", "estimate"] == pytest.approx(-17.35, abs=0.05)
+    assert est.loc["augmented synthetic control", "bias"] == pytest.approx(-0.27, abs=0.05)
+    assert any("outside the donors' convex hull" in n for n in sec.notes)
+    assert "synth_donors" in tables and "synth_balance" in tables
