@@ -47,12 +47,17 @@ procedure is always called ``n_draws`` (:func:`draws_argument` keeps the old nam
 from __future__ import annotations
 
 import difflib
+import numbers
 import warnings
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar, cast, get_args
+
+import numpy as np
 
 from evalmodel.errors import EstimationError, EvalModelError
 
 __all__ = [
+    "SCIPY_MINIMIZE_OPTIONS",
     "AggregateInference",
     "AggregationKind",
     "AttGtInference",
@@ -88,7 +93,14 @@ __all__ = [
     "TreatedGaps",
     "WildWeights",
     "check_conf_level",
+    "check_draws",
+    "check_optimizer",
     "check_option",
+    "check_period",
+    "check_seed",
+    "check_solver_options",
+    "check_window",
+    "did_you_mean",
     "draws_argument",
     "options_of",
     "renamed_attribute",
@@ -188,6 +200,25 @@ def options_of(literal: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def did_you_mean(value: Any, words: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the word of ``words`` closest to ``value``, else ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("maxitr", ["maxiter", "maxfev", "disp"])
+    " (did you mean 'maxiter'?)"
+    >>> did_you_mean(3, ["a"])
+    ''
+    """
+    if not isinstance(value, str):
+        return ""
+    words = list(words)
+    close = difflib.get_close_matches(value, words, n=1, cutoff=0.6)
+    if not close:
+        close = [w for w in words if w.lower() == value.lower()]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def check_option(fn: str, name: str, value: Any, literal: Any, *,
                  error: type[EvalModelError] = EstimationError) -> None:
     """Raise unless ``value`` is one of the words of the ``Literal`` type ``literal``.
@@ -227,14 +258,7 @@ pass one of those (did you mean 'ipw'?).
         ok = False
     if ok:
         return
-    hint = ""
-    if isinstance(value, str):
-        words = [o for o in options if isinstance(o, str)]
-        close = difflib.get_close_matches(value, words, n=1, cutoff=0.6)
-        if not close:
-            close = [w for w in words if w.lower() == value.lower()]
-        if close:
-            hint = f" (did you mean {close[0]!r}?)"
+    hint = did_you_mean(value, [o for o in options if isinstance(o, str)])
     raise error(f"{fn}: {name}={value!r} is not one of {list(options)}; pass one of those{hint}.")
 
 
@@ -262,11 +286,203 @@ def check_conf_level(fn: str, conf_level: Any, *,
     return float(conf_level)
 
 
+def _is_whole(value: Any) -> bool:
+    """A whole number of any numeric type (``2019``, ``np.int64(2019)``, ``2019.0``); not bool."""
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, numbers.Real) and float(value).is_integer()
+
+
+def check_period(fn: str, name: str, value: Any, periods: Any = None, *, what: str = "period",
+                 error: type[EvalModelError] = EstimationError) -> int:
+    """Return ``value`` as an int, raising unless it is a whole number of any numeric type.
+
+    ``2019``, ``np.int64(2019)`` and ``2019.0`` are the period 2019; ``2019.5``, ``"2019"``,
+    ``True``, NaN and anything else are refused, never truncated. Whether the period is in the
+    panel is the caller's check (some arguments may lie outside it).
+
+    Parameters
+    ----------
+    fn : str
+        The public function, named in the message.
+    name : str
+        The argument (``"start"``, ``"pre"``, ``"window[0]"``, ...).
+    value : object
+        What was passed.
+    periods : sequence of int, optional
+        The panel's sorted periods; the message then gives their range.
+    what : str
+        What the number is: ``"period"`` or ``"event time"``.
+    error : type of EvalModelError
+        The error raised (:class:`~evalmodel.errors.EstimationError` by default).
+
+    Examples
+    --------
+    >>> check_period("synth", "start", np.float64(2010.0))
+    2010
+    >>> check_period("synth", "start", 2010.5, [1998, 2024])
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: synth: start=2010.5 is not a whole number; a period is \
+a whole number (the panel covers 1998-2024): pass e.g. start=2010 or start=2011.
+    """
+    if _is_whole(value):
+        return int(value)
+    a = f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
+    span = ""
+    if periods is not None and len(periods):
+        span = f" (the panel covers {int(periods[0])}-{int(periods[-1])})"
+    if isinstance(value, str):
+        try:
+            fix = f"pass {name}={int(value.strip())} without quotes"
+        except ValueError:
+            fix = f"pass a whole number, e.g. {name}={int(periods[0]) if span else 2010}"
+        raise error(f"{fn}: {name}={value!r} is text; {a} is a whole number{span}: {fix}.")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) and np.isfinite(
+            float(value)):
+        lo = int(np.floor(float(value)))
+        raise error(f"{fn}: {name}={value!r} is not a whole number; {a} is a whole number"
+                    f"{span}: pass e.g. {name}={lo} or {name}={lo + 1}.")
+    raise error(f"{fn}: {name}={value!r} ({type(value).__name__}) is not {a}; {a} is a whole "
+                f"number{span}, e.g. {name}={int(periods[0]) if span else 2010}.")
+
+
+def check_window(fn: str, window: Any, *, error: type[EvalModelError] = EstimationError
+                 ) -> tuple[int, int]:
+    """Return ``window`` as two whole event times ``(first, last)``, each checked by
+    :func:`check_period` (``(-2.5, 2)`` and ``("-2", 2)`` are refused, ``(np.int64(-2), 2.0)``
+    is ``(-2, 2)``).
+
+    Examples
+    --------
+    >>> check_window("event_study", (np.int64(-3), 3.0))
+    (-3, 3)
+    """
+    if isinstance(window, str) or not isinstance(window, tuple | list) or len(window) != 2:
+        raise error(f"{fn}: window={window!r} must be two event times (first, last), e.g. "
+                    "window=(-4, 4).")
+    return (check_period(fn, "window[0]", window[0], what="event time", error=error),
+            check_period(fn, "window[1]", window[1], what="event time", error=error))
+
+
+def check_seed(fn: str, seed: Any, *, error: type[EvalModelError] = EstimationError) -> None:
+    """Raise unless ``seed`` is ``None``, a non-negative whole number or a numpy ``Generator``.
+
+    One check for every function that takes ``seed``, so that ``seed="42"`` or ``seed=4.2``
+    is refused at the entry point instead of inside numpy. ``np.int64`` seeds are accepted;
+    ``True``/``False`` and floats (even ``42.0``) are not.
+
+    Examples
+    --------
+    >>> check_seed("att_gt", 42)
+    >>> check_seed("att_gt", "42")
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: att_gt: seed='42' must be a non-negative whole number \
+(e.g. seed=42), a numpy Generator (np.random.default_rng(42)) or None: pass seed=42.
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return
+    if (isinstance(seed, numbers.Integral) and not isinstance(seed, bool | np.bool_)
+            and int(seed) >= 0):
+        return
+    fix = "use a whole number >= 0"
+    if isinstance(seed, str) and seed.strip().isdigit():
+        fix = f"pass seed={int(seed)}"
+    elif _is_whole(seed) and float(seed) >= 0:
+        fix = f"pass seed={int(seed)}"
+    raise error(f"{fn}: seed={seed!r} must be a non-negative whole number (e.g. seed=42), a "
+                f"numpy Generator (np.random.default_rng(42)) or None: {fix}.")
+
+
+def check_solver_options(fn: str, name: str, options: Any, allowed: Iterable[str], *,
+                         solver: str = "the solver",
+                         error: type[EvalModelError] = EstimationError) -> dict[str, Any]:
+    """Return ``options`` as a dict, raising on a name the solver does not take.
+
+    Solvers such as ``scipy.optimize.minimize`` ignore an unknown option with a warning (so a
+    typo such as ``maxitr`` silently leaves the default in force); here it is refused with the
+    allowed names and the closest one.
+
+    Examples
+    --------
+    >>> check_solver_options("synth", "optimizer_options", {"maxiter": 5}, ["maxiter", "disp"])
+    {'maxiter': 5}
+    >>> check_solver_options("synth", "optimizer_options", {"maxitr": 5}, ["maxiter", "disp"])
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: synth: optimizer_options has 'maxitr', which is not an \
+option of the solver; its options are ['disp', 'maxiter'] (did you mean 'maxiter'?).
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise error(f"{fn}: {name}={options!r} must be a dict of option names and values, e.g. "
+                    f"{name}={{'maxiter': 1000}}, or None.")
+    words = sorted(allowed)
+    for key in options:
+        if key not in words:
+            raise error(f"{fn}: {name} has {key!r}, which is not an option of {solver}; its "
+                        f"options are {words}{did_you_mean(key, words)}.")
+    return dict(options)
+
+
+#: The options of ``scipy.optimize.minimize``'s methods that need no gradient from the caller
+#: (the names of their keyword arguments in scipy 1.17; ``tests/test_vocabulary.py`` checks them
+#: against the installed scipy). Keys are the lower-case method names scipy accepts.
+SCIPY_MINIMIZE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "nelder-mead": ("maxiter", "maxfev", "disp", "return_all", "initial_simplex", "xatol",
+                    "fatol", "adaptive"),
+    "powell": ("xtol", "ftol", "maxiter", "maxfev", "disp", "direc", "return_all"),
+    "cg": ("gtol", "norm", "eps", "maxiter", "disp", "return_all", "finite_diff_rel_step", "c1",
+           "c2", "workers"),
+    "bfgs": ("gtol", "norm", "eps", "maxiter", "disp", "return_all", "finite_diff_rel_step",
+             "xrtol", "c1", "c2", "hess_inv0", "workers"),
+    "l-bfgs-b": ("disp", "maxcor", "ftol", "gtol", "eps", "maxfun", "maxiter", "iprint", "maxls",
+                 "finite_diff_rel_step", "workers"),
+    "tnc": ("eps", "scale", "offset", "mesg_num", "maxCGit", "eta", "stepmx", "accuracy",
+            "minfev", "ftol", "xtol", "gtol", "rescale", "disp", "finite_diff_rel_step", "maxfun",
+            "workers"),
+    "cobyla": ("rhobeg", "tol", "maxiter", "disp", "catol", "f_target"),
+    "cobyqa": ("disp", "maxfev", "maxiter", "f_target", "feasibility_tol", "initial_tr_radius",
+               "final_tr_radius", "scale"),
+    "slsqp": ("maxiter", "ftol", "iprint", "disp", "eps", "finite_diff_rel_step", "workers"),
+}
+
+
+def check_optimizer(fn: str, optimizer: Any, options: Any, *,
+                    error: type[EvalModelError] = EstimationError) -> None:
+    """Raise unless ``optimizer`` is a ``scipy.optimize.minimize`` method of
+    :data:`SCIPY_MINIMIZE_OPTIONS` (any case) and ``options`` holds only its options.
+
+    Examples
+    --------
+    >>> check_optimizer("synth", "Nelder-Mead", {"maxiter": 5})
+    >>> check_optimizer("synth", "Nelder-Mead", {"maxitr": 5})
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: synth: optimizer_options has 'maxitr', which is not an \
+option of scipy's 'Nelder-Mead'; its options are ['adaptive', 'disp', 'fatol', \
+'initial_simplex', 'maxfev', 'maxiter', 'return_all', 'xatol'] (did you mean 'maxiter'?).
+    """
+    methods = list(SCIPY_MINIMIZE_OPTIONS)
+    if not isinstance(optimizer, str) or optimizer.lower() not in SCIPY_MINIMIZE_OPTIONS:
+        raise error(f"{fn}: optimizer={optimizer!r} is not a method of scipy.optimize.minimize "
+                    f"that needs no gradient; pass one of {methods}"
+                    f"{did_you_mean(optimizer, methods)}.")
+    check_solver_options(fn, "optimizer_options", options,
+                         SCIPY_MINIMIZE_OPTIONS[optimizer.lower()],
+                         solver=f"scipy's {optimizer!r}", error=error)
+
+
 #: ``int`` for a count with a default, ``int | None`` where ``None`` means "all" or "default".
 Draws = TypeVar("Draws", int, int | None)
 
 
-def draws_argument(fn: str, n_draws: Draws, *, default: Draws, **old: int | None) -> Draws:
+def draws_argument(fn: str, n_draws: Draws, *, default: Draws, minimum: int = 1,
+                   **old: int | None) -> Draws:
     """The number of draws, taken from ``n_draws`` or from its deprecated old name.
 
     Parameters
@@ -277,6 +493,8 @@ def draws_argument(fn: str, n_draws: Draws, *, default: Draws, **old: int | None
         The value of ``n_draws`` as passed (``default`` when not passed).
     default : int or None
         The default of ``n_draws`` in ``fn``'s signature.
+    minimum : int
+        The fewest draws ``fn`` can use (checked by :func:`check_draws`).
     **old : int or None
         The function's deprecated names of ``n_draws`` (e.g. ``n_perm=n_perm``), ``None`` when
         not passed.
@@ -298,7 +516,7 @@ def draws_argument(fn: str, n_draws: Draws, *, default: Draws, **old: int | None
     """
     given: dict[str, int] = {k: v for k, v in old.items() if v is not None}
     if not given:
-        return n_draws
+        return check_draws(fn, n_draws, minimum=minimum, allow_none=default is None)
     if len(given) > 1 or n_draws != default:
         names = ", ".join(["n_draws", *given])
         raise EstimationError(f"{fn}: {names} are one argument, the number of draws; pass "
@@ -306,7 +524,34 @@ def draws_argument(fn: str, n_draws: Draws, *, default: Draws, **old: int | None
     name, value = next(iter(given.items()))
     warnings.warn(f"{fn}: {name} is deprecated and will be removed in the next release; pass "
                   f"n_draws={value!r} instead.", DeprecationWarning, stacklevel=3)
-    return cast(Draws, value)
+    return cast(Draws, check_draws(fn, value, minimum=minimum, name=name))
+
+
+def check_draws(fn: str, n_draws: Any, *, minimum: int = 1, allow_none: bool = False,
+                name: str = "n_draws", error: type[EvalModelError] = EstimationError) -> Any:
+    """Return ``n_draws`` as an int (or ``None`` where allowed), raising unless it is a whole
+    number of at least ``minimum``.
+
+    A count is an integer: ``0``, negative numbers, floats (``99.5``, also ``999.0``),
+    ``"999"`` and ``True`` are refused; ``np.int64(999)`` is 999.
+
+    Examples
+    --------
+    >>> check_draws("did2x2", 0)
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: did2x2: n_draws=0 must be an integer of at least 1, \
+e.g. n_draws=999.
+    """
+    if n_draws is None and allow_none:
+        return None
+    if (isinstance(n_draws, numbers.Integral) and not isinstance(n_draws, bool | np.bool_)
+            and int(n_draws) >= minimum):
+        return int(n_draws)
+    none = " or None (every assignment, up to the cap)" if allow_none else ""
+    example = int(n_draws) if _is_whole(n_draws) and float(n_draws) >= minimum else 999
+    raise error(f"{fn}: {name}={n_draws!r} must be an integer of at least {minimum}{none}, "
+                f"e.g. {name}={example}.")
 
 
 def renamed_attribute(obj: object, old: str, new: str) -> Any:

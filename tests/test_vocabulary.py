@@ -487,3 +487,197 @@ def test_no_module_spells_its_own_literal() -> None:
                 bad.append(f"{rel}:{node.lineno}")
     pending = [b for b in bad if b.split(":")[0] in NOT_YET_MIGRATED]
     assert [b for b in bad if b not in pending] == []
+
+
+# -- argument checks of issue 15: periods, seeds, draws, solver options ----------------------
+@pytest.mark.parametrize("value", [2010, np.int64(2010), np.int32(2010), 2010.0,
+                                   np.float64(2010.0)])
+def test_check_period_takes_whole_numbers_of_any_type(value: object) -> None:
+    got = vocab.check_period("synth", "start", value)
+    assert got == 2010 and type(got) is int
+
+
+@pytest.mark.parametrize(("value", "pattern"), [
+    (2010.5, r"^synth: start=2010\.5 is not a whole number; a period is a whole number \(the "
+             r"panel covers 1998-2024\): pass e\.g\. start=2010 or start=2011\.$"),
+    ("2010", r"^synth: start='2010' is text; a period is a whole number \(the panel covers "
+             r"1998-2024\): pass start=2010 without quotes\.$"),
+    ("next year", r"start='next year' is text; .* pass a whole number, e\.g\. start=1998\.$"),
+    (True, r"start=True \(bool\) is not a period"),
+    (float("nan"), r"start=nan \(float\) is not a period"),
+    (None, r"start=None \(NoneType\) is not a period"),
+])
+def test_check_period_refuses_fractions_and_text(value: object, pattern: str) -> None:
+    with pytest.raises(EstimationError, match=pattern):
+        vocab.check_period("synth", "start", value, np.array([1998, 2024]))
+
+
+def test_check_period_names_event_times_and_takes_the_error() -> None:
+    with pytest.raises(DesignError, match=r"window\[0\]=-2\.5 is not a whole number; an event "
+                                          r"time is a whole number: pass e\.g\. window\[0\]=-3"):
+        vocab.check_period("f", "window[0]", -2.5, what="event time", error=DesignError)
+    assert vocab.check_window("f", [np.int64(-2), 2.0]) == (-2, 2)
+    with pytest.raises(EstimationError, match=r"window=4 must be two event times"):
+        vocab.check_window("f", 4)
+
+
+@pytest.mark.parametrize("seed", [None, 0, 42, np.int64(7), np.random.default_rng(1)])
+def test_check_seed_takes_ints_generators_and_none(seed: object) -> None:
+    vocab.check_seed("att_gt", seed)
+
+
+@pytest.mark.parametrize(("seed", "fix"), [
+    ("42", "pass seed=42"), (42.0, "pass seed=42"), (4.2, "use a whole number >= 0"),
+    (-1, "use a whole number >= 0"), (True, "use a whole number >= 0"),
+    (np.random.RandomState(0), "use a whole number >= 0"),
+])
+def test_check_seed_refuses_text_floats_bools_and_negatives(seed: object, fix: str) -> None:
+    with pytest.raises(EstimationError, match=r"^att_gt: seed=.* must be a non-negative whole "
+                       r"number \(e\.g\. seed=42\), a numpy Generator \(np\.random\."
+                       rf"default_rng\(42\)\) or None: {re.escape(fix)}\.$"):
+        vocab.check_seed("att_gt", seed)
+
+
+def test_check_draws() -> None:
+    assert vocab.check_draws("f", np.int64(99)) == 99
+    assert vocab.check_draws("f", None, allow_none=True) is None
+    for bad in (0, -5, 99.0, 99.5, "99", True, None):
+        with pytest.raises(EstimationError, match=r"^f: n_draws=.* must be an integer of at "
+                                                  r"least 1, e\.g\. n_draws=99?9?\.$"):
+            vocab.check_draws("f", bad)
+    with pytest.raises(EstimationError, match=r"n_draws=1 must be an integer of at least 2"):
+        vocab.draws_argument("f", 1, default=999, minimum=2)
+    with pytest.raises(EstimationError, match=r"n_perm=0 must be an integer of at least 1"):
+        with pytest.warns(DeprecationWarning):
+            vocab.draws_argument("f", None, default=None, n_perm=0)
+
+
+def test_check_solver_options() -> None:
+    assert vocab.check_solver_options("f", "options", None, ["maxiter"]) == {}
+    with pytest.raises(EstimationError, match=r"^f: options has 'maxitr', which is not an option "
+                                              r"of the solver; its options are \['disp', "
+                                              r"'maxiter'\] \(did you mean 'maxiter'\?\)\.$"):
+        vocab.check_solver_options("f", "options", {"maxitr": 5}, ["maxiter", "disp"])
+    with pytest.raises(EstimationError, match=r"options=\[\('maxiter', 5\)\] must be a dict"):
+        vocab.check_solver_options("f", "options", [("maxiter", 5)], ["maxiter"])
+
+
+def test_check_optimizer() -> None:
+    vocab.check_optimizer("synth", "nelder-mead", {"maxiter": 5, "xatol": 1e-6})
+    vocab.check_optimizer("synth", "L-BFGS-B", {"maxfun": 50})
+    with pytest.raises(EstimationError, match=r"optimizer='Nelder-Meed' is not a method of "
+                                              r"scipy\.optimize\.minimize .* \(did you mean "
+                                              r"'nelder-mead'\?\)"):
+        vocab.check_optimizer("synth", "Nelder-Meed", None)
+    with pytest.raises(EstimationError, match=r"'fatol', which is not an option of scipy's "
+                                              r"'BFGS'; its options are \['c1', "):
+        vocab.check_optimizer("synth", "BFGS", {"fatol": 1e-3})
+
+
+def test_scipy_minimize_options_match_the_installed_scipy() -> None:
+    """The table of option names is scipy's: each method's keyword arguments, minus those that
+    ``minimize`` passes itself (so a new or renamed scipy option fails here, not silently)."""
+    from scipy.optimize import _minimize
+
+    functions = {"nelder-mead": "neldermead", "powell": "powell", "cg": "cg", "bfgs": "bfgs",
+                 "l-bfgs-b": "lbfgsb", "tnc": "tnc", "cobyla": "cobyla", "cobyqa": "cobyqa",
+                 "slsqp": "slsqp"}
+    own = {"fun", "func", "x0", "args", "jac", "hess", "hessp", "bounds", "constraints",
+           "callback", "unknown_options"}
+    assert set(functions) == set(vocab.SCIPY_MINIMIZE_OPTIONS)
+    for method, name in functions.items():
+        params = inspect.signature(getattr(_minimize, f"_minimize_{name}")).parameters
+        assert set(vocab.SCIPY_MINIMIZE_OPTIONS[method]) == set(params) - own, method
+        assert method in _minimize.MINIMIZE_METHODS
+
+
+def test_scipy_ignores_an_unknown_option_which_is_why_synth_refuses_it() -> None:
+    """The reason for :func:`check_optimizer`: scipy only warns about ``maxitr`` and runs on
+    with its default, so the typo would otherwise go unnoticed."""
+    from scipy.optimize import OptimizeWarning, minimize
+
+    with pytest.warns(OptimizeWarning, match="Unknown solver options: maxitr"):
+        minimize(lambda v: float(v @ v), np.ones(2), method="Nelder-Mead",
+                 options={"maxitr": 1})
+
+
+# -- every option value a message suggests is an allowed value ------------------------------
+#: The ``Literal`` types of each argument name that messages suggest values for; ``inference``
+#: and ``method`` take every vocabulary type named ``...Inference`` or ``...Method`` (so a new
+#: estimator's type joins by its name).
+SUGGESTED: dict[str, tuple[Any, ...]] = {
+    "inference": tuple(getattr(vocab, n) for n in vocab.__all__ if n.endswith("Inference")),
+    "method": tuple(getattr(vocab, n) for n in vocab.__all__ if n.endswith("Method")),
+    "control_group": (vocab.ControlGroup,), "base_period": (vocab.BasePeriod,),
+    "estimator": (vocab.EventStudyEstimator,), "multipliers": (vocab.Multipliers,),
+    "weights": (vocab.WildWeights,), "restriction": (vocab.Restriction,),
+    "v_start": (vocab.SynthVStart,), "pool": (vocab.CasePool,),
+    "transform": (vocab.DisplacementTransform,), "kind": (vocab.AggregationKind,),
+    "treated_gaps": (vocab.TreatedGaps,), "engine": (vocab.SolverEngine,),
+}
+_SUGGESTION = re.compile(r"\b(" + "|".join(SUGGESTED) + r")=(['\"])([A-Za-z_]+)\2")
+
+
+def _suggestions(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(3)) for m in _SUGGESTION.finditer(text)]
+
+
+def _allowed(name: str) -> set[str]:
+    return {w for lit in SUGGESTED[name] for w in vocab.options_of(lit)}
+
+
+def _messages(tree: ast.AST) -> Iterator[ast.Constant]:
+    """The string pieces of every error and warning message: the arguments of ``raise X(...)``
+    and of ``warnings.warn(...)`` (f-string pieces included)."""
+    for node in ast.walk(tree):
+        args: list[ast.expr] = []
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            args = list(node.exc.args)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                node.func.attr == "warn"):
+            args = list(node.args[:1])
+        for arg in args:
+            for piece in ast.walk(arg):
+                if isinstance(piece, ast.Constant) and isinstance(piece.value, str):
+                    yield piece
+
+
+def test_the_message_scan_finds_the_old_wrong_suggestion() -> None:
+    old = ('def f():\n    raise EstimationError("twfe: permutation inference needs the cohort '
+           'role, not a treatment column; pass inference=\'cluster\'.")\n')
+    found = [s for c in _messages(ast.parse(old)) for s in _suggestions(c.value)]
+    assert found == [("inference", "cluster")]
+    assert "cluster" not in _allowed("inference")
+    assert {"analytic", "permutation", "placebo", "bootstrap"} <= _allowed("inference")
+
+
+def test_every_suggested_option_value_is_allowed() -> None:
+    """Scan every error and warning message of the package for ``name='value'`` with ``name``
+    an option argument, and require ``value`` to be one of that argument's words: a message
+    must never recommend a value the check then refuses (issue 15: one message recommended
+    ``inference='cluster'``)."""
+    bad = []
+    n_found = 0
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in _messages(tree):
+            for name, value in _suggestions(node.value):
+                n_found += 1
+                if value not in _allowed(name):
+                    rel = path.relative_to(PACKAGE).as_posix()
+                    bad.append(f"{rel}:{node.lineno}: {name}={value!r}")
+    assert n_found > 10  # the scan reads the messages (it finds the suggestions there are)
+    assert bad == []
+
+
+def test_twfe_with_a_treatment_column_suggests_an_allowed_inference(panel: em.Panel) -> None:
+    """The message that once said ``inference='cluster'`` (not allowed) and its advice works."""
+    p = em.Panel(panel.data.assign(d=lambda d: (d["cohort"] > 0) & (d["time"] >= 6)).astype(
+        {"d": float}), unit="unit", time="time", cohort="cohort")
+    with pytest.raises(EstimationError, match=r"^twfe: permutation inference needs the cohort "
+                                              r"role, not a treatment column; pass "
+                                              r"inference='analytic'\.$"):
+        em.twfe(p, "y", treatment="d", inference="permutation")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.EvalModelWarning)
+        assert np.isfinite(em.twfe(p, "y", treatment="d", inference="analytic").estimate)
