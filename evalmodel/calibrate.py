@@ -34,7 +34,14 @@ from evalmodel.estimators.staggered import att_gt as _att_gt
 from evalmodel.estimators.synth import synth as _synth
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import Panel
-from evalmodel.vocabulary import AggregationKind, draws_argument
+from evalmodel.vocabulary import (
+    AggregationKind,
+    EventStudyEstimator,
+    check_option,
+    check_period,
+    check_seed,
+    draws_argument,
+)
 
 __all__ = ["Adapter", "att_gt", "did2x2", "event_study", "permutation_did2x2", "sdid", "synth",
            "triple_difference", "twfe"]
@@ -112,7 +119,9 @@ def _run_permutation_did2x2(panel: Panel, outcome: str, treated: str, adoption: 
 
 def did2x2(*, pre: int | Sequence[int], post: int | Sequence[int], **options: Any) -> Adapter:
     """:func:`evalmodel.did2x2` on ``pre`` and ``post`` periods (other options as given)."""
-    return Adapter("did2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)), **options},
+    fn = "calibrate.did2x2"
+    return Adapter("did2x2", {"pre": _seq(fn, "pre", pre), "post": _seq(fn, "post", post),
+                              **options},
                    run=_run_did2x2)
 
 
@@ -130,6 +139,7 @@ def synth(**options: Any) -> Adapter:
 def sdid(*, seed: int | None = 0, **options: Any) -> Adapter:
     """:func:`evalmodel.sdid` with its default inference; ``seed`` fixes its placebo draws so
     that the study is deterministic."""
+    check_seed("calibrate.sdid", seed)
     return Adapter("sdid", {"seed": seed, **options}, run=_run_sdid)
 
 
@@ -139,6 +149,7 @@ def att_gt(kind: str = "simple", **options: Any) -> Adapter:
     With the default ``inference="auto"`` and one treated unit the aggregation's inference is
     design-based (each other comparison unit in turn as the fake treated unit).
     """
+    check_option("calibrate.att_gt", "kind", kind, AggregationKind)
     return Adapter(f"att_gt ({kind})", {"kind": kind, **options}, run=_run_att_gt)
 
 
@@ -148,8 +159,10 @@ def triple_difference(*, target: str, pre: int | Sequence[int], post: int | Sequ
     group role, ``target`` naming the target group; with the default ``inference="auto"``
     and one treated unit its inference is design-based (the treatment re-assigned to each
     other unit)."""
-    return Adapter("triple_difference", {"target": target, "pre": list(_seq(pre)),
-                                         "post": list(_seq(post)), **options}, run=_run_ddd)
+    fn = "calibrate.triple_difference"
+    return Adapter("triple_difference", {"target": target, "pre": _seq(fn, "pre", pre),
+                                         "post": _seq(fn, "post", post), **options},
+                   run=_run_ddd)
 
 
 def event_study(estimator: str = "twfe", *, event_time: int | None = None,
@@ -161,7 +174,10 @@ def event_study(estimator: str = "twfe", *, event_time: int | None = None,
     with one treated unit both are tested design-based (each other comparison unit in turn as
     the fake treated unit). ``options`` go to ``event_study`` (``window``, ``inference``, ...).
     """
+    check_option("calibrate.event_study", "estimator", estimator, EventStudyEstimator)
     if event_time is not None:
+        event_time = check_period("calibrate.event_study", "event_time", event_time,
+                                  what="event time")
         lo, hi = options.get("window", (-4, 4))
         if not lo <= event_time <= hi:
             raise EstimationError(f"calibrate.event_study: event_time={event_time!r} is not in "
@@ -193,12 +209,15 @@ def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],
     -------
     Adapter
     """
-    n_draws = draws_argument("calibrate.permutation_did2x2", n_draws, default=None,
-                             n_perm=n_perm)
-    return Adapter("permutation 2x2", {"pre": list(_seq(pre)), "post": list(_seq(post)),
+    fn = "calibrate.permutation_did2x2"
+    n_draws = draws_argument(fn, n_draws, default=None, n_perm=n_perm)
+    check_seed(fn, seed)
+    return Adapter("permutation 2x2", {"pre": _seq(fn, "pre", pre), "post": _seq(fn, "post", post),
                                        "n_draws": n_draws, "seed": seed},
                    run=_run_permutation_did2x2)
 
 
-def _seq(x: int | Sequence[int]) -> Sequence[int]:
-    return [int(x)] if isinstance(x, int) else [int(v) for v in x]
+def _seq(fn: str, name: str, x: int | Sequence[int]) -> list[int]:
+    """``x`` as a list of whole-number periods (``2019.5`` and ``"2019"`` refused)."""
+    values = [x] if isinstance(x, str) or not isinstance(x, Sequence) else x
+    return [check_period(fn, name, v) for v in values]

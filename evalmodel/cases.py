@@ -29,7 +29,7 @@ from evalmodel.coverage import (
 )
 from evalmodel.errors import DesignError, GapsFilledWarning, WindowWarning
 from evalmodel.panel import Panel
-from evalmodel.vocabulary import CaseLevel, CasePool, check_option
+from evalmodel.vocabulary import CaseLevel, CasePool, check_option, check_period
 
 __all__ = ["Case", "Design", "Pool", "Source", "constructs", "get", "names", "registry",
            "resolve_outcome"]
@@ -216,6 +216,9 @@ class Case:
                 f"case: use a panel such as {hint}."
             )
         notes: list[str] = [self.adoption_note]
+        if adoption is not None:  # np.int64 (a DataFrame cell) or 2011.0 are the period 2011
+            adoption = check_period(f"case {self.name!r}", "adoption", adoption, panel.periods,
+                                    error=DesignError)
         first = self.adoption if adoption is None else adoption
         if adoption is not None and adoption != self.adoption:
             notes.append(f"adoption set to {adoption} (registry: {self.adoption})")

@@ -14,8 +14,9 @@ from evalmodel import cases as registry
 from evalmodel import datasets
 from evalmodel.cli_data import add_data_commands
 from evalmodel.data.read import Gender, read_panel
-from evalmodel.errors import EvalModelError
+from evalmodel.errors import DataSourceError, DesignError, EvalModelError
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["build_parser", "case_script", "load_panels", "main"]
 
@@ -24,7 +25,7 @@ def _file_panel(path: Path, gender: str = "T") -> Panel:
     """The municipality panel of ``--data PATH``: a file or a cache folder, read by
     :func:`~evalmodel.data.read.read_panel` (the same rules as the Python API)."""
     if not path.exists():
-        raise EvalModelError(
+        raise DataSourceError(
             f"--data: no file or folder {str(path)!r}; give 'simulated', 'kolada', a CSV or "
             "Excel file, or a cache folder filled by `evalmodel data fetch`."
         )
@@ -33,7 +34,7 @@ def _file_panel(path: Path, gender: str = "T") -> Panel:
 
 def _gender(gender: str) -> Gender:
     if gender not in get_args(Gender):
-        raise EvalModelError(f"--gender: {gender!r} is not one of {list(get_args(Gender))}.")
+        raise DataSourceError(f"--gender: {gender!r} is not one of {list(get_args(Gender))}.")
     return cast(Gender, gender)
 
 
@@ -53,7 +54,7 @@ def load_panels(
     (``T`` total, ``K`` women, ``M`` men); ``simulated`` and ``kolada`` hold totals only.
     """
     if data in ("simulated", "kolada") and gender != "T":
-        raise EvalModelError(
+        raise DataSourceError(
             f"--gender {gender}: --data {data} holds totals (T) only; for {gender}, pass a "
             "file with a gender column or a cache folder (`evalmodel data fetch --cache-dir "
             f"DIR`, then --data DIR --gender {gender})."
@@ -69,10 +70,38 @@ def load_panels(
     else:
         panels = {"municipality": _file_panel(Path(data), gender)}
     if districts:
+        if not Path(districts).is_file():
+            raise DataSourceError(
+                f"--districts: no file {districts!r}; give a CSV of the district panel with "
+                "columns district, year and the outcomes."
+            )
         df = pd.read_csv(districts, dtype={"district": str})
         panels["district"] = Panel(df, unit="district", time="year",
                                    source={"kind": "file", "name": Path(districts).name})
     return panels
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
+    """Refuse, before any work, options of ``run`` that cannot apply: unknown cases, the Kolada
+    options without ``--data kolada``, a missing analyses folder, an output path that is a file."""
+    known = registry.names()
+    unknown = [n for n in (args.cases or []) if n not in known]
+    if unknown:
+        raise DesignError(f"--cases: unknown {unknown}; known cases are {known}"
+                          f"{did_you_mean(unknown[0], known)}.")
+    if args.data != "kolada":
+        given = [f for f, v in (("--offline", args.offline), ("--base-url", args.base_url))
+                 if v]
+        if given:
+            raise DataSourceError(f"{' and '.join(given)} apply only to --data kolada (the data "
+                                  f"are --data {args.data!r}); leave them out or pass --data "
+                                  "kolada.")
+    if args.analyses and not Path(args.analyses).is_dir():
+        raise DataSourceError(f"--analyses: no folder {args.analyses!r}; give the folder of the "
+                              "study scripts (analyses/ in the source tree) or leave it out.")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise DataSourceError(f"--out: {args.out!r} is a file, not a folder; give a folder for "
+                              "the report (it is created if missing).")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -80,10 +109,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from evalmodel.report.runner import command_line, run_report
 
+    _check_run_options(args)
     names = args.cases or registry.names()
-    unknown = [n for n in names if n not in registry.names()]
-    if unknown:
-        raise EvalModelError(f"--cases: unknown {unknown}; known cases are {registry.names()}.")
     panels = load_panels(args.data, args.districts, offline=args.offline,
                          cache_dir=args.cache_dir, base_url=args.base_url,
                          gender=args.gender)

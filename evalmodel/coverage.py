@@ -39,7 +39,7 @@ import pandas as pd
 
 from evalmodel.errors import DesignError, MissingCellError
 from evalmodel.panel import Panel
-from evalmodel.vocabulary import TreatedGaps, check_option
+from evalmodel.vocabulary import TreatedGaps, check_option, check_period
 
 __all__ = [
     "MIN_COVERAGE",
@@ -264,6 +264,8 @@ def estimation_window(
         if unknown:
             raise DesignError(f"estimation_window: {arg} has units not in the panel "
                               f"({unknown[:5]}); unit ids are strings such as '0580'.")
+    adoption = check_period("estimation_window", "adoption", adoption, panel.periods,
+                            error=DesignError)
     wide = _wide(panel, outcome, [*treated, *pool])
     cov = wide.loc[list(pool)].notna().mean(axis=0) if pool else wide.notna().mean(axis=0) * 0
     data_years = [int(p) for p in cov.index[cov.to_numpy() >= min_coverage]]

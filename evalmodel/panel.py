@@ -31,6 +31,7 @@ from evalmodel.panel_columns import (
     _to_unit_ids,
     late_cohort_note,
 )
+from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["NEVER", "Panel", "late_cohort_note"]
 
@@ -434,7 +435,7 @@ class Panel:
         if outcome not in self._outcomes:
             raise PanelError(
                 f"outcome {outcome!r} is not a variable of the panel; variables are "
-                f"{list(self._outcomes)[:12]}."
+                f"{list(self._outcomes)[:12]}{did_you_mean(outcome, self._outcomes)}."
             )
 
     # -- derived panels -------------------------------------------------------------------

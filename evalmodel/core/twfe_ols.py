@@ -61,6 +61,8 @@ class TwfeFit:
 def _compact(codes: np.ndarray) -> tuple[np.ndarray, int]:
     """Codes renumbered 0..m-1 over the levels that occur (order kept), and m."""
     present = np.bincount(codes) > 0
+    if present.all():
+        return codes, len(present)
     remap = np.cumsum(present) - 1
     return remap[codes], int(present.sum())
 
@@ -115,10 +117,11 @@ def twfe_ols(
     stacked = twoway_demean(np.column_stack([y, x]), ucode, tcode, weights=weights,
                             n_units=n_u, n_periods=n_t, method=method)
     yd, xd = stacked[:, 0], stacked[:, 1:]
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    wx = xd * w[:, None]
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    wx = xd if w is None else xd * w[:, None]  # no copy when unweighted
     gram = wx.T @ xd
-    before = np.einsum("ij,ij,i->j", x, x, w)
+    before = (np.einsum("ij,ij->j", x, x) if w is None else
+              np.einsum("ij,ij,i->j", x, x, w))
     absorbed = [nm for nm, g, b in zip(names, np.diag(gram), before, strict=True)
                 if g <= ABSORBED**2 * b]
     if absorbed:

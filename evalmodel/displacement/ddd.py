@@ -15,6 +15,7 @@ from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_periods,
+    check_pre_post,
     drop_missing,
     warn_few_clusters,
 )
@@ -25,6 +26,7 @@ from evalmodel.vocabulary import (
     DisplacementInference,
     check_conf_level,
     check_option,
+    check_seed,
 )
 
 __all__ = ["triple_difference"]
@@ -95,8 +97,10 @@ def triple_difference(
     if str(target) not in levels:
         raise EstimationError(f"{fn}: target={target!r} is not a level of {panel.group!r} "
                               f"({levels}).")
-    pre_p = check_periods(fn, "pre", list(pre), panel)
-    post_p = check_periods(fn, "post", list(post), panel)
+    check_seed(fn, seed)
+    pre_p = check_periods(fn, "pre", pre, panel)
+    post_p = check_periods(fn, "post", post, panel)
+    check_pre_post(fn, pre_p, post_p)
     cohorts = panel.cohorts()
     t_units = sorted(cohorts.index[cohorts != 0]) if treated is None else [str(u) for u in
                                                                            treated]

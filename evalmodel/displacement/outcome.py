@@ -20,6 +20,7 @@ from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_periods,
+    check_pre_post,
 )
 from evalmodel.inference.power import minimum_detectable_effect
 from evalmodel.panel import Panel
@@ -29,6 +30,7 @@ from evalmodel.vocabulary import (
     DisplacementTransform,
     check_conf_level,
     check_option,
+    check_seed,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -223,8 +225,10 @@ def _displacement_test(
     counts the treated units whose exposure defines the exposed set)."""
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
-    pre_p = check_periods(fn, "pre", list(pre), panel)
-    post_p = check_periods(fn, "post", list(post), panel)
+    check_seed(fn, seed)
+    pre_p = check_periods(fn, "pre", pre, panel)
+    post_p = check_periods(fn, "post", post, panel)
+    check_pre_post(fn, pre_p, post_p)
     if sum(t < min(post_p) for t in panel.periods) < 3:
         raise EstimationError(f"{fn}: at least 3 periods before {min(post_p)} are needed to "
                               "studentise the DiD.")

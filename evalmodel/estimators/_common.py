@@ -11,15 +11,19 @@ import pandas as pd
 
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning, MissingValueWarning
 from evalmodel.panel import NEVER, Panel
-from evalmodel.vocabulary import DidInference, check_conf_level, check_option
+from evalmodel.vocabulary import DidInference, check_conf_level, check_option, check_period
 
 __all__ = [
     "MIN_TREATED_CLUSTERS",
     "check_anticipation",
     "check_choice",
+    "check_cohort_design",
     "check_conf_level",
     "check_periods",
+    "check_pre_post",
+    "check_two_periods",
     "drop_missing",
+    "missing_cause",
     "treated_indicator",
     "use_permutation",
     "warn_few_clusters",
@@ -46,7 +50,9 @@ def check_anticipation(fn: str, anticipation: Any) -> int:
 
 def check_periods(fn: str, name: str, value: int | Iterable[int], panel: Panel) -> list[int]:
     """Return ``value`` as a list of periods, each present in ``panel``."""
-    seq = [value] if isinstance(value, int | np.integer) else list(value)
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        value = [value]
+    seq = [check_period(fn, name, v, panel.periods) for v in value]
     if not seq:
         raise EstimationError(f"{fn}: {name} is empty; give at least one period.")
     known = set(panel.periods.tolist())
@@ -57,6 +63,69 @@ def check_periods(fn: str, name: str, value: int | Iterable[int], panel: Panel) 
             f"{int(panel.periods[0])}-{int(panel.periods[-1])}."
         )
     return [int(p) for p in seq]
+
+
+def check_cohort_design(fn: str, panel: Panel) -> None:
+    """Raise, naming the cause, when the cohorts leave the treatment indicator absorbed by the
+    unit and period effects: every treated unit treated from the first period (no pre-period),
+    or every unit adopting in the same period with none left untreated (no comparison unit)."""
+    if panel.cohort is None:
+        return
+    cohorts = panel.cohorts()
+    first, last = int(panel.periods[0]), int(panel.periods[-1])
+    treated = cohorts[(cohorts != NEVER) & (cohorts <= last)]
+    if treated.empty:
+        return
+    if (treated <= first).all():
+        raise EstimationError(
+            f"{fn}: every treated unit ({len(treated)}) is treated from the panel's first period "
+            f"({first}), so none has a pre-period and the fixed effects absorb the treatment; "
+            "use a panel that starts before adoption."
+        )
+    untreated = len(cohorts) - len(treated)
+    if untreated == 0 and treated.nunique() == 1:
+        raise EstimationError(
+            f"{fn}: every unit ({len(treated)}) adopts in period {int(treated.iloc[0])} and none "
+            "is never treated or treated later, so there is no comparison unit and the period "
+            "effects absorb the treatment; add never-treated units to the panel."
+        )
+
+
+def check_two_periods(fn: str, panel: Panel) -> None:
+    """Raise unless ``panel`` has at least two periods (a difference needs a before and after)."""
+    if len(panel.periods) < 2:
+        only = f" ({int(panel.periods[0])})" if len(panel.periods) else ""
+        raise EstimationError(
+            f"{fn}: the panel has {len(panel.periods)} period{only}; a difference-in-differences "
+            "needs periods before and after adoption: use a panel with at least two periods."
+        )
+
+
+def missing_cause(df: pd.DataFrame, rows: np.ndarray, outcome: str,
+                  covariates: Sequence[str]) -> str:
+    """Which of ``outcome`` and ``covariates`` are missing in the treated ``rows`` (a boolean
+    mask) of ``df``, with counts: ``"covariate 'x' is missing in 30 of the 30 treated rows"``
+    clauses joined by ``"; "``."""
+    n = int(rows.sum())
+    sub = df.loc[rows]
+    return "; ".join(
+        f"{'outcome' if c == outcome else 'covariate'} {c!r} is missing in "
+        f"{int(sub[c].isna().sum())} of the {n} treated rows"
+        for c in [outcome, *covariates] if sub[c].isna().any())
+
+
+def check_pre_post(fn: str, pre: list[int], post: list[int]) -> None:
+    """Raise unless the ``pre`` periods are disjoint from and all before the ``post`` periods."""
+    if set(pre) & set(post):
+        raise EstimationError(
+            f"{fn}: pre and post share periods {sorted(set(pre) & set(post))}; "
+            "they must be disjoint."
+        )
+    if max(pre) > min(post):
+        raise EstimationError(
+            f"{fn}: pre={pre} ends after post={post} begins; the pre periods come before "
+            "adoption and the post periods after it: swap them or pick other periods."
+        )
 
 
 def drop_missing(fn: str, df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame,

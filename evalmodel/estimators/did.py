@@ -276,7 +276,7 @@ def did2x2(
 
 
 def _fit_twoway(fn: str, panel: Panel, df: pd.DataFrame, outcome: str, terms: list[str],
-                ucode: np.ndarray, cluster: np.ndarray | None) -> TwfeFit:
+                ucode: np.ndarray, tcode: np.ndarray, cluster: np.ndarray | None) -> TwfeFit:
     """The regression of ``outcome`` on ``terms`` (``"treated"`` read from ``_treated``) with
     unit and period effects, by the core's two-way demeaning: the estimates, covariance and
     small-sample factor of linearmodels' ``PanelOLS`` (tests/estimators/test_twfe_fast.py)."""
@@ -289,7 +289,6 @@ def _fit_twoway(fn: str, panel: Panel, df: pd.DataFrame, outcome: str, terms: li
     w = None if panel.weight is None else df[panel.weight].to_numpy(float)  # positive (Panel)
     x = np.column_stack([df["_treated" if t == "treated" else t].to_numpy(float)
                          for t in terms])
-    tcode = np.searchsorted(panel.periods, df[panel.time].to_numpy())
     if cluster is not None and cluster.min() < 0:  # missing cluster ids: one cluster, as before
         cluster = cluster + 1
     return twfe_ols(df[outcome].to_numpy(float), x, ucode, tcode, weights=w, cluster=cluster,
@@ -379,15 +378,17 @@ def twfe(
     terms = ["treated", *covariates]
     ucode, unit_ids = panel.unit_codes()
     ucode = ucode[df.index.to_numpy()]  # df keeps the row labels of panel.data (0..n-1)
-    d_kept = df["_treated"].to_numpy()
-    treated_units = sorted(unit_ids[np.unique(ucode[d_kept == 1])].tolist())
+    tcode = np.searchsorted(panel.periods, df[panel.time].to_numpy())
+    treated_unit = np.bincount(ucode[df["_treated"].to_numpy() == 1],
+                               minlength=len(unit_ids)) > 0
+    treated_units = sorted(unit_ids[treated_unit].tolist())
     n_clusters = None
     n_tc = len(treated_units)
     cluster_codes = None
     if cluster is not None:
         cluster_codes = (ucode if cluster == "unit" else
                          _cluster_codes(fn, df, panel, cluster))
-    fit = _fit_twoway(fn, panel, df, outcome, terms, ucode, cluster_codes)
+    fit = _fit_twoway(fn, panel, df, outcome, terms, ucode, tcode, cluster_codes)
     if cluster is None:
         how = "heteroskedasticity-robust"
     else:
@@ -395,9 +396,7 @@ def twfe(
         n_clusters = (fit.n_clusters if cluster == "unit" else  # as counted before: without
                       int(cluster_codes.max()) + 1)             # a missing-value cluster (-1)
         how = f"cluster-robust by {cluster} ({n_clusters} clusters)"
-        treated_unit = np.zeros(len(unit_ids), dtype=bool)
-        treated_unit[ucode[d_kept == 1]] = True
-        n_tc = len(np.unique(cluster_codes[treated_unit[ucode]]))
+        n_tc = int((np.bincount(cluster_codes[treated_unit[ucode]] + 1) > 0).sum())
         if not use_permutation(fn, inference, n_tc):
             notes += warn_few_clusters(fn, n_tc)
     table = inference_table({"term": terms}, fit.params, fit.std_errors,
@@ -421,7 +420,7 @@ def twfe(
             n_draws=n_draws, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
             fallback=how if inference == "auto" else None)
         notes += why
-    periods = np.unique(df[panel.time].to_numpy())
+    periods = panel.periods[np.bincount(tcode, minlength=len(panel.periods)) > 0]
     sample = Sample(
         n_obs=fit.nobs, n_units=fit.n_units, n_periods=len(periods),
         treated_units=tuple(treated_units), periods=tuple(int(p) for p in periods),

@@ -36,6 +36,8 @@ from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_anticipation,
+    check_cohort_design,
+    check_two_periods,
     use_permutation,
     warn_few_clusters,
 )
@@ -50,6 +52,9 @@ from evalmodel.vocabulary import (
     EventStudyEstimator,
     check_conf_level,
     check_option,
+    check_period,
+    check_seed,
+    check_window,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -214,9 +219,11 @@ def event_study(
         raise EstimationError(f"{fn}: n_draws={n_draws!r} must be a positive integer number "
                               "of placebo assignments, e.g. n_draws=999, or None for all.")
     anticipation = check_anticipation(fn, anticipation)
-    lo, hi = (int(v) for v in window)
+    check_seed(fn, seed)
+    lo, hi = check_window(fn, window)
     if reference is None:
         reference = -1 - anticipation
+    reference = check_period(fn, "reference", reference, what="event time")
     if not lo <= reference < 0 <= hi:
         raise EstimationError(
             f"{fn}: window={window!r} and reference={reference!r} must satisfy "
@@ -233,6 +240,8 @@ def event_study(
             f"{fn}: the panel has no cohort role; build it with Panel(..., cohort=...) or "
             "panel.with_cohorts({unit: period})."
         )
+    check_two_periods(fn, panel)
+    check_cohort_design(fn, panel)
     units, ccode = unit_clusters(panel, cluster, fn)
     df = panel.data
     df["_cl"] = (units.get_indexer(pd.Index(df[panel.unit])) if ccode is None

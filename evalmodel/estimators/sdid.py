@@ -49,6 +49,7 @@ from evalmodel.vocabulary import (
     SdidMethod,
     check_conf_level,
     check_option,
+    check_seed,
     draws_argument,
 )
 
@@ -222,8 +223,9 @@ def sdid(
     >>> round(r.estimate, 1)
     -8.5
     """
-    n_draws = draws_argument("sdid", n_draws, default=200, n_reps=n_reps)
+    n_draws = draws_argument("sdid", n_draws, default=200, minimum=2, n_reps=n_reps)
     _check_options(method, inference, n_draws, conf_level)
+    check_seed("sdid", seed)
     design = resolve_design(panel, outcome, treated=treated, start=start, donors=donors, fn="sdid")
     check_finite(design.y, f"outcome {outcome!r}", "sdid")
     y, controls, adopt, labels = _cohort_matrix(design)

@@ -34,6 +34,7 @@ from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_anticipation,
+    check_two_periods,
     warn_few_clusters,
 )
 from evalmodel.estimators.drdid import KERNELS, cells_without_covariates
@@ -52,6 +53,7 @@ from evalmodel.vocabulary import (
     Multipliers,
     check_conf_level,
     check_option,
+    check_seed,
     draws_argument,
     renamed_attribute,
 )
@@ -367,7 +369,7 @@ def att_gt(
     estimator was used and on how many rows and units.
     """
     fn = "att_gt"
-    n_draws = draws_argument(fn, n_draws, default=999, n_boot=n_boot)
+    n_draws = draws_argument(fn, n_draws, default=999, minimum=2, n_boot=n_boot)
     check_option(fn, "control_group", control_group, ControlGroup)
     check_option(fn, "method", method, DrDidMethod)
     check_option(fn, "base_period", base_period, BasePeriod)
@@ -379,8 +381,10 @@ def att_gt(
             f"{fn}: allow_unbalanced_panel={allow_unbalanced_panel!r} must be True or False."
         )
     check_conf_level(fn, conf_level)
+    check_seed(fn, seed)
     if not isinstance(n_draws, int | np.integer) or n_draws < 2:
         raise EstimationError(f"{fn}: n_draws={n_draws!r} must be an integer of at least 2.")
+    check_two_periods(fn, panel)
     covs = list(covariates or [])
     data = prepare(panel, outcome, covariates=covs, anticipation=anticipation,
                    control_group=control_group, cluster=cluster,

@@ -227,6 +227,29 @@ def _after_sample(
     return out
 
 
+def _no_treated_left(fn: str, df: pd.DataFrame, panel: Panel, ucode: np.ndarray,
+                     treated: np.ndarray, keep: np.ndarray, early: np.ndarray, outcome: str,
+                     covariates: Sequence[str], first: int) -> str:
+    """The message when every treated unit was dropped: which step removed how many."""
+    n = int(treated.sum())
+    causes = []
+    lost = treated & ~keep
+    if lost.any():
+        rows = lost[ucode]
+        counts = {c: int(pd.unique(ucode[rows & df[c].isna().to_numpy()]).size)
+                  for c in [outcome, *covariates]}
+        what = ", ".join(f"{'outcome' if c == outcome else 'covariate'} {c!r} in "
+                         f"{k} of them" for c, k in counts.items() if k)
+        causes.append(f"{int(lost.sum())} have a missing value ({what or 'or an absent period'})")
+    if (treated & early & keep).any():
+        causes.append(f"{int((treated & early & keep).sum())} are treated in the first period "
+                      f"({first}) and have no untreated base period")
+    fix = ("fill the missing values or leave that covariate out" if lost.any() else
+           "use a panel that starts before adoption")
+    return (f"{fn}: no treated unit is left of the {n} in the panel: {'; '.join(causes)}; "
+            f"{fix}.")
+
+
 def prepare(
     panel: Panel,
     outcome: str,
@@ -303,6 +326,7 @@ def prepare(
          else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
     cohort = _per_unit(df[g], ucode, n, "cohort", fn).astype(np.int64)
     cohort = _after_sample(panel, units, cohort, periods, anticipation, notes, fn)
+    treated_given = cohort > 0
     present: np.ndarray | None = None
     if allow_unbalanced:
         y, x, present, keep = _rows_present(y, x, w, len(df), [outcome, *covariates], notes,
@@ -324,6 +348,9 @@ def prepare(
                "period")
         notes.append(msg)
         warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
+    if treated_given.any() and not (treated_given & keep & ~early).any():
+        raise EstimationError(_no_treated_left(fn, df, panel, ucode, treated_given, keep, early,
+                                               outcome, covariates, int(periods[0])))
     keep &= ~early
     y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units[keep]
     x = x[keep] if x is not None else None
@@ -343,6 +370,13 @@ def prepare(
                 "treated."
             )
         last = int(cohort.max())
+        if (cohort[cohort > 0] == last).all():
+            raise EstimationError(
+                f"{fn}: every treated unit ({int((cohort > 0).sum())}) adopts in period {last} and "
+                "none is never treated, so there is no comparison group: control_group="
+                "'not_yet' needs units treated later (the last cohort is the comparison group "
+                "before it adopts) or never-treated units; add never-treated units to the panel."
+            )
         cut = periods < last - anticipation
         msg = (f"no never-treated units: periods from {last - anticipation} on were dropped "
                f"and cohort {last} serves as the comparison group")

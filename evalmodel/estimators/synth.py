@@ -338,6 +338,8 @@ def synth(
         When the treated unit lies outside the donors' hull; the message shows the pre-period
         RMSPE.
     """
+    from evalmodel.vocabulary import check_optimizer  # issue 15: refuse typos before scipy
+    check_optimizer("synth", optimizer, optimizer_options)
     _check(inference, v_start, max_pre_mspe_ratio, conf_level)
     check_augment(augment, ridge_lambda, has_predictors=predictors is not None,
                   inference=inference)

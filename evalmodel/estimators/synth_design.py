@@ -18,6 +18,7 @@ import pandas as pd
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Sample
+from evalmodel.vocabulary import check_period
 
 __all__ = ["SynthDesign", "check_finite", "resolve_design"]
 
@@ -111,6 +112,8 @@ def resolve_design(
             "with em.Panel(df, unit=..., time=...)."
         )
     panel.check_outcome(outcome)
+    if start is not None:
+        start = check_period(fn, "start", start, panel.periods)
     units = panel.units
     cohorts = panel.cohorts()
     notes: list[str] = []

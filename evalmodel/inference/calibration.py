@@ -36,7 +36,7 @@ from scipy import stats
 from evalmodel.errors import EstimationError, EvalModelError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, Summary
-from evalmodel.vocabulary import check_conf_level
+from evalmodel.vocabulary import check_conf_level, check_period, check_seed
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -501,7 +501,8 @@ def placebo_study(
     """
     fn = "placebo_study"
     check_conf_level(fn, conf_level)
-    if not np.isfinite(effect):
+    if isinstance(effect, bool | str) or not isinstance(effect, int | float | np.number) or (
+            not np.isfinite(effect)):
         raise EstimationError(f"{fn}: effect={effect!r} must be a finite number.")
     if not callable(estimator):
         raise EstimationError(f"{fn}: estimator must be a callable (panel, outcome, treated, "
@@ -525,11 +526,11 @@ def placebo_study(
         raise EstimationError(f"{fn}: the pool has {len(pool_ids)} untreated units; a placebo "
                               "study needs at least 3 (one fake treated unit and its comparison).")
     periods = [int(p) for p in panel.periods]
-    if isinstance(adoption, bool) or not isinstance(adoption, int | np.integer) or (
-            int(adoption) not in periods[1:]):
+    adoption = check_period(fn, "adoption", adoption, periods)
+    if adoption not in periods[1:]:
         raise EstimationError(f"{fn}: adoption={adoption!r} must be a period of the panel after "
                               f"its first ({periods[0]}-{periods[-1]}).")
-    adoption = int(adoption)
+    check_seed(fn, seed)
     units = sorted(pool_ids)
     if n_units is not None:
         if isinstance(n_units, bool) or not isinstance(n_units, int | np.integer) or n_units < 1:

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from evalmodel.errors import EstimationError
-from evalmodel.vocabulary import Restriction, check_conf_level, check_option
+from evalmodel.vocabulary import Restriction, check_conf_level, check_option, check_seed
 
 __all__ = ["Restriction", "breakdown_value", "honest_ci", "original_ci"]
 
@@ -415,6 +415,7 @@ def honest_ci(
     b, s, lv = _prepare(betahat, sigma, num_pre_periods, num_post_periods, l_vec, conf_level,
                         "honest_ci")
     check_option("honest_ci", "restriction", restriction, Restriction)
+    check_seed("honest_ci", seed)
     if not np.isfinite(m) or m < 0:
         raise EstimationError(f"honest_ci: m={m!r} must be a finite number >= 0.")
     if restriction == "smoothness":

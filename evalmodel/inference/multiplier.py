@@ -36,6 +36,7 @@ from evalmodel.vocabulary import (
     Multipliers,
     check_conf_level,
     check_option,
+    check_seed,
     draws_argument,
     renamed_attribute,
 )
@@ -112,9 +113,10 @@ def multiplier_bootstrap(
     MultiplierBootstrap
     """
     fn = "multiplier_bootstrap"
-    n_draws = draws_argument(fn, n_draws, default=999, n_boot=n_boot)
+    n_draws = draws_argument(fn, n_draws, default=999, minimum=2, n_boot=n_boot)
     check_option(fn, "multipliers", multipliers, Multipliers)
     check_conf_level(fn, conf_level)
+    check_seed(fn, seed)
     if not isinstance(n_draws, int | np.integer) or n_draws < 2:
         raise EstimationError(f"{fn}: n_draws={n_draws!r} must be an integer of at least 2.")
     psi = np.atleast_2d(np.asarray(influence, dtype=float).T).T

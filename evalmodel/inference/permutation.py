@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,13 @@ from evalmodel.core.inversion import invert_test, rank_p_values
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, single_row_table
-from evalmodel.vocabulary import check_conf_level, draws_argument, renamed_attribute
+from evalmodel.vocabulary import (
+    check_conf_level,
+    check_period,
+    check_seed,
+    draws_argument,
+    renamed_attribute,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -145,6 +151,11 @@ class PermutationResult(Result):
         return permutation_plot(self, ax=ax)
 
 
+def _periods(value: Any) -> list[Any]:
+    """A period or an iterable of periods as a list (text is one period, refused later)."""
+    return [value] if isinstance(value, str) or not isinstance(value, Iterable) else list(value)
+
+
 class DiD2x2Statistic:
     """The 2x2 DiD of means as a permutation statistic, with a vectorised ``batch``.
 
@@ -160,8 +171,9 @@ class DiD2x2Statistic:
 
     def __init__(self, outcome: str, *, pre: Iterable[int], post: Iterable[int]) -> None:
         self.outcome = outcome
-        self.pre = [int(p) for p in pre]
-        self.post = [int(p) for p in post]
+        fn = "DiD2x2Statistic"
+        self.pre = [check_period(fn, "pre", p) for p in _periods(pre)]
+        self.post = [check_period(fn, "post", p) for p in _periods(post)]
         if not self.pre or not self.post:
             raise EstimationError("DiD2x2Statistic: pre and post need at least one period each.")
 
@@ -297,6 +309,7 @@ def permutation_inference(
     """
     n_draws = draws_argument("permutation_inference", n_draws, default=None, n_perm=n_perm)
     check_conf_level("permutation_inference", conf_level)
+    check_seed("permutation_inference", seed)
     if n_draws is not None and n_draws < 1:
         raise EstimationError(f"permutation_inference: n_draws={n_draws!r} must be at least 1.")
     treated_t = tuple(str(u) for u in treated)

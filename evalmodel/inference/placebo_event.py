@@ -22,6 +22,7 @@ import pandas as pd
 from evalmodel.errors import EstimationError
 from evalmodel.panel import Panel
 from evalmodel.results import Result, inference_table
+from evalmodel.vocabulary import check_period, check_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -119,6 +120,10 @@ def placebo_event_study(
         With fewer than 3 comparison units, without a pre-period before the reference, or with
         missing outcome values in the window.
     """
+    fn = "placebo_event_study"
+    panel.check_outcome(outcome)
+    adoption = check_period(fn, "adoption", adoption, panel.periods)
+    window = check_window(fn, window)
     t_set = [str(u) for u in treated]
     c_set = [str(u) for u in pool if str(u) not in set(t_set)]
     if len(c_set) < 3:

@@ -92,10 +92,17 @@ def minimum_detectable_effect(
     -------
     MDEResult
     """
-    e = np.asarray(distribution, dtype=float).ravel()
+    try:
+        e = np.asarray(distribution, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise EstimationError(
+            "minimum_detectable_effect: distribution must be an array of placebo estimates "
+            f"(numbers), e.g. PermutationResult.distribution; got {type(distribution).__name__}."
+        ) from None
     e = e[np.isfinite(e)]
     check_conf_level("minimum_detectable_effect", conf_level)
-    if not 0 < power < 1:
+    if isinstance(power, bool | str) or not isinstance(power, int | float | np.number) or not (
+            0 < power < 1):
         raise EstimationError(
             f"minimum_detectable_effect: power={power!r} must be a number strictly between 0 "
             "and 1, e.g. 0.8."

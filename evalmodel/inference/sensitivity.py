@@ -23,7 +23,13 @@ from scipy import stats
 from evalmodel.errors import EstimationError
 from evalmodel.inference.honest import breakdown_value, honest_ci, original_ci
 from evalmodel.results import Result, inference_table
-from evalmodel.vocabulary import Restriction, check_conf_level, check_option
+from evalmodel.vocabulary import (
+    Restriction,
+    check_conf_level,
+    check_option,
+    check_period,
+    check_seed,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -311,7 +317,12 @@ def sensitivity(
     """
     check_option("sensitivity", "restriction", restriction, Restriction)
     check_conf_level("sensitivity", conf_level)
-    ms = [float(x) for x in np.atleast_1d(np.asarray(m, dtype=float))]
+    check_seed("sensitivity", seed)
+    event_time = check_period("sensitivity", "event_time", event_time, what="event time")
+    try:
+        ms = [float(x) for x in np.atleast_1d(np.asarray(m, dtype=float))]
+    except (TypeError, ValueError):
+        ms = []
     if not ms or any(not np.isfinite(x) or x < 0 for x in ms):
         raise EstimationError(
             f"sensitivity: m={list(m)!r} must be a non-empty list of numbers >= 0, "

@@ -35,6 +35,7 @@ from evalmodel.vocabulary import (
     WildWeights,
     check_conf_level,
     check_option,
+    check_seed,
     draws_argument,
     renamed_attribute,
 )
@@ -256,6 +257,7 @@ def wild_bootstrap(
     n_draws = draws_argument("wild_bootstrap", n_draws, default=9999, n_boot=n_boot)
     check_option("wild_bootstrap", "weights", weights, WildWeights)
     check_conf_level("wild_bootstrap", conf_level)
+    check_seed("wild_bootstrap", seed)
     xdf = x if isinstance(x, pd.DataFrame) else None
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float).ravel()
