@@ -23,14 +23,21 @@ from evalmodel.errors import (
 )
 from evalmodel.frames import as_pandas
 from evalmodel.panel_columns import (
+    _check_roles,
+    _column_names,
+    _missing_outcome,
+    _nfc,
     _not_a_period,
     _plain,
+    _refuse_infinite,
     _show,
     _sort_keys,
-    _to_integer_time,
+    _to_float,
+    _to_labels,
     _to_unit_ids,
     late_cohort_note,
 )
+from evalmodel.panel_periods import MAX_PERIOD, _cohort_years, _to_integer_time
 from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["NEVER", "Panel", "late_cohort_note"]
@@ -48,8 +55,14 @@ class Panel:
         Either *wide by variable* (one row per unit and period, one column per variable) or
         *long* (one row per unit, period and variable, with ``variable`` and ``value`` columns).
     unit, time : str
-        Names of the unit-id and period columns. Unit ids become strings (``'0580'``); periods
-        must be integer-valued.
+        Names of the unit-id and period columns. Unit ids become text (``'0580'``): numbers are
+        converted with a note, surrounding spaces are removed and labels are normalised to
+        Unicode NFC (counted in :attr:`notes` when that changes or merges labels); a column
+        mixing numbers and text (``1`` beside ``'0001'``) is refused. Periods must be
+        integer-valued; text holding whole numbers (``'2019'``), dates that all fall on one
+        calendar day of their year (``2019-01-01`` or ``2019-12-31``) and annual pandas Periods
+        become their year, with a :class:`~evalmodel.errors.CoercedValuesWarning` and a note.
+        Several dates per year (monthly data) are not yet supported.
     cohort : str, optional
         Column with the first treated period of each unit; NaN, 0 or inf means never treated. It
         must be constant within a unit and be a period of the panel, or come after the last
@@ -57,12 +70,15 @@ class Panel:
         counted in :attr:`notes` with a :class:`~evalmodel.errors.LateCohortWarning`, and its
         first treated period is kept in :attr:`late_cohorts`.
     weight : str, optional
-        Column of sampling weights (constant within unit for the staggered estimators).
+        Column of sampling weights (constant within unit for the staggered estimators); each
+        weight must be a positive finite number.
     group : str, optional
         Column splitting each unit into groups (e.g. target and non-target); the key of a row is
-        then (unit, group, time).
+        then (unit, group, time). Labels are treated as unit ids are.
     outcomes : sequence of str, optional
-        Variables to keep; by default every column without a role. Each must be numeric.
+        Variables to keep; by default every column without a role. Each must be numeric (or
+        boolean, converted to 0/1 with a note); missing values are kept and counted, infinite
+        values are refused.
     variable, value : str, optional
         For long input: the columns holding the variable name and its value.
     ids : iterable of str, optional
@@ -76,9 +92,17 @@ class Panel:
     Raises
     ------
     PanelError
-        For a missing column, duplicate keys, non-integer periods, a non-numeric outcome, an
-        inconsistent cohort, a cohort before the first period or between periods that is not a
-        period itself, or an empty frame.
+        For an empty frame, duplicate or MultiIndex column names, a missing column (with the
+        closest names), one column given two roles, duplicate keys, missing or non-integer
+        periods, monthly dates, unit ids of mixed types, a non-numeric or infinite outcome,
+        weights that are not positive and finite, an inconsistent cohort, or a cohort before
+        the first period or between periods that is not a period itself.
+
+    Notes
+    -----
+    A panel of one unit or one period is valid (a unit's series can be plotted or selected);
+    an estimator that needs several refuses it with
+    :class:`~evalmodel.errors.EstimationError`.
 
     Examples
     --------
@@ -113,6 +137,9 @@ class Panel:
                 f"Panel: data must be a pandas DataFrame, got {type(data).__name__}; "
                 "build one with pd.DataFrame(...)."
             )
+        names = _column_names(data)
+        if names != list(data.columns):
+            data = data.set_axis(names, axis=1)
         if data.empty:
             raise PanelError(
                 "Panel: the DataFrame is empty (0 rows); pass a frame with at least one row "
@@ -123,28 +150,31 @@ class Panel:
                 "Panel: long input needs both 'variable' and 'value' column names; "
                 f"got variable={variable!r}, value={value!r}."
             )
-        roles = {"unit": unit, "time": time, "cohort": cohort, "weight": weight, "group": group}
-        if variable is not None and value is not None:
-            roles |= {"variable": variable, "value": value}
-        for role, col in roles.items():
-            if col is not None and col not in data.columns:
-                raise PanelError(
-                    f"Panel: the {role} column {col!r} is not in the data; columns are "
-                    f"{list(map(str, data.columns))[:12]}; pass {role}='<column name>'."
-                )
+        given = {"unit": unit, "time": time, "cohort": cohort, "weight": weight, "group": group,
+                 "variable": variable, "value": value}
+        roles = _check_roles(data, names, given, outcomes)
+        unit, time = roles["unit"], roles["time"]
+        cohort, weight, group = roles.get("cohort"), roles.get("weight"), roles.get("group")
+        variable, value = roles.get("variable"), roles.get("value")
+        if outcomes is not None:
+            outcomes = [_nfc(c) for c in outcomes]
         notes: list[str] = []
         if variable is None and outcomes is not None:  # copy only the columns kept
             wanted = [*dict.fromkeys([*(c for c in roles.values() if c), *outcomes])]
             df = data[[c for c in wanted if c in data.columns]].reset_index(drop=True)
         else:
             df = data.reset_index(drop=True).copy()
-        df[unit] = _to_unit_ids(df[unit], unit, ids, notes)
+        labels = [_to_unit_ids(df[unit], unit, ids, notes)]
+        df[unit] = labels[0][0]
         df[time] = _to_integer_time(df[time], time, notes)
         if group is not None:
-            df[group] = df[group].astype(str)
+            labels.append(_to_labels(df[group], group, "group", notes))
+            df[group] = labels[1][0]
         keys = [unit] + ([group] if group else []) + [time]
         if variable is not None and value is not None:
+            df[variable] = _to_labels(df[variable], variable, "variable", notes)[0]
             df = self._pivot_long(df, keys, variable, value, [cohort, weight])
+            labels = []  # the rows changed: factorize the keys again
         self._unit, self._time, self._cohort = unit, time, cohort
         self._weight, self._group = weight, group
         role_cols = [c for c in (unit, time, cohort, weight, group) if c is not None]
@@ -153,40 +183,38 @@ class Panel:
         else:
             for c in outcomes:
                 if c not in df.columns:
-                    raise PanelError(
-                        f"Panel: outcome column {c!r} is not in the data; columns are "
-                        f"{list(map(str, df.columns))[:12]}."
-                    )
+                    raise _missing_outcome(c, [str(c) for c in df.columns])
             outcomes = list(outcomes)
         self._outcomes = tuple(outcomes)
         # Integer codes sort like the ids themselves; one stable sort of their combined key
         # orders the rows (in linear time when they already are) and puts duplicates together.
-        factorized = [pd.factorize(df[k], sort=True) for k in keys]
+        factorized: list[tuple[Any, Any]] = [
+            *((c, u) for _, c, u in labels),
+            *(pd.factorize(df[k], sort=True) for k in keys[len(labels):])]
         codes = [np.asarray(c, dtype=np.int64) for c, _ in factorized]
         order, key = _sort_keys(codes, [len(u) for _, u in factorized])
         same = key[1:] == key[:-1]
         if same.any():
             n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
             first = [_plain(v) for v in df.loc[order[np.flatnonzero(same)[0]], keys]]
+            merged = [n for n in notes if "merged" in n or "spaces removed" in n]
             raise PanelError(
                 f"Panel: {n_dup} rows share their ({', '.join(keys)}) key "
                 f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
-                "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())."
+                "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())"
+                + (f". The labels were made equal first: {'; '.join(merged)}." if merged else ".")
             )
-        for c in self._outcomes:
-            df[c] = self._numeric(df[c], c, notes)
+        for c in [*self._outcomes, *([weight] if weight else [])]:
+            df[c] = _to_float(df[c], c, notes)
+            _refuse_infinite(df[c].to_numpy(), c, df, keys)
         if weight is not None:
-            df[weight] = self._numeric(df[weight], weight, notes)
-            if (df[weight] < 0).any() or df[weight].isna().any():
-                raise PanelError(
-                    f"Panel: weight column {weight!r} has negative or missing values; "
-                    "weights must be non-negative numbers."
-                )
+            self._check_weights(df, weight, keys)
         self._periods = np.sort(df[time].unique())
         late: dict[str, int] = {}
         if cohort is not None:
+            df[cohort] = _cohort_years(df[cohort], cohort, notes)
             df[cohort], late = self._check_cohort(df, unit, cohort, self._periods, order,
-                                                  codes[0])
+                                                  codes[0], notes)
         df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
         self._data = df.iloc[order].reset_index(drop=True)
         self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (
@@ -215,6 +243,13 @@ class Panel:
                 f"Panel: {int(dup.sum())} long rows share their ({', '.join(keys)}, {variable}) "
                 f"key (e.g. {first}); keep one value per unit, period and variable."
             )
+        roles = [*keys, *(c for c in extra if c is not None)]
+        clash = sorted(set(df[variable].unique()) & set(roles))
+        if clash:
+            raise PanelError(
+                f"Panel: variable column {variable!r} names variables that are also role "
+                f"columns ({clash[:5]}); rename those variables or the role columns."
+            )
         wide = df.pivot(index=keys, columns=variable, values=value)
         wide.columns = [str(c) for c in wide.columns]
         wide = wide.reset_index()
@@ -224,24 +259,24 @@ class Panel:
         return wide
 
     @staticmethod
-    def _numeric(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
-        if pd.api.types.is_bool_dtype(s):
-            notes.append(f"column {col!r}: booleans converted to 0/1")
-            return s.astype("float64")
-        if pd.api.types.is_numeric_dtype(s):
-            return s.astype("float64")
-        num = pd.to_numeric(s, errors="coerce")
-        bad = num.isna() & s.notna()
-        if bad.any():
-            pos = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PanelError(
-                f"Panel: column {col!r} is not numeric: {int(bad.sum())} values are not numbers "
-                f"(e.g. {_show(s.iloc[pos])} in row {pos}); convert it with pd.to_numeric(..., "
-                "errors='coerce') if those are missing values, or leave the column out "
-                "with outcomes=[...]."
-            )
-        notes.append(f"column {col!r}: {int(s.notna().sum())} numbers converted from text")
-        return num.astype("float64")
+    def _check_weights(df: pd.DataFrame, weight: str, keys: list[str]) -> None:
+        """Raise unless every weight is a positive number (finite: checked before)."""
+        w = df[weight].to_numpy()
+        for bad, what, fix in (
+            (np.isnan(w), "missing",
+             f"fill them, or drop those rows (df.dropna(subset=[{weight!r}]))"),
+            (w < 0, "negative", "weights are positive numbers such as population counts"),
+            (w == 0, "zero", f"a zero weight leaves its rows out of every estimate: drop those "
+                             f"rows first (df[df[{weight!r}] > 0]) so the panel shows which "
+                             "units it holds"),
+        ):
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                at = tuple(_plain(v) for v in df.iloc[r][keys])
+                raise PanelError(
+                    f"Panel: weight column {weight!r} has {int(bad.sum())} {what} values (e.g. "
+                    f"{_show(w[r])} at ({', '.join(keys)}) = {at}); {fix}."
+                )
 
     @staticmethod
     def _check_cohort(
@@ -251,17 +286,30 @@ class Panel:
         periods: np.ndarray,
         order: np.ndarray,
         ucode: np.ndarray,
+        notes: list[str],
     ) -> tuple[pd.Series, dict[str, int]]:
         """The cohort column as int64 (0 = never treated), and the units first treated after the
         last period (set to 0 here) with their first treated period."""
-        c = pd.to_numeric(df[cohort], errors="coerce")
-        text = c.isna() & df[cohort].notna()
+        raw = df[cohort]
+        c = pd.to_numeric(raw, errors="coerce").astype("float64")
+        text = c.isna() & raw.notna()
         if text.any():
             pos = int(np.flatnonzero(text.to_numpy())[0])
             raise PanelError(
                 f"Panel: cohort column {cohort!r} has a non-numeric value "
-                f"{_show(df[cohort].iloc[pos])} in row {pos}; use the first treated period, or "
+                f"{_show(raw.iloc[pos])} in row {pos}; use the first treated period, or "
                 "NaN/0 for never treated."
+            )
+        if not pd.api.types.is_numeric_dtype(raw) and pd.api.types.infer_dtype(
+                raw, skipna=True) not in ("integer", "floating", "mixed-integer-float", "empty"):
+            notes.append(f"cohort column {cohort!r}: {int(raw.notna().sum())} values converted "
+                         "from text to numbers")
+        huge = np.isfinite(c) & (c.abs() > MAX_PERIOD)
+        if huge.any():
+            raise PanelError(
+                f"Panel: cohort column {cohort!r} has {int(huge.sum())} values too large to be "
+                f"periods (e.g. {_show(c[huge].iloc[0])}); a cohort is the unit's first treated "
+                "period, 0 or NaN for never treated."
             )
         c = c.fillna(NEVER).replace(np.inf, NEVER)
         cs, us = c.to_numpy()[order], ucode[order]
@@ -269,7 +317,8 @@ class Panel:
         varies = np.minimum.reduceat(cs, starts) != np.maximum.reduceat(cs, starts)
         if varies.any():
             u = df[unit].iloc[order[starts[np.flatnonzero(varies)[0]]]]
-            vals = sorted(c[df[unit] == u].unique().tolist())
+            vals = [int(v) if float(v).is_integer() else v
+                    for v in sorted(c[df[unit] == u].unique().tolist())]
             raise PanelError(
                 f"Panel: cohort column {cohort!r} changes within unit {u!r} (values {vals}); a "
                 "cohort is the unit's first treated period and must be the same in every row."
@@ -279,6 +328,7 @@ class Panel:
         bad = (c != NEVER) & ~c.isin(periods) & ~after
         if bad.any():
             v = c[bad].iloc[0]
+            v = int(v) if np.isfinite(v) and v == np.floor(v) else v
             raise PanelError(
                 f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
                 f"{df[unit][bad].iloc[0]!r}), which {_not_a_period(v, periods)}. A cohort is the "
@@ -302,7 +352,8 @@ class Panel:
         for c in self._outcomes:
             n = int(self._data[c].isna().sum())
             if n:
-                msg = f"column {c!r}: {n} missing values kept as NaN"
+                msg = (f"column {c!r}: {n} missing values kept as NaN" if n < len(self._data)
+                       else f"column {c!r}: all {n} values are missing (kept as NaN)")
                 self._notes.append(msg)
                 warnings.warn(f"Panel: {msg}.", MissingValueWarning, stacklevel=3)
 
@@ -449,7 +500,7 @@ class Panel:
         """Return the sub-panel of the given units, periods and groups."""
         mask = pd.Series(True, index=self._data.index)
         if units is not None:
-            wanted = [str(u) for u in units]
+            wanted = [_nfc(str(u)) for u in units]
             missing = sorted(set(wanted) - set(self.units))
             if missing:
                 raise PanelError(
@@ -462,7 +513,7 @@ class Panel:
         if groups is not None:
             if self._group is None:
                 raise PanelError("Panel.select: groups= needs a panel with a group role.")
-            mask &= self._data[self._group].isin([str(g) for g in groups])
+            mask &= self._data[self._group].isin([_nfc(str(g)) for g in groups])
         if not mask.any():
             raise PanelError("Panel.select: the selection is empty; widen units or periods.")
         return Panel._from_validated(self, self._data[mask])
@@ -486,9 +537,9 @@ class Panel:
             if number and (c == NEVER or c == np.inf or np.isnan(c)):
                 continue  # never treated, as a unit left out
             if c in periods:
-                given[str(u)] = int(c)
+                given[_nfc(str(u))] = int(c)
             elif number and np.isfinite(c) and c > last and c == np.floor(c):
-                late[str(u)] = int(c)
+                late[_nfc(str(u))] = int(c)
             else:
                 why = (_not_a_period(float(c), self._periods) if number else
                        "is not a number: a cohort is a period of the panel, 0 for never treated")

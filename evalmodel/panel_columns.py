@@ -1,5 +1,6 @@
-"""Checks of a panel's columns before it is built: unit ids, integer periods, the order of rows,
-cohort values that are not periods, and the note on cohorts after the last period.
+"""Checks of a panel's columns before it is built: the frame's column names and the roles, unit
+ids and other labels, numeric values, the order of rows, cohort values that are not periods, and
+the note on cohorts after the last period. (The period column is :mod:`evalmodel.panel_periods`.)
 
 Used by :class:`evalmodel.panel.Panel`; each check raises :class:`~evalmodel.errors.PanelError`
 naming the column, the bad value and the fix, or records what it converted in ``notes``.
@@ -7,13 +8,15 @@ naming the column, the bad value and the fix, or records what it converted in ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.errors import PanelError
+from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["late_cohort_note"]
 
@@ -51,34 +54,25 @@ def late_cohort_note(late: Mapping[str, int], last: int, after: str = "") -> str
             f"{shown}; set to cohort 0, as R did does")
 
 
-def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
-    """Return ``s`` as int64, or raise naming the first non-integer value."""
-    if pd.api.types.is_integer_dtype(s) and not s.isna().any():
-        return s.astype("int64")
-    num = pd.to_numeric(s, errors="coerce")
-    bad = num.isna() | (num.notna() & (num.round() != num))
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PanelError(
-            f"Panel: column {col!r} has {int(bad.sum())} non-integer values "
-            f"(e.g. {_show(s.iloc[pos])} in row {pos}); time must be an integer period such as "
-            f"a year: convert it with pd.to_numeric(df[{col!r}]).astype(int) or drop those rows."
-        )
-    if not pd.api.types.is_numeric_dtype(s):
-        notes.append(f"time column {col!r}: {len(s)} values converted from text to integers")
-    return num.astype("int64")
-
-
 def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Stable order of rows by several integer keys, and the sorted combined key.
 
     The keys are combined into one integer (mixed radix) when that fits in 63 bits, so a single
     stable sort does the work of a lexsort, in linear time on rows that are already in order.
+    When the combined keys are distinct and few compared with the rows (a panel without
+    duplicate keys), a counting sort places each row directly, in linear time in any order.
     """
-    if np.prod([max(m, 1) for m in sizes], dtype=float) < 2.0**62:
+    n_keys = np.prod([max(m, 1) for m in sizes], dtype=float)
+    if n_keys < 2.0**62:
         key = np.zeros(len(codes[0]), dtype=np.int64)
         for code, m in zip(codes, sizes, strict=True):
             key = key * max(m, 1) + code
+        if n_keys <= 4 * len(key) + 1024:
+            counts = np.bincount(key, minlength=int(n_keys))
+            if counts.max(initial=0) <= 1:  # distinct keys: the stable order is the key order
+                order = np.empty(len(key), dtype=np.intp)
+                order[(np.cumsum(counts) - 1)[key]] = np.arange(len(key))
+                return order, key[order]
         order = np.argsort(key, kind="stable")
         return order, key[order]
     order = np.lexsort(codes[::-1])
@@ -92,28 +86,208 @@ def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, n
     return order, rank
 
 
-def _to_unit_ids(s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str]) -> pd.Series:
-    """Return unit ids as strings, checking leading zeros against a known id list."""
-    if s.isna().any():
-        pos = int(np.flatnonzero(s.isna().to_numpy())[0])
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def _column_names(data: pd.DataFrame) -> list[str]:
+    """The frame's column names as NFC text; raises for a MultiIndex or duplicate names."""
+    if isinstance(data.columns, pd.MultiIndex):
         raise PanelError(
-            f"Panel: column {col!r} has {int(s.isna().sum())} missing unit ids (e.g. row {pos}); "
-            "every row needs a unit: drop those rows or fill the ids."
+            f"Panel: the columns are a MultiIndex of {data.columns.nlevels} levels (e.g. "
+            f"{data.columns[0]!r}); flatten them first, e.g. df.columns = "
+            "['_'.join(map(str, c)) for c in df.columns]."
         )
-    if pd.api.types.is_float_dtype(s):
-        if (s.round() != s).any():
-            bad = s[s.round() != s].iloc[0]
+    names = [_nfc(str(c)) for c in data.columns]
+    if len(set(names)) < len(names):
+        dup = pd.Index(names)
+        shown = list(dict.fromkeys(dup[dup.duplicated()]))
+        odd = ("" if len(set(map(str, data.columns))) < len(names) else
+               " (they differ only in type or Unicode normalisation)")
+        raise PanelError(
+            f"Panel: {len(shown)} column name{'s are' if len(shown) > 1 else ' is'} used more "
+            f"than once: {shown[:5]}{odd}; give each column its own name (df.columns = [...]) "
+            "or drop the copies (df = df.loc[:, ~df.columns.duplicated()])."
+        )
+    return names
+
+
+def _check_roles(
+    data: pd.DataFrame, names: list[str], roles: Mapping[str, Any], outcomes: Any,
+) -> dict[str, str]:
+    """Check the role arguments against the frame's column names; return them as NFC text."""
+    out: dict[str, str] = {}
+    for role, col in roles.items():
+        if col is None and role not in ("unit", "time"):
+            continue
+        if not isinstance(col, str):
             raise PanelError(
-                f"Panel: unit column {col!r} holds fractional numbers (e.g. {_show(bad)}); "
-                "unit ids must be strings such as '0580': pass the ids as text."
+                f"Panel: {role} must be the name of a column (a string), got "
+                f"{type(col).__name__} {col!r}; pass {role}='<column name>' (with non-text "
+                "column names, first make them text: df.columns = df.columns.astype(str))."
             )
-        s = s.astype("int64")
-    if not (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)):
+        out[role] = _nfc(col)
+    for role, col in out.items():
+        if col not in names:
+            index = [str(n) for n in data.index.names if n is not None]
+            where = (f"; {col!r} is an index level: call df.reset_index() first"
+                     if col in index else did_you_mean(col, names))
+            raise PanelError(
+                f"Panel: the {role} column {col!r} is not in the data; columns are "
+                f"{names[:12]}{where}; pass {role}='<column name>'."
+            )
+    seen: dict[str, str] = {}
+    for role, col in out.items():
+        if col in seen:
+            raise PanelError(
+                f"Panel: column {col!r} is given two roles ({seen[col]} and {role}); each role "
+                "needs its own column."
+            )
+        seen[col] = role
+    if outcomes is not None:
+        if isinstance(outcomes, str) or not isinstance(outcomes, Iterable):
+            raise PanelError(
+                f"Panel: outcomes must be a list of column names, got {outcomes!r}; pass "
+                f"outcomes=[{outcomes!r}]."
+            )
+        given = list(outcomes)
+        wrong = [c for c in given if not isinstance(c, str)]
+        if wrong:
+            raise PanelError(f"Panel: outcomes must be column names (strings), got {wrong[0]!r}.")
+        dup = sorted({c for c in given if given.count(c) > 1})
+        if dup:
+            raise PanelError(f"Panel: outcomes name {dup[:5]} more than once; name each once.")
+        if "variable" not in out:  # wide input: the outcomes are columns of the frame
+            for c in given:
+                if _nfc(c) not in names:
+                    raise _missing_outcome(c, names)
+        taken = [c for c in given if _nfc(c) in seen]
+        if taken:
+            raise PanelError(
+                f"Panel: outcome {taken[0]!r} is the {seen[_nfc(taken[0])]} column; an outcome "
+                "is a variable measured for each unit and period, not a role."
+            )
+    return out
+
+
+def _missing_outcome(col: str, columns: Sequence[str]) -> PanelError:
+    return PanelError(
+        f"Panel: outcome column {col!r} is not in the data; columns are "
+        f"{list(columns)[:12]}{did_you_mean(col, columns)}."
+    )
+
+
+def _examples(values: Iterable[Any], k: int = 2) -> str:
+    return ", ".join(_show(v) for v in list(values)[:k])
+
+
+def _refuse_mixed(uniq: pd.Index, col: str, role: str) -> PanelError:
+    """The error for a label column whose values are of several types."""
+    by_type: dict[str, list[Any]] = {}
+    for v in uniq:
+        by_type.setdefault(type(_plain(v)).__name__, []).append(v)
+    types = " and ".join(f"{t} (e.g. {_examples(vs)})" for t, vs in by_type.items())
+    if len(by_type) == 1:
+        return PanelError(
+            f"Panel: {role} column {col!r} holds {types}; {role} ids must be text (or whole "
+            f"numbers): convert the column, e.g. df[{col!r}] = df[{col!r}].astype(str)."
+        )
+    digits = [v for v in by_type.get("str", []) if v.strip().isdigit()]
+    width = max((len(v.strip()) for v in digits), default=4)
+    numbers = {int(v) for v in uniq if isinstance(_plain(v), int | float) and
+               not isinstance(_plain(v), bool) and np.isfinite(v) and v == int(v)}
+    same = [v for v in digits if int(v) in numbers]
+    clash = (f"; {int(same[0])!r} and {same[0]!r} would be the same {role} once padded, "
+             f"{len(same)} such pairs" if same else "")
+    return PanelError(
+        f"Panel: {role} column {col!r} mixes value types: {types}, so one {role} can appear "
+        f"under two ids{clash}; make the column text of one width first: "
+        f"df[{col!r}] = df[{col!r}].astype(str).str.zfill({width})."
+    )
+
+
+def _as_text(uniq: pd.Index, col: str, role: str) -> tuple[pd.Series, bool]:
+    """The distinct labels as text, and whether they were numbers; raises for other types."""
+    kind = pd.api.types.infer_dtype(uniq, skipna=True)
+    if kind in ("string", "empty"):
+        return pd.Series(uniq, dtype="str"), False
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        numbers = uniq.to_numpy(dtype=float) if kind != "integer" else None
+        if numbers is not None:
+            bad = ~np.isfinite(numbers) | (np.round(numbers) != numbers)
+            if bad.any():
+                raise PanelError(
+                    f"Panel: {role} column {col!r} holds numbers that are not whole "
+                    f"(e.g. {_show(uniq[int(np.flatnonzero(bad)[0])])}); {role} ids must be "
+                    "strings such as '0580': pass the ids as text."
+                )
+            return pd.Series([str(int(v)) for v in numbers], dtype="str"), True
+        return pd.Series([str(int(v)) for v in uniq], dtype="str"), True
+    if kind in ("mixed-integer", "mixed"):
+        raise _refuse_mixed(uniq, col, role)
+    raise PanelError(
+        f"Panel: {role} column {col!r} holds {kind} values (e.g. {_examples(uniq)}); {role} "
+        "ids must be text (or whole numbers): convert the column with .astype(str)."
+    )
+
+
+def _to_labels(
+    s: pd.Series, col: str, role: str, notes: list[str]
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Return a column of labels (unit ids, groups, variable names) as NFC text, each row's
+    code and the sorted distinct labels the codes index (as ``pd.factorize(..., sort=True)``).
+
+    Missing labels and labels of several types (``1`` beside ``'0001'``) are refused. Surrounding
+    spaces are removed and labels are normalised to Unicode NFC; when that changes or merges
+    labels, the count goes to ``notes``. Numeric unit ids become text, with a note. The work is
+    done once per distinct label, not per row.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniq = s.cat.codes.to_numpy(), s.cat.categories
+    else:
+        codes, uniq = pd.factorize(s)
+    if (codes < 0).any():
+        missing = codes < 0
+        what = "unit ids" if role == "unit" else f"{role} labels"
+        raise PanelError(
+            f"Panel: column {col!r} has {int(missing.sum())} missing {what} (e.g. row "
+            f"{int(np.flatnonzero(missing)[0])}); every row needs a {role}: drop those rows or "
+            f"fill the {'ids' if role == 'unit' else 'labels'}."
+        )
+    text, numeric = _as_text(uniq, col, role)
+    stripped = text.str.strip()
+    canon = stripped.str.normalize("NFC")
+    if numeric and role == "unit":
         notes.append(f"unit column {col!r}: {len(s)} numeric ids converted to strings")
-    out = s.astype(str).str.strip()
+    spaced = np.flatnonzero((text.str.len() != stripped.str.len()).to_numpy())
+    if len(spaced):
+        rows = int(np.isin(codes, spaced).sum())
+        notes.append(f"{role} column {col!r}: surrounding spaces removed from {rows} values "
+                     f"({len(spaced)} labels, e.g. {text.iloc[spaced[0]]!r})")
+    final, labels = pd.factorize(canon, sort=True)
+    if len(labels) < len(canon):  # merged by spaces (noted above) or by normalisation
+        forms = stripped.groupby(final).nunique()
+        unicode = forms[forms > 1]
+        if len(unicode):
+            notes.append(
+                f"{role} column {col!r}: {int(unicode.sum())} labels that differ only in "
+                f"Unicode normalisation merged into {len(unicode)} (e.g. "
+                f"{labels[unicode.index[0]]!r}; labels are kept in NFC form)")
+    row_codes = final[codes] if len(final) else np.zeros(0, dtype=np.intp)
+    values = pd.array(labels.to_numpy(dtype=object), dtype="str").take(row_codes)
+    return pd.Series(values, index=s.index), row_codes, np.asarray(labels, dtype=object)
+
+
+def _to_unit_ids(
+    s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str]
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Return unit ids as :func:`_to_labels` does, checking leading zeros against known ids."""
+    if isinstance(ids, str):
+        raise PanelError(f"Panel: ids must be a list of unit ids, got the string {ids!r}.")
+    out = _to_labels(s, col, "unit", notes)
     if ids is not None:
         known = {str(i) for i in ids}
-        unknown = pd.unique(out[~out.isin(known)])
+        unknown = [u for u in out[2] if u not in known]
         lost = [u for u in unknown if u.isdigit() and any(k.lstrip("0") == u for k in known)]
         if lost:
             width = max(len(k) for k in known)
@@ -124,3 +298,56 @@ def _to_unit_ids(s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[
                 f"df[{col!r}].astype(str).str.zfill({width})."
             )
     return out
+
+
+def _to_float(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
+    """A numeric column as float64: booleans become 0/1 and numbers in text are read (noted);
+    text that is not a number, complex numbers, dates and durations are refused."""
+    if pd.api.types.is_bool_dtype(s):
+        notes.append(f"column {col!r}: booleans converted to 0/1")
+        return pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+    kind = None if pd.api.types.is_numeric_dtype(s) else pd.api.types.infer_dtype(s, skipna=True)
+    if pd.api.types.is_complex_dtype(s) or kind in ("complex", "datetime", "datetime64", "date",
+                                                     "timedelta", "timedelta64", "period"):
+        what = "complex numbers" if kind in (None, "complex") else f"{kind} values"
+        raise PanelError(
+            f"Panel: column {col!r} holds {what} (e.g. {_show(s.dropna().iloc[0])}), not real "
+            "numbers; convert it, or leave the column out with outcomes=[...]."
+        )
+    if kind is None:
+        return pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna() & s.notna()
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        value = s.iloc[pos]
+        comma = (" (a decimal comma? then s.str.replace(',', '.') first)"
+                 if isinstance(value, str) and value.replace(",", "", 1).strip().lstrip("-")
+                 .isdigit() and "," in value else "")
+        raise PanelError(
+            f"Panel: column {col!r} is not numeric: {int(bad.sum())} values are not numbers "
+            f"(e.g. {_show(value)} in row {pos}){comma}; convert it with pd.to_numeric(..., "
+            "errors='coerce') if those are missing values, or leave the column out "
+            "with outcomes=[...]."
+        )
+    if kind == "boolean":
+        notes.append(f"column {col!r}: booleans converted to 0/1")
+    elif kind not in ("integer", "floating", "mixed-integer-float", "empty", "decimal"):
+        notes.append(f"column {col!r}: {int(s.notna().sum())} numbers converted from text")
+    return pd.Series(num.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+
+
+def _refuse_infinite(values: np.ndarray, col: str, df: pd.DataFrame, keys: list[str]) -> None:
+    """Raise when ``values`` (a column of ``df``, float) holds inf or -inf."""
+    inf = np.isinf(values)
+    if inf.any():
+        rows = np.flatnonzero(inf)
+        first = [tuple(_plain(v) for v in df.iloc[r][keys]) for r in rows[:3]]
+        raise PanelError(
+            f"Panel: column {col!r} has {len(rows)} infinite values (e.g. {_show(values[rows[0]])}"
+            f" at ({', '.join(keys)}) = {', '.join(map(str, first))}); replace them with NaN if "
+            f"they stand for missing values (df[{col!r}] = df[{col!r}].replace([np.inf, -np.inf], "
+            "np.nan)), or correct them at the source."
+        )

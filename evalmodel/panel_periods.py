@@ -1,0 +1,181 @@
+"""The period column of a panel: integer periods from integers, text, dates or pandas Periods.
+
+A panel's periods are integers (years, in every case study). :func:`_to_integer_time` accepts
+integer columns as they are and converts, with a note: text holding whole numbers (``"2019"``),
+dates that all fall on one calendar day of their year (``2019-01-01`` or ``2019-12-31``: their
+year), and annual pandas Periods (their year). It refuses, naming the column and the value:
+missing periods, fractions (``2019.5``), numbers too large to be a period, booleans, durations,
+complex numbers, and dates with several per year (monthly data: not yet supported).
+:func:`_calendar_years` holds the one rule for dates, so that finer periods can be added there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalmodel.errors import PanelError
+
+#: Largest magnitude a period may have (floats are exact integers below it).
+MAX_PERIOD = 2.0**53
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _show(value: Any) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _day(yyyymmdd: int) -> str:
+    """``MM-DD`` of a date coded as yyyymmdd (or mmdd)."""
+    return f"{yyyymmdd // 100 % 100:02d}-{yyyymmdd % 100:02d}"
+
+
+def _calendar_years(stamps: pd.Series, col: str, notes: list[str]) -> pd.Series:
+    """The year of each date (NaN where missing), when every date falls on one calendar day.
+
+    Annual data written as dates (``2019-01-01``, or year-end ``2019-12-31``) become their
+    year, with a note. Several dates in one year (monthly or quarterly data), or years dated
+    on different days, are refused: a panel's periods are years for now.
+    """
+    ok = stamps.notna().to_numpy()
+    year = stamps.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    if not ok.any():
+        return pd.Series(year, index=stamps.index)
+    month_day = (stamps.dt.month * 100 + stamps.dt.day).to_numpy(dtype=float, na_value=np.nan)
+    dated = np.unique(year[ok] * 10000 + month_day[ok]).astype(np.int64)  # yyyymmdd, sorted
+    same_year = np.flatnonzero(dated[1:] // 10000 == dated[:-1] // 10000)
+    if len(same_year):
+        y = int(dated[same_year[0]] // 10000)
+        days = [_day(d) for d in dated[dated // 10000 == y][:3]]
+        raise PanelError(
+            f"Panel: time column {col!r} holds several dates within one year (e.g. {y}: "
+            f"{', '.join(days)}); monthly or quarterly periods are not yet supported: aggregate "
+            f"to years first (for example df.groupby([unit, df[{col!r}].dt.year]).mean()), or "
+            f"keep one date per year."
+        )
+    days = [_day(d) for d in np.unique(dated % 10000)]
+    if len(days) > 1:
+        raise PanelError(
+            f"Panel: time column {col!r} dates its years on different calendar days "
+            f"({', '.join(days[:3])}); a date stands for its year only when every year is "
+            f"dated on the same day: pass the year itself (df[{col!r}].dt.year)."
+        )
+    notes.append(f"time column {col!r}: {int(ok.sum())} dates (all on {days[0]}) "
+                 "converted to their year")
+    return pd.Series(year, index=stamps.index)
+
+
+def _dates_as_years(s: pd.Series, col: str, notes: list[str]) -> pd.Series | None:
+    """Years of a column of dates or pandas Periods (float, NaN where missing); None when the
+    column holds neither. Durations and non-annual Periods are handled here too."""
+    if isinstance(s.dtype, pd.PeriodDtype):
+        if isinstance(s.dtype.freq, pd.offsets.YearEnd):
+            years = s.dt.year.to_numpy(dtype=float, na_value=np.nan)
+            notes.append(f"time column {col!r}: {int(s.notna().sum())} annual periods "
+                         "converted to their year")
+            return pd.Series(years, index=s.index)
+        return _calendar_years(s.dt.start_time, col, notes)
+    if pd.api.types.is_timedelta64_dtype(s):
+        raise PanelError(
+            f"Panel: time column {col!r} holds durations (e.g. {s.iloc[0]}), not periods; pass "
+            "integer periods such as years."
+        )
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return _calendar_years(s, col, notes)
+    if pd.api.types.is_object_dtype(s):
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        if kind in ("datetime", "datetime64", "date"):
+            return _calendar_years(pd.Series(pd.to_datetime(s, utc=False)), col, notes)
+        if kind == "period":
+            try:
+                periods = pd.Series(pd.PeriodIndex(s), index=s.index)
+            except (TypeError, ValueError) as e:  # Periods of several frequencies
+                raise PanelError(
+                    f"Panel: time column {col!r} holds pandas Periods of different frequencies "
+                    f"({e}); pass integer periods such as years."
+                ) from None
+            return _dates_as_years(periods, col, notes)
+    return None
+
+
+def _refuse_kind(s: pd.Series, col: str) -> None:
+    """Raise for booleans and complex numbers, which no conversion makes periods."""
+    what = ("booleans" if pd.api.types.is_bool_dtype(s) else
+            "complex numbers" if pd.api.types.is_complex_dtype(s) else None)
+    if what is None and pd.api.types.is_object_dtype(s):
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        what = {"boolean": "booleans", "complex": "complex numbers",
+                "timedelta": "durations"}.get(kind)
+    if what is not None:
+        raise PanelError(
+            f"Panel: time column {col!r} holds {what} (e.g. {_show(s.dropna().iloc[0])}), not "
+            "periods; pass integer periods such as years."
+        )
+
+
+def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
+    """Return the period column ``s`` as int64, or raise naming the first bad value."""
+    if pd.api.types.is_integer_dtype(s) and not s.isna().any():
+        if s.dtype == np.uint64 and int(s.max()) > MAX_PERIOD:
+            raise PanelError(
+                f"Panel: time column {col!r} has values too large to be periods "
+                f"(e.g. {_show(s.max())}); pass integer periods such as years."
+            )
+        return s.astype("int64")
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(s.cat.categories.dtype if len(s.cat.categories) else object)
+    _refuse_kind(s, col)
+    years = _dates_as_years(s, col, notes)
+    num = years if years is not None else pd.to_numeric(s, errors="coerce")
+    values = num.to_numpy(dtype=float, na_value=np.nan)
+    missing = s.isna().to_numpy() | (np.isnan(values) if years is not None else False)
+    if missing.any():
+        pos = _first(missing)
+        raise PanelError(
+            f"Panel: time column {col!r} has {int(missing.sum())} missing periods (e.g. "
+            f"{_show(s.iloc[pos])} in row {pos}); every row needs a period: drop those rows "
+            f"(df.dropna(subset=[{col!r}])) or fill them."
+        )
+    with np.errstate(invalid="ignore"):
+        bad = np.isnan(values) | (np.round(values) != values)
+    if bad.any():
+        pos = _first(bad)
+        value = s.iloc[pos]
+        hint = (f"; for dates use pd.to_datetime(df[{col!r}]).dt.year"
+                if isinstance(value, str) and "-" in value.strip()[1:] else "")
+        raise PanelError(
+            f"Panel: column {col!r} has {int(bad.sum())} non-integer values "
+            f"(e.g. {_show(value)} in row {pos}); time must be an integer period such as "
+            f"a year: convert it with pd.to_numeric(df[{col!r}]).astype(int) or drop those "
+            f"rows{hint}."
+        )
+    huge = np.abs(values) > MAX_PERIOD
+    if huge.any():
+        pos = _first(huge)
+        raise PanelError(
+            f"Panel: time column {col!r} has {int(huge.sum())} infinite or too large values "
+            f"(e.g. {_show(s.iloc[pos])} in row {pos}); pass integer periods such as years."
+        )
+    if years is None and not pd.api.types.is_numeric_dtype(s):
+        notes.append(f"time column {col!r}: {len(s)} values converted from text to integers")
+    return pd.Series(values.astype("int64"), index=s.index)
+
+
+def _cohort_years(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
+    """The cohort column with dates or Periods replaced by their year (NaN = never treated);
+    booleans, durations and complex numbers refused. Other columns are returned as they are."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(s.cat.categories.dtype if len(s.cat.categories) else object)
+    mine: list[str] = []
+    try:
+        _refuse_kind(s, col)
+        years = _dates_as_years(s, col, mine)
+    except PanelError as e:
+        raise PanelError(str(e).replace("time column", "cohort column", 1)) from None
+    notes.extend(n.replace("time column", "cohort column", 1) for n in mine)
+    return s if years is None else years
