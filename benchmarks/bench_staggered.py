@@ -80,6 +80,11 @@ def main(n_units: int = N_UNITS) -> dict[str, float]:
     for name, att in peers.items():
         diff = np.max(np.abs(att - est)) if att.shape == est.shape else float("nan")
         print(f"  max |ATT(g,t) - {name}| = {diff:.2e}")
+    if "diff-diff 3.13" in times:
+        with_panel = times["evalmodel (with Panel)"]
+        print(f"  diff-diff / evalmodel: {times['diff-diff 3.13'] / base:.2f}x on the point "
+              f"estimates, {times['diff-diff 3.13'] / with_panel:.2f}x with the Panel build "
+              f"(target >= 3x with the build; the build is {t_panel / with_panel:.0%} of it)")
     print(f"  999 multiplier draws (standard errors and uniform band from the influence "
           f"functions) / point estimates: Rademacher {draws['rademacher'] / base:.2f}, "
           f"Gaussian {draws['gaussian'] / base:.2f}")

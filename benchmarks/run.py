@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-MODULES = ("bench_staggered", "bench_synth", "bench_inference")
+MODULES = ("bench_twfe", "bench_staggered", "bench_synth", "bench_inference", "bench_memory")
 
 
 def main() -> None:

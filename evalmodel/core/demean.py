@@ -38,8 +38,10 @@ def is_balanced(ucode: np.ndarray, tcode: np.ndarray, n_units: int, n_periods: i
     """Whether every (unit, period) cell holds exactly one row."""
     if len(ucode) != n_units * n_periods:
         return False
-    cells = np.bincount(ucode.astype(np.int64) * n_periods + tcode, minlength=n_units * n_periods)
-    return bool((cells == 1).all())
+    key = ucode.astype(np.int64)  # a copy, overwritten in place
+    key *= n_periods
+    key += tcode
+    return bool((np.bincount(key, minlength=n_units * n_periods) == 1).all())
 
 
 def _constant_within(w: np.ndarray, codes: np.ndarray, n: int) -> bool:
@@ -49,9 +51,10 @@ def _constant_within(w: np.ndarray, codes: np.ndarray, n: int) -> bool:
 
 
 def _closed(a: np.ndarray, ucode: np.ndarray, tcode: np.ndarray, n_u: int, n_t: int,
-            w: np.ndarray | None, along: str | None) -> np.ndarray:
-    """Balanced panel: ``x - mean_i - mean_t + mean``; weighted along ``along`` only."""
-    out = np.empty_like(a)
+            w: np.ndarray | None, along: str | None, out: np.ndarray) -> np.ndarray:
+    """Balanced panel: ``x - mean_i - mean_t + mean``; weighted along ``along`` only. ``out``
+    may be ``a`` itself (each column's means are taken before it is overwritten)."""
+    gathered = np.empty(len(a))
     if w is None:
         wu = np.full(n_u, float(n_t))
         wt = np.full(n_t, float(n_u))
@@ -72,19 +75,21 @@ def _closed(a: np.ndarray, ucode: np.ndarray, tcode: np.ndarray, n_u: int, n_t: 
         else:
             mu_u = np.bincount(ucode, weights=x, minlength=n_u) / n_t
             mu_t = np.bincount(tcode, weights=x, minlength=n_t) / n_u
-        out[:, j] = x - mu_u[ucode] - mu_t[tcode] + grand
+        col = out[:, j]
+        np.subtract(x, np.take(mu_u, ucode, out=gathered), out=col)
+        col -= np.take(mu_t, tcode, out=gathered)
+        col += grand
     return out
 
 
 def _direct(a: np.ndarray, big: np.ndarray, small: np.ndarray, n_big: int, n_small: int,
-            w: np.ndarray) -> np.ndarray:
+            w: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Demean within ``big``, then remove the ``small`` effects solved by the Schur complement."""
     w_big = np.bincount(big, weights=w, minlength=n_big)
     w_small = np.bincount(small, weights=w, minlength=n_small)
     inv_big = np.divide(1.0, w_big, out=np.zeros(n_big), where=w_big > 0)
     inc = sparse.csr_matrix((w, (big, small)), shape=(n_big, n_small))
     schur = np.diag(w_small) - np.asarray((inc.T @ sparse.diags(inv_big) @ inc).todense())
-    out = np.empty_like(a)
     for j in range(a.shape[1]):
         x = a[:, j]
         x1 = x - (np.bincount(big, weights=w * x, minlength=n_big) * inv_big)[big]
@@ -109,13 +114,12 @@ def _solve_pinned(schur: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _alternating(a: np.ndarray, ucode: np.ndarray, tcode: np.ndarray, n_u: int, n_t: int,
-                 w: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+                 w: np.ndarray, tol: float, max_iter: int, out: np.ndarray) -> np.ndarray:
     """Weighted alternating projections, column by column."""
     w_u = np.bincount(ucode, weights=w, minlength=n_u)
     w_t = np.bincount(tcode, weights=w, minlength=n_t)
     inv_u = np.divide(1.0, w_u, out=np.zeros(n_u), where=w_u > 0)
     inv_t = np.divide(1.0, w_t, out=np.zeros(n_t), where=w_t > 0)
-    out = np.empty_like(a)
     for j in range(a.shape[1]):
         x = a[:, j].copy()
         scale = max(float(np.abs(x).max()), np.finfo(float).tiny)
@@ -147,6 +151,7 @@ def twoway_demean(
     method: DemeanMethod = "auto",
     tol: float = 1e-13,
     max_iter: int = 10_000,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """Residuals of the columns of ``a`` after weighted least squares on unit and period effects.
 
@@ -167,6 +172,8 @@ def twoway_demean(
     tol, max_iter : float, int
         Convergence tolerance (largest change relative to the column's largest value) and
         cap on the passes of ``"alternating"``.
+    overwrite : bool
+        Write the residuals into ``a`` (a float array) instead of a new array, to save memory.
 
     Returns
     -------
@@ -188,6 +195,7 @@ def twoway_demean(
     """
     arr = np.asarray(a, dtype=float)
     cols = arr.reshape(len(arr), -1)
+    out = cols if overwrite else np.empty_like(cols)
     ucode = np.asarray(ucode, dtype=np.intp)
     tcode = np.asarray(tcode, dtype=np.intp)
     n_u, n_t = _n_levels(ucode, n_units), _n_levels(tcode, n_periods)
@@ -211,12 +219,12 @@ def twoway_demean(
         method = ("closed" if closed else
                   "direct" if min(n_u, n_t) <= DIRECT_MAX else "alternating")
     if method == "closed":
-        out = _closed(cols, ucode, tcode, n_u, n_t, w, along)
+        out = _closed(cols, ucode, tcode, n_u, n_t, w, along, out)
     else:
         ww = np.ones(len(cols)) if w is None else w
         if method == "direct":
-            out = (_direct(cols, ucode, tcode, n_u, n_t, ww) if n_u >= n_t else
-                   _direct(cols, tcode, ucode, n_t, n_u, ww))
+            out = (_direct(cols, ucode, tcode, n_u, n_t, ww, out) if n_u >= n_t else
+                   _direct(cols, tcode, ucode, n_t, n_u, ww, out))
         else:
-            out = _alternating(cols, ucode, tcode, n_u, n_t, ww, tol, max_iter)
+            out = _alternating(cols, ucode, tcode, n_u, n_t, ww, tol, max_iter, out)
     return out.reshape(arr.shape)

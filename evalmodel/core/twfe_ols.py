@@ -114,8 +114,11 @@ def twfe_ols(
     names = names or [f"x{j}" for j in range(k)]
     ucode, n_u = _compact(np.asarray(ucode, dtype=np.intp))
     tcode, n_t = _compact(np.asarray(tcode, dtype=np.intp))
-    stacked = twoway_demean(np.column_stack([y, x]), ucode, tcode, weights=weights,
-                            n_units=n_u, n_periods=n_t, method=method)
+    stacked = np.empty((n, k + 1))  # demeaned in place: one n x (k+1) array in all
+    stacked[:, 0] = y
+    stacked[:, 1:] = x
+    twoway_demean(stacked, ucode, tcode, weights=weights, n_units=n_u, n_periods=n_t,
+                  method=method, overwrite=True)
     yd, xd = stacked[:, 0], stacked[:, 1:]
     w = None if weights is None else np.asarray(weights, dtype=float)
     wx = xd if w is None else xd * w[:, None]  # no copy when unweighted
