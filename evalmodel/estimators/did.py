@@ -21,8 +21,12 @@ from evalmodel.core.twfe_ols import TwfeFit, twfe_ols
 from evalmodel.errors import EstimationError, EvalModelWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
+    check_cohort_design,
     check_periods,
+    check_pre_post,
+    check_two_periods,
     drop_missing,
+    missing_cause,
     treated_indicator,
     use_permutation,
     warn_few_clusters,
@@ -35,6 +39,7 @@ from evalmodel.vocabulary import (
     Cluster,
     DidInference,
     check_conf_level,
+    check_seed,
     draws_argument,
 )
 
@@ -182,19 +187,23 @@ def did2x2(
     """
     fn = "did2x2"
     n_draws = draws_argument(fn, n_draws, default=None, n_perm=n_perm)
+    check_seed(fn, seed)
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
     pre_p = check_periods(fn, "pre", pre, panel)
     post_p = check_periods(fn, "post", post, panel)
-    if set(pre_p) & set(post_p):
-        raise EstimationError(
-            f"{fn}: pre and post share periods {sorted(set(pre_p) & set(post_p))}; "
-            "they must be disjoint."
-        )
+    check_pre_post(fn, pre_p, post_p)
     cohorts = panel.cohorts()
     t_units = _units(fn, "treated", treated, panel)
     if t_units is None:
         t_units = sorted(cohorts.index[cohorts != NEVER])
+        early = cohorts[t_units][cohorts[t_units] <= max(pre_p)]
+        if len(early):
+            raise EstimationError(
+                f"{fn}: pre={pre_p} reaches the first treated period of {len(early)} treated "
+                f"unit(s) (e.g. {early.index[0]!r}, cohort {int(early.iloc[0])}); pre periods "
+                "must come before adoption: pick earlier pre periods or pass treated=[...]."
+            )
     c_units = _units(fn, "control", control, panel)
     if c_units is None:
         c_units = sorted(set(cohorts.index[cohorts == NEVER]) - set(t_units))
@@ -352,8 +361,10 @@ def twfe(
     """
     fn = "twfe"
     n_draws = draws_argument(fn, n_draws, default=None, n_perm=n_perm)
+    check_seed(fn, seed)
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
+    check_two_periods(fn, panel)
     covariates = list(covariates or [])
     for c in covariates:
         if c not in panel.outcomes:
@@ -368,7 +379,17 @@ def twfe(
     else:
         d = treated_indicator(df, panel)
     df = df.assign(_treated=d)
+    treated_rows = (df["_treated"] == 1).to_numpy()
+    if treatment is None:
+        check_cohort_design(fn, panel)
+    full = df
     df, notes = drop_missing(fn, df, [outcome, "_treated", *covariates])
+    if treated_rows.any() and not (df["_treated"] == 1).any():
+        raise EstimationError(
+            f"{fn}: every treated row has a missing value, so no treated observation is left: "
+            f"{missing_cause(full, treated_rows, outcome, covariates)}; fill those values or "
+            "leave that covariate out."
+        )
     for c in covariates:
         if df[c].nunique() <= 1:
             raise EstimationError(f"{fn}: covariate {c!r} is constant ({df[c].iloc[0]!r}); "
