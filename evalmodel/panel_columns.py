@@ -102,7 +102,7 @@ def _column_names(data: pd.DataFrame) -> list[str]:
     if len(set(names)) < len(names):
         dup = pd.Index(names)
         shown = list(dict.fromkeys(dup[dup.duplicated()]))
-        odd = ("" if len(set(map(str, data.columns))) < len(names) else
+        odd = ("" if data.columns.duplicated().any() else
                " (they differ only in type or Unicode normalisation)")
         raise PanelError(
             f"Panel: {len(shown)} column name{'s are' if len(shown) > 1 else ' is'} used more "
@@ -197,10 +197,16 @@ def _refuse_mixed(uniq: pd.Index, col: str, role: str) -> PanelError:
     numbers = {int(v) for v in uniq if isinstance(_plain(v), int | float) and
                not isinstance(_plain(v), bool) and np.isfinite(v) and v == int(v)}
     same = [v for v in digits if int(v) in numbers]
-    clash = (f"; {int(same[0])!r} and {same[0]!r} would be the same {role} once padded, "
+    if role != "unit":
+        return PanelError(
+            f"Panel: {role} column {col!r} mixes value types: {types}, so one {role} can "
+            f"appear under two labels; make the column text first: "
+            f"df[{col!r}] = df[{col!r}].astype(str)."
+        )
+    clash = (f"; {int(same[0])!r} and {same[0]!r} would be the same unit once padded, "
              f"{len(same)} such pairs" if same else "")
     return PanelError(
-        f"Panel: {role} column {col!r} mixes value types: {types}, so one {role} can appear "
+        f"Panel: unit column {col!r} mixes value types: {types}, so one unit can appear "
         f"under two ids{clash}; make the column text of one width first: "
         f"df[{col!r}] = df[{col!r}].astype(str).str.zfill({width})."
     )
