@@ -94,6 +94,8 @@ __all__ = [
     "WildWeights",
     "check_conf_level",
     "check_draws",
+    "check_names",
+    "check_number",
     "check_optimizer",
     "check_option",
     "check_period",
@@ -365,6 +367,73 @@ def check_window(fn: str, window: Any, *, error: type[EvalModelError] = Estimati
                     "window=(-4, 4).")
     return (check_period(fn, "window[0]", window[0], what="event time", error=error),
             check_period(fn, "window[1]", window[1], what="event time", error=error))
+
+
+def check_names(fn: str, name: str, value: Any, *, what: str = "unit",
+                allow_empty: bool = False, error: type[EvalModelError] = EstimationError
+                ) -> list[str]:
+    """Return ``value`` as a list of ids (strings), raising unless it is one id or an iterable
+    of them.
+
+    A string is one id; numbers are ids as text (``580`` is ``'580'``; leading zeros are the
+    caller's check). ``None``, a float, a mapping or an empty list (unless ``allow_empty``) are
+    refused, naming the argument. Whether the ids exist is the caller's check.
+
+    Examples
+    --------
+    >>> check_names("spillover", "exposed", "1280")
+    ['1280']
+    >>> check_names("spillover", "exposed", None)
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: spillover: exposed=None must be a unit id or a list of \
+them, e.g. exposed=['1287'].
+    """
+    if isinstance(value, str):
+        return [value]
+    ok = isinstance(value, Iterable) and not isinstance(value, Mapping | bytes)
+    items = list(value) if ok else []
+    if ok and all(isinstance(v, str) or (isinstance(v, numbers.Integral)
+                                         and not isinstance(v, bool | np.bool_)) for v in items):
+        if items or allow_empty:
+            return [str(v) for v in items]
+        raise error(f"{fn}: {name} is empty; name at least one {what}.")
+    noun, example = ("id", "'1287'") if what == "unit" else ("name", "'x'")
+    raise error(f"{fn}: {name}={value!r} must be a {what} {noun} or a list of them, e.g. "
+                f"{name}=[{example}].")
+
+
+def check_number(fn: str, name: str, value: Any, *, minimum: float | None = None,
+                 maximum: float | None = None, strict: bool = False, integer: bool = False,
+                 allow_inf: bool = False, example: str = "",
+                 error: type[EvalModelError] = EstimationError) -> Any:
+    """Return ``value`` (an int when ``integer``), raising unless it is a real number (a whole
+    one when ``integer``) within ``[minimum, maximum]`` (open bounds when ``strict``).
+
+    Examples
+    --------
+    >>> check_number("aggregate", "balance_e", np.int64(2), integer=True)
+    2
+    >>> check_number("pretrend_test", "margin", "0.1", minimum=0, strict=True)
+    Traceback (most recent call last):
+    ...
+    evalmodel.errors.EstimationError: pretrend_test: margin='0.1' must be a number > 0.
+    """
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    ok = real and not np.isnan(float(value)) and (allow_inf or np.isfinite(float(value)))
+    if ok and integer:
+        ok = _is_whole(value) or (allow_inf and np.isinf(float(value)))
+    if ok and minimum is not None:
+        ok = float(value) > minimum if strict else float(value) >= minimum
+    if ok and maximum is not None:
+        ok = float(value) < maximum if strict else float(value) <= maximum
+    if ok:
+        return int(value) if integer and np.isfinite(float(value)) else value
+    kind = "a whole number" if integer else "a number"
+    lo = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+    hi = "" if maximum is None else f" {'<' if strict else '<='} {maximum:g}"
+    both = " and" if lo and hi else ""
+    raise error(f"{fn}: {name}={value!r} must be {kind}{lo}{both}{hi}{example}.")
 
 
 def check_seed(fn: str, seed: Any, *, error: type[EvalModelError] = EstimationError) -> None:

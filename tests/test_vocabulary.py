@@ -681,3 +681,33 @@ def test_twfe_with_a_treatment_column_suggests_an_allowed_inference(panel: em.Pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", em.EvalModelWarning)
         assert np.isfinite(em.twfe(p, "y", treatment="d", inference="analytic").estimate)
+
+
+def test_check_names() -> None:
+    assert vocab.check_names("f", "treated", "0580") == ["0580"]
+    assert vocab.check_names("f", "treated", ("a", np.int64(7))) == ["a", "7"]
+    assert vocab.check_names("f", "exposed", [], allow_empty=True) == []
+    with pytest.raises(EstimationError, match=r"^f: treated is empty; name at least one unit\.$"):
+        vocab.check_names("f", "treated", [])
+    for bad in (None, 1.5, {"a": 1}, [1.5], [None]):
+        with pytest.raises(EstimationError, match=r"^f: treated=.* must be a unit id or a list "
+                                                  r"of them, e\.g\. treated=\['1287'\]\.$"):
+            vocab.check_names("f", "treated", bad)
+    with pytest.raises(EstimationError, match=r"covariates=3\.0 must be a variable name"):
+        vocab.check_names("f", "covariates", 3.0, what="variable")
+
+
+def test_check_number() -> None:
+    assert vocab.check_number("f", "x", np.int64(3), integer=True) == 3
+    assert vocab.check_number("f", "x", -np.inf, integer=True, allow_inf=True) == -np.inf
+    assert vocab.check_number("f", "p", 0.8, minimum=0, maximum=1, strict=True) == 0.8
+    cases = [("x", 2.5, {"integer": True}, r"x=2\.5 must be a whole number\.$"),
+             ("x", np.inf, {"integer": True}, r"x=inf must be a whole number\.$"),
+             ("p", 1, {"minimum": 0, "maximum": 1, "strict": True},
+              r"p=1 must be a number > 0 and < 1\.$"),
+             ("p", "0.8", {"minimum": 0}, r"p='0\.8' must be a number >= 0\.$"),
+             ("p", True, {}, r"p=True must be a number\.$"),
+             ("p", np.nan, {}, r"p=nan must be a number\.$")]
+    for name, value, kw, pattern in cases:
+        with pytest.raises(EstimationError, match=rf"^f: {pattern}"):
+            vocab.check_number("f", name, value, **kw)

@@ -29,6 +29,8 @@ from evalmodel.vocabulary import (
     DisplacementInference,
     DisplacementTransform,
     check_conf_level,
+    check_names,
+    check_number,
     check_option,
     check_seed,
 )
@@ -198,10 +200,11 @@ def outcome_displacement(
     :class:`~evalmodel.errors.FewTreatedClustersWarning`. The interval inverts the test that
     gives the p-value.
     """
+    treated = check_names("outcome_displacement", "treated", treated)
     return _displacement_test("outcome_displacement", panel, outcome, treated=treated,
                               pool=pool, pre=pre, post=post, conf_level=conf_level, power=power,
                               transform=transform, max_exact=max_exact, seed=seed,
-                              inference=inference, n_clusters=len(list(treated)))
+                              inference=inference, n_clusters=len(treated))
 
 
 def _displacement_test(
@@ -235,7 +238,15 @@ def _displacement_test(
     check_option(fn, "transform", transform, DisplacementTransform)
     check_option(fn, "inference", inference, DisplacementInference)
     wide = panel.wide(outcome)
-    treated, pool = [str(u) for u in treated], [str(u) for u in pool]
+    treated, pool = check_names(fn, "treated", treated), check_names(fn, "pool", pool)
+    max_exact = check_number(fn, "max_exact", max_exact, minimum=1, integer=True,
+                             example=", e.g. max_exact=10_000")
+    power = check_number(fn, "power", power, minimum=0, maximum=1, strict=True,
+                         example=", e.g. power=0.8")
+    unknown = [u for u in [*treated, *pool] if u not in wide.index]
+    if unknown:
+        raise EstimationError(f"{fn}: units {unknown[:5]} are not in the panel; unit ids are "
+                              "strings with leading zeros, e.g. '0580'.")
     overlap = sorted(set(treated) & set(pool))
     if overlap:
         raise EstimationError(f"{fn}: treated units {overlap[:5]} are also in the pool.")

@@ -19,6 +19,7 @@ from evalmodel.panel import Panel
 from evalmodel.results import Result
 from evalmodel.vocabulary import (
     DisplacementInference,
+    check_names,
     check_option,
 )
 
@@ -176,7 +177,9 @@ def spillover(
     """
     fn = "spillover"
     check_option(fn, "inference", inference, DisplacementInference)
-    treated, exposed, pool = ([str(u) for u in x] for x in (treated, exposed, pool))
+    treated, exposed, pool = (check_names(fn, name, x, allow_empty=name == "exposed")
+                              for name, x in (("treated", treated), ("exposed", exposed),
+                                              ("pool", pool)))
     both = sorted(set(treated) & set(exposed))
     if both:
         raise EstimationError(f"{fn}: the exposure list contains treated units {both}; an "

@@ -24,7 +24,12 @@ from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, warn_few_clusters
 from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.results import EstimateResult, inference_table
-from evalmodel.vocabulary import AggregateInference, AggregationKind, check_option
+from evalmodel.vocabulary import (
+    AggregateInference,
+    AggregationKind,
+    check_number,
+    check_option,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -230,6 +235,13 @@ def aggregate(res: AttGtResult, kind: AggregationKind = "dynamic", *, balance_e:
             f"aggregate: balance_e={balance_e!r} applies only to kind='dynamic'; "
             f"drop it for kind={kind!r}."
         )
+    if balance_e is not None:
+        balance_e = check_number("aggregate", "balance_e", balance_e, integer=True,
+                                 example=", e.g. balance_e=2 (or None)")
+    min_e = check_number("aggregate", "min_e", min_e, integer=True, allow_inf=True,
+                         example=" (an event time, e.g. min_e=-3)")
+    max_e = check_number("aggregate", "max_e", max_e, integer=True, allow_inf=True,
+                         example=" (an event time, e.g. max_e=3)")
     if np.isnan(res.table["estimate"].to_numpy(float)).any():
         raise EstimationError("aggregate: some ATT(g, t) are NaN; they cannot be aggregated.")
     rows, psi = _components(res, kind, balance_e, min_e, max_e)

@@ -39,6 +39,7 @@ from evalmodel.vocabulary import (
     Cluster,
     DidInference,
     check_conf_level,
+    check_names,
     check_seed,
     draws_argument,
 )
@@ -102,7 +103,7 @@ def _permute(
 
 def _cluster_codes(fn: str, df: pd.DataFrame, panel: Panel, cluster: Cluster) -> np.ndarray:
     col = panel.unit if cluster == "unit" else cluster
-    if col is None or col not in df.columns:
+    if not isinstance(col, str) or col not in df.columns:
         raise EstimationError(
             f"{fn}: cluster={cluster!r} is not 'unit', None or a column of the panel "
             f"({[panel.unit, *panel.outcomes][:8]})."
@@ -113,9 +114,7 @@ def _cluster_codes(fn: str, df: pd.DataFrame, panel: Panel, cluster: Cluster) ->
 def _units(fn: str, arg: str, units: Iterable[str] | None, panel: Panel) -> list[str] | None:
     if units is None:
         return None
-    if isinstance(units, str):
-        units = [units]
-    out = [str(u) for u in units]
+    out = check_names(fn, arg, units)
     missing = [u for u in out if u not in set(panel.units)]
     if missing:
         raise EstimationError(
@@ -365,7 +364,8 @@ def twfe(
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
     check_two_periods(fn, panel)
-    covariates = list(covariates or [])
+    covariates = check_names(fn, "covariates", covariates or [], what="variable",
+                             allow_empty=True)
     for c in covariates:
         if c not in panel.outcomes:
             raise EstimationError(f"{fn}: covariate {c!r} is not a variable of the panel "

@@ -52,6 +52,7 @@ from evalmodel.vocabulary import (
     DrDidMethod,
     Multipliers,
     check_conf_level,
+    check_names,
     check_option,
     check_seed,
     draws_argument,
@@ -385,7 +386,7 @@ def att_gt(
     if not isinstance(n_draws, int | np.integer) or n_draws < 2:
         raise EstimationError(f"{fn}: n_draws={n_draws!r} must be an integer of at least 2.")
     check_two_periods(fn, panel)
-    covs = list(covariates or [])
+    covs = check_names(fn, "covariates", covariates or [], what="variable", allow_empty=True)
     data = prepare(panel, outcome, covariates=covs, anticipation=anticipation,
                    control_group=control_group, cluster=cluster,
                    allow_unbalanced=bool(allow_unbalanced_panel), fn=fn)

@@ -122,6 +122,9 @@ def unit_clusters(
     panel: Panel, cluster: str | None, fn: str, df: pd.DataFrame | None = None
 ) -> tuple[pd.Index, np.ndarray | None]:
     """Unit ids (in order of appearance) and, when clustering above the unit, cluster codes."""
+    if cluster is not None and not isinstance(cluster, str):
+        raise EstimationError(f"{fn}: cluster={cluster!r} must be 'unit', None or the name of a "
+                              "column constant within units.")
     if df is None:
         df = panel.data
     codes, uniq = panel.unit_codes()  # df holds the panel's rows, in order

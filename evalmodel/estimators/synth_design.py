@@ -18,7 +18,7 @@ import pandas as pd
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Sample
-from evalmodel.vocabulary import check_period
+from evalmodel.vocabulary import check_names, check_period
 
 __all__ = ["SynthDesign", "check_finite", "resolve_design"]
 
@@ -62,9 +62,7 @@ class SynthDesign:
 
 
 def _as_units(value: str | Sequence[str], arg: str, fn: str) -> list[str]:
-    if isinstance(value, str | int):
-        return [str(value)]
-    out = [str(v) for v in value]
+    out = check_names(fn, arg, value, allow_empty=True)
     if not out:
         raise EstimationError(f"{fn}: {arg}= is empty; name at least one unit, e.g. {arg}='1287'.")
     return out

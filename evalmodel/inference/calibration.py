@@ -36,7 +36,7 @@ from scipy import stats
 from evalmodel.errors import EstimationError, EvalModelError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, Summary
-from evalmodel.vocabulary import check_conf_level, check_period, check_seed
+from evalmodel.vocabulary import check_conf_level, check_names, check_period, check_seed
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -508,9 +508,7 @@ def placebo_study(
         raise EstimationError(f"{fn}: estimator must be a callable (panel, outcome, treated, "
                               f"adoption) -> result; got {type(estimator).__name__}.")
     panel.check_outcome(outcome)
-    if isinstance(pool, str):
-        pool = [pool]
-    pool_ids = list(dict.fromkeys(str(u) for u in pool))
+    pool_ids = list(dict.fromkeys(check_names(fn, "pool", pool)))
     unknown = [u for u in pool_ids if u not in set(panel.units)]
     if unknown:
         raise EstimationError(f"{fn}: pool units {unknown[:5]} are not in the panel; unit ids are "

@@ -27,7 +27,7 @@ from evalmodel.errors import EstimationError
 from evalmodel.inference.permutation import DiD2x2Statistic
 from evalmodel.panel import Panel
 from evalmodel.results import Result, single_row_table
-from evalmodel.vocabulary import check_conf_level, check_seed, draws_argument
+from evalmodel.vocabulary import check_conf_level, check_names, check_seed, draws_argument
 
 __all__ = ["ConleyTaberResult", "conley_taber"]
 
@@ -129,8 +129,8 @@ def conley_taber(
     n_draws = draws_argument("conley_taber", n_draws, default=9999, n_sim=n_sim)
     check_conf_level("conley_taber", conf_level)
     check_seed("conley_taber", seed)
-    t_set = [str(u) for u in treated]
-    c_set = [str(u) for u in pool if str(u) not in set(t_set)]
+    t_set = check_names("conley_taber", "treated", treated, allow_empty=True)
+    c_set = [u for u in check_names("conley_taber", "pool", pool) if u not in set(t_set)]
     alpha = 1 - conf_level
     if not t_set:
         raise EstimationError("conley_taber: treated is empty; name the treated units.")

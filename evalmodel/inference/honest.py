@@ -416,7 +416,8 @@ def honest_ci(
                         "honest_ci")
     check_option("honest_ci", "restriction", restriction, Restriction)
     check_seed("honest_ci", seed)
-    if not np.isfinite(m) or m < 0:
+    if isinstance(m, bool) or not isinstance(m, int | float | np.number) or not (
+            np.isfinite(m) and m >= 0):
         raise EstimationError(f"honest_ci: m={m!r} must be a finite number >= 0.")
     if restriction == "smoothness":
         return _flci(b, s, num_pre_periods, lv, float(m), conf_level)

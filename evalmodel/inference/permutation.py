@@ -37,6 +37,7 @@ from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, single_row_table
 from evalmodel.vocabulary import (
     check_conf_level,
+    check_names,
     check_period,
     check_seed,
     draws_argument,
@@ -312,8 +313,9 @@ def permutation_inference(
     check_seed("permutation_inference", seed)
     if n_draws is not None and n_draws < 1:
         raise EstimationError(f"permutation_inference: n_draws={n_draws!r} must be at least 1.")
-    treated_t = tuple(str(u) for u in treated)
-    pool_t = tuple(str(u) for u in pool if str(u) not in set(treated_t))
+    treated_t = tuple(check_names("permutation_inference", "treated", treated, allow_empty=True))
+    pool_t = tuple(u for u in check_names("permutation_inference", "pool", pool, allow_empty=True)
+                   if u not in set(treated_t))
     if not treated_t:
         raise EstimationError("permutation_inference: treated is empty; name the treated units.")
     units = set(panel.units)

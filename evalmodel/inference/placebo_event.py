@@ -22,7 +22,7 @@ import pandas as pd
 from evalmodel.errors import EstimationError
 from evalmodel.panel import Panel
 from evalmodel.results import Result, inference_table
-from evalmodel.vocabulary import check_period, check_window
+from evalmodel.vocabulary import check_names, check_period, check_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -124,8 +124,8 @@ def placebo_event_study(
     panel.check_outcome(outcome)
     adoption = check_period(fn, "adoption", adoption, panel.periods)
     window = check_window(fn, window)
-    t_set = [str(u) for u in treated]
-    c_set = [str(u) for u in pool if str(u) not in set(t_set)]
+    t_set = check_names(fn, "treated", treated)
+    c_set = [u for u in check_names(fn, "pool", pool) if u not in set(t_set)]
     if len(c_set) < 3:
         raise EstimationError(
             f"placebo_event_study: {len(c_set)} comparison units; at least 3 are needed for a "

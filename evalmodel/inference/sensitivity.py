@@ -178,7 +178,8 @@ def pretrend_test(
         Without leads, with a reference other than -1, or with a singular lead covariance.
     """
     check_conf_level("pretrend_test", conf_level)
-    if margin is not None and not margin > 0:
+    if margin is not None and not (isinstance(margin, int | float | np.number)
+                                   and not isinstance(margin, bool) and margin > 0):
         raise EstimationError(f"pretrend_test: margin={margin!r} must be a positive number.")
     b, v, pre, _ = _split(event_study, "pretrend_test")
     k = len(pre)
@@ -325,7 +326,7 @@ def sensitivity(
         ms = []
     if not ms or any(not np.isfinite(x) or x < 0 for x in ms):
         raise EstimationError(
-            f"sensitivity: m={list(m)!r} must be a non-empty list of numbers >= 0, "
+            f"sensitivity: m={m!r} must be a non-empty list of numbers >= 0, "
             "e.g. m=[0.5, 1, 1.5, 2]."
         )
     b, v, pre, post = _split(event_study, "sensitivity")
