@@ -89,6 +89,7 @@ __all__ = [
     "SynthAugment",
     "SynthInference",
     "SynthOperation",
+    "SynthPredictorNA",
     "SynthVStart",
     "TreatedGaps",
     "WildWeights",
@@ -157,8 +158,12 @@ EventStudyEstimator = Literal["twfe", "sun_abraham", "imputation"]
 SdidMethod = Literal["sdid", "sc", "did"]
 #: How a ``synth`` predictor summarises its periods.
 SynthOperation = Literal["mean", "median", "min", "max", "sum"]
-#: Starting values of ``synth``'s predictor weights V.
-SynthVStart = Literal["both", "equal", "regression"]
+#: Starting values of ``synth``'s predictor weights V: R ``Synth``'s two (equal weights and the
+#: regression-based start), one of them, or those two and a global search's optimum.
+SynthVStart = Literal["both", "equal", "regression", "global"]
+#: Missing predictor values in ``synth``: refuse them, or summarise each predictor over the
+#: periods a unit has (R ``Synth``'s ``na.rm = TRUE``; counted in a warning and the notes).
+SynthPredictorNA = Literal["raise", "skip"]
 #: Augmentation of ``synth``: none, ridge (Ben-Michael, Feller and Rothstein 2021), or ridge on
 #: outcomes de-meaned by each unit's pre-period mean (their "fixed effects" variant).
 SynthAugment = Literal["none", "ridge", "ridge_fe"]

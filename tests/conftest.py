@@ -50,3 +50,24 @@ def real_extract() -> Path:
 def real_tidy(real_extract: Path) -> pd.DataFrame:
     """The real extract read as it is on disk (no evalmodel code), for pinning facts."""
     return pd.read_csv(real_extract, dtype={"municipality_id": str, "kpi": str, "gender": str})
+
+
+#: Environment variable naming the folder of published reference data sets (``.ci/run`` sets it).
+REFERENCE_DATA_ENV = "EVALMODEL_REFERENCE_DATA"
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """Folder of the published reference data (``basque.csv``, ``germany.csv``).
+
+    Tests using it carry the ``reference`` marker. Without ``$EVALMODEL_REFERENCE_DATA`` (a user's
+    machine) they are skipped with that reason; when the variable is set the folder must exist
+    (CI).
+    """
+    value = os.environ.get(REFERENCE_DATA_ENV)
+    if not value:
+        pytest.skip(f"${REFERENCE_DATA_ENV} is not set: the reference data are not available")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.fail(f"${REFERENCE_DATA_ENV}={value!r} is not a folder")
+    return path

@@ -53,6 +53,11 @@ ENTRY_POINTS = ("did2x2", "twfe", "event_study", "att_gt", "synth", "sdid", "bac
 #:   Its p-value (placebos in space) is unchanged.
 CHANGED_INTERVAL = {"synthetic DiD": ("estimate",),
                     "synthetic control": ("estimate", "p_value")}
+#: Rows whose estimate moved by rounding only: the synthetic control's unit weights come from an
+#: exact active-set solver over the simplex (``core.simplex_kernel``, issue 14) instead of
+#: non-negative least squares with a penalty row for the adding-up constraint; the estimates
+#: agree to 2.1e-9 relative (largest move: Linkoping N31910, -377.0553624 to -377.0553626).
+SOLVER_RTOL = {"synthetic control": 1e-8}
 #: Event-study rows with analytic inference (too small a pool for permutation): the interval
 #: is now estimate +/- norm.ppf(0.975) * se instead of +/- 1.96 * se.
 EVENT_ROWS = ("Sun-Abraham event study, mean post effect",
@@ -164,14 +169,14 @@ def test_triangulation_equals_the_table_before_the_refactor(
     analytic = now["method"].isin(EVENT_ROWS) & now["inference"].str.startswith("analytic")
     changed = now["method"].isin(list(CHANGED_INTERVAL)) | analytic
 
-    def close(rows: pd.Series, cols: list[str] | tuple[str, ...]) -> None:
+    def close(rows: pd.Series, cols: list[str] | tuple[str, ...], rtol: float = 1e-10) -> None:
         np.testing.assert_allclose(now.loc[rows, list(cols)].to_numpy(float),
                                    before.loc[rows, list(cols)].to_numpy(float),
-                                   rtol=1e-10, atol=0, equal_nan=True)
+                                   rtol=rtol, atol=0, equal_nan=True)
 
     close(~changed, numbers)
     for method, cols in CHANGED_INTERVAL.items():
-        close(now["method"] == method, cols)
+        close(now["method"] == method, cols, SOLVER_RTOL.get(method, 1e-10))
     close(analytic, ["estimate", "p_value"])
     # The analytic event-study interval: the same standard error, the exact normal quantile.
     scale = norm.ppf(0.975) / 1.96

@@ -1,6 +1,8 @@
 """Numerical kernels shared by the estimators and the inference (DESIGN.md, layout).
 
-- :mod:`~evalmodel.core.synth_solver`: the nested optimisation of the synthetic control method;
+- :mod:`~evalmodel.core.synth_solver`: the nested optimisation of the synthetic control method,
+  with its compiled inner solver :mod:`~evalmodel.core.simplex_kernel` (exact least squares
+  over the simplex);
 - :mod:`~evalmodel.core.sdid_solver` and its compiled twin :mod:`~evalmodel.core.fw_kernel`:
   batched Frank-Wolfe weights of synthetic DiD;
 - :mod:`~evalmodel.core.twoway`: two-way fixed-effects least squares (unit demeaning, period

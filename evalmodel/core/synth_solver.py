@@ -1,4 +1,4 @@
-"""The nested optimisation of the synthetic control method (Abadie, Diamond and Hainmueller).
+"""The nested optimisation of the synthetic control method, as R ``Synth`` runs it.
 
 For a diagonal predictor weighting :math:`V` the unit weights solve the inner problem
 
@@ -6,38 +6,75 @@ For a diagonal predictor weighting :math:`V` the unit weights solve the inner pr
 
     W^*(V) = \\arg\\min_{W \\in \\Delta} (X_1 - X_0 W)' V (X_1 - X_0 W),
 
-on predictors scaled by their standard deviation across all units (as R ``Synth`` does), and
-:math:`V` is chosen by the outer problem: minimise the mean squared prediction error of the
-outcome over the fit periods, :math:`\\lVert Z_1 - Z_0 W^*(V) \\rVert^2 / T_{fit}`, over
-:math:`V = \\mathrm{diag}(|x|) / \\sum |x|`, by Nelder-Mead from an equal start and from the
-regression-based start of R ``Synth`` (the squared coefficients of a regression of the outcome
-paths on the scaled predictors), keeping the better.
+on predictors scaled by their standard deviation across the treated and donor units (R
+``Synth``'s ``X.scaled``), and :math:`V` is chosen by the outer problem: minimise the mean
+squared prediction error of the outcome over the fit periods,
+:math:`\\lVert Z_1 - Z_0 W^*(V) \\rVert^2 / T_{fit}` (``Synth``'s ``loss.v``), over
+:math:`V = \\mathrm{diag}(|x|) / \\sum |x|`.
 
-The inner problem is solved exactly by non-negative least squares with the adding-up constraint
-as a heavily weighted extra row (Lawson-Hanson active set, ``scipy.optimize.nnls``), then
-renormalised; this is far faster than a general QP solver when there are many donors. When
-the treated unit lies inside the donors' hull in predictor space, the predictors are matched
-exactly by many weight vectors; the one that best fits the fit-period outcome is returned.
+The outer search follows ``Synth::synth`` (Abadie, Diamond and Hainmueller 2011, *Journal of
+Statistical Software* 42(13)): from each start, each optimiser of ``optimizer`` (by default
+Nelder-Mead and BFGS, ``Synth``'s ``optimxmethod``) is run, and the V with the smallest loss of
+all is kept. The starts are equal weights and the regression-based start (the squared
+coefficients of regressions of the fit-period outcomes on the scaled predictors across units,
+summed over periods); ``v_start="global"`` adds the optimum of a global search (differential
+evolution, seeded), the role of ``Synth``'s ``genoud=TRUE``. The optimisers run with the
+settings of R's ``optim``: Nelder-Mead from a simplex with steps of a tenth of the largest
+coordinate, stopping when the function values of the simplex agree to a relative ``1e-8`` or
+after 500 evaluations; BFGS with central-difference gradients of step ``1e-3`` and at most 100
+iterations.
+
+The V loss is not convex and has flat regions where W sits on a vertex of the simplex, so
+where the search ends depends on the start and the optimiser; keeping the best of several runs
+is ``Synth``'s remedy, and the table of all runs is returned (:attr:`VFit.search`). The
+published synthetic Basque Country (Abadie and Gardeazabal 2003) and West Germany (Abadie,
+Diamond and Hainmueller 2015) are reproduced this way (``tests/estimators/
+test_synth_classics.py``); a global search can find V with a smaller loss than the published
+ones.
+
+The inner problem is solved exactly by an active-set method over the simplex
+(:mod:`evalmodel.core.simplex_kernel`, compiled by numba), warm-started from the previous
+solution of the same search. When the treated unit lies inside the donors' hull in predictor
+space, the predictors are matched exactly by many weight vectors; the one that best fits the
+fit-period outcome is returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize, nnls
+from scipy.optimize import OptimizeResult, differential_evolution, minimize
 
 from evalmodel.vocabulary import SynthVStart
 
-__all__ = ["VFit", "VStart", "fit_v", "regression_start", "scale_predictors", "simplex_ls"]
+__all__ = [
+    "DEFAULT_OPTIMIZERS",
+    "SynthProblem",
+    "VFit",
+    "VStart",
+    "fit_v",
+    "regression_start",
+    "scale_predictors",
+    "simplex_ls",
+]
 
 #: The old name of :data:`~evalmodel.vocabulary.SynthVStart`.
 VStart = SynthVStart
 
-#: Weight of the adding-up row relative to the largest entry of the design.
-_SUM_WEIGHT = 1e4
+#: R ``Synth``'s default outer optimisers (``optimxmethod = c("Nelder-Mead", "BFGS")``).
+DEFAULT_OPTIMIZERS: tuple[str, ...] = ("Nelder-Mead", "BFGS")
+#: R ``optim``'s relative convergence tolerance (``reltol``).
+_RELTOL = 1e-8
+#: R ``optim``'s step of numerical derivatives (``ndeps``).
+_NDEPS = 1e-3
+#: R ``optim``'s default iteration caps: function evaluations of Nelder-Mead, iterations of
+#: BFGS.
+_R_MAXIT = {"nelder-mead": 500, "bfgs": 100}
+#: Generations and seed of the global search of ``v_start="global"``.
+_GLOBAL_ITER, _GLOBAL_SEED = 200, 0
 
 
 def simplex_ls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -53,13 +90,9 @@ def simplex_ls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ndarray, shape (J,)
         Non-negative weights summing to one.
     """
-    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(b).max(initial=0.0)), 1e-12)
-    big = _SUM_WEIGHT * scale
-    aa = np.vstack([a, np.full((1, a.shape[1]), big)])
-    bb = np.append(b, big)
-    w, _ = nnls(aa, bb, maxiter=50 * a.shape[1])
-    total = w.sum()
-    return w / total if total > 0 else np.full(a.shape[1], 1.0 / a.shape[1])
+    from evalmodel.core.simplex_kernel import simplex_ls as exact
+
+    return exact(a, b)
 
 
 def scale_predictors(x: np.ndarray) -> np.ndarray:
@@ -102,36 +135,61 @@ class VFit:
         Fit-period MSPE of the outcome.
     loss_w : float
         Predictor discrepancy ``(X1 - X0 W)' V (X1 - X0 W)`` on scaled predictors.
+    search : tuple of (str, str, float)
+        Every run of the outer search: start, optimiser and the loss it reached (empty when V
+        was given).
     """
 
     v: np.ndarray
     w: np.ndarray
     loss_v: float
     loss_w: float
+    search: tuple[tuple[str, str, float], ...] = field(default=())
 
 
-#: Relative predictor discrepancy below which the treated unit counts as inside the hull.
-_EXACT = 1e-10
-#: Weight of the predictor rows against the outcome rows when breaking ties inside the hull.
-_TIE_WEIGHT = 1e3
+def _central_gradient(fun: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.ndarray]:
+    """R ``optim``'s numerical gradient: central differences with step ``_NDEPS``."""
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        out = np.empty(x.size)
+        step = np.zeros(x.size)
+        for i in range(x.size):
+            step[i] = _NDEPS
+            out[i] = (fun(x + step) - fun(x - step)) / (2 * _NDEPS)
+            step[i] = 0.0
+        return out
+
+    return grad
 
 
-def _w_of_v(v: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray,
-            z1: np.ndarray) -> np.ndarray:
-    """Unit weights for predictor weights ``v``.
+def _run(fun: Callable[[np.ndarray], float], start: np.ndarray, method: str,
+         options: Mapping[str, Any] | None) -> OptimizeResult:
+    """One outer optimisation, with R ``optim``'s settings unless ``options`` are given."""
+    m = method.lower()
+    if options is not None:
+        if m in ("bfgs", "cg", "l-bfgs-b") and "eps" not in options:
+            return minimize(fun, start, method=method, jac=_central_gradient(fun),
+                            options=dict(options))
+        return minimize(fun, start, method=method, options=dict(options))
+    if m == "nelder-mead":
+        size = 0.1 * float(np.abs(start).max()) or 0.1
+        simplex = np.vstack([start, start + size * np.eye(start.size)])
+        f0 = fun(start)
+        fatol = _RELTOL * (abs(f0) + _RELTOL) if np.isfinite(f0) else 1e-12
+        return minimize(fun, start, method=method,
+                        options={"initial_simplex": simplex, "xatol": np.inf, "fatol": fatol,
+                                 "maxfev": _R_MAXIT[m], "maxiter": _R_MAXIT[m]})
+    if m == "bfgs":
+        return minimize(fun, start, method=method, jac=_central_gradient(fun),
+                        options={"maxiter": _R_MAXIT[m]})
+    return minimize(fun, start, method=method)
 
-    Inside the hull many weight vectors match the predictors exactly; among them the one that
-    best fits the fit-period outcome is taken (predictor rows heavily weighted against outcome
-    rows), so that the weights are unique and move continuously with V.
-    """
-    root = np.sqrt(v)
-    a, b = root[:, None] * x0, root * x1
-    w = simplex_ls(a, b)
-    d = a @ w - b
-    if d @ d > _EXACT * (b @ b + 1.0):
-        return w
-    t = np.sqrt(len(z1))
-    return simplex_ls(np.vstack([_TIE_WEIGHT * a, z0 / t]), np.append(_TIE_WEIGHT * b, z1 / t))
+
+def _global_start(fun: Callable[[np.ndarray], float], k: int) -> np.ndarray:
+    """The optimum of a seeded differential-evolution search over ``[0, 1]^k``."""
+    res = differential_evolution(fun, [(0.0, 1.0)] * k, seed=_GLOBAL_SEED,
+                                 maxiter=_GLOBAL_ITER, tol=1e-10, polish=False, init="sobol")
+    return np.asarray(res.x, dtype=float)
 
 
 def fit_v(
@@ -143,7 +201,7 @@ def fit_v(
     v_start: SynthVStart = "both",
     custom_v: np.ndarray | None = None,
     warm_v: np.ndarray | None = None,
-    optimizer: str = "Nelder-Mead",
+    optimizer: str | Sequence[str] = DEFAULT_OPTIMIZERS,
     optimizer_options: Mapping[str, Any] | None = None,
     x_apply: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> VFit:
@@ -155,16 +213,18 @@ def fit_v(
         Scaled predictors of the donors and of the treated unit.
     z0, z1 : ndarray, shapes (T, J) and (T,)
         Fit-period outcomes of the donors and of the treated unit.
-    v_start : {"both", "equal", "regression"}
-        Starting values of the outer optimisation.
+    v_start : {"both", "equal", "regression", "global"}
+        Starts of the outer optimisation: ``"both"`` (R ``Synth``'s) is equal weights and the
+        regression-based start; ``"global"`` adds a global search's optimum to those two.
     custom_v : ndarray, optional
         Use this V instead of optimising.
     warm_v : ndarray, optional
         A single starting V (overrides ``v_start``), e.g. the treated unit's V for placebos.
-    optimizer : str
-        A derivative-free ``scipy.optimize.minimize`` method.
+    optimizer : str or sequence of str
+        ``scipy.optimize.minimize`` methods run from every start (the best run is kept); by
+        default Nelder-Mead and BFGS, as R ``Synth``.
     optimizer_options : mapping, optional
-        Its options; default ``{"maxiter": 1000}``.
+        Options of every optimiser; by default R ``optim``'s settings (see the module notes).
     x_apply : (x0, x1), optional
         Predictors on which the final W is computed with the chosen V (the validation window of
         Abadie, Diamond and Hainmueller 2015); by default ``(x0, x1)``.
@@ -173,49 +233,50 @@ def fit_v(
     -------
     VFit
     """
-    k = x0.shape[0]
-    fx0, fx1 = x_apply if x_apply is not None else (x0, x1)
+    from evalmodel.core.simplex_kernel import InnerProblem
 
-    def finish(v: np.ndarray) -> VFit:
+    k = x0.shape[0]
+    train = InnerProblem(x0, x1, z0, z1)
+    apply = train if x_apply is None else InnerProblem(x_apply[0], x_apply[1], z0, z1)
+
+    def finish(v: np.ndarray, search: tuple[tuple[str, str, float], ...] = ()) -> VFit:
         v = v / v.sum()
-        w = _w_of_v(v, fx0, fx1, z0, z1)
-        d = fx1 - fx0 @ w
+        w = apply.weights(v)
+        d = apply.x1 - apply.x0 @ w
         r = z1 - z0 @ w
-        return VFit(v=v, w=w, loss_v=float(r @ r / len(r)), loss_w=float(d @ (v * d)))
+        return VFit(v=v, w=w, loss_v=float(r @ r / len(r)), loss_w=float(d @ (v * d)),
+                    search=search)
 
     if custom_v is not None:
         return finish(np.asarray(custom_v, dtype=float))
     if k == 1:
         return finish(np.ones(1))
 
-    def loss(x: np.ndarray) -> float:
-        v = np.abs(x)
-        total = v.sum()
-        if total <= 0:
-            return float("inf")
-        w = _w_of_v(v / total, x0, x1, z0, z1)
-        r = z1 - z0 @ w
-        return float(r @ r / len(r))
-
+    starts: list[tuple[str, np.ndarray]] = []
     if warm_v is not None:
-        starts = [np.asarray(warm_v, dtype=float)]
+        starts.append(("warm", np.asarray(warm_v, dtype=float)))
     else:
-        starts = []
-        if v_start in ("both", "equal"):
-            starts.append(np.full(k, 1.0 / k))
-        if v_start in ("both", "regression"):
-            starts.append(regression_start(np.column_stack([x0, x1]),
-                                           np.column_stack([z0, z1])))
-    opts = dict(optimizer_options or {"maxiter": 1000})
+        if v_start == "global":
+            starts.append(("global", _global_start(train.loss, k)))
+        if v_start in ("both", "equal", "global"):
+            starts.append(("equal", np.full(k, 1.0 / k)))
+        if v_start in ("both", "regression", "global"):
+            starts.append(("regression", regression_start(np.column_stack([x0, x1]),
+                                                          np.column_stack([z0, z1]))))
+    methods = (optimizer,) if isinstance(optimizer, str) else tuple(optimizer)
     best: np.ndarray | None = None
     best_val = np.inf
-    for s in starts:
-        res = minimize(loss, s, method=optimizer, options=opts)
-        val = loss(res.x)
-        if val < best_val:
-            best, best_val = np.abs(res.x), val
-    assert best is not None
-    return finish(best)
+    runs: list[tuple[str, str, float]] = []
+    for label, s in starts:
+        for method in methods:
+            res = _run(train.loss, s, method, optimizer_options)
+            val = train.loss(res.x)
+            runs.append((label, method, float(val)))
+            if val < best_val:
+                best, best_val = np.abs(res.x), val
+    if best is None:  # every run ended where the loss is infinite (V all zero)
+        best = np.full(k, 1.0 / k)
+    return finish(best, tuple(runs))
 
 
 @dataclass(frozen=True)
@@ -248,7 +309,7 @@ class SynthProblem:
     scale: bool = True
     v_start: SynthVStart = "both"
     custom_v: np.ndarray | None = None
-    optimizer: str = "Nelder-Mead"
+    optimizer: str | Sequence[str] = DEFAULT_OPTIMIZERS
     optimizer_options: Mapping[str, Any] | None = None
 
     def _scaled(self, x: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -256,13 +317,20 @@ class SynthProblem:
         return xs[:, :-1], xs[:, -1]
 
     def fit(self, target: int, pool: np.ndarray, warm_v: np.ndarray | None = None) -> VFit:
-        """Fit the synthetic control of unit ``target`` from the units ``pool``."""
+        """Fit the synthetic control of unit ``target`` from the units ``pool``.
+
+        With ``warm_v`` (a placebo fit started from the treated unit's V) only the first
+        optimiser of ``optimizer`` refines V: one local search from a good start instead of
+        R ``Synth``'s full search, which keeps a placebo run over hundreds of units in seconds.
+        """
         cols = np.append(pool, target)
         x0, x1 = self._scaled(self.x, cols)
         z = self.y[:, self.fit_cols]
         z0, z1 = z[pool].T, z[target]
+        methods = (self.optimizer,) if isinstance(self.optimizer, str) else self.optimizer
         kw: dict[str, Any] = {"v_start": self.v_start, "custom_v": self.custom_v,
-                              "warm_v": warm_v, "optimizer": self.optimizer,
+                              "warm_v": warm_v,
+                              "optimizer": self.optimizer if warm_v is None else methods[0],
                               "optimizer_options": self.optimizer_options}
         if self.x_train is not None:
             t0, t1 = self._scaled(self.x_train, cols)

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.core.synth_solver import SynthProblem
-from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.core.synth_solver import DEFAULT_OPTIMIZERS, SynthProblem
+from evalmodel.errors import ConvexHullWarning, EstimationError, MissingValueWarning
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 from evalmodel.estimators.synth_augment import (
     Augmentation,
@@ -43,6 +43,7 @@ from evalmodel.vocabulary import (
     SynthAugment,
     SynthInference,
     SynthOperation,
+    SynthPredictorNA,
     SynthVStart,
     check_conf_level,
     check_option,
@@ -164,9 +165,11 @@ def _label(var: str, periods: Sequence[int], op: str) -> str:
 
 
 def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predictor],
-                pre: np.ndarray, arg: str) -> tuple[np.ndarray, list[str]]:
-    """The predictor matrix (k x units, in the design's unit order) and its labels."""
-    rows, labels = [], []
+                pre: np.ndarray, arg: str, skip_na: bool = False
+                ) -> tuple[np.ndarray, list[str], list[str]]:
+    """The predictor matrix (k x units, in the design's unit order), its labels, and what was
+    skipped: one line per predictor with missing cells left out of its summary (``skip_na``)."""
+    rows, labels, skipped = [], [], []
     units = list(design.y.index)
     for p in predictors:
         if isinstance(p, str):
@@ -192,10 +195,24 @@ def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predicto
                 "before adoption."
             )
         block = panel.wide(var).reindex(index=units, columns=periods)
-        check_finite(block, f"predictor {var!r}", "synth")
+        label = _label(var, periods, op)
+        n_na = int(block.isna().to_numpy().sum())
+        if skip_na and n_na:
+            empty = block.index[block.isna().all(axis=1)]
+            if len(empty):
+                raise EstimationError(
+                    f"synth: predictor {label!r} has no value at all for unit {empty[0]!r} "
+                    f"({len(empty)} unit(s) in all); choose periods where it is observed or "
+                    "drop that unit (donors=[...])."
+                )
+            units_na = int(block.isna().any(axis=1).sum())
+            skipped.append(f"{label}: {n_na} missing cell(s) of {units_na} unit(s) left out of "
+                           f"the {op}")
+        else:
+            check_finite(block, f"predictor {var!r}", "synth")
         rows.append(getattr(block, op)(axis=1).to_numpy(dtype=float))
-        labels.append(_label(var, periods, op))
-    return np.vstack(rows), labels
+        labels.append(label)
+    return np.vstack(rows), labels, skipped
 
 
 def _check(inference: str, v_start: str, ratio: float, conf_level: float) -> None:
@@ -245,13 +262,14 @@ def synth(
     donors: Sequence[str] | None = None,
     v_start: SynthVStart = "both",
     custom_v: Sequence[float] | None = None,
-    optimizer: str = "Nelder-Mead",
+    optimizer: str | Sequence[str] = DEFAULT_OPTIMIZERS,
     optimizer_options: Mapping[str, Any] | None = None,
     inference: SynthInference = "auto",
     max_pre_mspe_ratio: float = 5.0,
     conf_level: float = 0.95,
     augment: SynthAugment = "none",
     ridge_lambda: float | None = None,
+    predictor_na: SynthPredictorNA = "raise",
 ) -> SynthResult:
     """Synthetic control estimate of the effect on one treated unit.
 
@@ -278,12 +296,20 @@ def synth(
         then applied to ``predictors`` to give the weights.
     donors : sequence of str, optional
         Donor pool; by default every other never-treated unit of the panel.
-    v_start : {"both", "equal", "regression"}
-        Starts of the V optimisation (R ``Synth`` runs both and keeps the better).
+    v_start : {"both", "equal", "regression", "global"}
+        Starts of the V search (:mod:`evalmodel.core.synth_solver`). ``"both"`` (default) is
+        R ``Synth``'s: equal weights and the regression-based start; ``"global"`` adds the
+        optimum of a seeded global search (differential evolution, the role of ``Synth``'s
+        ``genoud=TRUE``). Every optimiser runs from every start and the smallest fit-period
+        MSPE is kept; all runs are in ``details["v_search"]``.
     custom_v : sequence of float, optional
         Fixed predictor weights instead of optimising V.
-    optimizer, optimizer_options
-        The ``scipy.optimize.minimize`` method and options of the outer problem.
+    optimizer : str or sequence of str
+        ``scipy.optimize.minimize`` methods of the V search; by default Nelder-Mead and BFGS,
+        R ``Synth``'s ``optimxmethod``, with R ``optim``'s settings. Placebo fits refine the
+        treated unit's V with the first of them only.
+    optimizer_options : mapping, optional
+        Options of every optimiser, replacing R ``optim``'s settings.
     inference : {"auto", "placebo", "conformal", "none"}
         ``"auto"`` (default): ``"placebo"``, since one treated unit is fewer than
         ``MIN_TREATED_CLUSTERS`` (5) treated clusters and analytic errors would not be valid;
@@ -339,7 +365,13 @@ def synth(
         RMSPE.
     """
     from evalmodel.vocabulary import check_optimizer  # issue 15: refuse typos before scipy
-    check_optimizer("synth", optimizer, optimizer_options)
+    methods = [optimizer] if isinstance(optimizer, str) else list(optimizer)
+    if not methods:
+        raise EstimationError("synth: optimizer=[] names no method; pass e.g. "
+                              "optimizer='Nelder-Mead' or the default ('Nelder-Mead', 'BFGS').")
+    for method in methods:
+        check_optimizer("synth", method, optimizer_options)
+    check_option("synth", "predictor_na", predictor_na, SynthPredictorNA)
     _check(inference, v_start, max_pre_mspe_ratio, conf_level)
     check_augment(augment, ridge_lambda, has_predictors=predictors is not None,
                   inference=inference)
@@ -371,16 +403,19 @@ def synth(
             "synth: custom_v= and training_predictors= need predictors=[...]; without "
             "predictors the weights fit every pre-period outcome directly and V is not used."
         )
+    skipped: list[str] = []
     if predictors is None:
         x, labels = y[:, pre_cols].T, [f"{outcome} ({int(t)})" for t in pre]
         problem = SynthProblem(x=x, y=y, fit_cols=fit_cols, scale=False,
                                custom_v=np.full(len(pre), 1.0 / len(pre)))
     else:
-        x, labels = _predictors(panel, design, predictors, pre, "predictors")
+        skip = predictor_na == "skip"
+        x, labels, skipped = _predictors(panel, design, predictors, pre, "predictors", skip)
         x_train = None
         if training_predictors is not None:
-            x_train, _ = _predictors(panel, design, training_predictors, pre,
-                                     "training_predictors")
+            x_train, _, skipped_train = _predictors(panel, design, training_predictors, pre,
+                                                    "training_predictors", skip)
+            skipped += [f"training {line}" for line in skipped_train]
             if x_train.shape != x.shape:
                 raise EstimationError(
                     f"synth: training_predictors has {x_train.shape[0]} entries but predictors "
@@ -410,6 +445,11 @@ def synth(
     pre_rmspe = float(np.sqrt(np.mean(gaps[pre_cols] ** 2)))
     post_rmspe = float(np.sqrt(np.mean(gaps[post_mask] ** 2)))
     notes = list(design.notes)
+    if skipped:
+        na_msg = ("synth: predictor_na='skip': missing predictor values left out of their "
+                  "summaries (R Synth's na.rm = TRUE): " + "; ".join(skipped))
+        warnings.warn(na_msg, MissingValueWarning, stacklevel=2)
+        notes.append(na_msg.removeprefix("synth: "))
     msg = _hull_warning(None if predictors is None else x, labels, y, pre_cols, pre_rmspe)
     if msg is not None:
         warnings.warn(msg, ConvexHullWarning, stacklevel=2)
@@ -462,6 +502,8 @@ def synth(
         sample=design.sample(), conf_level=conf_level, overall_term="average",
         notes=tuple([*notes, *notes_inf]),
         details={"loss_v": vfit.loss_v, "loss_w": vfit.loss_w, "start": int(start),
+                 "v_search": pd.DataFrame(list(vfit.search),
+                                          columns=["start", "optimizer", "loss_v"]),
                  "treated": treated, "panel": panel,
                  "call": {"outcome": outcome, "treated": treated, "start": int(start),
                           "predictors": predictors, "fit_periods": fit_periods,
@@ -469,7 +511,7 @@ def synth(
                           "donors": list(design.donors), "v_start": v_start,
                           "custom_v": custom_v, "optimizer": optimizer,
                           "optimizer_options": optimizer_options, "augment": augment,
-                          "ridge_lambda": ridge_lambda}},
+                          "ridge_lambda": ridge_lambda, "predictor_na": predictor_na}},
         weights=pd.Series(w_eff, index=pd.Index(design.donors, name=unit), name="weight"),
         v=pd.Series(vfit.v, index=pd.Index(labels, name="predictor"), name="v"),
         balance=pd.DataFrame({"treated": xs_all[:, -1], "synthetic": xs_all[:, :-1] @ w_eff,

@@ -78,14 +78,77 @@ def test_matches_pysyncon_shared_example() -> None:
     w_peer = pd.Series(peer.W, index=peer.W_names)
     panel = em.Panel(df, unit="unit", time="year")
     with pytest.warns(ConvexHullWarning, match=r"pre-period RMSPE = \d"):
+        # like for like: pysyncon's one run (equal start, scipy's Nelder-Mead settings)
         r = synth(panel, "y", treated=units[-1], start=2016, predictors=SPECIAL,
-                  v_start="equal", inference="none")
+                  v_start="equal", optimizer="Nelder-Mead",
+                  optimizer_options={"maxiter": 1000}, inference="none")
+    with pytest.warns(ConvexHullWarning):
+        full = synth(panel, "y", treated=units[-1], start=2016, predictors=SPECIAL,
+                     inference="none")
+    # R Synth's search (two starts, Nelder-Mead and BFGS) keeps its best run: no worse
+    assert full.details["loss_v"] <= peer.loss_V * (1 + 1e-9)
+    assert full.details["loss_v"] == pytest.approx(full.details["v_search"]["loss_v"].min(),
+                                                   rel=1e-9)
+    assert list(full.details["v_search"]["optimizer"]) == ["Nelder-Mead", "BFGS"] * 2
     assert np.abs(r.weights - w_peer.reindex(r.weights.index)).max() < 0.01
     z = df.pivot(index="year", columns="unit", values="y")
     att_peer = float((z.loc[2016:, units[-1]] - z.loc[2016:, units[:-1]] @ w_peer).mean())
     assert r.estimate == pytest.approx(att_peer, rel=0.01)
     assert r.v.to_numpy() == pytest.approx(np.asarray(peer.V), abs=0.01)
     assert r.details["loss_v"] == pytest.approx(peer.loss_V, rel=1e-3)
+
+
+# -- the inner solver: exact least squares over the simplex ------------------------------------
+def _random_problem(rng: np.random.Generator, inside: bool) -> tuple[np.ndarray, np.ndarray]:
+    n, m = int(rng.integers(2, 25)), int(rng.integers(2, 300))
+    a = rng.normal(size=(n, m))
+    b = a @ rng.dirichlet(np.full(m, 0.3)) if inside else 3 * rng.normal(size=n)
+    return a, b
+
+
+def test_simplex_solver_meets_the_kkt_conditions_and_beats_nnls() -> None:
+    """Certificate of optimality: weights on the simplex, and every column's gradient at least
+    the common gradient of the columns with weight (which agree), to rounding. Peer: scipy's
+    NNLS with the adding-up constraint as a heavily weighted row."""
+    from evalmodel.core.simplex_kernel import simplex_ls
+
+    rng = np.random.default_rng(11)
+    for k in range(200):
+        a, b = _random_problem(rng, inside=k % 2 == 1)
+        w = simplex_ls(a, b)
+        assert w.min() >= 0 and w.sum() == pytest.approx(1.0, abs=1e-12)
+        g = a.T @ (a @ w - b)
+        on = w > 0
+        scale = np.abs(a).max() * (np.abs(a).max() + np.abs(b).max())
+        assert np.ptp(g[on]) <= 1e-8 * scale
+        assert g.min() >= g[on].mean() - 1e-8 * scale
+        big = 1e4 * max(np.abs(a).max(), np.abs(b).max())
+        ref, _ = nnls(np.vstack([a, np.full((1, a.shape[1]), big)]), np.r_[b, big],
+                      maxiter=10_000)
+        ref = ref / ref.sum()
+        assert np.sum((a @ w - b) ** 2) <= np.sum((a @ ref - b) ** 2) + 1e-10 * scale
+
+
+def test_simplex_solver_warm_start_and_python_twin_agree() -> None:
+    """The warm start changes the path, not the optimum; the uncompiled function (the twin used
+    without numba) gives the same weights."""
+    from evalmodel.core import simplex_kernel as sk
+
+    rng = np.random.default_rng(12)
+    for k in range(40):
+        a, b = _random_problem(rng, inside=k % 2 == 0)
+        cold = sk.simplex_ls(a, b)
+        start = np.zeros(a.shape[1])
+        start[rng.choice(a.shape[1], size=min(a.shape), replace=False)] = 1.0
+        warm = sk.simplex_ls(a, b, start)
+        f_cold, f_warm = (float(np.sum((a @ w - b) ** 2)) for w in (cold, warm))
+        assert f_warm == pytest.approx(f_cold, rel=1e-9, abs=1e-18)
+    twin = getattr(sk._simplex_ls, "py_func", sk._simplex_ls)
+    for k in range(8):  # the plain-Python loops are slow: a few small problems
+        a = rng.normal(size=(6, 40))
+        b = a @ rng.dirichlet(np.ones(40)) if k % 2 else 3 * rng.normal(size=6)
+        plain = twin(a, b, np.zeros(40), 450)
+        assert np.allclose(plain, sk.simplex_ls(a, b), atol=1e-10)
 
 
 # -- reference: the inner problem and synthdid's SC on Proposition 99 --------------------------

@@ -1,0 +1,378 @@
+"""Exact least squares over the unit simplex by an active-set method, compiled when possible.
+
+The inner problem of the synthetic control method, :math:`\\min_w \\lVert A w - b \\rVert^2`
+subject to :math:`w \\ge 0,\\ \\mathbf 1' w = 1`, is solved by the simplex analogue of the
+Lawson-Hanson active-set algorithm for non-negative least squares (Lawson and Hanson 1974,
+*Solving Least Squares Problems*, ch. 23). A passive set :math:`P` of columns carries the
+weight; on :math:`P` the equality-constrained problem is solved through its KKT system
+
+.. math::
+
+    \\begin{pmatrix} A_P' A_P & \\mathbf 1 \\\\ \\mathbf 1' & 0 \\end{pmatrix}
+    \\begin{pmatrix} z_P \\\\ \\nu \\end{pmatrix} =
+    \\begin{pmatrix} A_P' b \\\\ 1 \\end{pmatrix},
+
+and a step back to the feasible segment is taken when some :math:`z_i \\le 0`. The column with
+the most negative reduced gradient :math:`g_j - \\bar g_P` (:math:`g = A'(Aw - b)`) enters
+while one is below ``-tol``; at the end the KKT conditions hold to ``tol``. The solution has at
+most as many non-zero weights as the passive set ever holds (usually the number of rows plus
+one), so each step costs :math:`O(nJ)` for the gradient and a small dense solve.
+
+The same Python function runs compiled by numba (:mod:`evalmodel.core.jit`) or, when numba is
+missing or ``EVALMODEL_NUMBA=0`` when this module is first imported, as plain Python; both
+give the same numbers to rounding. The module is imported on first use, not with evalmodel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalmodel.core.jit import njit, use_numba
+
+__all__ = ["InnerProblem", "simplex_ls"]
+
+#: Relative size of a reduced gradient (against ``|A|_max * (|A|_max + |b|_max)``) that still
+#: counts as optimal.
+_TOL = 1e-11
+#: Relative predictor discrepancy below which the target counts as inside the donors' hull.
+_EXACT = 1e-10
+#: Weight of the predictor rows against the outcome rows when breaking ties inside the hull.
+_TIE_WEIGHT = 1e3
+
+
+def _kkt_solve(a: np.ndarray, b: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Weights on the columns ``idx`` minimising ``||A z - b||`` subject to ``sum z = 1``.
+
+    The KKT system is built and solved by Gaussian elimination with partial pivoting (small
+    systems, where a LAPACK call costs more than the arithmetic); a numerically singular system
+    gets a ridge of ``1e-12`` times its largest entry on the Gram block.
+    """
+    p = idx.size
+    n = b.size
+    size = p + 1
+    kkt = np.zeros((size, size))
+    rhs = np.zeros(size)
+    for r in range(n):
+        br = b[r]
+        for i in range(p):
+            ari = a[r, idx[i]]
+            rhs[i] += ari * br
+            for j in range(i + 1):
+                kkt[i, j] += ari * a[r, idx[j]]
+    # the adding-up row scaled like the Gram block, which keeps the system well conditioned
+    s = 0.0
+    for i in range(p):
+        s = max(s, kkt[i, i])
+    s = s if s > 0.0 else 1.0
+    for i in range(p):
+        for j in range(i):
+            kkt[j, i] = kkt[i, j]
+        kkt[i, p] = s
+        kkt[p, i] = s
+    rhs[p] = s
+    x = _eliminate(kkt.copy(), rhs.copy(), 1e-13)
+    if x.size == 0:  # numerically singular: a tiny ridge on the Gram block
+        big = 0.0
+        for i in range(p):
+            big = max(big, kkt[i, i])
+        for i in range(p):
+            kkt[i, i] += 1e-12 * big
+        x = _eliminate(kkt, rhs, 0.0)
+    return x[:p]
+
+
+def _eliminate(m: np.ndarray, x: np.ndarray, rel_pivot: float) -> np.ndarray:
+    """Solve ``m y = x`` by Gaussian elimination with partial pivoting (in place); an empty
+    array when a pivot is below ``rel_pivot`` times the largest entry."""
+    size = x.size
+    big = 0.0
+    for i in range(size):
+        for j in range(size):
+            big = max(big, abs(m[i, j]))
+    for c in range(size):
+        piv = c
+        for r in range(c + 1, size):
+            if abs(m[r, c]) > abs(m[piv, c]):
+                piv = r
+        if abs(m[piv, c]) <= rel_pivot * big or m[piv, c] == 0.0:
+            return np.empty(0)
+        if piv != c:
+            for j in range(size):
+                m[c, j], m[piv, j] = m[piv, j], m[c, j]
+            x[c], x[piv] = x[piv], x[c]
+        for r in range(c + 1, size):
+            f = m[r, c] / m[c, c]
+            if f != 0.0:
+                for j in range(c, size):
+                    m[r, j] -= f * m[c, j]
+                x[r] -= f * x[c]
+    for c in range(size - 1, -1, -1):
+        acc = x[c]
+        for j in range(c + 1, size):
+            acc -= m[c, j] * x[j]
+        x[c] = acc / m[c, c]
+    return x
+
+
+def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> np.ndarray:
+    n, m = a.shape
+    scale, bscale = 0.0, 0.0
+    for r in range(n):
+        bscale = max(bscale, abs(b[r]))
+        for j in range(m):
+            scale = max(scale, abs(a[r, j]))
+    tol = _TOL * max(scale * (scale + bscale), 1e-300)
+    w = np.zeros(m)
+    passive = np.zeros(m, dtype=np.bool_)
+    total0, support = 0.0, 0
+    for j in range(m):
+        total0 += w0[j]
+        support += w0[j] > 0.0
+    # a warm start must be a feasible point whose support can be a passive set (at most n + 1
+    # affinely independent columns); otherwise start cold
+    warm = total0 > 0.0 and support <= n + 1
+    enter = -1
+    if warm:  # a feasible point and its support
+        for j in range(m):
+            w[j] = w0[j] / total0
+            passive[j] = w[j] > 0.0
+    else:  # the best single vertex
+        dist = np.zeros(m)
+        for r in range(n):
+            for j in range(m):
+                e = a[r, j] - b[r]
+                dist[j] += e * e
+        enter = 0
+        for j in range(1, m):
+            if dist[j] < dist[enter]:
+                enter = j
+        w[enter] = 1.0
+        passive[enter] = True
+    j_any = 0
+    for j in range(1, m):
+        if w[j] > w[j_any]:
+            j_any = j
+    resid = np.empty(n)
+    g = np.empty(m)
+    for _ in range(max_iter):
+        if not warm:
+            for r in range(n):
+                acc = -b[r]
+                for j in range(m):
+                    if passive[j]:
+                        acc += a[r, j] * w[j]
+                resid[r] = acc
+            g[:] = 0.0
+            for r in range(n):
+                rr = resid[r]
+                for j in range(m):
+                    g[j] += a[r, j] * rr
+            gbar, cnt = 0.0, 0
+            for j in range(m):
+                if passive[j]:
+                    gbar += g[j]
+                    cnt += 1
+            gbar /= cnt
+            enter, low = -1, -tol
+            for j in range(m):
+                if not passive[j] and g[j] - gbar < low:
+                    low, enter = g[j] - gbar, j
+            if enter < 0:
+                break
+            passive[enter] = True
+        warm = False
+        stop = False
+        while True:
+            p = 0
+            for j in range(m):
+                p += passive[j]
+            idx = np.empty(p, dtype=np.int64)
+            q, at_enter = 0, -1
+            for j in range(m):
+                if passive[j]:
+                    if j == enter:
+                        at_enter = q
+                    idx[q] = j
+                    q += 1
+            z = _kkt_solve(a, b, idx)
+            zmin = np.inf
+            for q in range(p):
+                zmin = min(zmin, z[q])
+            if zmin > 0.0:
+                w[:] = 0.0
+                for q in range(p):
+                    w[idx[q]] = z[q]
+                break
+            if at_enter >= 0 and w[enter] == 0.0 and z[at_enter] <= 0.0:
+                # rounding: the entering column would get no weight; w is optimal
+                passive[enter] = False
+                stop = True
+                break
+            alpha = 1.0
+            for q in range(p):
+                if z[q] <= 0.0:
+                    wq = w[idx[q]]
+                    alpha = min(alpha, wq / (wq - z[q]))
+            for q in range(p):
+                i = idx[q]
+                w[i] += alpha * (z[q] - w[i])
+                if w[i] <= 1e-14:
+                    w[i] = 0.0
+                    passive[i] = False
+            if p == 0 or not _any(passive):
+                passive[j_any] = True
+                w[j_any] = 1.0
+                break
+        if stop:
+            break
+    total = 0.0
+    for j in range(m):
+        total += w[j]
+    for j in range(m):
+        w[j] /= total
+    return w
+
+
+def _any(flags: np.ndarray) -> bool:
+    for f in flags:
+        if f:
+            return True
+    return False
+
+
+def _w_of_v(v: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray,
+            z1: np.ndarray, warm: np.ndarray, max_iter: int) -> np.ndarray:
+    k, m = x0.shape
+    t = z0.shape[0]
+    a = np.empty((k, m))
+    b = np.empty(k)
+    for r in range(k):
+        root = np.sqrt(v[r])
+        b[r] = root * x1[r]
+        for j in range(m):
+            a[r, j] = root * x0[r, j]
+    w = _simplex_ls(a, b, warm[0], max_iter)
+    warm[0, :] = w
+    dd, bb = 0.0, 0.0
+    for r in range(k):
+        acc = -b[r]
+        for j in range(m):
+            acc += a[r, j] * w[j]
+        dd += acc * acc
+        bb += b[r] * b[r]
+    if dd > _EXACT * (bb + 1.0):
+        return w
+    # inside the hull: predictor rows weighted _TIE_WEIGHT times the outcome rows
+    scale = 1.0 / np.sqrt(float(t))
+    stacked = np.empty((k + t, m))
+    rhs = np.empty(k + t)
+    for r in range(k):
+        rhs[r] = _TIE_WEIGHT * b[r]
+        for j in range(m):
+            stacked[r, j] = _TIE_WEIGHT * a[r, j]
+    for r in range(t):
+        rhs[k + r] = scale * z1[r]
+        for j in range(m):
+            stacked[k + r, j] = scale * z0[r, j]
+    w = _simplex_ls(stacked, rhs, warm[1], max_iter)
+    warm[1, :] = w
+    return w
+
+
+def _v_loss(x: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: np.ndarray,
+            warm: np.ndarray, max_iter: int) -> float:
+    total = 0.0
+    for r in range(x.size):
+        total += abs(x[r])
+    if not total > 0.0:
+        return np.inf
+    v = np.empty(x.size)
+    for r in range(x.size):
+        v[r] = abs(x[r]) / total
+    w = _w_of_v(v, x0, x1, z0, z1, warm, max_iter)
+    t, m = z0.shape
+    out = 0.0
+    for r in range(t):
+        acc = z1[r]
+        for j in range(m):
+            acc -= z0[r, j] * w[j]
+        out += acc * acc
+    return out / t
+
+
+if use_numba():  # the same functions compiled; each calls the others' compiled versions
+    _any = njit()(_any)
+    _eliminate = njit()(_eliminate)
+    _kkt_solve = njit()(_kkt_solve)
+    _simplex_ls = njit()(_simplex_ls)
+    _w_of_v = njit()(_w_of_v)
+    _v_loss = njit()(_v_loss)
+
+
+def _max_iter(m: int) -> int:
+    return 10 * m + 50
+
+
+def simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray | None = None) -> np.ndarray:
+    """Least squares ``min ||a w - b||^2`` over the unit simplex (exact active set).
+
+    Parameters
+    ----------
+    a : ndarray, shape (n, J)
+    b : ndarray, shape (n,)
+    w0 : ndarray, shape (J,), optional
+        A starting point (non-negative, not all zero) with at most ``n + 1`` non-zero entries,
+        such as an earlier solution; otherwise, and by default, the best vertex.
+
+    Returns
+    -------
+    ndarray, shape (J,)
+        Non-negative weights summing to one.
+    """
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    start = np.zeros(a.shape[1]) if w0 is None else np.asarray(w0, dtype=np.float64)
+    return np.asarray(_simplex_ls(a, b, start, _max_iter(a.shape[1])))
+
+
+class InnerProblem:
+    """The inner problem of one synthetic control fit, warm-started from its last solution.
+
+    Parameters
+    ----------
+    x0, x1 : ndarray, shapes (k, J) and (k,)
+        Scaled predictors of the donors and of the target unit.
+    z0, z1 : ndarray, shapes (T, J) and (T,)
+        Fit-period outcomes of the donors and of the target unit.
+
+    Notes
+    -----
+    Successive calls start the active-set method from the previous weights (an outer search
+    moves V a little at a time, so the support rarely changes and one or two steps suffice).
+    The optimum does not depend on the start except where it is not unique, which the
+    tie-breaking of :meth:`weights` removes.
+    """
+
+    def __init__(self, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: np.ndarray) -> None:
+        self.x0, self.x1, self.z0, self.z1 = (np.ascontiguousarray(x, dtype=np.float64)
+                                              for x in (x0, x1, z0, z1))
+        self._warm = np.zeros((2, self.x0.shape[1]))
+        self._max_iter = _max_iter(self.x0.shape[1])
+
+    def weights(self, v: np.ndarray) -> np.ndarray:
+        """Unit weights for normalised predictor weights ``v``.
+
+        They minimise ``(x1 - x0 w)' diag(v) (x1 - x0 w)`` over the simplex. Inside the donors'
+        hull many weight vectors match the predictors exactly; among them the one that best
+        fits the fit-period outcome is taken (predictor rows weighted ``_TIE_WEIGHT`` times the
+        outcome rows), so the weights are unique and move continuously with V.
+        """
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        return np.array(_w_of_v(v, self.x0, self.x1, self.z0, self.z1, self._warm,
+                                self._max_iter))
+
+    def loss(self, x: np.ndarray) -> float:
+        """Fit-period outcome MSPE for ``V = |x| / sum |x|`` (R Synth's ``loss.v``); inf at 0."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        return float(_v_loss(x, self.x0, self.x1, self.z0, self.z1, self._warm,
+                             self._max_iter))
