@@ -13,6 +13,7 @@ import pandas as pd
 
 from evalmodel.data.simulate import simulate_districts, simulate_municipalities
 from evalmodel.panel import Panel
+from evalmodel.vocabulary import check_seed
 
 __all__ = ["DEFAULT_SEED", "DISTRICT_SEED", "frame_sha256", "simulated", "simulated_districts"]
 
@@ -56,6 +57,7 @@ def simulated(seed: int = DEFAULT_SEED) -> Panel:
     >>> len(panel.units), int(panel.periods[0]), int(panel.periods[-1])
     (290, 1998, 2024)
     """
+    check_seed("datasets.simulated", seed)
     data, truth = _municipalities(seed)
     source = {"kind": "simulated", "name": "simulated municipalities", "seed": seed,
               "sha256": frame_sha256(data)}
@@ -71,6 +73,7 @@ def simulated_districts(seed: int = DISTRICT_SEED) -> Panel:
         Unit ``district``, time ``year``, outcomes N31807, N03939, N01951; ``.truth`` holds the
         planted effects, including the spill-over on Lindängen's neighbours.
     """
+    check_seed("datasets.simulated_districts", seed)
     data, truth = _districts(seed)
     source = {"kind": "simulated", "name": "simulated Malmö districts", "seed": seed,
               "sha256": frame_sha256(data)}

@@ -456,6 +456,14 @@ CASES: list[tuple[str, Call, type[Exception], str]] = [
                       r"estimates"),
     ("mde-conf-level-95", lambda c: em.minimum_detectable_effect(np.arange(20.0), conf_level=95),
      EstimationError, r"^minimum_detectable_effect: conf_level=95 must be a number strictly"),
+    # -- data sets ------------------------------------------------------------------------
+    ("datasets-simulated-seed-text", lambda c: em.datasets.simulated(seed="1"),
+     EstimationError, r"^datasets\.simulated: seed='1' must be a non-negative whole number .*: "
+                      r"pass seed=1\.$"),
+    ("datasets-simulated_districts-seed-negative",
+     lambda c: em.datasets.simulated_districts(seed=-1),
+     EstimationError, r"^datasets\.simulated_districts: seed=-1 must be a non-negative whole "
+                      r"number"),
     # -- the command ------------------------------------------------------------------------
     ("cli-unknown-case", lambda c: _cli("run", "--cases", "trelleborgg", "--out", str(c.tmp)),
      DesignError, r"^--cases: unknown \['trelleborgg'\]; known cases are \[.*\] \(did you mean "
