@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
 
     index = run_report(panels, Path(args.out), case_names=names,
                        analyses=Path(args.analyses) if args.analyses else None,
-                       command=command_line(), progress=step)
+                       command=command_line(), progress=step, n_jobs=args.jobs)
     bar.close()
     print(f"report: {index}")
     return 0
@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cases", nargs="+", default=None, help="cases to run (default: all)")
     run.add_argument("--analyses", default=None, help="folder of the study scripts")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--jobs", type=int, default=-1,
+                     help="cases run at once, each in its own process (default -1: every "
+                          "core; 1: one after the other); the report is the same whatever it is")
     run.set_defaults(func=_run)
     cases = sub.add_parser("cases", help="list the registered cases")
     cases.set_defaults(func=_cases)

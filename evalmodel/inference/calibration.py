@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy import stats
 
+from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EstimationError, EvalModelError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, Summary
@@ -449,8 +449,10 @@ def placebo_study(
     seed : int, optional
         Seed of that draw.
     n_jobs : int
-        Processes over which the placebo units are spread (joblib's loky backend; -1: every
-        core). The numbers do not depend on it: each fit is the same whatever process runs it
+        Workers over which the placebo units are spread (1, the default: this process; -1:
+        every core). They run on joblib's current backend: loky processes, or a Dask or Ray
+        cluster chosen with ``joblib.parallel_config``. The numbers do not depend on it:
+        the units are drawn before the loop, and each fit is the same whatever worker runs it
         (an estimator with random draws takes its seed from its own options).
 
     Returns
@@ -540,21 +542,15 @@ def placebo_study(
             notes.append(f"n_units={n_units} is at least the pool's {len(units)} units: every "
                          "unit is used")
             n_units = None
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
-        raise EstimationError(f"{fn}: n_jobs={n_jobs!r} must be a non-zero integer: 1 for one "
-                              "process, -1 for every core.")
+    n_jobs = check_n_jobs(fn, n_jobs, EstimationError)
     base = panel.select(units=pool_ids).with_cohorts({})
     wide = base.wide(outcome) if effect != 0 else None
     alpha = 1 - conf_level
     raised: Counter[str] = Counter()
     name = _name(estimator)
-    tasks = (delayed(_one_placebo)(base, wide, outcome, estimator, u, adoption, effect)
-             for u in units)
+    results = run_tasks(_one_placebo, [(base, wide, outcome, estimator, u, adoption, effect)
+                                       for u in units], n_jobs=n_jobs)
     rows: list[dict[str, Any]] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # joblib's notes on worker start-up
-        results = Parallel(n_jobs=n_jobs, backend="loky")(tasks) if n_jobs != 1 else [
-            _one_placebo(base, wide, outcome, estimator, u, adoption, effect) for u in units]
     for row, kinds in results:
         raised.update(kinds)
         rows.append(row)

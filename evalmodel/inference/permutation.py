@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.inversion import invert_test, rank_p_values
+from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, single_row_table
@@ -257,6 +258,16 @@ def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float
                        first_step=scale, tol=1e-9 * scale, max_expand=60, max_bisect=100)
 
 
+def _statistic_at(statistic: Statistic, panel: Panel, order: Sequence[str], row: np.ndarray,
+                  cohorts: list[int] | None) -> float:
+    """The statistic with the units of ``row`` treated (given ``cohorts``, sorted, when the
+    treatment is timed)."""
+    chosen = [order[int(i)] for i in np.flatnonzero(row)]
+    if cohorts is not None:
+        panel = panel.with_cohorts(dict(zip(chosen, cohorts, strict=True)))
+    return float(statistic(panel, chosen))
+
+
 def permutation_inference(
     panel: Panel,
     outcome: str,
@@ -268,6 +279,7 @@ def permutation_inference(
     seed: int | None = None,
     conf_level: float = 0.95,
     n_perm: int | None = None,
+    n_jobs: int = 1,
 ) -> PermutationResult:
     """Randomisation inference: the treatment re-assigned over the treated units and the pool.
 
@@ -296,6 +308,12 @@ def permutation_inference(
         Level of the test and coverage of the interval.
     n_perm : int, optional
         Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
+    n_jobs : int
+        Workers for a statistic without ``batch`` (one fit per assignment; 1, the default:
+        this process; -1: every core), on joblib's current backend
+        (``evalmodel.core.parallel``). The assignments are drawn before the loop, so the
+        result does not depend on it. A statistic with ``batch`` is one vectorised call, cheaper
+        than any spread, and ignores it.
 
     Returns
     -------
@@ -311,6 +329,7 @@ def permutation_inference(
     n_draws = draws_argument("permutation_inference", n_draws, default=None, n_perm=n_perm)
     check_conf_level("permutation_inference", conf_level)
     check_seed("permutation_inference", seed)
+    n_jobs = check_n_jobs("permutation_inference", n_jobs, EstimationError)
     if n_draws is not None and n_draws < 1:
         raise EstimationError(f"permutation_inference: n_draws={n_draws!r} must be at least 1.")
     treated_t = tuple(check_names("permutation_inference", "treated", treated, allow_empty=True))
@@ -357,26 +376,24 @@ def permutation_inference(
         d_panel = Panel._from_validated(sub, data)
 
     batch = getattr(statistic, "batch", None)
-    if callable(batch):
-        a = np.asarray(batch(sub, z), dtype=float)
-        a0 = float(np.asarray(batch(sub, actual[None, :]))[0])
+    if callable(batch):  # the actual assignment and the placebos in one call
+        both = np.vstack([actual[None, :], z])
+        vals = np.asarray(batch(sub, both), dtype=float)
+        a0, a = float(vals[0]), vals[1:]
         if d_panel is not None:
-            c = np.asarray(batch(d_panel, z), dtype=float)
-            c0 = float(np.asarray(batch(d_panel, actual[None, :]))[0])
-    else:
-        def run(p: Panel, row: np.ndarray) -> float:
-            chosen = [order[i] for i in np.flatnonzero(row)]
-            if timed:
-                p = p.with_cohorts(dict(zip(chosen, sorted(t_cohorts), strict=True)))
-            return float(statistic(p, chosen))
-
+            vals = np.asarray(batch(d_panel, both), dtype=float)
+            c0, c = float(vals[0]), vals[1:]
+    else:  # one fit per assignment, spread over n_jobs workers
         base = sub.with_cohorts({}) if timed else sub
-        d_base = d_panel.with_cohorts({}) if d_panel is not None else None
-        a = np.array([run(base, row) for row in z])
-        a0 = run(base, actual)
-        if d_base is not None:
-            c = np.array([run(d_base, row) for row in z])
-            c0 = run(d_base, actual)
+        bases = [base] if d_panel is None else [base, d_panel.with_cohorts({})]
+        cohort_list = sorted(t_cohorts) if timed else None
+        stats = run_tasks(_statistic_at, [(statistic, b, order, row, cohort_list)
+                                          for b in bases for row in (actual, *z)],
+                          n_jobs=n_jobs)
+        m = len(z) + 1
+        a0, a = float(stats[0]), np.array(stats[1:m], dtype=float)
+        if d_panel is not None:
+            c0, c = float(stats[m]), np.array(stats[m + 1:], dtype=float)
     p_value = _pvals(a0, 0.0, a, np.zeros_like(a), 0.0)
     lo = hi = float("nan")
     if d_panel is not None:

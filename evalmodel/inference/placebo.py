@@ -27,7 +27,7 @@ Nelder-Mead run instead of two), since the placebos share its predictors.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,10 +36,11 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
+from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.results import Result
-from evalmodel.vocabulary import check_conf_level
+from evalmodel.vocabulary import check_conf_level, check_number, check_period
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -215,6 +216,7 @@ def placebo_in_space(
     units: Sequence[str],
     max_pre_mspe_ratio: float = 5.0,
     conf_level: float = 0.95,
+    n_jobs: int = 1,
 ) -> PlaceboResult:
     """Fit every donor as a placebo treated unit against the other donors.
 
@@ -237,6 +239,10 @@ def placebo_in_space(
         Exclusion threshold for the effect-based inference.
     conf_level : float
         Coverage of the intervals of :attr:`PlaceboResult.table`.
+    n_jobs : int
+        Workers over which the placebo fits are spread (1, the default: this process; -1:
+        every core), on joblib's current backend (``evalmodel.core.parallel``). Each fit
+        is deterministic, so the result does not depend on it.
 
     Returns
     -------
@@ -245,16 +251,16 @@ def placebo_in_space(
     Raises
     ------
     EstimationError
-        For a ``conf_level`` outside (0, 1).
+        For a ``conf_level`` outside (0, 1) or an ``n_jobs`` that is not a non-zero integer.
     """
     check_conf_level("placebo_in_space", conf_level)
+    n_jobs = check_n_jobs("placebo_in_space", n_jobs, EstimationError)
     donors = np.arange(n_donors)
     gaps = np.empty((n_donors + 1, problem.y.shape[1]))
     gaps[n_donors] = problem.gaps(n_donors, donors, fit.w)
-    for j in donors:  # each placebo is its own nested optimisation
-        pool = donors[donors != j]
-        pf = problem.fit(int(j), pool, warm_v=fit.v)
-        gaps[j] = problem.gaps(int(j), pool, pf.w)
+    # each placebo is its own nested optimisation
+    gaps[:n_donors] = run_tasks(_placebo_gaps, [(problem, int(j), donors, fit.v)
+                                                for j in donors], n_jobs=n_jobs)
     pre = periods < start
     pre_mspe = (gaps[:, pre] ** 2).mean(axis=1)
     post_mspe = (gaps[:, ~pre] ** 2).mean(axis=1)
@@ -271,6 +277,14 @@ def placebo_in_space(
         kept=pd.Series(kept, index=idx[:n_donors], name="kept"),
         max_pre_mspe_ratio=float(max_pre_mspe_ratio), conf_level=conf_level,
     )
+
+
+def _placebo_gaps(problem: SynthProblem, j: int, donors: np.ndarray, warm_v: np.ndarray
+                  ) -> np.ndarray:
+    """The gaps of donor ``j`` fitted against the other ``donors`` (V started at ``warm_v``)."""
+    pool = donors[donors != j]
+    pf = problem.fit(j, pool, warm_v=warm_v)
+    return np.asarray(problem.gaps(j, pool, pf.w))
 
 
 class SynthFit(Protocol):
@@ -337,6 +351,9 @@ def placebo_in_time(result: SynthFit, starts: Sequence[int] | None = None) -> pd
     pre = np.array([int(t) for t in panel.periods if t < start])
     if starts is None:
         starts = [int(t) for t in pre[max(2, pre.size // 2):]]
+    elif isinstance(starts, str) or not isinstance(starts, Iterable):
+        starts = [starts]
+    starts = [check_period("placebo_in_time", "starts", s, panel.periods) for s in starts]
     rows = []
     sub = panel.select(periods=pre.tolist())
     for s in starts:
@@ -377,6 +394,8 @@ def leave_one_out(result: SynthFit, *, min_weight: float = 1e-6) -> pd.DataFrame
     """
     donors = list(result.details["call"]["donors"])
     out = {}
+    min_weight = check_number("leave_one_out", "min_weight", min_weight, minimum=0,
+                              example=", e.g. min_weight=1e-6")
     for d in result.weights.index[result.weights > min_weight]:
         r, _ = _rerun(result, donors=[u for u in donors if u != d])
         out[str(d)] = r.paths["synthetic"]

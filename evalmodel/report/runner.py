@@ -9,13 +9,17 @@ import shutil
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from evalmodel import cases as registry
 from evalmodel._version import __version__
+from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 from evalmodel.report.case import CaseOutput, write_case
@@ -69,6 +73,7 @@ def run_report(
     command: str = "",
     progress: Progress | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
+    n_jobs: int = 1,
 ) -> Path:
     """Run each case on the panel of its level and write ``out/index.html`` and the manifest.
 
@@ -86,8 +91,14 @@ def run_report(
     command : str
         The command line, recorded in the manifest.
     progress : callable, optional
-        Called with each case name as it starts.
+        Called with each case name as its output is collected.
+    n_jobs : int
+        Cases run at once, each in its own worker (1, the default: one after the other in
+        this process; -1: every core), on joblib's current backend
+        (``evalmodel.core.parallel``). Every number of the report is the same whatever it
+        is: each case's draws are seeded by the report's settings, not by the worker.
     """
+    n_jobs = check_n_jobs("run_report", n_jobs)
     names = list(case_names or registry.names())
     analyses = find_analyses(analyses)
     if out.exists():
@@ -99,23 +110,24 @@ def run_report(
     outputs: list[CaseOutput] = []
     skipped: dict[str, str] = {}
     failed: dict[str, str] = {}
+    runnable = []
     for name in names:
+        level = registry.get(name).level
+        if level in panels:
+            runnable.append(name)
+        else:
+            skipped[name] = _not_run_reason(level)
+    tasks = [(name, panels[registry.get(name).level], analyses, out, stamp)
+             for name in _costliest_first(runnable)]
+    done = dict(run_tasks(_run_case, tasks, n_jobs=n_jobs))
+    for name in runnable:  # registry order, whatever order they ran in
         if progress:
             progress(name)
-        case = registry.get(name)
-        panel = panels.get(case.level)
-        if panel is None:
-            skipped[name] = _not_run_reason(case.level)
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                sections = _case_sections(name, panel, analyses)
-            except Exception as exc:  # recorded, reported and turned into a failed run below
-                failed[name] = f"{type(exc).__name__}: {exc}"
-                continue
-        notes = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-        outputs.append(write_case(case, sections, out, stamp=stamp, notes=notes))
+        result = done[name]
+        if isinstance(result, str):
+            failed[name] = result
+        else:
+            outputs.append(result)
     manifest = {
         "evalmodel_version": __version__,
         "data": dict(first.source),
@@ -143,6 +155,31 @@ def run_report(
             + "; ".join(f"{k}: {v}" for k, v in failed.items())
             + f". The report of the others is in {index}; the manifest lists the failures.")
     return index
+
+
+def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: str | None
+              ) -> tuple[str, CaseOutput | str]:
+    """Build and write one case: its output (figures written and dropped, so that what returns
+    from a worker is small), or the error that stopped it as ``"Type: message"``."""
+    case = registry.get(name)
+    # BLAS on one thread: the case's many small fits gain nothing from more, and the numbers
+    # (e.g. the smoothness bounds' optimisation) then do not depend on the worker's threads
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1):
+        warnings.simplefilter("always")
+        try:
+            sections = _case_sections(name, panel, analyses)
+        except Exception as exc:  # recorded, reported and turned into a failed run above
+            return name, f"{type(exc).__name__}: {exc}"
+    notes = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    written = write_case(case, sections, out, stamp=stamp, notes=notes)
+    return name, replace(written, sections=tuple(
+        replace(ws, section=replace(ws.section, figures=())) for ws in written.sections))
+
+
+def _costliest_first(names: Sequence[str]) -> list[str]:
+    """Cases ordered for the workers: municipality cases (every estimator on a large pool)
+    before the others, so that a short case fills the end of a worker's queue."""
+    return sorted(names, key=lambda n: registry.get(n).level != "municipality")
 
 
 def _not_run_reason(level: str) -> str:

@@ -90,7 +90,7 @@ def calibration_rows(design: Design, outcome: str, estimates: Mapping[str, float
                      seed: int = SEED, conf_level: float = CONF_LEVEL,
                      n_units: int = CALIBRATION_UNITS,
                      methods: Mapping[str, Callable[..., Any]] | None = None,
-                     n_jobs: int = -1) -> tuple[pd.DataFrame, list[str]]:
+                     n_jobs: int = 1) -> tuple[pd.DataFrame, list[str]]:
     """One row per method: size, coverage, power at the method's estimate, detectable effect.
 
     Parameters
@@ -111,7 +111,8 @@ def calibration_rows(design: Design, outcome: str, estimates: Mapping[str, float
     methods : mapping, optional
         Method name to placebo-study adapter (default: the triangulation's methods).
     n_jobs : int
-        Processes for the placebo fits (-1: every core); the numbers do not depend on it.
+        Workers for the placebo fits (1, the default: this process, as in the report, which
+        spreads whole cases instead; -1: every core); the numbers do not depend on it.
 
     Returns
     -------

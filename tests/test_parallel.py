@@ -1,0 +1,175 @@
+"""Loops spread through joblib give the same numbers whatever the workers (issue 16, part 4).
+
+A placebo study (with random draws inside every task), the placebos in space of a synthetic
+control and the cases of a report are run in this process, over two loky processes and on a
+dask.distributed ``LocalCluster`` chosen with ``joblib.parallel_config``; the results must be
+equal, not close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+import matplotlib.style
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import parallel_config
+
+import evalmodel as em
+from evalmodel.core.parallel import run_tasks, task_rng
+from evalmodel.core.synth_solver import SynthProblem
+from evalmodel.errors import EstimationError, EvalModelError
+from evalmodel.inference.placebo import placebo_in_space
+from evalmodel.report.runner import run_report
+
+
+@contextmanager
+def _dask() -> Iterator[None]:
+    """joblib on a two-worker dask.distributed cluster (threads in this process: starts in
+    about a second, and the tasks still cross dask's scheduler and serialisation)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster), parallel_config(backend="dask"):
+        yield
+
+
+#: (n_jobs, backend context) of each run compared with the one-process run.
+RUNS: dict[str, tuple[int, Callable[[], AbstractContextManager[None]]]] = {
+    "loky, 1 worker": (1, nullcontext),
+    "loky, 2 workers": (2, nullcontext),
+    "dask LocalCluster, 2 workers": (2, _dask),
+}
+
+
+@pytest.fixture(scope="module")
+def placebo_design(municipalities: em.Panel) -> em.cases.Design:
+    return em.cases.get("trelleborg").design(municipalities)
+
+
+def _study(design: em.cases.Design, n_jobs: int) -> em.PlaceboStudyResult:
+    # the permutation adapter draws 199 assignments with its seed inside every task
+    est = em.calibrate.permutation_did2x2(pre=design.pre_periods[-3:],
+                                          post=design.post_periods[:3], n_draws=199, seed=5)
+    return em.placebo_study(design.panel, "N31807", est, pool=design.comparison,
+                            adoption=design.adoption, n_units=8, seed=11, n_jobs=n_jobs)
+
+
+@pytest.mark.parametrize("run", list(RUNS))
+def test_placebo_study_identical_on_every_backend(placebo_design: em.cases.Design,
+                                                  run: str) -> None:
+    reference = _study(placebo_design, 1)
+    n_jobs, backend = RUNS[run]
+    with backend():
+        other = _study(placebo_design, n_jobs)
+    pd.testing.assert_frame_equal(other.placebos, reference.placebos, check_exact=True)
+    assert other.warnings == reference.warnings
+    # the study is not degenerate: distinct estimates, and intervals that hold them
+    est = reference.placebos["estimate"].to_numpy(float)
+    assert np.unique(est).size == est.size
+    lo, hi = (reference.placebos[c].to_numpy(float) for c in ("ci_lower", "ci_upper"))
+    assert ((lo <= est) & (est <= hi)).all()
+
+
+def _synth_problem() -> tuple[SynthProblem, int, np.ndarray, list[str]]:
+    """Seven donors and a treated unit (the last) on a planted factor model, 12 periods, the
+    last 4 treated with an effect of -2."""
+    rng = np.random.default_rng(3)
+    n, t = 8, 12
+    loading = rng.uniform(0.5, 1.5, n)
+    y = loading[:, None] * np.linspace(1, 3, t)[None, :] + rng.normal(0, 0.05, (n, t))
+    y[-1, 8:] -= 2.0
+    x = np.vstack([y[:, :8].mean(axis=1), y[:, 7], y[:, 3]])
+    return SynthProblem(x=x, y=y, fit_cols=np.arange(8)), n - 1, np.arange(2000, 2012), [
+        f"u{i}" for i in range(n)]
+
+
+@pytest.mark.parametrize("run", list(RUNS))
+def test_placebo_in_space_identical_on_every_backend(run: str) -> None:
+    problem, n0, periods, units = _synth_problem()
+    fit = problem.fit(n0, np.arange(n0))
+
+    def placebos(n_jobs: int) -> em.PlaceboResult:
+        return placebo_in_space(problem, n0, fit, periods=periods, start=2008, units=units,
+                                n_jobs=n_jobs)
+
+    reference = placebos(1)
+    n_jobs, backend = RUNS[run]
+    with backend():
+        other = placebos(n_jobs)
+    pd.testing.assert_frame_equal(other.gaps, reference.gaps, check_exact=True)
+    pd.testing.assert_series_equal(other.ratio, reference.ratio, check_exact=True)
+    # planted truth: the treated unit's post-period gaps near -2, the placebos' near 0
+    post = reference.gaps.loc[:, 2008:]
+    assert np.allclose(post.loc["u7"], -2.0, atol=0.3)
+    assert (post.drop(index="u7").abs().to_numpy().mean()) < 0.3
+
+
+def _draws(seed: int, index: int) -> np.ndarray:
+    return task_rng(seed, index).normal(size=3)
+
+
+def test_task_seeds_do_not_depend_on_the_workers() -> None:
+    one = run_tasks(_draws, [(7, i) for i in range(6)], n_jobs=1)
+    two = run_tasks(_draws, [(7, i) for i in range(6)], n_jobs=2)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    assert len({tuple(a) for a in one}) == 6  # every task its own stream
+    assert np.array_equal(one[0], np.random.default_rng([7, 0]).normal(size=3))
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True, "2"])
+def test_n_jobs_is_checked_at_the_entry_point(placebo_design: em.cases.Design,
+                                              bad: object, tmp_path: Path) -> None:
+    with pytest.raises(EstimationError, match=rf"placebo_study: n_jobs={bad!r} must be a "
+                                              "non-zero integer"):
+        _study(placebo_design, bad)  # type: ignore[arg-type]
+    with pytest.raises(EvalModelError, match="run_report: n_jobs="):
+        run_report({}, tmp_path, case_names=[], n_jobs=bad)  # type: ignore[arg-type]
+
+
+CASE_SCRIPT = '''
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import evalmodel as em
+
+def sections(panel):
+    w = panel.wide("N31807")
+    fig, ax = plt.subplots()
+    ax.plot(w.columns, w.mean().to_numpy())
+    table = pd.DataFrame({"unit": w.index[:3], "mean": w.mean(axis=1).to_numpy()[:3]})
+    return [em.report.Section(key="s", title="{name}", tables=(("t", table),),
+                              figures=(("f", fig),), notes=("{name}",))]
+'''
+
+
+def test_report_cases_identical_over_two_workers(tmp_path: Path,
+                                                 municipalities: em.Panel) -> None:
+    scripts = tmp_path / "analyses"
+    scripts.mkdir()
+    names = ["trelleborg", "boras", "malmo"]
+    for name in names:
+        (scripts / f"{name}.py").write_text(CASE_SCRIPT.replace("{name}", name))
+    outs = []
+    for n_jobs in (1, 2):
+        out = tmp_path / f"out{n_jobs}"
+        # matplotlib's defaults here, as in a fresh worker (other tests change the style)
+        with matplotlib.style.context("default"):
+            run_report({"municipality": municipalities}, out, case_names=names,
+                       analyses=scripts, n_jobs=n_jobs)
+        outs.append(out)
+    def case_files(out: Path) -> list[Path]:  # the index and manifest hold the time
+        return sorted(p.relative_to(out) for p in out.glob("*/*") if p.is_file())
+
+    files = case_files(outs[0])
+    assert {f"{n}/s_f.png" for n in names} <= {str(f) for f in files}
+    assert files == case_files(outs[1])
+    for f in files:
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    # the cases appear in the order asked for, whatever order the workers finished in
+    html = (outs[1] / "index.html").read_text(encoding="utf-8")
+    where = [html.find(f'<a href="#{n}">') for n in names]
+    assert min(where) >= 0 and where == sorted(where)
