@@ -369,8 +369,19 @@ def synth(
     if not methods:
         raise EstimationError("synth: optimizer=[] names no method; pass e.g. "
                               "optimizer='Nelder-Mead' or the default ('Nelder-Mead', 'BFGS').")
+    refused: list[EstimationError] = []
     for method in methods:
-        check_optimizer("synth", method, optimizer_options)
+        try:
+            check_optimizer("synth", method, optimizer_options)
+        except EstimationError as err:
+            refused.append(err)
+    if refused and len(refused) < len(methods):  # options of one method, not of all
+        raise EstimationError(
+            f"{refused[0]} optimizer_options apply to every method of optimizer={methods}; "
+            "pass one method (e.g. optimizer='Nelder-Mead') to use options of that method only."
+        )
+    if refused:
+        raise refused[0]
     check_option("synth", "predictor_na", predictor_na, SynthPredictorNA)
     _check(inference, v_start, max_pre_mspe_ratio, conf_level)
     check_augment(augment, ridge_lambda, has_predictors=predictors is not None,

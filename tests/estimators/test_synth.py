@@ -254,6 +254,14 @@ def test_errors(prop99: em.Panel) -> None:
         synth(prop99, "PacksPerCapita", fit_periods=[1995], **kw)  # type: ignore[arg-type]
     with pytest.raises(EstimationError, match=r"inference='bootstrap' is not one of"):
         synth(prop99, "PacksPerCapita", inference="bootstrap", **kw)  # type: ignore[arg-type]
+    with pytest.raises(EstimationError, match=r"optimizer=\[\] names no method"):
+        synth(prop99, "PacksPerCapita", optimizer=[], **kw)  # type: ignore[arg-type]
+    with pytest.raises(EstimationError, match=r"not an option of scipy's 'BFGS'.* apply to every "
+                                              r"method of optimizer=\['Nelder-Mead', 'BFGS'\]"):
+        synth(prop99, "PacksPerCapita", optimizer_options={"xatol": 1e-6},
+              **kw)  # type: ignore[arg-type]
+    with pytest.raises(EstimationError, match=r"v_start='random' is not one of"):
+        synth(prop99, "PacksPerCapita", v_start="random", **kw)  # type: ignore[arg-type]
 
 
 def test_nan_predictor_named() -> None:
