@@ -151,6 +151,37 @@ def test_simplex_solver_warm_start_and_python_twin_agree() -> None:
         assert np.allclose(plain, sk.simplex_ls(a, b), atol=1e-10)
 
 
+# -- planted truth: the V search --------------------------------------------------------------
+def test_v_search_recovers_planted_weights_past_a_misleading_predictor() -> None:
+    """The treated unit is a planted mix of three donors in every period; one extra predictor
+    (a covariate) is far from that mix. With equal V the covariate pulls the weights away; the
+    search must down-weight it and recover the planted weights with a near-zero loss."""
+    rng = np.random.default_rng(31)
+    n, t = 20, 16
+    load = rng.uniform(0.5, 1.5, (n, 2))
+    y = 10 + load @ np.cumsum(rng.normal(0, 1, (t, 2)), axis=0).T + rng.normal(0, 0.5, (n, t))
+    planted = np.zeros(n - 1)
+    planted[[2, 7, 11]] = [0.5, 0.3, 0.2]
+    y[-1] = planted @ y[:-1]
+    cov = rng.normal(0, 1, n)
+    cov[-1] = 3.0  # far from the planted mix of the donors' covariate
+    units = [f"u{i:02d}" for i in range(n)]
+    df = pd.DataFrame({"unit": np.repeat(units, t), "year": np.tile(np.arange(2000, 2000 + t), n),
+                       "y": y.ravel(), "x": np.repeat(cov, t)})
+    panel = em.Panel(df, unit="unit", time="year")
+    preds = [("y", list(range(2000, 2004)), "mean"), ("y", list(range(2004, 2008)), "mean"),
+             ("y", list(range(2008, 2012)), "mean"), ("x", list(range(2000, 2012)), "mean")]
+    kw = {"treated": units[-1], "start": 2012, "predictors": preds, "inference": "none"}
+    with pytest.warns(ConvexHullWarning, match=r"'x \(2000-2011\)' is outside"):
+        fixed = synth(panel, "y", custom_v=[0.25] * 4, **kw)  # type: ignore[arg-type]
+    with pytest.warns(ConvexHullWarning):  # the covariate only: the outcome path is matched
+        r = synth(panel, "y", **kw)  # type: ignore[arg-type]
+    assert np.abs(fixed.weights.to_numpy() - planted).max() > 0.1  # equal V is misled
+    assert np.abs(r.weights.to_numpy() - planted).max() < 0.02
+    assert r.v.iloc[-1] < 0.05
+    assert r.pre_rmspe < 0.05 * fixed.pre_rmspe
+
+
 # -- reference: the inner problem and synthdid's SC on Proposition 99 --------------------------
 def test_prop99_weights_solve_the_simplex_qp(prop99: em.Panel) -> None:
     r = synth(prop99, "PacksPerCapita", treated="California", start=1989, inference="none")
