@@ -47,6 +47,7 @@ class Ctx:
     es: em.EventStudyResult  # event_study(window=(-3, 3)) on it
     design: Any             # Trelleborg on the simulated panel, 12 donors
     ddd: em.Panel           # a panel with a group role (target/other)
+    synth: em.SynthResult   # synth on design (no inference), for the placebo tests
     tmp: Path               # a folder for the command's cases
 
 
@@ -71,7 +72,9 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Ctx:
                cells=_quiet(lambda: em.att_gt(panel, "y")),
                es=_quiet(lambda: em.event_study(panel, "y", window=(-3, 3),
                                                 inference="analytic")),
-               design=d, ddd=ddd, tmp=tmp)
+               design=d, ddd=ddd, tmp=tmp,
+               synth=_quiet(lambda: em.synth(d.panel, "N31807", treated="1287", start=2010,
+                                             inference="none")))
 
 
 def _cli(*argv: str) -> int:
@@ -356,6 +359,17 @@ CASES: list[tuple[str, Call, type[Exception], str]] = [
      EstimationError, r"^permutation_inference: n_draws=0 must be an integer of at least 1"),
     ("DiD2x2Statistic-pre-fraction", lambda c: em.DiD2x2Statistic("y", pre=[2.5], post=[7]),
      EstimationError, r"^DiD2x2Statistic: pre=2\.5 is not a whole number"),
+    ("placebo_in_time-start-text", lambda c: em.placebo_in_time(c.synth, starts=["2005"]),
+     EstimationError, r"^placebo_in_time: starts='2005' is text; a period is a whole number "
+                      r"\(the panel covers 1998-2024\): pass starts=2005 without quotes\.$"),
+    ("placebo_in_time-start-fraction", lambda c: em.placebo_in_time(c.synth, starts=2005.5),
+     EstimationError, r"^placebo_in_time: starts=2005\.5 is not a whole number"),
+    ("placebo_in_time-start-too-early", lambda c: em.placebo_in_time(c.synth, starts=[1999]),
+     EstimationError, r"^placebo_in_time: fake start 1999 must be a pre-period with at least 2 "
+                      r"periods before it \(2000-2009\)\.$"),
+    ("leave_one_out-min-weight-text", lambda c: em.leave_one_out(c.synth, min_weight="x"),
+     EstimationError, r"^leave_one_out: min_weight='x' must be a number >= 0, e\.g\. "
+                      r"min_weight=1e-6\.$"),
     ("permutation_inference-pool-none",
      lambda c: em.permutation_inference(c.panel, "y", statistic=em.DiD2x2Statistic(
          "y", pre=[3], post=[7]), treated=["u000"], pool=None),
