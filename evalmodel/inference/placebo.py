@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
+from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
 from evalmodel.results import Result
@@ -215,6 +216,7 @@ def placebo_in_space(
     units: Sequence[str],
     max_pre_mspe_ratio: float = 5.0,
     conf_level: float = 0.95,
+    n_jobs: int = 1,
 ) -> PlaceboResult:
     """Fit every donor as a placebo treated unit against the other donors.
 
@@ -237,6 +239,10 @@ def placebo_in_space(
         Exclusion threshold for the effect-based inference.
     conf_level : float
         Coverage of the intervals of :attr:`PlaceboResult.table`.
+    n_jobs : int
+        Workers over which the placebo fits are spread (1, the default: this process; -1:
+        every core), on joblib's current backend (``evalmodel.core.parallel``). Each fit
+        is deterministic, so the result does not depend on it.
 
     Returns
     -------
@@ -245,16 +251,16 @@ def placebo_in_space(
     Raises
     ------
     EstimationError
-        For a ``conf_level`` outside (0, 1).
+        For a ``conf_level`` outside (0, 1) or an ``n_jobs`` that is not a non-zero integer.
     """
     check_conf_level("placebo_in_space", conf_level)
+    n_jobs = check_n_jobs("placebo_in_space", n_jobs, EstimationError)
     donors = np.arange(n_donors)
     gaps = np.empty((n_donors + 1, problem.y.shape[1]))
     gaps[n_donors] = problem.gaps(n_donors, donors, fit.w)
-    for j in donors:  # each placebo is its own nested optimisation
-        pool = donors[donors != j]
-        pf = problem.fit(int(j), pool, warm_v=fit.v)
-        gaps[j] = problem.gaps(int(j), pool, pf.w)
+    # each placebo is its own nested optimisation
+    gaps[:n_donors] = run_tasks(_placebo_gaps, [(problem, int(j), donors, fit.v)
+                                                for j in donors], n_jobs=n_jobs)
     pre = periods < start
     pre_mspe = (gaps[:, pre] ** 2).mean(axis=1)
     post_mspe = (gaps[:, ~pre] ** 2).mean(axis=1)
@@ -271,6 +277,14 @@ def placebo_in_space(
         kept=pd.Series(kept, index=idx[:n_donors], name="kept"),
         max_pre_mspe_ratio=float(max_pre_mspe_ratio), conf_level=conf_level,
     )
+
+
+def _placebo_gaps(problem: SynthProblem, j: int, donors: np.ndarray, warm_v: np.ndarray
+                  ) -> np.ndarray:
+    """The gaps of donor ``j`` fitted against the other ``donors`` (V started at ``warm_v``)."""
+    pool = donors[donors != j]
+    pf = problem.fit(j, pool, warm_v=warm_v)
+    return np.asarray(problem.gaps(j, pool, pf.w))
 
 
 class SynthFit(Protocol):
