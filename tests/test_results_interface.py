@@ -54,6 +54,8 @@ def _build() -> dict[str, Any]:
         out["bacon"] = em.bacon(panel, Y)
         out["synth"] = em.synth(panel, Y, treated=treated[0], start=2010)
         out["sdid"] = em.sdid(panel, Y, seed=1)
+        out["multisynth"] = em.multisynth(panel, Y, n_draws=19, seed=1)
+        out["prediction_intervals"] = em.prediction_intervals(out["synth"], n_draws=50, seed=1)
         out["permutation"] = em.permutation_inference(
             panel, Y, statistic=em.DiD2x2Statistic(Y, pre=PRE, post=POST), treated=treated,
             pool=pool, seed=1)
@@ -139,7 +141,7 @@ def test_overall_where_a_headline_exists() -> None:
     headline = {k for k, r in RESULTS.items() if r.overall is not None}
     assert headline == {"did2x2", "twfe", "att_gt simple", "event_study", "bacon", "synth",
                         "sdid", "permutation", "conley_taber", "displacement", "spillover",
-                        "placebo", "wild", "placebo_study"}
+                        "placebo", "wild", "placebo_study", "multisynth"}
     p = RESULTS["permutation"]
     assert p.overall["estimate"] == p.estimate and p.overall["p_value"] == p.p_value
     assert RESULTS["placebo"].overall["term"] == "average"
