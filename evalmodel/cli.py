@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast, get_args
 
-import pandas as pd
-
 from evalmodel import cases as registry
 from evalmodel import datasets
 from evalmodel.cli_data import add_data_commands
+from evalmodel.data.files import read_district_panel
 from evalmodel.data.read import Gender, read_panel
 from evalmodel.errors import DataSourceError, DesignError, EvalModelError
 from evalmodel.panel import Panel
@@ -75,9 +74,9 @@ def load_panels(
                 f"--districts: no file {districts!r}; give a CSV of the district panel with "
                 "columns district, year and the outcomes."
             )
-        df = pd.read_csv(districts, dtype={"district": str})
-        panels["district"] = Panel(df, unit="district", time="year",
-                                   source={"kind": "file", "name": Path(districts).name})
+        # the reader detects the encoding (UTF-8, cp1252, UTF-16) and the separator, and
+        # refuses repeated columns and ragged rows with named errors
+        panels["district"] = read_district_panel(districts)
     return panels
 
 

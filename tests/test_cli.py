@@ -68,3 +68,17 @@ def test_bad_arguments_give_clear_errors(tmp_path: Path,
     assert "--cases: unknown ['lund']" in capsys.readouterr().err
     assert main(["run", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
     assert "no file" in capsys.readouterr().err
+
+
+def test_districts_file_from_excel_on_swedish_windows_is_read(tmp_path: Path) -> None:
+    """``--districts`` goes through read_district_panel: a cp1252, semicolon-separated file
+    (what Excel writes on Swedish Windows) is read, and its encoding and separator recorded."""
+    from evalmodel.cli import load_panels
+
+    f = tmp_path / "stadsomraden.csv"
+    f.write_bytes("district;year;households\nLindängen;2010;1200\nLindängen;2011;1150\n"
+                  "Hyllie;2010;800\nHyllie;2011;790\n".encode("cp1252"))
+    panel = load_panels("simulated", str(f))["district"]
+    assert sorted(panel.units) == ["Hyllie", "Lindängen"]
+    assert panel.source["encoding"] == "cp1252"
+    assert panel.source["separator"] == ";"
