@@ -132,6 +132,20 @@ def _twfe(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str, cluster: 
     return fit.coef, fit.vcov
 
 
+def _check_window_observed(fn: str, df: pd.DataFrame, t: str, g: str, lo: int, hi: int) -> None:
+    """Raise when ``(lo, hi)`` reaches past the event times of the treated rows: the binned
+    end dummies of the TWFE event study are then empty (collinear with the fixed effects)."""
+    treated = (df[g] > 0).to_numpy()
+    e = df[t].to_numpy()[treated] - df[g].to_numpy()[treated]
+    first, last = int(e.min()), int(e.max())
+    if lo < first or hi > last:
+        raise EstimationError(
+            f"{fn}: window=({lo}, {hi}) reaches past the event times of the treated units "
+            f"({first} to {last}), so its end bins are empty; pass a window inside them, e.g. "
+            f"window=({max(lo, first)}, {min(hi, last)})."
+        )
+
+
 def event_study(
     panel: Panel,
     outcome: str,
@@ -260,6 +274,8 @@ def event_study(
         df = df[~always]
     if not (df[g] > 0).any():
         raise EstimationError(f"{fn}: no treated units in the panel; check the cohort role.")
+    if estimator == "twfe":
+        _check_window_observed(fn, df, t, g, lo, hi)
     cl = df["_cl"].to_numpy()
     if estimator == "twfe":
         events = np.array([e for e in range(lo, hi + 1) if e != reference])

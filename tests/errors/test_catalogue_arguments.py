@@ -207,6 +207,10 @@ CASES: list[tuple[str, Call, type[Exception], str]] = [
     ("event_study-reference-positive",
      lambda c: em.event_study(c.panel, "y", window=(-2, 2), reference=1),
      EstimationError, r"^event_study: window=\(-2, 2\) and reference=1 must satisfy"),
+    ("event_study-window-past-the-data", lambda c: em.event_study(c.panel, "y", window=(-9, 9)),
+     EstimationError, r"^event_study: window=\(-9, 9\) reaches past the event times of the "
+                      r"treated units \(-5 to 4\), so its end bins are empty; pass a window "
+                      r"inside them, e\.g\. window=\(-5, 4\)\.$"),
     ("event_study-estimator-typo", lambda c: em.event_study(c.panel, "y", estimator="sunab"),
      EstimationError, r"^event_study: estimator='sunab' is not one of"),
     ("event_study-n-draws-zero", lambda c: em.event_study(c.panel, "y", n_draws=0),
