@@ -18,8 +18,9 @@ RMSPE-ratio rank p-value over all post-periods, with no interval.
 
 from __future__ import annotations
 
+import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from evalmodel.vocabulary import (
     SynthVStart,
     check_conf_level,
     check_option,
+    check_period,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -218,10 +220,10 @@ def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predicto
 def _check(inference: str, v_start: str, ratio: float, conf_level: float) -> None:
     check_option("synth", "inference", inference, SynthInference)
     check_option("synth", "v_start", v_start, SynthVStart)
-    if not ratio > 0:
+    if not isinstance(ratio, numbers.Real) or isinstance(ratio, bool) or not ratio > 0:
         raise EstimationError(
-            f"synth: max_pre_mspe_ratio={ratio!r} must be positive (5 as in Abadie et al. 2010; "
-            "use float('inf') to keep every placebo)."
+            f"synth: max_pre_mspe_ratio={ratio!r} must be a positive number (5 as in Abadie "
+            "et al. 2010; use float('inf') to keep every placebo)."
         )
     check_conf_level("synth", conf_level)
 
@@ -399,7 +401,13 @@ def synth(
     if fit_periods is None:
         fit = pre
     else:
-        fit = np.array(sorted(int(t) for t in fit_periods))
+        if isinstance(fit_periods, str) or not isinstance(fit_periods, Iterable):
+            raise EstimationError(
+                f"synth: fit_periods={fit_periods!r} must be a sequence of pre-periods, e.g. "
+                f"fit_periods=range({int(pre[0])}, {int(pre[-1]) + 1})."
+            )
+        fit = np.array(sorted(check_period("synth", "fit_periods", t, periods)
+                              for t in fit_periods), dtype=int)
         bad = [int(t) for t in fit if t not in set(pre.tolist())]
         if bad or fit.size == 0:
             raise EstimationError(
@@ -415,6 +423,14 @@ def synth(
             "predictors the weights fit every pre-period outcome directly and V is not used."
         )
     skipped: list[str] = []
+    for arg, given in (("predictors", predictors), ("training_predictors", training_predictors)):
+        if given is not None and (isinstance(given, str) or not isinstance(given, Iterable)
+                                  or len(list(given)) == 0):
+            raise EstimationError(
+                f"synth: {arg}={given!r} must be a non-empty list of variable names or "
+                "(variable, periods, operation) triples, e.g. ['N01951', ('N31807', [2005, "
+                f"2006], 'mean')]; leave {arg} out to fit every pre-period outcome."
+            )
     if predictors is None:
         x, labels = y[:, pre_cols].T, [f"{outcome} ({int(t)})" for t in pre]
         problem = SynthProblem(x=x, y=y, fit_cols=fit_cols, scale=False,
