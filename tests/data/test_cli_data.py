@@ -13,12 +13,20 @@ from evalmodel.cli_data import add_data_commands, main, parse_years
 from evalmodel.data.cache import Cache
 
 
-def test_parse_years() -> None:
+def test_parse_years(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_years("1998-2001") == [1998, 1999, 2000, 2001]
     assert parse_years("2012, 2010,2011-2012") == [2010, 2011, 2012]
-    for bad in ("20x0", "2012-2010", ""):
-        with pytest.raises(argparse.ArgumentTypeError, match="--years"):
-            parse_years(bad)
+    # a bad range is a usage error of the command: exit status 2 and the message on stderr
+    for bad, message in (("20x0", "--years '20x0' is not a year range; write e.g. 1998-2025"),
+                         ("2012-2010", "--years '2012-2010' is not a year range"),
+                         ("", "--years is empty; write e.g. 1998-2025")):
+        try:
+            main(["fetch", "--years", bad, "--offline"])
+            status: object = 0
+        except SystemExit as stop:  # argparse ends a usage error by exiting
+            status = stop.code
+        assert status == 2, bad
+        assert message in capsys.readouterr().err, bad
 
 
 def test_commands_mount_on_a_parser() -> None:

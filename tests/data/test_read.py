@@ -304,11 +304,16 @@ def test_cli_reads_a_file_through_read_panel(extract: Path) -> None:
     assert women.wide("N31807").values.tolist() == [[3.9, 3.7], [4.0, 4.1]]
 
 
-def test_cli_gender_option() -> None:
+def test_cli_gender_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert build_parser().parse_args(["run"]).gender == "T"
     assert build_parser().parse_args(["run", "--gender", "M"]).gender == "M"
-    with pytest.raises(SystemExit):
+    try:  # a usage error of the command: exit status 2, the allowed values on stderr
         build_parser().parse_args(["run", "--gender", "X"])
+        status: object = 0
+    except SystemExit as stop:
+        status = stop.code
+    assert status == 2
+    assert "argument --gender: invalid choice: 'X'" in capsys.readouterr().err
     with pytest.raises(EvalModelError, match=r"--data simulated holds totals \(T\) only"):
         load_panels("simulated", gender="K")
 
