@@ -121,8 +121,8 @@ AttGtInference = Literal["auto", "analytic", "bootstrap"]
 AggregateInference = Literal["auto", "analytic", "bootstrap"]
 #: ``sdid``: ``"auto"`` is placebo with one treated unit, else the unit bootstrap.
 SdidInference = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
-#: ``synth``: ``"auto"`` is placebo (one treated unit is fewer than 5 treated clusters; with
-#: ``augment=`` it is conformal), placebo in space over the donors, conformal inference
+#: ``synth``: ``"auto"`` is placebo (one treated unit is fewer than 5 treated clusters, with
+#: or without ``augment=``), placebo in space over the donors, conformal inference
 #: (Chernozhukov, Wuthrich and Zhu 2021), or none.
 SynthInference = Literal["auto", "placebo", "conformal", "none"]
 #: The displacement designs: ``"auto"`` is permutation with fewer than 5 treated clusters,

@@ -35,6 +35,7 @@ from evalmodel.estimators.synth_augment import (
     augment_fit,
     check_augment,
     conformal_synth,
+    placebo_synth,
 )
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.placebo import PlaceboResult, placebo_in_space
@@ -314,10 +315,13 @@ def synth(
         Options of every optimiser, replacing R ``optim``'s settings.
     inference : {"auto", "placebo", "conformal", "none"}
         ``"auto"`` (default): ``"placebo"``, since one treated unit is fewer than
-        ``MIN_TREATED_CLUSTERS`` (5) treated clusters and analytic errors would not be valid;
-        ``"conformal"`` with ``augment=``. ``"placebo"``: placebos in space, every donor in
-        turn as the treated unit against the other donors. ``"conformal"``: conformal
-        inference (Chernozhukov, Wuthrich and Zhu 2021, :mod:`evalmodel.inference.conformal`),
+        ``MIN_TREATED_CLUSTERS`` (5) treated clusters and analytic errors would not be valid,
+        with or without ``augment=``. ``"placebo"``: placebos in space, every donor in
+        turn as the treated unit against the other donors (with ``augment=``, each placebo
+        gets the same augmented fit, its penalty cross-validated on its own data unless
+        ``ridge_lambda`` is given: :mod:`evalmodel.inference.placebo_ascm`).
+        ``"conformal"``: conformal inference (Chernozhukov, Wuthrich and Zhu 2021,
+        :mod:`evalmodel.inference.conformal`),
         p-values and the intervals that invert them, per period and for the average effect
         (``std_error`` is NaN). ``"none"``: no inference (NaN standard columns).
     max_pre_mspe_ratio : float
@@ -487,17 +491,23 @@ def synth(
              "time": [*(int(t) for t in post), pd.NA]}
     placebo = None
     notes_inf: list[str] = []
-    if inference == "auto" and augment != "none":
-        inference = "conformal"
-        notes_inf.append("inference='auto' with augment=: conformal inference, which re-fits "
-                         "the augmented synthetic control under each null")
     if aug is not None:
         notes_inf.append(aug.describe())
     if inference == "auto":
         inference = "placebo"
         notes_inf.append(f"inference='auto': design-based (placebos in space), because one "
-                         f"treated unit is fewer than {MIN_TREATED_CLUSTERS} treated clusters")
-    if inference == "placebo":
+                         f"treated unit is fewer than {MIN_TREATED_CLUSTERS} treated clusters"
+                         + ("; inference='conformal' gives conformal inference instead"
+                            if aug is not None else ""))
+    if inference == "placebo" and aug is not None:
+        placebo, how = placebo_synth(
+            y, n0, pre_cols, periods, start=int(start), units=list(design.y.index),
+            treated_gaps=gaps, augmentation=aug, given_penalty=ridge_lambda is not None,
+            problem=None if predictors is None else problem,
+            warm_v=None if predictors is None else vfit.v,
+            max_pre_mspe_ratio=max_pre_mspe_ratio, conf_level=conf_level)
+        table = placebo.effect_table(index, est, conf_level=conf_level)
+    elif inference == "placebo":
         placebo = placebo_in_space(problem, n0, vfit, periods=periods, start=start,
                                    units=list(design.y.index),
                                    max_pre_mspe_ratio=max_pre_mspe_ratio,

@@ -3,7 +3,8 @@
 This module turns the numerics of :mod:`evalmodel.core.ascm` (ridge augmentation) and
 :mod:`evalmodel.inference.conformal` (Chernozhukov, Wuthrich and Zhu 2021) into the labelled
 pieces of a :class:`~evalmodel.SynthResult`: the :class:`Augmentation` (penalty, weights and
-the estimated bias of the plain synthetic control) and the conformal result table.
+the estimated bias of the plain synthetic control), the placebos in space of the augmented fit
+(:mod:`evalmodel.inference.placebo_ascm`) and the conformal result table.
 
 ``augment="ridge"`` augments the synthetic control's own weights (those of the predictors when
 ``predictors=`` is given, else the simplex fit to the pre-period outcomes, which is then
@@ -23,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.ascm import AscmFit, ascm_fit, ascm_residuals
+from evalmodel.core.synth_solver import SynthProblem
 from evalmodel.errors import EstimationError
 from evalmodel.inference.conformal import ConformalResult, conformal_inference
+from evalmodel.inference.placebo import PlaceboResult
+from evalmodel.inference.placebo_ascm import ascm_placebo_in_space
 from evalmodel.vocabulary import SynthAugment, check_option
 
-__all__ = ["Augmentation", "augment_fit", "check_augment", "conformal_synth"]
+__all__ = ["Augmentation", "augment_fit", "check_augment", "conformal_synth", "placebo_synth"]
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,6 @@ def check_augment(augment: Any, ridge_lambda: Any, *, has_predictors: bool,
             "predictors=; drop predictors= or use augment='ridge', which augments the "
             "predictor-based weights."
         )
-    if augment != "none" and inference == "placebo":
-        raise EstimationError(
-            "synth: inference='placebo' is the plain synthetic control's test; with "
-            f"augment={augment!r} use inference='conformal' (the default 'auto' chooses it)."
-        )
 
 
 def augment_fit(y: np.ndarray, n0: int, pre_cols: np.ndarray, periods: np.ndarray, *,
@@ -186,4 +185,41 @@ def conformal_synth(y: np.ndarray, n0: int, pre_cols: np.ndarray, post_cols: np.
            "on all periods under each null; per period, the rank of its absolute residual "
            "among the pre-periods'; the average effect by moving-block permutations of the "
            "residuals; intervals invert the same tests (no standard error)")
+    return res, how
+
+
+def placebo_synth(y: np.ndarray, n0: int, pre_cols: np.ndarray, periods: np.ndarray, *,
+                  start: int, units: Sequence[str], treated_gaps: np.ndarray,
+                  augmentation: Augmentation, given_penalty: bool,
+                  problem: SynthProblem | None, warm_v: np.ndarray | None,
+                  max_pre_mspe_ratio: float, conf_level: float
+                  ) -> tuple[PlaceboResult, str]:
+    """Placebos in space for the augmented synthetic control of unit ``n0``.
+
+    Every donor is fitted against the other donors by the treated unit's estimator: the
+    simplex weights from the outcome path, or, with predictors (``problem`` given), each
+    placebo's own V search started at the treated unit's V (``warm_v``); the same variant;
+    the penalty cross-validated per placebo unless the user gave it. Returns the result and a
+    sentence saying how the inference was made.
+    """
+    omegas = None
+    if problem is not None:
+        omegas = np.zeros((n0, n0))
+        donors = np.arange(n0)
+        for j in donors:
+            pool = donors[donors != j]
+            omegas[j, pool] = problem.fit(int(j), pool, warm_v=warm_v).w
+    res, lams = ascm_placebo_in_space(
+        y, treated_gaps, pre_cols=pre_cols, periods=periods, start=start, units=units,
+        omegas=omegas, penalty=augmentation.penalty if given_penalty else None,
+        demean=augmentation.kind == "ridge_fe", max_pre_mspe_ratio=max_pre_mspe_ratio,
+        conf_level=conf_level)
+    pen = (f"the given penalty {augmentation.penalty:.4g}" if given_penalty else
+           "each placebo's penalty cross-validated on its own pre-periods (median "
+           f"{np.median(lams):.4g}, range {lams.min():.4g}-{lams.max():.4g})")
+    how = (f"placebos in space of the augmented synthetic control ({n0} donors, each fitted "
+           f"against the others with {pen}; {res.n_kept} with pre-MSPE within "
+           f"{max_pre_mspe_ratio:g} x the treated unit's): effect-rank p-values and the "
+           "intervals inverting that test; RMSPE-ratio p-value "
+           f"{res.p_value_rmspe_ratio:.4f} (separate joint test)")
     return res, how

@@ -223,8 +223,19 @@ class OutcomeEstimates:
 
     @cached_property
     def synth_augmented(self) -> Fit[SynthResult] | None:
-        """Ridge-augmented synthetic control with conformal inference (issue 14); ``None``
-        unless one unit is treated."""
+        """Ridge-augmented synthetic control with placebos in space (issue 14; design-based,
+        as ``inference="auto"`` chooses for one treated unit); ``None`` unless one unit is
+        treated."""
+        if len(self.design.treated) != 1:
+            return None
+        return _fit(synth, self.design.panel, self.outcome, treated=self.design.treated[0],
+                    start=self.design.adoption, augment="ridge", inference="placebo",
+                    conf_level=CONF_LEVEL)
+
+    @cached_property
+    def synth_augmented_conformal(self) -> Fit[SynthResult] | None:
+        """The same augmented synthetic control with conformal inference (shown beside the
+        placebo test); ``None`` unless one unit is treated."""
         if len(self.design.treated) != 1:
             return None
         return _fit(synth, self.design.panel, self.outcome, treated=self.design.treated[0],

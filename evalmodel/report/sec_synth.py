@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from evalmodel.cases import Design
@@ -24,8 +25,8 @@ from evalmodel.report.settings import N_DRAWS
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["augmented_row", "build_synth_section", "hull_choice", "planted_post_mean",
-           "sdid_reason", "synth_reason", "synth_rows"]
+__all__ = ["augmented_row", "build_synth_section", "conformal_note", "hull_choice",
+           "planted_post_mean", "sdid_reason", "synth_reason", "synth_rows"]
 
 #: Donors listed in the weights table.
 TOP = 10
@@ -84,8 +85,9 @@ def synth_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
 
 
 def augmented_row(est: OutcomeEstimates) -> dict[str, object] | None:
-    """The headline row of the ridge-augmented synthetic control (conformal inference), with
-    its estimated bias, or ``None`` where it was not estimated."""
+    """The headline row of the ridge-augmented synthetic control (placebos in space: the
+    effect-rank p-value, the interval inverting it and the RMSPE-ratio p-value), with its
+    estimated bias, or ``None`` where it was not estimated."""
     fit = est.synth_augmented
     ra = fit.value if fit is not None else None
     if ra is None or ra.augmentation is None:
@@ -95,8 +97,28 @@ def augmented_row(est: OutcomeEstimates) -> dict[str, object] | None:
     return {"method": "augmented synthetic control", "estimate": row["estimate"],
             "std_error": row["std_error"], "ci_lower": row["ci_lower"],
             "ci_upper": row["ci_upper"], "p_value": row["p_value"],
-            "p_value_rmspe_ratio": float("nan"), "pre_rmspe": ra.pre_rmspe,
+            "p_value_rmspe_ratio": ra.p_value_rmspe_ratio, "pre_rmspe": ra.pre_rmspe,
             "bias": ra.bias, "penalty": ra.augmentation.penalty}
+
+
+def conformal_note(est: OutcomeEstimates) -> str | None:
+    """The conformal test of the augmented synthetic control's average effect, in one
+    sentence (said to be unbounded where it is), or ``None`` where it was not estimated."""
+    fit = est.synth_augmented_conformal
+    rc = fit.value if fit is not None else None
+    if rc is None or rc.overall is None:
+        return None if fit is None or fit.error is None else (
+            f"Conformal inference of the augmented synthetic control failed: {fit.error}")
+    row = rc.overall
+    lo, hi = float(row["ci_lower"]), float(row["ci_upper"])
+    ci = ("unbounded (the test re-fits the augmented synthetic control on every period under "
+          "each null; with a penalty that nearly interpolates, the residuals carry no "
+          "information about the effect)" if not (np.isfinite(lo) and np.isfinite(hi))
+          else f"[{lo:.4g}, {hi:.4g}]")
+    return (f"Augmented synthetic control, conformal inference (Chernozhukov, Wuthrich and "
+            f"Zhu 2021) for comparison: p-value {float(row['p_value']):.3g} for the average "
+            f"effect, {rc.conf_level:.0%} interval {ci}; the table shows the placebo-in-space "
+            "test, the design-based default for one treated unit.")
 
 
 def hull_choice(est: OutcomeEstimates) -> tuple[pd.DataFrame, str, str] | None:
@@ -183,6 +205,11 @@ def build_synth_section(est: OutcomeEstimates) -> Section:
             ra = est.synth_augmented.value if est.synth_augmented is not None else None
             if ra is not None:
                 notes.extend(n for n in ra.notes if "ridge" in n or "conformal" in n)
+                notes.append(f"Augmented synthetic control: {ra.inference}.")
+                tables.append(("synth_augmented_effects", ra.table))
+            conf = conformal_note(est)
+            if conf is not None:
+                notes.append(conf)
         for r in rows:
             r["chosen"] = r["method"] == method
     table = pd.DataFrame(rows)

@@ -137,17 +137,21 @@ def test_augment_checks() -> None:
         em.synth(p, "y", treated="TR", start=2018, augment="ridge", ridge_lambda=-1)
     with pytest.raises(EstimationError, match="needs augment='ridge'"):
         em.synth(p, "y", treated="TR", start=2018, ridge_lambda=1.0)
-    with pytest.raises(EstimationError, match="inference='placebo' is the plain"):
-        em.synth(p, "y", treated="TR", start=2018, augment="ridge", inference="placebo")
     with pytest.raises(EstimationError, match="does not use predictors="):
         em.synth(p, "y", treated="TR", start=2018, augment="ridge_fe", predictors=["y"])
 
 
-def test_auto_inference_with_augment_is_conformal() -> None:
+def test_auto_inference_with_augment_is_placebo_and_conformal_on_request() -> None:
+    # one treated unit: 'auto' is design-based (placebos in space of the augmented fit)
     r = _fit(factor_world(2), augment="ridge")
-    assert r.inference.startswith("conformal inference")
-    assert r.table["std_error"].isna().all()
-    assert r.table["p_value"].between(0, 1).all()
+    assert r.inference.startswith("placebos in space of the augmented synthetic control")
+    assert r.placebo is not None and r.table["std_error"].notna().all()
+    assert any("inference='conformal' gives conformal inference" in n for n in r.notes)
+    c = _fit(factor_world(2), augment="ridge", inference="conformal")
+    assert c.inference.startswith("conformal inference") and c.placebo is None
+    assert c.table["std_error"].isna().all()
+    assert c.table["p_value"].between(0, 1).all()
+    assert c.estimate == r.estimate
 
 
 @pytest.mark.slow

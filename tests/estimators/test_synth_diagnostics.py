@@ -132,3 +132,17 @@ def test_real_trelleborg_long_term_share_page_shows_hull_and_augmented_estimate(
     assert est.loc["augmented synthetic control", "bias"] == pytest.approx(-0.27, abs=0.05)
     assert any("outside the donors' convex hull" in n for n in sec.notes)
     assert "synth_donors" in tables and "synth_balance" in tables
+    # the augmented estimate's design-based inference: placebos in space of the augmented
+    # fit (222 donors, 110 kept), a bounded interval that inverts the same test as p
+    aug = est.loc["augmented synthetic control"]
+    assert aug["p_value"] == pytest.approx(1 / 111, abs=1e-9)
+    assert aug["ci_lower"] == pytest.approx(-25.95, abs=0.05)
+    assert aug["ci_upper"] == pytest.approx(-8.19, abs=0.05)
+    assert aug["p_value_rmspe_ratio"] == pytest.approx(0.354, abs=0.005)
+    assert any("placebos in space of the augmented synthetic control (222 donors" in n
+               and "110 with pre-MSPE" in n for n in sec.notes)
+    effects = tables["synth_augmented_effects"]
+    assert effects["ci_upper"].iloc[-1] == aug["ci_upper"]
+    # conformal inference, shown beside it, has no power here (near-interpolating ridge)
+    assert any("conformal inference" in n and "p-value 1 for the average effect" in n
+               and "interval unbounded" in n for n in sec.notes)

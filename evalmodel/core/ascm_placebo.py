@@ -1,0 +1,132 @@
+"""The augmented synthetic control of every donor against the other donors, batched.
+
+Placebo-in-space inference for the ridge-augmented synthetic control (Ben-Michael, Feller and
+Rothstein 2021) fits, for each donor :math:`j`, the same estimator as the treated unit's with
+:math:`j` as the treated unit and the other donors as its pool (the real treated unit is in no
+placebo's pool). The simplex weights are a small active-set problem per placebo (and per
+cross-validation fold), solved in a loop; the ridge part is linear and is batched over the
+placebos. With outcomes :math:`F_k` (periods as a vector) of the donors, the centred
+cross-products of the pool without :math:`j` are a rank-two update of one matrix,
+
+.. math::
+
+    K_j = \\sum_{k \\ne j} (F_k - \\bar F_{-j})(F_k - \\bar F_{-j})'
+        = M - F_j F_j' - (J - 1)\\, \\bar F_{-j} \\bar F_{-j}',
+    \\qquad M = \\sum_k F_k F_k',
+
+and the ridge correction of placebo :math:`j` in period :math:`t` is
+:math:`K_j[t, \\mathcal P] (K_j[\\mathcal P, \\mathcal P] + \\lambda I)^{-1} r_j`, with
+:math:`r_j` its synthetic control's pre-period residual (:mod:`evalmodel.core.ascm`: the
+augmentation :math:`\\gamma = A'(AA' + \\lambda I)^{-1} r` applied to the pool's outcomes).
+The leave-one-period-out cross-validation of :math:`\\lambda` uses the same blocks with one
+pre-period removed, for every penalty of each placebo's grid at once. The numbers equal a loop
+of :func:`~evalmodel.core.ascm.ascm_fit` over the placebos to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalmodel.core.ascm import _centre, _outcome_weights, lambda_grid
+from evalmodel.vocabulary import LambdaRule
+
+__all__ = ["placebo_ascm_gaps"]
+
+
+def _cross_products(f: np.ndarray) -> np.ndarray:
+    """``K_j`` of every donor ``j`` (shape ``(J, T, T)``): the pool-centred cross-products of
+    the other donors' outcomes (``f`` is donors x periods)."""
+    fc = f - f.mean(axis=0)  # a shift common to all units leaves K_j unchanged
+    n = f.shape[0] - 1
+    m = (fc.sum(axis=0)[None, :] - fc) / n
+    full = fc.T @ fc
+    return full[None] - fc[:, :, None] * fc[:, None, :] - n * m[:, :, None] * m[:, None, :]
+
+
+def _simplex_weights(f: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Each donor's simplex weights on the others over ``cols`` (``(J, J)``, zero diagonal),
+    fitted exactly as :func:`~evalmodel.core.ascm.ascm_fit` fits the treated unit's."""
+    j = f.shape[0]
+    w = np.zeros((j, j))
+    sub = f[:, cols]
+    for i in range(j):
+        pool = np.arange(j) != i
+        w[i, pool] = _outcome_weights(*_centre(sub[pool].T, sub[i]))
+    return w
+
+
+def _eig(k: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s, u = np.linalg.eigh(k[:, cols][:, :, cols])
+    return np.clip(s, 0.0, None), u
+
+
+def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
+        omegas: np.ndarray | None, rule: LambdaRule) -> np.ndarray:
+    """Each placebo's penalty by leave-one-period-out cross-validation over its own grid."""
+    n, t0 = f.shape[0], pre.size
+    err = np.empty((n, grids.shape[1], t0))
+    for i, t in enumerate(pre):
+        keep = np.delete(pre, i)
+        w = omegas if omegas is not None else _simplex_weights(f, keep)
+        resid = f - w @ f  # residual of each placebo's synthetic control, every period
+        s, u = _eig(k, keep)
+        ur = np.einsum("jik,ji->jk", u, resid[:, keep])
+        kt = np.einsum("ji,jik->jk", k[:, t, keep], u)
+        c = kt * ur
+        pred = (c[:, None, :] / (s[:, None, :] + grids[:, :, None])).sum(axis=2)
+        err[:, :, i] = (resid[:, t][:, None] - pred) ** 2
+    total = err.sum(axis=2)
+    best = np.argmin(total, axis=1)
+    if rule == "1se":
+        se = np.sqrt(t0) * err.std(axis=2, ddof=1) if t0 > 1 else np.zeros_like(total)
+        rows = np.arange(n)
+        ok = total <= (total[rows, best] + se[rows, best])[:, None]
+        best = np.argmax(np.where(ok, grids, -np.inf), axis=1)
+    return grids[np.arange(n), best]
+
+
+def placebo_ascm_gaps(y0: np.ndarray, pre_cols: np.ndarray, *, omegas: np.ndarray | None = None,
+                      lam: float | None = None, demean: bool = False,
+                      rule: LambdaRule = "min") -> tuple[np.ndarray, np.ndarray]:
+    """Gaps of the augmented synthetic control of every donor against the other donors.
+
+    Parameters
+    ----------
+    y0 : ndarray, shape (J, T)
+        The donors' outcomes (the real treated unit excluded).
+    pre_cols : ndarray of int
+        Pre-period columns.
+    omegas : ndarray, shape (J, J), optional
+        Each placebo's synthetic control weights on the others (row ``j``, zero at ``j``),
+        e.g. from predictors; kept in every cross-validation fold. By default each placebo's
+        simplex fit to its pre-period outcomes, re-fitted in each fold, as for the treated.
+    lam : float, optional
+        One penalty for every placebo; by default each placebo's own is chosen by
+        cross-validation on its own grid (:func:`~evalmodel.core.ascm.lambda_grid`).
+    demean : bool
+        The fixed-effects variant: each unit's pre-period mean subtracted first.
+    rule : {"min", "1se"}
+        Cross-validation rule (:func:`~evalmodel.core.ascm.cv_lambda`).
+
+    Returns
+    -------
+    gaps : ndarray, shape (J, T)
+        Each placebo's outcome minus its augmented synthetic control.
+    penalties : ndarray, shape (J,)
+        The penalty of each placebo.
+    """
+    y0 = np.asarray(y0, dtype=float)
+    pre = np.asarray(pre_cols)
+    f = y0 - y0[:, pre].mean(axis=1, keepdims=True) if demean else y0
+    k = _cross_products(f)
+    if lam is None:
+        grids = np.vstack([lambda_grid(row) for row in y0[:, pre]])
+        lams = _cv(f, k, pre, grids, omegas, rule)
+    else:
+        lams = np.full(f.shape[0], float(lam))
+    w = omegas if omegas is not None else _simplex_weights(f, pre)
+    resid = f - w @ f
+    s, u = _eig(k, pre)
+    ur = np.einsum("jik,ji->jk", u, resid[:, pre]) / (s + lams[:, None])
+    ridge = np.einsum("jtp,jpk,jk->jt", k[:, :, pre], u, ur)
+    return resid - ridge, lams
