@@ -17,6 +17,13 @@
 3. The classic studies (when ``$EVALMODEL_REFERENCE_DATA`` or ``../shared/data/reference``
    holds them): the synthetic Basque Country with V optimised, evalmodel (R Synth's search: two
    starts, Nelder-Mead and BFGS) beside pysyncon (one start, Nelder-Mead).
+4. The augmented synthetic control (ridge, penalty cross-validated) beside augsynth-py 0.6's
+   ``AugSynth`` on Proposition 99 (38 donors, 1970-2000) and on the 290-unit panel of part 1:
+   the point estimate (``"ridge"`` and ``"ridge_fe"``), conformal inference of the average
+   effect (p-value at 0 and the 95 % interval) and placebos in space (the RMSPE-ratio p-value,
+   every placebo's penalty cross-validated on its own data in both packages). Each line gives
+   both times and the difference of the numbers. augsynth-py's placebo over 289 donors is
+   extrapolated from timed fits, as pysyncon's is in part 1.
 
 Run ``python benchmarks/bench_synth.py``; ``main()`` prints times and ratios.
 """
@@ -26,6 +33,7 @@ from __future__ import annotations
 import warnings
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,7 +108,7 @@ def bench_sdid_placebo() -> dict[str, float]:
     import synthdid as sd
     from diff_diff import SyntheticDiD
 
-    df = pd.read_csv(files("synthdid") / "data" / "california_prop99.csv", sep=";")
+    df = pd.read_csv(str(files("synthdid") / "data" / "california_prop99.csv"), sep=";")
     panel = em.Panel(df, unit="State", time="Year", outcomes=["PacksPerCapita"])
 
     def ours_fit() -> em.SdidResult:
@@ -146,7 +154,7 @@ _DD_PY = """
 import time, warnings, pandas as pd
 from importlib.resources import files
 from diff_diff import SyntheticDiD
-df = pd.read_csv(files("synthdid") / "data" / "california_prop99.csv", sep=";")
+df = pd.read_csv(str(files("synthdid") / "data" / "california_prop99.csv"), sep=";")
 df["treated"] = (df["State"] == "California").astype(int)
 t = time.perf_counter()
 with warnings.catch_warnings():
@@ -224,11 +232,122 @@ def bench_basque() -> dict[str, float]:
     return {"synth_basque_ours": ours, "synth_basque_pysyncon": peer}
 
 
+def _augsynth(df: pd.DataFrame, unit: str, time: str, outcome: str, treated: str, start: int,
+              *, fixedeff: bool = False) -> Any:
+    """augsynth-py's ``AugSynth`` fitted on the same long frame (it takes polars)."""
+    import polars as pl
+    from augsynth_py import AugSynth
+
+    frame = pl.from_pandas(df[[unit, time, outcome]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return AugSynth(fixedeff=fixedeff).fit(frame, unit=unit, time=time, outcome=outcome,
+                                               treated=treated, treatment_time=start)
+
+
+def _ascm_point(panel: em.Panel, df: pd.DataFrame, spec: tuple[str, str, str, str, int]
+                ) -> dict[str, float]:
+    """Augmented SC point estimates, ``"ridge"`` and ``"ridge_fe"``, ours beside augsynth-py's."""
+    unit, time_, outcome, treated, start = spec
+    out = {}
+    for augment, fixedeff in (("ridge", False), ("ridge_fe", True)):
+        synth(panel, outcome, treated=treated, start=start, augment=augment,  # type: ignore[arg-type]
+              inference="none")  # the first call loads the compiled kernels
+        ours, r = timed(lambda a=augment: synth(  # type: ignore[misc]
+            panel, outcome, treated=treated, start=start, augment=a, inference="none"), REPEAT)
+        peer, a = timed(lambda f=fixedeff: _augsynth(  # type: ignore[misc]
+            df, unit, time_, outcome, treated, start, fixedeff=f), REPEAT)
+        assert r.augmentation is not None
+        w_peer = np.array([a.weights_[u] for u in r.weights.index])
+        print(f"  augment={augment!r:10}: evalmodel {ours:6.3f} s, augsynth-py {peer:6.3f} s "
+              f"(ratio {peer / ours:5.1f}x); ATT {r.estimate:.6f} vs {a.att_:.6f} "
+              f"(difference {abs(r.estimate - a.att_):.1e}), penalty "
+              f"{r.augmentation.penalty:.6g} vs {a.lambda_:.6g}, largest weight difference "
+              f"{np.abs(r.weights.to_numpy() - w_peer).max():.1e}")
+        out[f"ascm_{augment}_ours"], out[f"ascm_{augment}_augsynth"] = ours, peer
+    return out
+
+
+def bench_ascm() -> dict[str, float]:
+    """Augmented SC, its conformal inference and its placebos: ours beside augsynth-py."""
+    from augsynth_py import conformal_interval, conformal_pvalue, placebo_in_space
+
+    df = pd.read_csv(str(files("synthdid") / "data" / "california_prop99.csv"), sep=";")
+    spec = ("State", "Year", "PacksPerCapita", "California", 1989)
+    panel = em.Panel(df, unit="State", time="Year", outcomes=["PacksPerCapita"])
+    kw: dict[str, Any] = {"treated": "California", "start": 1989, "augment": "ridge"}
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.EvalModelWarning)
+        print("augmented synthetic control, Proposition 99 (38 donors, 1970-2000, "
+              "penalty cross-validated):")
+        out |= _ascm_point(panel, df, spec)
+        a = _augsynth(df, *spec)
+        ours, rc = timed(lambda: synth(panel, "PacksPerCapita", inference="conformal", **kw))
+        row = rc.overall
+        assert row is not None
+
+        def peer_conformal() -> tuple[float, tuple[float, float]]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return conformal_pvalue(a, 0.0), conformal_interval(a, alpha=0.05)
+
+        peer, (p_peer, ci_peer) = timed(peer_conformal)
+        print(f"  conformal, average effect: evalmodel {ours:6.2f} s (and every post-period's "
+              f"test and interval), augsynth-py {peer:6.2f} s (p-value and interval of the "
+              f"average only); p-value at 0 {row['p_value']:.4f} vs {p_peer:.4f}; 95 % "
+              f"interval [{row['ci_lower']:.4g}, {row['ci_upper']:.4g}] vs "
+              f"[{ci_peer[0]:.4g}, {ci_peer[1]:.4g}]")
+        aug = rc.augmentation
+        assert aug is not None and aug.cv is not None
+        edge = " (the smallest of its grid)" if aug.penalty == aug.cv["penalty"].iloc[0] else ""
+        level = float(rc.paths["treated"].abs().mean())
+        print(f"    penalty {aug.penalty:.4g}{edge}; the augmented pre-RMSPE is "
+              f"{rc.pre_rmspe:.2g} on a level of {level:.3g}. Where the fit nearly interpolates, "
+              "the test accepts every null (augsynth-py's interval then ends where its grid "
+              "ends), and the p-values may differ by ties: evalmodel counts statistics within "
+              "1e-6 of the outcome's level as tied.")
+        out["ascm_conformal_ours"], out["ascm_conformal_augsynth"] = ours, peer
+        ours, rp = timed(lambda: synth(panel, "PacksPerCapita", inference="placebo", **kw),
+                         REPEAT)
+
+        def peer_placebo() -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return placebo_in_space(a)
+
+        peer, pp = timed(peer_placebo)
+        print(f"  placebos in space (38 refits, each penalty cross-validated): evalmodel "
+              f"{ours:6.3f} s, augsynth-py {peer:6.2f} s (ratio {peer / ours:.0f}x); "
+              f"RMSPE-ratio p-value {rp.p_value_rmspe_ratio:.4f} vs {pp.pvalue:.4f}")
+        out["ascm_placebo_ours"], out["ascm_placebo_augsynth"] = ours, peer
+
+        big, units = _big_panel()
+        bspec = ("unit", "year", "y", units[-1], 2015)
+        bpanel = em.Panel(big, unit="unit", time="year")
+        print(f"augmented synthetic control, {len(units) - 1} donors x 27 years (the panel of "
+              "part 1):")
+        out |= {f"{k}_big": v for k, v in _ascm_point(bpanel, big, bspec).items()}
+        ours, rb = timed(lambda: synth(bpanel, "y", treated=units[-1], start=2015,
+                                       augment="ridge", inference="placebo"), REPEAT)
+        one = [timed(lambda j=j: _augsynth(  # type: ignore[misc]
+            big[big["unit"] != units[-1]], "unit", "year", "y", units[j], 2015))[0]
+            for j in range(PEER_FITS)]
+        peer = float(np.mean(one)) * (len(units) - 1)
+        print(f"  placebos in space ({len(units) - 1} refits): evalmodel {ours:6.2f} s "
+              f"(RMSPE-ratio p-value {rb.p_value_rmspe_ratio:.4f}); augsynth-py "
+              f"{peer:6.1f} s extrapolated ({PEER_FITS} fit timed, x{len(units) - 1}), ratio "
+              f"{peer / ours:.0f}x")
+        out["ascm_placebo_big_ours"], out["ascm_placebo_big_augsynth"] = ours, peer
+    return out
+
+
 def main() -> dict[str, float]:
     """Run the benchmarks and print times and ratios."""
     out = bench_sdid_placebo()
     out |= bench_placebo_space()
     out |= bench_basque()
+    out |= bench_ascm()
     return out
 
 
