@@ -152,6 +152,13 @@ def prediction_intervals(result: _SynthLike, *, u_alpha: float = 0.05, e_alpha: 
     if not isinstance(n_draws, int) or n_draws < 20:
         raise EstimationError(f"prediction_intervals: n_draws={n_draws!r} must be a whole "
                               "number of at least 20, e.g. 200.")
+    if getattr(result, "augmentation", None) is not None:
+        raise EstimationError(
+            "prediction_intervals: the result is an augmented synthetic control (augment=...), "
+            "whose weights may be negative and need not sum to one; the intervals simulate "
+            "simplex weights. Fit em.synth without augment= for prediction intervals, or use "
+            "the augmented fit's placebo or conformal inference."
+        )
     details = result.details
     panel: Panel = details["panel"]
     start, treated = int(details["start"]), str(details["treated"])

@@ -62,6 +62,10 @@ def test_interval_holds_the_estimate_and_refuses_bad_options() -> None:
         prediction_intervals(s, e_method="normal")  # type: ignore[arg-type]
     with pytest.raises(EstimationError, match=r"u_alpha=0\.7 must be a number in \(0, 0\.5\)"):
         prediction_intervals(s, u_alpha=0.7)
+    augmented = em.synth(_world(1), "y", treated="tr", start=2015, augment="ridge",
+                         inference="none")
+    with pytest.raises(EstimationError, match=r"is an augmented synthetic control"):
+        prediction_intervals(augmented)
 
 
 @pytest.mark.slow
