@@ -25,6 +25,8 @@ from evalmodel.frames import as_pandas
 from evalmodel.panel_columns import (
     _check_roles,
     _column_names,
+    _integer_codes,
+    _labels_of,
     _missing_outcome,
     _nfc,
     _not_a_period,
@@ -163,18 +165,21 @@ class Panel:
             wanted = [*dict.fromkeys([*(c for c in roles.values() if c), *outcomes])]
             df = data[[c for c in wanted if c in data.columns]].reset_index(drop=True)
         else:
-            df = data.reset_index(drop=True).copy()
-        labels = [_to_unit_ids(df[unit], unit, ids, notes)]
-        df[unit] = labels[0][0]
+            df = data.reset_index(drop=True)  # columns are replaced, never written into
+        labels = {unit: _to_unit_ids(df[unit], unit, ids, notes)}  # codes; text made last
         df[time] = _to_integer_time(df[time], time, notes)
         if group is not None:
-            labels.append(_to_labels(df[group], group, "group", notes))
-            df[group] = labels[1][0]
+            labels[group] = _to_labels(df[group], group, "group", notes)
         keys = [unit] + ([group] if group else []) + [time]
         if variable is not None and value is not None:
-            df[variable] = _to_labels(df[variable], variable, "variable", notes)[0]
+            df = df.assign(**{k: lab.as_read() for k, lab in labels.items()})
+            df[variable] = _to_labels(df[variable], variable, "variable", notes).as_read()
             df = self._pivot_long(df, keys, variable, value, [cohort, weight])
-            labels = []  # the rows changed: factorize the keys again
+            labels = {k: _labels_of(df[k]) for k in keys[:-1]}  # the rows changed
+
+        def shown() -> pd.DataFrame:  # the rows as read, with their labels, for messages
+            return df.assign(**{k: lab.as_read() for k, lab in labels.items()})
+
         self._unit, self._time, self._cohort = unit, time, cohort
         self._weight, self._group = weight, group
         role_cols = [c for c in (unit, time, cohort, weight, group) if c is not None]
@@ -188,15 +193,15 @@ class Panel:
         self._outcomes = tuple(outcomes)
         # Integer codes sort like the ids themselves; one stable sort of their combined key
         # orders the rows (in linear time when they already are) and puts duplicates together.
-        factorized: list[tuple[Any, Any]] = [
-            *((c, u) for _, c, u in labels),
-            *(pd.factorize(df[k], sort=True) for k in keys[len(labels):])]
-        codes = [np.asarray(c, dtype=np.int64) for c, _ in factorized]
-        order, key = _sort_keys(codes, [len(u) for _, u in factorized])
+        time_codes, self._periods = _integer_codes(np.asarray(df[time], dtype=np.int64))
+        codes = [*(labels[k].codes for k in keys[:-1]), time_codes]
+        order, key = _sort_keys(codes, [*(len(labels[k].ids) for k in keys[:-1]),
+                                        len(self._periods)])
+        in_order = bool(order[0] == 0 and (order[1:] > order[:-1]).all())  # the identity
         same = key[1:] == key[:-1]
         if same.any():
             n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
-            first = [_plain(v) for v in df.loc[order[np.flatnonzero(same)[0]], keys]]
+            first = [_plain(v) for v in shown().loc[order[np.flatnonzero(same)[0]], keys]]
             merged = [n for n in notes if "merged" in n or "spaces removed" in n]
             raise PanelError(
                 f"Panel: {n_dup} rows share their ({', '.join(keys)}) key "
@@ -206,19 +211,28 @@ class Panel:
             )
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
-            _refuse_infinite(df[c].to_numpy(), c, df, keys)
+            if np.isinf(df[c].to_numpy()).any():
+                _refuse_infinite(df[c].to_numpy(), c, shown(), keys)
         if weight is not None:
-            self._check_weights(df, weight, keys)
-        self._periods = np.sort(df[time].unique())
+            w = df[weight].to_numpy()
+            if np.isnan(w).any() or (w <= 0).any():
+                self._check_weights(shown(), weight, keys)
         late: dict[str, int] = {}
+        unit_ids = labels[unit].ids
         if cohort is not None:
             df[cohort] = _cohort_years(df[cohort], cohort, notes)
-            df[cohort], late = self._check_cohort(df, unit, cohort, self._periods, order,
-                                                  codes[0], notes)
-        df = df[[*keys, *[c for c in (cohort, weight) if c], *self._outcomes]]
-        self._data = df.iloc[order].reset_index(drop=True)
+            df[cohort], late = self._check_cohort(df, cohort, self._periods, codes[0], unit_ids,
+                                                  notes)
+        df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
+        df = (df if in_order else df.iloc[order]).reset_index(drop=True)
+        for i, k in enumerate(keys[:-1]):  # the label columns, made once, in the final order
+            lab = labels[k]
+            as_read = lab.given if in_order else None
+            df.insert(i, k, as_read if as_read is not None else
+                      lab.column(lab.codes if in_order else lab.codes[order], df.index))
+        self._data = df
         self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (
-            codes[0][order], np.asarray(factorized[0][1], dtype=object))
+            codes[0] if in_order else codes[0][order], unit_ids)
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
@@ -281,63 +295,87 @@ class Panel:
     @staticmethod
     def _check_cohort(
         df: pd.DataFrame,
-        unit: str,
         cohort: str,
         periods: np.ndarray,
-        order: np.ndarray,
         ucode: np.ndarray,
+        unit_ids: np.ndarray,
         notes: list[str],
     ) -> tuple[pd.Series, dict[str, int]]:
         """The cohort column as int64 (0 = never treated), and the units first treated after the
-        last period (set to 0 here) with their first treated period."""
+        last period (set to 0 here) with their first treated period.
+
+        ``ucode`` gives each row's position in the sorted ``unit_ids``. The checks run on one
+        value per unit once the cohort is known to be constant within units; an int64 column
+        that needs no change is returned as it is (no copy).
+        """
         raw = df[cohort]
-        c = pd.to_numeric(raw, errors="coerce").astype("float64")
-        text = c.isna() & raw.notna()
-        if text.any():
-            pos = int(np.flatnonzero(text.to_numpy())[0])
-            raise PanelError(
-                f"Panel: cohort column {cohort!r} has a non-numeric value "
-                f"{_show(raw.iloc[pos])} in row {pos}; use the first treated period, or "
-                "NaN/0 for never treated."
-            )
-        if not pd.api.types.is_numeric_dtype(raw) and pd.api.types.infer_dtype(
-                raw, skipna=True) not in ("integer", "floating", "mixed-integer-float", "empty"):
-            notes.append(f"cohort column {cohort!r}: {int(raw.notna().sum())} values converted "
-                         "from text to numbers")
-        huge = np.isfinite(c) & (c.abs() > MAX_PERIOD)
+        whole_numbers = isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu"
+        if whole_numbers:  # no NaN or inf to look for
+            c = raw.to_numpy()
+        elif pd.api.types.is_numeric_dtype(raw):
+            c = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            number = pd.to_numeric(raw, errors="coerce").astype("float64")
+            text = number.isna() & raw.notna()
+            if text.any():
+                pos = int(np.flatnonzero(text.to_numpy())[0])
+                raise PanelError(
+                    f"Panel: cohort column {cohort!r} has a non-numeric value "
+                    f"{_show(raw.iloc[pos])} in row {pos}; use the first treated period, or "
+                    "NaN/0 for never treated."
+                )
+            if pd.api.types.infer_dtype(raw, skipna=True) not in (
+                    "integer", "floating", "mixed-integer-float", "empty"):
+                notes.append(f"cohort column {cohort!r}: {int(raw.notna().sum())} values "
+                             "converted from text to numbers")
+            c = number.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not whole_numbers:
+            huge = np.isfinite(c) & (np.abs(c) > MAX_PERIOD)
+        elif c.max() > MAX_PERIOD or c.min() < -MAX_PERIOD:  # two passes, no mask
+            huge = (c > MAX_PERIOD) | (c < -MAX_PERIOD)
+        else:
+            huge = np.zeros(0, dtype=bool)
         if huge.any():
             raise PanelError(
                 f"Panel: cohort column {cohort!r} has {int(huge.sum())} values too large to be "
-                f"periods (e.g. {_show(c[huge].iloc[0])}); a cohort is the unit's first treated "
-                "period, 0 or NaN for never treated."
+                f"periods (e.g. {_show(np.float64(c[huge][0]))}); a cohort is the unit's first "
+                "treated period, 0 or NaN for never treated."
             )
-        c = c.fillna(NEVER).replace(np.inf, NEVER)
-        cs, us = c.to_numpy()[order], ucode[order]
-        starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]])
-        varies = np.minimum.reduceat(cs, starts) != np.maximum.reduceat(cs, starts)
+        never = np.zeros(0, dtype=bool) if whole_numbers else np.isnan(c) | (c == np.inf)
+        if never.any():
+            c = np.where(never, float(NEVER), c)
+        per_unit = np.empty(len(unit_ids), dtype=c.dtype)
+        per_unit[ucode] = c
+        varies = per_unit[ucode] != c
         if varies.any():
-            u = df[unit].iloc[order[starts[np.flatnonzero(varies)[0]]]]
+            first = int(ucode[varies].min())  # the first unit, in the order of the ids
             vals = [int(v) if float(v).is_integer() else v
-                    for v in sorted(c[df[unit] == u].unique().tolist())]
+                    for v in np.unique(c[ucode == first]).tolist()]
             raise PanelError(
-                f"Panel: cohort column {cohort!r} changes within unit {u!r} (values {vals}); a "
-                "cohort is the unit's first treated period and must be the same in every row."
+                f"Panel: cohort column {cohort!r} changes within unit {unit_ids[first]!r} "
+                f"(values {vals}); a cohort is the unit's first treated period and must be the "
+                "same in every row."
             )
-        whole = c == np.floor(c)
-        after = whole & (c > periods[-1])  # never treated within the sample (R did)
-        bad = (c != NEVER) & ~c.isin(periods) & ~after
+        whole = per_unit == np.floor(per_unit)
+        after = whole & (per_unit > periods[-1])  # never treated within the sample (R did)
+        bad = (per_unit != NEVER) & ~np.isin(per_unit, periods) & ~after
         if bad.any():
-            v = c[bad].iloc[0]
+            pos = int(np.flatnonzero(bad[ucode])[0])  # the first such row
+            v = c[pos]
             v = int(v) if np.isfinite(v) and v == np.floor(v) else v
             raise PanelError(
                 f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
-                f"{df[unit][bad].iloc[0]!r}), which {_not_a_period(v, periods)}. A cohort is the "
+                f"{unit_ids[ucode[pos]]!r}), which {_not_a_period(v, periods)}. A cohort is the "
                 "unit's first treated period; 0 or NaN means never treated, and a period after "
                 "the last one means never treated within the sample."
             )
-        late = dict(zip(df[unit][after].astype(str), c[after].astype("int64").tolist(),
-                        strict=True))
-        return c.where(~after, NEVER).astype("int64"), late
+        if not after.any():
+            if raw.dtype == np.int64:
+                return raw, {}
+            return pd.Series(c.astype(np.int64), index=df.index), {}
+        late = dict(zip(unit_ids[after].tolist(), per_unit[after].astype(np.int64).tolist(),
+                        strict=True))  # in the order of the ids, whatever the rows' order
+        return pd.Series(np.where(after[ucode], NEVER, c).astype(np.int64), index=df.index), late
 
     def _report_gaps_and_missing(self) -> None:
         counts = self._rows_per_unit()
@@ -374,7 +412,8 @@ class Panel:
     def _rows_per_unit(self) -> np.ndarray:
         """Rows of each unit (of each unit and group, with a group role)."""
         if self._group is None:
-            return np.bincount(self.unit_codes()[0])
+            return np.bincount(self.unit_codes()[0] if self._unit_codes is None
+                               else self._unit_codes[0])
         return self._data.groupby(self._key_cols()[:-1], sort=False).size().to_numpy()
 
     def unit_codes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -453,7 +492,8 @@ class Panel:
 
     @property
     def late_cohorts(self) -> pd.Series:
-        """First treated period, by unit, of the units first treated after the last period.
+        """First treated period, by unit (sorted ids), of the units first treated after the
+        last period.
 
         Their cohort is 0 in the panel (never treated within the sample, as in R ``did``);
         ``att_gt`` with anticipation reads this series, since a unit first treated within

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,10 @@ def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, n
     if n_keys < 2.0**62:
         key = np.zeros(len(codes[0]), dtype=np.int64)
         for code, m in zip(codes, sizes, strict=True):
-            key = key * max(m, 1) + code
+            key *= max(m, 1)
+            key += code
+        if len(key) < 2 or bool((key[1:] > key[:-1]).all()):  # in order, distinct: keep it
+            return np.arange(len(key)), key
         if n_keys <= 4 * len(key) + 1024:
             counts = np.bincount(key, minlength=int(n_keys))
             if counts.max(initial=0) <= 1:  # distinct keys: the stable order is the key order
@@ -237,17 +240,37 @@ def _as_text(uniq: pd.Index, col: str, role: str) -> tuple[pd.Series, bool]:
     )
 
 
-def _to_labels(
-    s: pd.Series, col: str, role: str, notes: list[str]
-) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+class Labels(NamedTuple):
+    """A label column (unit ids, groups, variable names) as codes: each row's position in the
+    sorted distinct labels, which are kept once; the text column is made only when needed."""
+
+    codes: np.ndarray  #: int64, one per row of the column read
+    ids: np.ndarray  #: the sorted distinct labels (Python str, object array)
+    text: Any  #: the same labels as a pandas "str" array
+    given: pd.Series | None  #: the column read, when it already is this text, row for row
+
+    def column(self, codes: np.ndarray, index: pd.Index) -> pd.Series:
+        """The labels of ``codes`` as a text column with ``index``."""
+        return pd.Series(self.text.take(codes), index=index)
+
+    def as_read(self) -> pd.Series:
+        """The text column, in the rows of the column read."""
+        return self.given if self.given is not None else self.column(
+            self.codes, pd.RangeIndex(len(self.codes)))
+
+
+def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
     """Return a column of labels (unit ids, groups, variable names) as NFC text, each row's
-    code and the sorted distinct labels the codes index (as ``pd.factorize(..., sort=True)``).
+    code and the sorted distinct labels the codes index (as ``pd.factorize(..., sort=True)``),
+    as :class:`Labels`.
 
     Missing labels and labels of several types (``1`` beside ``'0001'``) are refused. Surrounding
     spaces are removed and labels are normalised to Unicode NFC; when that changes or merges
     labels, the count goes to ``notes``. Numeric unit ids become text, with a note. The work is
     done once per distinct label, not per row.
     """
+    if _is_integer(s):
+        return _integer_labels(s, col, role, notes)
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy(), s.cat.categories
     else:
@@ -280,20 +303,76 @@ def _to_labels(
                 f"Unicode normalisation merged into {len(unicode)} (e.g. "
                 f"{labels[unicode.index[0]]!r}; labels are kept in NFC form)")
     row_codes = final[codes] if len(final) else np.zeros(0, dtype=np.intp)
-    values = pd.array(labels.to_numpy(dtype=object), dtype="str").take(row_codes)
-    return pd.Series(values, index=s.index), row_codes, np.asarray(labels, dtype=object)
+    label_text = pd.array(labels.to_numpy(dtype=object), dtype="str")
+    as_given = (s.dtype == label_text.dtype and not numeric and not len(spaced)
+                and len(labels) == len(canon) and bool((canon == stripped).all()))
+    return Labels(np.asarray(row_codes, dtype=np.int64), np.asarray(labels, dtype=object),
+                  label_text, s if as_given else None)
+
+
+def _labels_of(s: pd.Series) -> Labels:
+    """:class:`Labels` of a column that already holds valid labels (a pivoted frame's keys)."""
+    codes, uniq = pd.factorize(s, sort=True)
+    ids = np.asarray(uniq, dtype=object)
+    return Labels(np.asarray(codes, dtype=np.int64), ids, pd.array(ids, dtype="str"), s)
+
+
+def _is_integer(s: pd.Series) -> bool:
+    """Whether ``s`` is a numpy integer column whose values all fit in int64."""
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else ""
+    return kind == "i" or (kind == "u" and (len(s) == 0 or int(s.max()) < 2**63))
+
+
+def _integer_codes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's position among the sorted distinct values, and those values, as
+    ``pd.factorize(v, sort=True)`` gives them (int64 ``v``, at least one value).
+
+    When the values span a range of at most a few times their number (years, consecutive
+    ids), a table over that range replaces the hashing and the sort: linear time, no hash.
+    """
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo > 4 * len(v) + 1024:
+        codes, uniq = pd.factorize(v, sort=True)
+        return np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=np.int64)
+    shifted = np.subtract(v, lo, dtype=np.int64)
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    present[shifted] = True
+    position = np.cumsum(present, dtype=np.int64) - 1
+    return np.take(position, shifted, out=shifted, mode="clip"), np.flatnonzero(present) + lo
+
+
+def _integer_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
+    """:func:`_to_labels` of an integer column: the distinct numbers are written as text once
+    (by pyarrow) and sorted as text; the rows get their codes without a string per row until
+    the column is made. Integers have no spaces and no Unicode forms to normalise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(s) == 0:
+        return _to_labels(s.astype(object), col, role, notes)
+    codes, uniq = _integer_codes(s.to_numpy().astype(np.int64, copy=False))
+    text = pc.cast(pa.array(uniq), pa.string())
+    by_text = np.asarray(pc.sort_indices(text), dtype=np.int64)  # code point order, as str
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[by_text] = np.arange(len(uniq))
+    row_codes = np.take(rank, codes, out=codes, mode="clip")
+    labels = text.take(pa.array(by_text))
+    if role == "unit":
+        notes.append(f"unit column {col!r}: {len(s)} numeric ids converted to strings")
+    return Labels(row_codes, np.asarray(labels.to_numpy(zero_copy_only=False), dtype=object),
+                  pd.array(labels, dtype="str"), None)
 
 
 def _to_unit_ids(
     s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str]
-) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+) -> Labels:
     """Return unit ids as :func:`_to_labels` does, checking leading zeros against known ids."""
     if isinstance(ids, str):
         raise PanelError(f"Panel: ids must be a list of unit ids, got the string {ids!r}.")
     out = _to_labels(s, col, "unit", notes)
     if ids is not None:
         known = {str(i) for i in ids}
-        unknown = [u for u in out[2] if u not in known]
+        unknown = [u for u in out.ids if u not in known]
         lost = [u for u in unknown if u.isdigit() and any(k.lstrip("0") == u for k in known)]
         if lost:
             width = max(len(k) for k in known)
@@ -321,6 +400,8 @@ def _to_float(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
             "numbers; convert it, or leave the column out with outcomes=[...]."
         )
     if kind is None:
+        if s.dtype == np.float64:
+            return s  # already what the panel holds: no copy
         return pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)

@@ -1,0 +1,139 @@
+"""Panel build on integer codes (issue 16, part 2): the fast paths give the panel the general
+paths give, and the built panel neither changes its input nor changes with it."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalmodel as em
+from evalmodel.errors import PanelError
+from evalmodel.panel_columns import _integer_codes, _sort_keys
+
+
+def _frame(ids: np.ndarray, n_t: int = 6, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n_u = len(ids)
+    periods = np.arange(2000, 2000 + n_t)
+    cohort = rng.choice(np.array([0, 2002, 2004, 2000 + n_t + 2]), n_u)  # one cohort is late
+    y = rng.normal(size=n_u * n_t)
+    y[::7] = np.nan
+    return pd.DataFrame({"u": np.repeat(ids, n_t), "t": np.tile(periods, n_u),
+                         "g": np.repeat(cohort, n_t), "y": y})
+
+
+def _build(df: pd.DataFrame, **roles: str) -> tuple[em.Panel, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = em.Panel(df, unit="u", time="t", cohort="g", **roles)
+    return p, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+def _assert_same(a: em.Panel, b: em.Panel) -> None:
+    pd.testing.assert_frame_equal(a.data, b.data, check_exact=True)
+    assert a.units == b.units and a.notes == b.notes
+    assert np.array_equal(a.periods, b.periods)
+    for x, y in zip(a.unit_codes(), b.unit_codes(), strict=True):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+    pd.testing.assert_series_equal(a.late_cohorts, b.late_cohorts)
+
+
+@pytest.mark.parametrize("ids", [
+    np.arange(40),                                           # consecutive: 10 sorts before 2
+    np.array([7, -3, 120, 5, 1_000_000_007, -41, 0, 99]),     # negative, and a range > 4n
+    np.random.default_rng(1).choice(10**9, 30, replace=False),
+], ids=["consecutive", "negative-wide", "random"])
+def test_integer_ids_give_the_panel_of_the_same_ids_as_python_ints(ids: np.ndarray) -> None:
+    """An int64 column takes the code path (pyarrow text, table codes); the same numbers as an
+    object column take the general path (hashing, str() per id): the panels are equal."""
+    df = _frame(ids)
+    fast, fast_warned = _build(df)
+    slow, slow_warned = _build(df.astype({"u": object}))
+    _assert_same(fast, slow)
+    assert fast_warned == slow_warned
+    assert fast.units == sorted(str(i) for i in ids)  # text order, as before
+    assert fast.data["u"].dtype == slow.data["u"].dtype
+    assert any("numeric ids converted to strings" in n for n in fast.notes)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint16", "uint64"])
+def test_narrow_and_unsigned_integer_ids(dtype: str) -> None:
+    df = _frame(np.array([3, 11, 2, 250]))
+    _assert_same(_build(df.astype({"u": dtype}))[0], _build(df.astype({"u": object}))[0])
+
+
+def test_row_order_of_the_input_does_not_matter() -> None:
+    """Rows already in (unit, time) order are kept without a sort; shuffled rows are sorted:
+    both give one panel, for text ids and integer ids, and with a group role."""
+    for ids in (np.array([f"{i:04d}" for i in range(0, 300, 7)]), np.arange(0, 300, 7)):
+        df = _frame(ids)
+        in_order, _ = _build(df)
+        shuffled, _ = _build(df.sample(frac=1, random_state=3))
+        _assert_same(in_order, shuffled)
+        two = pd.concat([df.assign(k="b"), df.assign(k="a")], ignore_index=True)
+        grouped, _ = _build(two, group="k")
+        regrouped, _ = _build(two.sample(frac=1, random_state=4), group="k")
+        _assert_same(grouped, regrouped)
+        assert grouped.data["k"].tolist()[:12] == ["a"] * 6 + ["b"] * 6  # unit, group, time
+
+
+def test_int_cohorts_checked_as_float_cohorts_are() -> None:
+    """Integer cohorts skip the float conversion: the same panel and the same errors."""
+    df = _frame(np.arange(12))
+    _assert_same(_build(df)[0], _build(df.astype({"g": float}))[0])
+    df.loc[df["u"] == 2, "g"] = 2002
+    varying = df.assign(g=np.where(np.arange(len(df)) == 13, 2003, df["g"]))  # a row of unit 2
+    between = df.assign(g=np.where(df["g"] == 2002, 1999, df["g"]))
+    for bad in (varying, between):
+        messages = []
+        for d in (bad, bad.astype({"g": float})):
+            with pytest.raises(PanelError) as e:
+                _build(d)
+            messages.append(str(e.value))
+        assert messages[0] == messages[1]
+    with pytest.raises(PanelError, match=r"changes within unit '2' \(values \[2002, 2003\]\)"):
+        _build(varying)
+
+
+def test_building_leaves_the_input_alone_and_does_not_follow_it() -> None:
+    """The build copies no column it does not change; still, the input is not modified, and
+    changing the input afterwards does not change the panel."""
+    df = _frame(np.arange(20))
+    before = df.copy()
+    p, _ = _build(df)
+    pd.testing.assert_frame_equal(df, before)
+    kept = p.data
+    df.loc[0, "y"] = 1e6
+    df.loc[:, "g"] = 2001
+    df["t"] += 1
+    pd.testing.assert_frame_equal(p.data, kept)
+
+
+def test_integer_codes_equal_pandas_factorize() -> None:
+    """The table codes (narrow range) and the hashing fallback (wide range) both equal
+    pd.factorize(sort=True)."""
+    rng = np.random.default_rng(7)
+    for hi in (5, 400, 10**12):
+        for n in (1, 3, 200):
+            v = rng.integers(-hi, hi, n)
+            codes, uniq = _integer_codes(v.copy())
+            ref_codes, ref_uniq = pd.factorize(v, sort=True)
+            assert np.array_equal(codes, ref_codes) and np.array_equal(uniq, ref_uniq)
+
+
+def test_sort_keys_keeps_rows_in_order_and_sees_duplicates() -> None:
+    """Rows in strictly increasing key order come back as they are; adjacent duplicate keys
+    are not taken for rows in order."""
+    codes = [np.repeat(np.arange(4), 3), np.tile(np.arange(3), 4)]
+    order, key = _sort_keys(codes, [4, 3])
+    assert np.array_equal(order, np.arange(12)) and np.all(np.diff(key) == 1)
+    dup = [np.array([0, 0, 1]), np.array([1, 1, 0])]
+    order, key = _sort_keys(dup, [2, 2])
+    assert np.array_equal(order, [0, 1, 2]) and key[0] == key[1]
+    df = pd.DataFrame({"u": [1, 1, 2], "t": [2001, 2001, 2000], "y": [1.0, 2.0, 3.0]})
+    with pytest.raises(PanelError, match=r"2 rows share their \(u, t\) key \(e\.g\. \['1', "
+                                         r"2001\]\)"):
+        em.Panel(df, unit="u", time="t")
