@@ -30,7 +30,7 @@ import numpy as np
 from evalmodel.core.ascm import _centre, _outcome_weights, lambda_grid
 from evalmodel.vocabulary import LambdaRule
 
-__all__ = ["placebo_ascm_gaps"]
+__all__ = ["forecast_scales", "loo_folds", "placebo_ascm_gaps", "rolling_folds"]
 
 
 def _cross_products(f: np.ndarray) -> np.ndarray:
@@ -60,13 +60,28 @@ def _eig(k: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(s, 0.0, None), u
 
 
-def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
-        omegas: np.ndarray | None, rule: LambdaRule) -> np.ndarray:
-    """Each placebo's penalty by leave-one-period-out cross-validation over its own grid."""
-    n, t0 = f.shape[0], pre.size
-    err = np.empty((n, grids.shape[1], t0))
-    for i, t in enumerate(pre):
-        keep = np.delete(pre, i)
+#: Folds of a cross-validation: each held-out pre-period column with the columns fitted.
+Folds = list[tuple[int, np.ndarray]]
+
+
+def loo_folds(pre: np.ndarray) -> Folds:
+    """Leave-one-period-out: each pre-period held out, the others fitted."""
+    return [(int(t), np.delete(pre, i)) for i, t in enumerate(pre)]
+
+
+def rolling_folds(pre: np.ndarray) -> Folds:
+    """Rolling origin: each of the last ``max(1, T0 // 3)`` pre-periods predicted from the
+    pre-periods before it (at least two thirds of them)."""
+    k = max(1, pre.size // 3)
+    return [(int(t), pre[:i]) for i, t in enumerate(pre) if i >= pre.size - k]
+
+
+def _fold_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray,
+                 omegas: np.ndarray | None) -> np.ndarray:
+    """Squared held-out errors (units x penalties x folds) of every unit's augmented fit."""
+    n = f.shape[0]
+    err = np.empty((n, grids.shape[1], len(folds)))
+    for i, (t, keep) in enumerate(folds):
         w = omegas if omegas is not None else _simplex_weights(f, keep)
         resid = f - w @ f  # residual of each placebo's synthetic control, every period
         s, u = _eig(k, keep)
@@ -75,6 +90,14 @@ def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
         c = kt * ur
         pred = (c[:, None, :] / (s[:, None, :] + grids[:, :, None])).sum(axis=2)
         err[:, :, i] = (resid[:, t][:, None] - pred) ** 2
+    return err
+
+
+def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
+        omegas: np.ndarray | None, rule: LambdaRule) -> np.ndarray:
+    """Each placebo's penalty by leave-one-period-out cross-validation over its own grid."""
+    n, t0 = f.shape[0], pre.size
+    err = _fold_errors(f, k, loo_folds(pre), grids, omegas)
     total = err.sum(axis=2)
     best = np.argmin(total, axis=1)
     if rule == "1se":
@@ -83,6 +106,54 @@ def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
         ok = total <= (total[rows, best] + se[rows, best])[:, None]
         best = np.argmax(np.where(ok, grids, -np.inf), axis=1)
     return grids[np.arange(n), best]
+
+
+def forecast_scales(y: np.ndarray, pre_cols: np.ndarray, *, lam: float | None = None,
+                    demean: bool = False, rule: LambdaRule = "min"
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's out-of-sample forecast error on the pre-periods, against all other units.
+
+    Every unit (row of ``y``) is fitted against all the others by the augmented synthetic
+    control on the outcome path (simplex weights re-fitted in each fold, as without
+    predictors), its penalty chosen by leave-one-period-out cross-validation on its own grid
+    (or ``lam``); its scale is the root mean squared error of predicting each of the last
+    ``max(1, T0 // 3)`` pre-periods from the pre-periods before it (:func:`rolling_folds`) at
+    that penalty. Only pre-period columns are used, so under the null of no effect before
+    ``start`` the scales are one symmetric function of untreated data: the same for a unit
+    whether it is the treated unit or a placebo.
+
+    Parameters
+    ----------
+    y : ndarray, shape (N, T)
+        Outcomes of all units (only ``pre_cols`` are read).
+    pre_cols : ndarray of int
+        Pre-period columns; at least 2.
+    lam : float, optional
+        One penalty for every unit; by default each unit's is cross-validated.
+    demean : bool
+        The fixed-effects variant.
+    rule : {"min", "1se"}
+        Cross-validation rule.
+
+    Returns
+    -------
+    scales : ndarray, shape (N,)
+        Root mean squared rolling-origin forecast errors.
+    penalties : ndarray, shape (N,)
+        The penalty each unit's scale was computed at.
+    """
+    pre = np.asarray(pre_cols)
+    y = np.asarray(y, dtype=float)[:, pre]
+    cols = np.arange(pre.size)
+    f = y - y.mean(axis=1, keepdims=True) if demean else y
+    k = _cross_products(f)
+    if lam is None:
+        grids = np.vstack([lambda_grid(row) for row in y])
+        lams = _cv(f, k, cols, grids, None, rule)
+    else:
+        lams = np.full(f.shape[0], float(lam))
+    err = _fold_errors(f, k, rolling_folds(cols), lams[:, None], None)
+    return np.sqrt(err[:, 0, :].mean(axis=1)), lams
 
 
 def placebo_ascm_gaps(y0: np.ndarray, pre_cols: np.ndarray, *, omegas: np.ndarray | None = None,

@@ -319,7 +319,9 @@ def synth(
         with or without ``augment=``. ``"placebo"``: placebos in space, every donor in
         turn as the treated unit against the other donors (with ``augment=``, each placebo
         gets the same augmented fit, its penalty cross-validated on its own data unless
-        ``ridge_lambda`` is given: :mod:`evalmodel.inference.placebo_ascm`).
+        ``ridge_lambda`` is given, and the table's test is studentized by each unit's
+        forecast error; the raw effect-rank test is ``result.placebo.effect_rank_table``:
+        :mod:`evalmodel.inference.placebo_ascm`).
         ``"conformal"``: conformal inference (Chernozhukov, Wuthrich and Zhu 2021,
         :mod:`evalmodel.inference.conformal`),
         p-values and the intervals that invert them, per period and for the average effect
@@ -489,7 +491,7 @@ def synth(
     est = np.append(gaps[post_mask], gaps[post_mask].mean())
     index: dict[str, list[Any]] = {"term": [*(str(int(t)) for t in post), "average"],
              "time": [*(int(t) for t in post), pd.NA]}
-    placebo = None
+    placebo: PlaceboResult | None = None
     notes_inf: list[str] = []
     if aug is not None:
         notes_inf.append(aug.describe())

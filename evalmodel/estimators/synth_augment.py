@@ -27,8 +27,7 @@ from evalmodel.core.ascm import AscmFit, ascm_fit, ascm_residuals
 from evalmodel.core.synth_solver import SynthProblem
 from evalmodel.errors import EstimationError
 from evalmodel.inference.conformal import ConformalResult, conformal_inference
-from evalmodel.inference.placebo import PlaceboResult
-from evalmodel.inference.placebo_ascm import ascm_placebo_in_space
+from evalmodel.inference.placebo_ascm import AscmPlaceboResult, ascm_placebo_in_space
 from evalmodel.vocabulary import SynthAugment, check_option
 
 __all__ = ["Augmentation", "augment_fit", "check_augment", "conformal_synth", "placebo_synth"]
@@ -193,14 +192,17 @@ def placebo_synth(y: np.ndarray, n0: int, pre_cols: np.ndarray, periods: np.ndar
                   augmentation: Augmentation, given_penalty: bool,
                   problem: SynthProblem | None, warm_v: np.ndarray | None,
                   max_pre_mspe_ratio: float, conf_level: float
-                  ) -> tuple[PlaceboResult, str]:
+                  ) -> tuple[AscmPlaceboResult, str]:
     """Placebos in space for the augmented synthetic control of unit ``n0``.
 
     Every donor is fitted against the other donors by the treated unit's estimator: the
     simplex weights from the outcome path, or, with predictors (``problem`` given), each
     placebo's own V search started at the treated unit's V (``warm_v``); the same variant;
-    the penalty cross-validated per placebo unless the user gave it. Returns the result and a
-    sentence saying how the inference was made.
+    the penalty cross-validated per placebo unless the user gave it. The table's test is the
+    studentized effect-rank test (:mod:`evalmodel.inference.placebo_ascm`: each unit's effect
+    divided by its out-of-sample forecast error on the pre-period, which keeps the test's size
+    for a treated unit outside the donors' hull); the raw test is the result's
+    ``effect_rank_table``. Returns the result and a sentence saying how the inference was made.
     """
     omegas = None
     if problem is not None:
@@ -219,7 +221,11 @@ def placebo_synth(y: np.ndarray, n0: int, pre_cols: np.ndarray, periods: np.ndar
            f"{np.median(lams):.4g}, range {lams.min():.4g}-{lams.max():.4g})")
     how = (f"placebos in space of the augmented synthetic control ({n0} donors, each fitted "
            f"against the others with {pen}; {res.n_kept} with pre-MSPE within "
-           f"{max_pre_mspe_ratio:g} x the treated unit's): effect-rank p-values and the "
-           "intervals inverting that test; RMSPE-ratio p-value "
+           f"{max_pre_mspe_ratio:g} x the treated unit's): studentized effect-rank p-values "
+           "(each unit's effect divided by its rolling-origin forecast error on the last "
+           f"third of the pre-periods; the treated unit's {float(res.scale[res.treated]):.4g}, "
+           f"placebos' median {float(res.scale.iloc[:-1].median()):.4g}) and the intervals "
+           "inverting that test; raw effect-rank p-value "
+           f"{res.p_value_effect_rank:.4f} (placebo.effect_rank_table); RMSPE-ratio p-value "
            f"{res.p_value_rmspe_ratio:.4f} (separate joint test)")
     return res, how

@@ -28,6 +28,17 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["augmented_row", "build_synth_section", "conformal_note", "hull_choice",
            "planted_post_mean", "sdid_reason", "synth_reason", "synth_rows"]
 
+#: Why the augmented synthetic control's p-value and interval are the studentized test's.
+STUDENTIZED_WHY = (
+    "The augmented synthetic control's p-value and interval are the studentized placebo "
+    "test's (each unit's effect divided by its own rolling-origin forecast error on the "
+    "pre-period), not the raw effect-rank test's: the raw test assumes the treated unit's "
+    "effect spreads like an interior placebo's, which fails for a unit outside the donors' "
+    "hull (in a simulation with no effect, the raw test rejected the outside unit in 48 % of "
+    "200 worlds at the 10 % level, the studentized test in 13 %, MC SE 2 %; both kept the "
+    "overall size). The raw p-value is given beside it."
+)
+
 #: Donors listed in the weights table.
 TOP = 10
 
@@ -206,6 +217,7 @@ def build_synth_section(est: OutcomeEstimates) -> Section:
             if ra is not None:
                 notes.extend(n for n in ra.notes if "ridge" in n or "conformal" in n)
                 notes.append(f"Augmented synthetic control: {ra.inference}.")
+                notes.append(STUDENTIZED_WHY)
                 tables.append(("synth_augmented_effects", ra.table))
             conf = conformal_note(est)
             if conf is not None:

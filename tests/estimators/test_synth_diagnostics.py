@@ -133,14 +133,20 @@ def test_real_trelleborg_long_term_share_page_shows_hull_and_augmented_estimate(
     assert any("outside the donors' convex hull" in n for n in sec.notes)
     assert "synth_donors" in tables and "synth_balance" in tables
     # the augmented estimate's design-based inference: placebos in space of the augmented
-    # fit (222 donors, 110 kept), a bounded interval that inverts the same test as p
+    # fit (222 donors, 110 kept), the studentized effect-rank test (each effect over the
+    # unit's rolling-origin forecast error: Trelleborg 2.72, kept placebos' median 2.46) and
+    # the interval inverting it; the raw effect-rank test (p 1/111, [-25.95, -8.19]), which
+    # over-rejects a unit outside the hull, is in the note
     aug = est.loc["augmented synthetic control"]
-    assert aug["p_value"] == pytest.approx(1 / 111, abs=1e-9)
-    assert aug["ci_lower"] == pytest.approx(-25.95, abs=0.05)
-    assert aug["ci_upper"] == pytest.approx(-8.19, abs=0.05)
+    assert aug["p_value"] == pytest.approx(13 / 111, abs=1e-9)
+    assert aug["ci_lower"] == pytest.approx(-43.74, abs=0.05)
+    assert aug["ci_upper"] == pytest.approx(9.59, abs=0.05)
     assert aug["p_value_rmspe_ratio"] == pytest.approx(0.354, abs=0.005)
     assert any("placebos in space of the augmented synthetic control (222 donors" in n
-               and "110 with pre-MSPE" in n for n in sec.notes)
+               and "110 with pre-MSPE" in n and "the treated unit's 2.721" in n
+               and "raw effect-rank p-value 0.0090" in n for n in sec.notes)
+    assert any(n.startswith("The augmented synthetic control's p-value and interval are the "
+                            "studentized") for n in sec.notes)
     effects = tables["synth_augmented_effects"]
     assert effects["ci_upper"].iloc[-1] == aug["ci_upper"]
     # conformal inference, shown beside it, has no power here (near-interpolating ridge)
