@@ -18,9 +18,25 @@ __all__ = ["frank_wolfe_batch"]
 
 
 @njit(fastmath=False)
+def _support(x: np.ndarray, supp: np.ndarray) -> int:
+    """Write the columns with ``x != 0`` into ``supp`` in increasing order; return how many."""
+    ns = 0
+    for k in range(x.shape[0]):
+        if x[k] != 0.0:
+            supp[ns] = k
+            ns += 1
+    return ns
+
+
+@njit(fastmath=False)
 def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float,
                n_rows: float, tol: float, max_iter: int, mask: np.ndarray) -> None:
-    """Run Frank-Wolfe on one problem, updating ``x`` in place."""
+    """Run Frank-Wolfe on one problem, updating ``x`` in place.
+
+    ``g'x`` is summed over the support of ``x`` only (kept in increasing column order): the
+    terms left out are exact zeros, so the sum, and every weight, is the same to the last bit
+    as the sum over all columns, at a fraction of its cost once the weights are sparse.
+    """
     n, m = a.shape
     at = np.ascontiguousarray(a.T)
     gram = at @ a
@@ -30,6 +46,8 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
     xx = 0.0
     for k in range(m):
         xx += x[k] * x[k]
+    supp = np.empty(m, dtype=np.int64)  # the columns with x != 0, in increasing order
+    ns = _support(x, supp)
     prev = 0.0
     for it in range(max_iter):
         j = -1
@@ -42,8 +60,8 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
             return
         x_j, g_j = x[j], g[j]
         gx = 0.0
-        for k in range(m):
-            gx += g[k] * x[k]
+        for i in range(ns):
+            gx += g[supp[i]] * x[supp[i]]
         dd = 0.0
         for r in range(n):
             e = at[j, r] - b[r] - resid[r]
@@ -58,6 +76,8 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
             g[k] = keep * g[k] + step * (gram[j, k] - atb[k])
         x[j] += step
         g[j] += eta * step
+        if keep == 0.0 or (x_j == 0.0 and x[j] != 0.0):  # the support changed
+            ns = _support(x, supp)
         ss = 0.0
         for r in range(n):
             resid[r] = keep * resid[r] + step * (at[j, r] - b[r])
