@@ -8,7 +8,7 @@ named warning (:mod:`evalmodel.errors`). Estimators take a Panel and trust it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,8 @@ from evalmodel.panel_columns import (
     _not_a_period,
     _plain,
     _refuse_infinite,
+    _row_order,
     _show,
-    _sort_keys,
     _to_float,
     _to_labels,
     _to_unit_ids,
@@ -195,20 +195,10 @@ class Panel:
         # orders the rows (in linear time when they already are) and puts duplicates together.
         time_codes, self._periods = _integer_codes(np.asarray(df[time], dtype=np.int64))
         codes = [*(labels[k].codes for k in keys[:-1]), time_codes]
-        order, key = _sort_keys(codes, [*(len(labels[k].ids) for k in keys[:-1]),
+        order, key = _row_order(codes, [*(len(labels[k].ids) for k in keys[:-1]),
                                         len(self._periods)])
-        in_order = bool(order[0] == 0 and (order[1:] > order[:-1]).all())  # the identity
-        same = key[1:] == key[:-1]
-        if same.any():
-            n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
-            first = [_plain(v) for v in shown().loc[order[np.flatnonzero(same)[0]], keys]]
-            merged = [n for n in notes if "merged" in n or "spaces removed" in n]
-            raise PanelError(
-                f"Panel: {n_dup} rows share their ({', '.join(keys)}) key "
-                f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
-                "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())"
-                + (f". The labels were made equal first: {'; '.join(merged)}." if merged else ".")
-            )
+        if order is not None:  # None: in order, so the keys are distinct
+            self._refuse_duplicates(order, key, keys, shown, notes)
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
             if np.isinf(df[c].to_numpy()).any():
@@ -224,15 +214,15 @@ class Panel:
             df[cohort], late = self._check_cohort(df, cohort, self._periods, codes[0], unit_ids,
                                                   notes)
         df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
-        df = (df if in_order else df.iloc[order]).reset_index(drop=True)
+        df = (df if order is None else df.iloc[order]).reset_index(drop=True)
         for i, k in enumerate(keys[:-1]):  # the label columns, made once, in the final order
             lab = labels[k]
-            as_read = lab.given if in_order else None
+            as_read = lab.given if order is None else None
             df.insert(i, k, as_read if as_read is not None else
-                      lab.column(lab.codes if in_order else lab.codes[order], df.index))
+                      lab.column(lab.codes if order is None else lab.codes[order], df.index))
         self._data = df
         self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (
-            codes[0] if in_order else codes[0][order], unit_ids)
+            codes[0] if order is None else codes[0][order], unit_ids)
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
@@ -271,6 +261,22 @@ class Panel:
             per_key = df.groupby(keys, sort=False)[col].first()
             wide = wide.merge(per_key.rename(col).reset_index(), on=keys, how="left")
         return wide
+
+    @staticmethod
+    def _refuse_duplicates(order: np.ndarray, key: np.ndarray, keys: list[str],
+                           shown: Callable[[], pd.DataFrame], notes: list[str]) -> None:
+        """Raise when two rows share a key (``key``: the sorted keys, ``order``: their rows)."""
+        same = key[1:] == key[:-1]
+        if same.any():
+            n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
+            first = [_plain(v) for v in shown().loc[order[np.flatnonzero(same)[0]], keys]]
+            merged = [n for n in notes if "merged" in n or "spaces removed" in n]
+            raise PanelError(
+                f"Panel: {n_dup} rows share their ({', '.join(keys)}) key "
+                f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
+                "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())"
+                + (f". The labels were made equal first: {'; '.join(merged)}." if merged else ".")
+            )
 
     @staticmethod
     def _check_weights(df: pd.DataFrame, weight: str, keys: list[str]) -> None:

@@ -55,12 +55,22 @@ def late_cohort_note(late: Mapping[str, int], last: int, after: str = "") -> str
 
 
 def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Stable order of rows by several integer keys, and the sorted combined key.
+    """Stable order of rows by several integer keys, and the sorted combined key (see
+    :func:`_row_order`)."""
+    order, key = _row_order(codes, sizes)
+    return (np.arange(len(key)) if order is None else order), key
+
+
+def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | None, np.ndarray]:
+    """Stable order of rows by several integer keys (None: the rows are in order, with distinct
+    keys), and the sorted combined key.
 
     The keys are combined into one integer (mixed radix) when that fits in 63 bits, so a single
     stable sort does the work of a lexsort, in linear time on rows that are already in order.
-    When the combined keys are distinct and few compared with the rows (a panel without
-    duplicate keys), a counting sort places each row directly, in linear time in any order.
+    Rows in a few ordered runs (blocks of units in another order, such as integer ids sorted
+    as numbers, not as text) are merged by the stable sort's run detection. Otherwise, when the
+    combined keys are distinct and few compared with the rows (a panel without duplicate keys),
+    a counting sort places each row directly, in linear time in any order.
     """
     n_keys = np.prod([max(m, 1) for m in sizes], dtype=float)
     if n_keys < 2.0**62:
@@ -69,8 +79,9 @@ def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, n
             key *= max(m, 1)
             key += code
         if len(key) < 2 or bool((key[1:] > key[:-1]).all()):  # in order, distinct: keep it
-            return np.arange(len(key)), key
-        if n_keys <= 4 * len(key) + 1024:
+            return None, key
+        few_runs = int(np.count_nonzero(key[1:] < key[:-1])) * 64 < len(key)
+        if n_keys <= 4 * len(key) + 1024 and not few_runs:
             counts = np.bincount(key, minlength=int(n_keys))
             if counts.max(initial=0) <= 1:  # distinct keys: the stable order is the key order
                 order = np.empty(len(key), dtype=np.intp)
@@ -285,7 +296,7 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
         )
     text, numeric = _as_text(uniq, col, role)
     stripped = text.str.strip()
-    canon = stripped.str.normalize("NFC")
+    canon = stripped if _is_ascii(stripped) else stripped.str.normalize("NFC")
     if numeric and role == "unit":
         notes.append(f"unit column {col!r}: {len(s)} numeric ids converted to strings")
     spaced = np.flatnonzero((text.str.len() != stripped.str.len()).to_numpy())
@@ -302,12 +313,21 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
                 f"{role} column {col!r}: {int(unicode.sum())} labels that differ only in "
                 f"Unicode normalisation merged into {len(unicode)} (e.g. "
                 f"{labels[unicode.index[0]]!r}; labels are kept in NFC form)")
-    row_codes = final[codes] if len(final) else np.zeros(0, dtype=np.intp)
+    if len(final) and not bool((final[1:] > final[:-1]).all()):  # not first seen, first sorted
+        codes = final[codes]
     label_text = pd.array(labels.to_numpy(dtype=object), dtype="str")
     as_given = (s.dtype == label_text.dtype and not numeric and not len(spaced)
                 and len(labels) == len(canon) and bool((canon == stripped).all()))
-    return Labels(np.asarray(row_codes, dtype=np.int64), np.asarray(labels, dtype=object),
+    return Labels(np.asarray(codes, dtype=np.int64), np.asarray(labels, dtype=object),
                   label_text, s if as_given else None)
+
+
+def _is_ascii(text: pd.Series) -> bool:
+    """Whether every label is ASCII text (then NFC leaves it as it is), checked by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return bool(pc.all(pc.string_is_ascii(pa.array(text, type=pa.large_string()))).as_py())
 
 
 def _labels_of(s: pd.Series) -> Labels:

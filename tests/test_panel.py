@@ -235,7 +235,7 @@ def test_rows_sorted_and_unit_codes_follow_the_rows() -> None:
 
 def test_sort_keys_fallback_equals_combined_key() -> None:
     """Keys too wide for one 63-bit integer fall back to lexsort with the same order."""
-    from evalmodel.panel import _sort_keys
+    from evalmodel.panel_columns import _sort_keys
 
     rng = np.random.default_rng(3)
     codes = [rng.integers(0, 50, 500), rng.integers(0, 7, 500), rng.integers(0, 30, 500)]
