@@ -418,8 +418,7 @@ class Panel:
     def _rows_per_unit(self) -> np.ndarray:
         """Rows of each unit (of each unit and group, with a group role)."""
         if self._group is None:
-            return np.bincount(self.unit_codes()[0] if self._unit_codes is None
-                               else self._unit_codes[0])
+            return np.bincount(self._codes()[0])
         return self._data.groupby(self._key_cols()[:-1], sort=False).size().to_numpy()
 
     def unit_codes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -432,10 +431,15 @@ class Panel:
         ids : ndarray
             The unit ids in the order of :attr:`units` (sorted).
         """
+        codes, ids = self._codes()
+        return codes.copy(), ids.copy()
+
+    def _codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`unit_codes` without the copies (read only)."""
         if self._unit_codes is None:
-            codes, ids = pd.factorize(self._data[self._unit])  # rows are sorted by unit
+            codes, ids = pd.factorize(self._data[self._unit], sort=True)
             self._unit_codes = (codes, np.asarray(ids))
-        return self._unit_codes[0].copy(), self._unit_codes[1].copy()
+        return self._unit_codes
 
     def _key_cols(self) -> list[str]:
         return [self._unit] + ([self._group] if self._group else []) + [self._time]
@@ -484,7 +488,7 @@ class Panel:
     @property
     def units(self) -> list[str]:
         """Sorted unit ids."""
-        return sorted(self._data[self._unit].unique().tolist())
+        return self._codes()[1].tolist()
 
     @property
     def periods(self) -> np.ndarray:
@@ -515,7 +519,14 @@ class Panel:
         """First treated period by unit (0 = never treated); all 0 without a cohort role."""
         if self._cohort is None:
             return pd.Series(NEVER, index=pd.Index(self.units, name=self._unit), name="cohort")
-        return self._data.groupby(self._unit)[self._cohort].first().rename("cohort")
+        values = self._data[self._cohort]
+        if values.dtype != np.int64:  # not a panel this class built: pandas' own reading
+            return self._data.groupby(self._unit)[self._cohort].first().rename("cohort")
+        codes, ids = self._codes()
+        first = np.empty(len(ids), dtype=np.intp)  # each unit's first row
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+        index = pd.Index(ids, name=self._unit, dtype=self._data[self._unit].dtype)
+        return pd.Series(values.to_numpy()[first], index=index, name="cohort")
 
     def wide(self, outcome: str) -> pd.DataFrame:
         """The outcome as a units x periods frame (NaN where absent)."""

@@ -137,3 +137,17 @@ def test_sort_keys_keeps_rows_in_order_and_sees_duplicates() -> None:
     with pytest.raises(PanelError, match=r"2 rows share their \(u, t\) key \(e\.g\. \['1', "
                                          r"2001\]\)"):
         em.Panel(df, unit="u", time="t")
+
+
+def test_cohorts_and_units_from_the_codes_equal_pandas_reading() -> None:
+    """cohorts() and units read the unit codes; they equal a groupby over the unit labels on a
+    built panel, a selection, a panel with a group role and one given cohorts later."""
+    df = _frame(np.array([12, 3, 250, 41, 7]))
+    p, _ = _build(df)
+    two = pd.concat([df.assign(k="b"), df.assign(k="a")], ignore_index=True)
+    text = df.drop(columns="g").astype({"u": str}).fillna({"y": 0.0})
+    later = em.Panel(text, unit="u", time="t").with_cohorts({"3": 2002})
+    for q in (p, p.select(units=["41", "12"]), _build(two, group="k")[0], later):
+        ref = q.data.groupby(q.unit)[q.cohort].first().rename("cohort")
+        pd.testing.assert_series_equal(q.cohorts(), ref)
+        assert q.units == sorted(q.data[q.unit].unique().tolist())

@@ -71,10 +71,10 @@ def check_cohort_design(fn: str, panel: Panel) -> None:
     or every unit adopting in the same period with none left untreated (no comparison unit)."""
     if panel.cohort is None:
         return
-    cohorts = panel.cohorts()
+    cohorts = panel.cohorts().to_numpy()  # one per unit; numpy, not the text-indexed Series
     first, last = int(panel.periods[0]), int(panel.periods[-1])
     treated = cohorts[(cohorts != NEVER) & (cohorts <= last)]
-    if treated.empty:
+    if not len(treated):
         return
     if (treated <= first).all():
         raise EstimationError(
@@ -83,9 +83,9 @@ def check_cohort_design(fn: str, panel: Panel) -> None:
             "use a panel that starts before adoption."
         )
     untreated = len(cohorts) - len(treated)
-    if untreated == 0 and treated.nunique() == 1:
+    if untreated == 0 and (treated == treated[0]).all():
         raise EstimationError(
-            f"{fn}: every unit ({len(treated)}) adopts in period {int(treated.iloc[0])} and none "
+            f"{fn}: every unit ({len(treated)}) adopts in period {int(treated[0])} and none "
             "is never treated or treated later, so there is no comparison unit and the period "
             "effects absorb the treatment; add never-treated units to the panel."
         )
