@@ -12,7 +12,10 @@ from evalmodel.results import Summary, format_cell
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["frame_to_latex", "frame_to_markdown", "save_figure", "write_table"]
+__all__ = ["FIGURE_DPI", "frame_to_latex", "frame_to_markdown", "save_figure", "write_table"]
+
+#: Resolution of the report's PNG figures.
+FIGURE_DPI = 110
 
 
 def frame_to_markdown(df: pd.DataFrame) -> str:
@@ -49,6 +52,14 @@ def save_figure(fig: Figure, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        # Lay the figure out once at the saving resolution, as savefig would, and save it
+        # with the layout switched off: savefig otherwise draws the whole figure a first time
+        # (with rendering disabled) only to run the layout. The pixels are the same.
+        fig.set_dpi(FIGURE_DPI)
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+    fig.savefig(path, dpi=FIGURE_DPI, metadata={"Software": None})
     plt.close(fig)
     return path
