@@ -194,11 +194,11 @@ class Panel:
         # Integer codes sort like the ids themselves; one stable sort of their combined key
         # orders the rows (in linear time when they already are) and puts duplicates together.
         time_codes, self._periods = _integer_codes(np.asarray(df[time], dtype=np.int64))
-        codes = [*(labels[k].codes for k in keys[:-1]), time_codes]
-        order, key = _row_order(codes, [*(len(labels[k].ids) for k in keys[:-1]),
-                                        len(self._periods)])
+        order, key = _row_order([*(labels[k].codes for k in keys[:-1]), time_codes],
+                                [*(len(labels[k].ids) for k in keys[:-1]), len(self._periods)])
         if order is not None:  # None: in order, so the keys are distinct
             self._refuse_duplicates(order, key, keys, shown, notes)
+        del key, time_codes  # a row's size each: freed before the rows are copied in order
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
             if np.isinf(df[c].to_numpy()).any():
@@ -211,18 +211,18 @@ class Panel:
         unit_ids = labels[unit].ids
         if cohort is not None:
             df[cohort] = _cohort_years(df[cohort], cohort, notes)
-            df[cohort], late = self._check_cohort(df, cohort, self._periods, codes[0], unit_ids,
-                                                  notes)
+            df[cohort], late = self._check_cohort(df, cohort, self._periods, labels[unit].codes,
+                                                  unit_ids, notes)
         df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
         df = (df if order is None else df.iloc[order]).reset_index(drop=True)
+        in_order = {k: lab.codes if order is None else lab.codes[order]
+                    for k, lab in labels.items()}
         for i, k in enumerate(keys[:-1]):  # the label columns, made once, in the final order
-            lab = labels[k]
-            as_read = lab.given if order is None else None
+            as_read = labels[k].given if order is None else None
             df.insert(i, k, as_read if as_read is not None else
-                      lab.column(lab.codes if order is None else lab.codes[order], df.index))
+                      labels[k].column(in_order[k], df.index))
         self._data = df
-        self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (
-            codes[0] if order is None else codes[0][order], unit_ids)
+        self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (in_order[unit], unit_ids)
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
