@@ -30,6 +30,7 @@ from evalmodel.panel_columns import (
     _missing_outcome,
     _nfc,
     _not_a_period,
+    _pivot_long,
     _plain,
     _refuse_infinite,
     _row_order,
@@ -39,13 +40,11 @@ from evalmodel.panel_columns import (
     _to_unit_ids,
     late_cohort_note,
 )
-from evalmodel.panel_periods import MAX_PERIOD, _cohort_years, _to_integer_time
+from evalmodel.panel_periods import NEVER, _cohort_years, _to_integer_time, check_cohort
 from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["NEVER", "Panel", "late_cohort_note"]
 
-#: Cohort value of a never-treated unit inside a Panel (inputs may use NaN, 0 or inf).
-NEVER = 0
 
 
 class Panel:
@@ -174,7 +173,7 @@ class Panel:
         if variable is not None and value is not None:
             df = df.assign(**{k: lab.as_read() for k, lab in labels.items()})
             df[variable] = _to_labels(df[variable], variable, "variable", notes).as_read()
-            df = self._pivot_long(df, keys, variable, value, [cohort, weight])
+            df = _pivot_long(df, keys, variable, value, [cohort, weight])
             labels = {k: _labels_of(df[k]) for k in keys[:-1]}  # the rows changed
 
         def shown() -> pd.DataFrame:  # the rows as read, with their labels, for messages
@@ -211,7 +210,7 @@ class Panel:
         unit_ids = labels[unit].ids
         if cohort is not None:
             df[cohort] = _cohort_years(df[cohort], cohort, notes)
-            df[cohort], late = self._check_cohort(df, cohort, self._periods, labels[unit].codes,
+            df[cohort], late = check_cohort(df, cohort, self._periods, labels[unit].codes,
                                                   unit_ids, notes)
         df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
         df = (df if order is None else df.iloc[order]).reset_index(drop=True)
@@ -236,32 +235,6 @@ class Panel:
         self.source: dict[str, Any] = dict(source or {})
 
     # -- construction helpers -------------------------------------------------------------
-    @staticmethod
-    def _pivot_long(
-        df: pd.DataFrame, keys: list[str], variable: str, value: str, extra: list[str | None]
-    ) -> pd.DataFrame:
-        dup = df.duplicated([*keys, variable], keep=False)
-        if dup.any():
-            first = [_plain(v) for v in df.loc[dup, [*keys, variable]].iloc[0]]
-            raise PanelError(
-                f"Panel: {int(dup.sum())} long rows share their ({', '.join(keys)}, {variable}) "
-                f"key (e.g. {first}); keep one value per unit, period and variable."
-            )
-        roles = [*keys, *(c for c in extra if c is not None)]
-        clash = sorted(set(df[variable].unique()) & set(roles))
-        if clash:
-            raise PanelError(
-                f"Panel: variable column {variable!r} names variables that are also role "
-                f"columns ({clash[:5]}); rename those variables or the role columns."
-            )
-        wide = df.pivot(index=keys, columns=variable, values=value)
-        wide.columns = [str(c) for c in wide.columns]
-        wide = wide.reset_index()
-        for col in (c for c in extra if c is not None):
-            per_key = df.groupby(keys, sort=False)[col].first()
-            wide = wide.merge(per_key.rename(col).reset_index(), on=keys, how="left")
-        return wide
-
     @staticmethod
     def _refuse_duplicates(order: np.ndarray, key: np.ndarray, keys: list[str],
                            shown: Callable[[], pd.DataFrame], notes: list[str]) -> None:
@@ -297,91 +270,6 @@ class Panel:
                     f"Panel: weight column {weight!r} has {int(bad.sum())} {what} values (e.g. "
                     f"{_show(w[r])} at ({', '.join(keys)}) = {at}); {fix}."
                 )
-
-    @staticmethod
-    def _check_cohort(
-        df: pd.DataFrame,
-        cohort: str,
-        periods: np.ndarray,
-        ucode: np.ndarray,
-        unit_ids: np.ndarray,
-        notes: list[str],
-    ) -> tuple[pd.Series, dict[str, int]]:
-        """The cohort column as int64 (0 = never treated), and the units first treated after the
-        last period (set to 0 here) with their first treated period.
-
-        ``ucode`` gives each row's position in the sorted ``unit_ids``. The checks run on one
-        value per unit once the cohort is known to be constant within units; an int64 column
-        that needs no change is returned as it is (no copy).
-        """
-        raw = df[cohort]
-        whole_numbers = isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu"
-        if whole_numbers:  # no NaN or inf to look for
-            c = raw.to_numpy()
-        elif pd.api.types.is_numeric_dtype(raw):
-            c = raw.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            number = pd.to_numeric(raw, errors="coerce").astype("float64")
-            text = number.isna() & raw.notna()
-            if text.any():
-                pos = int(np.flatnonzero(text.to_numpy())[0])
-                raise PanelError(
-                    f"Panel: cohort column {cohort!r} has a non-numeric value "
-                    f"{_show(raw.iloc[pos])} in row {pos}; use the first treated period, or "
-                    "NaN/0 for never treated."
-                )
-            if pd.api.types.infer_dtype(raw, skipna=True) not in (
-                    "integer", "floating", "mixed-integer-float", "empty"):
-                notes.append(f"cohort column {cohort!r}: {int(raw.notna().sum())} values "
-                             "converted from text to numbers")
-            c = number.to_numpy(dtype=np.float64, na_value=np.nan)
-        if not whole_numbers:
-            huge = np.isfinite(c) & (np.abs(c) > MAX_PERIOD)
-        elif c.max() > MAX_PERIOD or c.min() < -MAX_PERIOD:  # two passes, no mask
-            huge = (c > MAX_PERIOD) | (c < -MAX_PERIOD)
-        else:
-            huge = np.zeros(0, dtype=bool)
-        if huge.any():
-            raise PanelError(
-                f"Panel: cohort column {cohort!r} has {int(huge.sum())} values too large to be "
-                f"periods (e.g. {_show(np.float64(c[huge][0]))}); a cohort is the unit's first "
-                "treated period, 0 or NaN for never treated."
-            )
-        never = np.zeros(0, dtype=bool) if whole_numbers else np.isnan(c) | (c == np.inf)
-        if never.any():
-            c = np.where(never, float(NEVER), c)
-        per_unit = np.empty(len(unit_ids), dtype=c.dtype)
-        per_unit[ucode] = c
-        varies = per_unit[ucode] != c
-        if varies.any():
-            first = int(ucode[varies].min())  # the first unit, in the order of the ids
-            vals = [int(v) if float(v).is_integer() else v
-                    for v in np.unique(c[ucode == first]).tolist()]
-            raise PanelError(
-                f"Panel: cohort column {cohort!r} changes within unit {unit_ids[first]!r} "
-                f"(values {vals}); a cohort is the unit's first treated period and must be the "
-                "same in every row."
-            )
-        whole = per_unit == np.floor(per_unit)
-        after = whole & (per_unit > periods[-1])  # never treated within the sample (R did)
-        bad = (per_unit != NEVER) & ~np.isin(per_unit, periods) & ~after
-        if bad.any():
-            pos = int(np.flatnonzero(bad[ucode])[0])  # the first such row
-            v = c[pos]
-            v = int(v) if np.isfinite(v) and v == np.floor(v) else v
-            raise PanelError(
-                f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
-                f"{unit_ids[ucode[pos]]!r}), which {_not_a_period(v, periods)}. A cohort is the "
-                "unit's first treated period; 0 or NaN means never treated, and a period after "
-                "the last one means never treated within the sample."
-            )
-        if not after.any():
-            if raw.dtype == np.int64:
-                return raw, {}
-            return pd.Series(c.astype(np.int64), index=df.index), {}
-        late = dict(zip(unit_ids[after].tolist(), per_unit[after].astype(np.int64).tolist(),
-                        strict=True))  # in the order of the ids, whatever the rows' order
-        return pd.Series(np.where(after[ucode], NEVER, c).astype(np.int64), index=df.index), late
 
     def _report_gaps_and_missing(self) -> None:
         counts = self._rows_per_unit()

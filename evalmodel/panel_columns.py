@@ -1,6 +1,7 @@
 """Checks of a panel's columns before it is built: the frame's column names and the roles, unit
-ids and other labels, numeric values, the order of rows, cohort values that are not periods, and
-the note on cohorts after the last period. (The period column is :mod:`evalmodel.panel_periods`.)
+ids and other labels (as integer codes, their text made once), numeric values, the order of
+rows, long input made wide, cohort values that are not periods, and the note on cohorts after the
+last period. (The period column is :mod:`evalmodel.panel_periods`.)
 
 Used by :class:`evalmodel.panel.Panel`; each check raises :class:`~evalmodel.errors.PanelError`
 naming the column, the bad value and the fix, or records what it converted in ``notes``.
@@ -458,3 +459,32 @@ def _refuse_infinite(values: np.ndarray, col: str, df: pd.DataFrame, keys: list[
             f"they stand for missing values (df[{col!r}] = df[{col!r}].replace([np.inf, -np.inf], "
             "np.nan)), or correct them at the source."
         )
+
+
+def _pivot_long(
+    df: pd.DataFrame, keys: list[str], variable: str, value: str, extra: list[str | None]
+) -> pd.DataFrame:
+    """Long input (one row per key and variable) made wide by variable; the ``extra`` role
+    columns (cohort, weight) keep each key's first value. Refuses a key given twice for one
+    variable, and variable names that are also role columns."""
+    dup = df.duplicated([*keys, variable], keep=False)
+    if dup.any():
+        first = [_plain(v) for v in df.loc[dup, [*keys, variable]].iloc[0]]
+        raise PanelError(
+            f"Panel: {int(dup.sum())} long rows share their ({', '.join(keys)}, {variable}) "
+            f"key (e.g. {first}); keep one value per unit, period and variable."
+        )
+    roles = [*keys, *(c for c in extra if c is not None)]
+    clash = sorted(set(df[variable].unique()) & set(roles))
+    if clash:
+        raise PanelError(
+            f"Panel: variable column {variable!r} names variables that are also role "
+            f"columns ({clash[:5]}); rename those variables or the role columns."
+        )
+    wide = df.pivot(index=keys, columns=variable, values=value)
+    wide.columns = [str(c) for c in wide.columns]
+    wide = wide.reset_index()
+    for col in (c for c in extra if c is not None):
+        per_key = df.groupby(keys, sort=False)[col].first()
+        wide = wide.merge(per_key.rename(col).reset_index(), on=keys, how="left")
+    return wide

@@ -7,6 +7,8 @@ year), and annual pandas Periods (their year). It refuses, naming the column and
 missing periods, fractions (``2019.5``), numbers too large to be a period, booleans, durations,
 complex numbers, and dates with several per year (monthly data: not yet supported).
 :func:`_calendar_years` holds the one rule for dates, so that finer periods can be added there.
+The cohort column (first treated periods) is read by :func:`_cohort_years` and checked against
+the periods, once per unit, by :func:`check_cohort`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import PanelError
+from evalmodel.panel_columns import _not_a_period
 
 #: Largest magnitude a period may have (floats are exact integers below it).
 MAX_PERIOD = 2.0**53
+
+#: Cohort value of a never-treated unit inside a Panel (inputs may use NaN, 0 or inf).
+NEVER = 0
 
 
 def _first(mask: np.ndarray) -> int:
@@ -179,3 +185,88 @@ def _cohort_years(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
         raise PanelError(str(e).replace("time column", "cohort column", 1)) from None
     notes.extend(n.replace("time column", "cohort column", 1) for n in mine)
     return s if years is None else years
+
+
+def check_cohort(
+    df: pd.DataFrame,
+    cohort: str,
+    periods: np.ndarray,
+    ucode: np.ndarray,
+    unit_ids: np.ndarray,
+    notes: list[str],
+) -> tuple[pd.Series, dict[str, int]]:
+    """The cohort column as int64 (0 = never treated), and the units first treated after the
+    last period (set to 0 here) with their first treated period.
+
+    ``ucode`` gives each row's position in the sorted ``unit_ids``. The checks run on one
+    value per unit once the cohort is known to be constant within units; an int64 column
+    that needs no change is returned as it is (no copy).
+    """
+    raw = df[cohort]
+    whole_numbers = isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu"
+    if whole_numbers:  # no NaN or inf to look for
+        c = raw.to_numpy()
+    elif pd.api.types.is_numeric_dtype(raw):
+        c = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        number = pd.to_numeric(raw, errors="coerce").astype("float64")
+        text = number.isna() & raw.notna()
+        if text.any():
+            pos = int(np.flatnonzero(text.to_numpy())[0])
+            raise PanelError(
+                f"Panel: cohort column {cohort!r} has a non-numeric value "
+                f"{_show(raw.iloc[pos])} in row {pos}; use the first treated period, or "
+                "NaN/0 for never treated."
+            )
+        if pd.api.types.infer_dtype(raw, skipna=True) not in (
+                "integer", "floating", "mixed-integer-float", "empty"):
+            notes.append(f"cohort column {cohort!r}: {int(raw.notna().sum())} values "
+                         "converted from text to numbers")
+        c = number.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not whole_numbers:
+        huge = np.isfinite(c) & (np.abs(c) > MAX_PERIOD)
+    elif c.max() > MAX_PERIOD or c.min() < -MAX_PERIOD:  # two passes, no mask
+        huge = (c > MAX_PERIOD) | (c < -MAX_PERIOD)
+    else:
+        huge = np.zeros(0, dtype=bool)
+    if huge.any():
+        raise PanelError(
+            f"Panel: cohort column {cohort!r} has {int(huge.sum())} values too large to be "
+            f"periods (e.g. {_show(np.float64(c[huge][0]))}); a cohort is the unit's first "
+            "treated period, 0 or NaN for never treated."
+        )
+    never = np.zeros(0, dtype=bool) if whole_numbers else np.isnan(c) | (c == np.inf)
+    if never.any():
+        c = np.where(never, float(NEVER), c)
+    per_unit = np.empty(len(unit_ids), dtype=c.dtype)
+    per_unit[ucode] = c
+    varies = per_unit[ucode] != c
+    if varies.any():
+        first = int(ucode[varies].min())  # the first unit, in the order of the ids
+        vals = [int(v) if float(v).is_integer() else v
+                for v in np.unique(c[ucode == first]).tolist()]
+        raise PanelError(
+            f"Panel: cohort column {cohort!r} changes within unit {unit_ids[first]!r} "
+            f"(values {vals}); a cohort is the unit's first treated period and must be the "
+            "same in every row."
+        )
+    whole = per_unit == np.floor(per_unit)
+    after = whole & (per_unit > periods[-1])  # never treated within the sample (R did)
+    bad = (per_unit != NEVER) & ~np.isin(per_unit, periods) & ~after
+    if bad.any():
+        pos = int(np.flatnonzero(bad[ucode])[0])  # the first such row
+        v = c[pos]
+        v = int(v) if np.isfinite(v) and v == np.floor(v) else v
+        raise PanelError(
+            f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
+            f"{unit_ids[ucode[pos]]!r}), which {_not_a_period(v, periods)}. A cohort is the "
+            "unit's first treated period; 0 or NaN means never treated, and a period after "
+            "the last one means never treated within the sample."
+        )
+    if not after.any():
+        if raw.dtype == np.int64:
+            return raw, {}
+        return pd.Series(c.astype(np.int64), index=df.index), {}
+    late = dict(zip(unit_ids[after].tolist(), per_unit[after].astype(np.int64).tolist(),
+                    strict=True))  # in the order of the ids, whatever the rows' order
+    return pd.Series(np.where(after[ucode], NEVER, c).astype(np.int64), index=df.index), late
