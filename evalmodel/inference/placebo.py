@@ -55,6 +55,47 @@ __all__ = [
 ]
 
 
+def rank_effect_table(index: Mapping[str, Sequence[Any]], estimate: np.ndarray,
+                      statistics: np.ndarray, *, scale: float = 1.0,
+                      conf_level: float) -> pd.DataFrame:
+    """Rank p-values of ``estimate / scale`` among the placebos' ``statistics`` and the
+    intervals inverting the same test.
+
+    The treated statistic is ``(estimate - tau) / scale``; the placebos' do not move with the
+    shift ``tau``. With ``scale = 1`` this is the raw effect-rank test; the augmented synthetic
+    control's studentized test passes the treated unit's forecast scale and the placebos'
+    studentized effects. ``std_error`` is ``scale`` times the placebo statistics' standard
+    deviation.
+
+    Parameters
+    ----------
+    index : mapping
+        Index columns of the table (``index["term"]`` names the rows).
+    estimate : ndarray
+        The treated unit's effects, one per row.
+    statistics : ndarray, shape (n_placebos, n_rows)
+        The placebos' statistics in the same row order.
+    scale : float
+        The treated unit's scale (1: effects are not studentized).
+    conf_level : float
+        Coverage of the intervals.
+    """
+    n = statistics.shape[0]
+    sd = (scale * statistics.std(axis=0, ddof=1) if n >= 2
+          else np.full(estimate.size, np.nan))
+    t = estimate / scale
+    p = rank_p_values(t, statistics)
+    lo, hi = invert_linear_permutation(t, np.full(estimate.size, 1 / scale), statistics,
+                                       np.zeros_like(statistics), 1 - conf_level)
+    out = pd.DataFrame(index).reset_index(drop=True)
+    out["estimate"] = estimate
+    out["std_error"] = sd
+    out["ci_lower"] = lo
+    out["ci_upper"] = hi
+    out["p_value"] = p
+    return out
+
+
 @dataclass(frozen=True)
 class PlaceboResult(Result):
     """Placebos in space around a synthetic control fit.
@@ -183,20 +224,8 @@ class PlaceboResult(Result):
             Coverage of the intervals.
         """
         eff = self.placebo_effects()[list(index["term"])].to_numpy(dtype=float)
-        est = np.asarray(estimate, dtype=float)
-        n = eff.shape[0]
-        sd = eff.std(axis=0, ddof=1) if n >= 2 else np.full(est.size, np.nan)
-        p = rank_p_values(est, eff)
-        # the placebos' effects do not move with the treated unit's outcome: c_j = 0, c0 = 1
-        lo, hi = invert_linear_permutation(est, np.ones(est.size), eff, np.zeros_like(eff),
-                                           1 - conf_level)
-        out = pd.DataFrame(index).reset_index(drop=True)
-        out["estimate"] = est
-        out["std_error"] = sd
-        out["ci_lower"] = lo
-        out["ci_upper"] = hi
-        out["p_value"] = p
-        return out
+        return rank_effect_table(index, np.asarray(estimate, dtype=float), eff,
+                                 conf_level=conf_level)
 
     def ratio_table(self) -> pd.DataFrame:
         """Units sorted by RMSPE ratio, with their MSPEs and whether they are the treated."""

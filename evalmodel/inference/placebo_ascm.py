@@ -51,9 +51,8 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.ascm_placebo import forecast_scales, placebo_ascm_gaps
-from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.errors import EstimationError
-from evalmodel.inference.placebo import PlaceboResult
+from evalmodel.inference.placebo import PlaceboResult, rank_effect_table
 from evalmodel.vocabulary import check_conf_level
 
 __all__ = ["AscmPlaceboResult", "ascm_placebo_in_space", "placebo_from_gaps"]
@@ -124,20 +123,8 @@ class AscmPlaceboResult(PlaceboResult):
         if not self.studentized:
             return super().effect_table(index, estimate, conf_level=conf_level)
         z = self.placebo_statistics()[list(index["term"])].to_numpy(dtype=float)
-        est = np.asarray(estimate, dtype=float)
-        s = float(self.scale[self.treated])
-        sd = s * z.std(axis=0, ddof=1) if z.shape[0] >= 2 else np.full(est.size, np.nan)
-        p = rank_p_values(est / s, z)
-        # the treated statistic is (est - tau) / s; the placebos' do not move with tau
-        lo, hi = invert_linear_permutation(est / s, np.full(est.size, 1 / s), z,
-                                           np.zeros_like(z), 1 - conf_level)
-        out = pd.DataFrame(index).reset_index(drop=True)
-        out["estimate"] = est
-        out["std_error"] = sd
-        out["ci_lower"] = lo
-        out["ci_upper"] = hi
-        out["p_value"] = p
-        return out
+        return rank_effect_table(index, np.asarray(estimate, dtype=float), z,
+                                 scale=float(self.scale[self.treated]), conf_level=conf_level)
 
     @cached_property
     def effect_rank_table(self) -> pd.DataFrame:
