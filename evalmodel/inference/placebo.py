@@ -290,14 +290,41 @@ def placebo_in_space(
     # each placebo is its own nested optimisation
     gaps[:n_donors] = run_tasks(_placebo_gaps, [(problem, int(j), donors, fit.v)
                                                 for j in donors], n_jobs=n_jobs)
-    pre = periods < start
+    return PlaceboResult(**placebo_fields(gaps, periods=periods, start=start, units=units,
+                                          max_pre_mspe_ratio=max_pre_mspe_ratio,
+                                          conf_level=conf_level))
+
+
+def placebo_fields(gaps: np.ndarray, *, periods: np.ndarray, start: int, units: Sequence[str],
+                   max_pre_mspe_ratio: float, conf_level: float) -> dict[str, Any]:
+    """The fields of a :class:`PlaceboResult` from every unit's gaps (donors' rows first, the
+    treated unit's last): pre- and post-period MSPE, their ratio, and which placebos are kept
+    (pre-MSPE within ``max_pre_mspe_ratio`` times the treated unit's).
+
+    Parameters
+    ----------
+    gaps : ndarray, shape (J + 1, T)
+        Each unit's outcome minus its own synthetic control.
+    periods : ndarray
+        The periods (columns).
+    start : int
+        First treated period.
+    units : sequence of str
+        Unit ids in the rows' order.
+    max_pre_mspe_ratio : float
+        The exclusion rule's multiple.
+    conf_level : float
+        Coverage of the intervals.
+    """
+    n_donors = gaps.shape[0] - 1
+    pre = np.asarray(periods) < start
     pre_mspe = (gaps[:, pre] ** 2).mean(axis=1)
     post_mspe = (gaps[:, ~pre] ** 2).mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.sqrt(post_mspe / pre_mspe)
     idx = pd.Index(list(units), name="unit")
     kept = pre_mspe[:n_donors] <= max_pre_mspe_ratio * pre_mspe[n_donors]
-    return PlaceboResult(
+    return dict(
         gaps=pd.DataFrame(gaps, index=idx, columns=periods),
         treated=str(units[n_donors]), start=int(start),
         pre_mspe=pd.Series(pre_mspe, index=idx, name="pre_mspe"),

@@ -52,7 +52,7 @@ import pandas as pd
 
 from evalmodel.core.ascm_placebo import forecast_scales, placebo_ascm_gaps
 from evalmodel.errors import EstimationError
-from evalmodel.inference.placebo import PlaceboResult, rank_effect_table
+from evalmodel.inference.placebo import PlaceboResult, placebo_fields, rank_effect_table
 from evalmodel.vocabulary import check_conf_level
 
 __all__ = ["AscmPlaceboResult", "ascm_placebo_in_space", "placebo_from_gaps"]
@@ -167,26 +167,12 @@ def placebo_from_gaps(gaps: np.ndarray, *, periods: np.ndarray, start: int,
         Each unit's forecast error: the result is an :class:`AscmPlaceboResult` whose tests
         are studentized by it; by default a :class:`PlaceboResult` (raw tests).
     """
-    n0 = gaps.shape[0] - 1
-    pre = np.asarray(periods) < start
-    pre_mspe = (gaps[:, pre] ** 2).mean(axis=1)
-    post_mspe = (gaps[:, ~pre] ** 2).mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.sqrt(post_mspe / pre_mspe)
-    idx = pd.Index(list(units), name="unit")
-    kept = pre_mspe[:n0] <= max_pre_mspe_ratio * pre_mspe[n0]
-    parts: dict[str, Any] = dict(
-        gaps=pd.DataFrame(gaps, index=idx, columns=periods),
-        treated=str(units[n0]), start=int(start),
-        pre_mspe=pd.Series(pre_mspe, index=idx, name="pre_mspe"),
-        post_mspe=pd.Series(post_mspe, index=idx, name="post_mspe"),
-        ratio=pd.Series(ratio, index=idx, name="ratio"),
-        kept=pd.Series(kept, index=idx[:n0], name="kept"),
-        max_pre_mspe_ratio=float(max_pre_mspe_ratio), conf_level=conf_level,
-    )
+    parts = placebo_fields(gaps, periods=periods, start=start, units=units,
+                           max_pre_mspe_ratio=max_pre_mspe_ratio, conf_level=conf_level)
     if scale is None:
         return PlaceboResult(**parts)
-    return AscmPlaceboResult(**parts, scale=pd.Series(scale, index=idx, name="scale"))
+    return AscmPlaceboResult(**parts, scale=pd.Series(scale, index=parts["pre_mspe"].index,
+                                                      name="scale"))
 
 
 def ascm_placebo_in_space(
