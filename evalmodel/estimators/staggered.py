@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from evalmodel.core.clusters import cluster_sums
@@ -166,7 +167,8 @@ def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str
         att[cells.zero] = 0.0
         inf[:, cells.zero] = 0.0
         return att, inf
-    n_t, n_c = treated[code].sum(0), control[code].sum(0)
+    per_code = np.bincount(code, minlength=treated.shape[0])  # units per cohort code
+    n_t, n_c = per_code @ treated, per_code @ control
     empty = (n_t == 0) | (n_c == 0)
     if empty[~cells.zero].any():
         k = int(np.flatnonzero(empty & ~cells.zero)[0])
@@ -210,6 +212,20 @@ def _sample_note(data: StaggeredData, method: str) -> str:
             f"Sant'Anna and Zhao (2020) on {data.n_rows} rows of {data.n} units "
             f"(of {data.n * len(data.periods)} unit-periods), influence functions summed "
             "within units")
+
+
+def _as_text(ids: np.ndarray) -> tuple[str, ...]:
+    """Unit ids as a tuple of text (a Panel's ids already are: no ``str`` call per id then)."""
+    if ids.dtype.kind == "U" or (ids.dtype == object
+                                 and pd.api.types.infer_dtype(ids, skipna=False) == "string"):
+        return tuple(ids.tolist())
+    return tuple(str(u) for u in ids)
+
+
+def _gram(a: np.ndarray) -> np.ndarray:
+    """``a.T @ a`` as a general product of two copies, as before (BLAS's symmetric product
+    is faster but may differ in the last bit)."""
+    return a.T @ a.copy()
 
 
 def _pretest(att: np.ndarray, v: np.ndarray) -> Pretest | None:
@@ -436,7 +452,7 @@ def att_gt(
     pre = np.flatnonzero((cells.cohort - anticipation > cells.time) & ~cells.zero)
     sample = Sample(
         n_obs=data.n_rows, n_units=data.n, n_periods=len(data.periods),
-        treated_units=tuple(str(u) for u in data.units[data.cohort > 0]),
+        treated_units=_as_text(data.units[is_treated]),
         periods=tuple(int(p) for p in data.periods), n_clusters=n_cl,
     )
     notes = [*data.notes,
@@ -457,7 +473,7 @@ def att_gt(
                  "cluster": cluster, "labels": labels, "inference_option": inference},
         influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
-        pretest=_pretest(att[pre], s[:, pre].T @ s[:, pre] / inf.shape[0] ** 2),
+        pretest=_pretest(att[pre], _gram(np.take(s, pre, axis=1)) / inf.shape[0] ** 2),
         n_draws=n_draws, seed=seed,
         anticipation=anticipation, multipliers=multipliers,
         n_treated_clusters=n_tc, design=design,

@@ -161,6 +161,20 @@ def _check_covariates(df: pd.DataFrame, covariates: Sequence[str], fn: str) -> N
             )
 
 
+def _check_observed(cohort: np.ndarray, missing: np.ndarray, outcome: str, fn: str) -> None:
+    """Raise naming the first cohort (0: the never treated) whose outcome is missing in every
+    row; ``missing`` is the units x periods mask of absent or missing values."""
+    values, code = np.unique(cohort, return_inverse=True)
+    observed = np.bincount(code, weights=~missing.all(axis=1), minlength=len(values))
+    if (observed == 0).any():
+        bad = int(values[np.flatnonzero(observed == 0)[0]])
+        label = "the never-treated units" if bad == 0 else f"cohort {bad}"
+        raise EstimationError(
+            f"{fn}: outcome {outcome!r} is missing for every row of {label}; choose another "
+            "outcome or drop those units with panel.select(units=...)."
+        )
+
+
 def _rows_present(
     y: np.ndarray, x: np.ndarray | None, w: np.ndarray, n_rows: int, what: list[str],
     notes: list[str], fn: str,
@@ -293,19 +307,9 @@ def prepare(
                 f"{panel.outcomes[:12]}."
             )
     df = panel.data
-    u, t, g = panel.unit, panel.time, panel.cohort
+    u, t = panel.unit, panel.time
     if covariates:
         _check_covariates(df, covariates, fn)
-    gcode, gvals = pd.factorize(df[g], sort=True)
-    observed = np.bincount(gcode, weights=df[outcome].notna().to_numpy(float),
-                           minlength=len(gvals))
-    if (observed == 0).any():
-        bad = int(gvals[np.flatnonzero(observed == 0)[0]])
-        label = "the never-treated units" if bad == 0 else f"cohort {bad}"
-        raise EstimationError(
-            f"{fn}: outcome {outcome!r} is missing for every row of {label}; choose another "
-            "outcome or drop those units with panel.select(units=...)."
-        )
     notes: list[str] = []
     ucode, units = panel.unit_codes()
     clusters = None
@@ -325,9 +329,12 @@ def prepare(
         if covariates:
             x = np.full((n, n_t, len(covariates)), np.nan)
             x[ucode, tcode, :] = df[list(covariates)].to_numpy(float)
+    # the Panel checked that the cohort is constant within units: read each unit's first row
+    cohort = panel.cohorts().to_numpy().astype(np.int64)
+    missing = np.isnan(y)  # also where a row is absent
+    _check_observed(cohort, missing, outcome, fn)
     w = (np.ones(n) if panel.weight is None
          else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
-    cohort = _per_unit(df[g], ucode, n, "cohort", fn).astype(np.int64)
     cohort = _after_sample(panel, units, cohort, periods, anticipation, notes, fn)
     treated_given = cohort > 0
     present: np.ndarray | None = None
@@ -335,7 +342,7 @@ def prepare(
         y, x, present, keep = _rows_present(y, x, w, len(df), [outcome, *covariates], notes,
                                             fn)
     else:
-        keep = ~np.isnan(y).any(axis=1)
+        keep = ~missing.any(axis=1)
         if x is not None:
             keep &= ~np.isnan(x).any(axis=(1, 2))
         keep &= w > 0
@@ -355,10 +362,12 @@ def prepare(
         raise EstimationError(_no_treated_left(fn, df, panel, ucode, treated_given, keep, early,
                                                outcome, covariates, int(periods[0])))
     keep &= ~early
-    y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units[keep]
-    x = x[keep] if x is not None else None
-    present = present[keep] if present is not None else None
-    clusters = clusters[keep] if clusters is not None else None
+    units_arr = units
+    if not keep.all():
+        y, w, cohort, units_arr = y[keep], w[keep], cohort[keep], units[keep]
+        x = x[keep] if x is not None else None
+        present = present[keep] if present is not None else None
+        clusters = clusters[keep] if clusters is not None else None
     if not (cohort > 0).any():
         raise EstimationError(
             f"{fn}: no treated units are left (cohorts are all 0 after dropping units treated "
@@ -410,10 +419,14 @@ def prepare(
         warnings.warn(f"{fn}: {msg}.", SmallCohortWarning, stacklevel=3)
     if clusters is not None:
         clusters = pd.factorize(clusters)[0]
-    order = np.argsort(cohort, kind="stable")  # cohorts in contiguous blocks
-    y, w, cohort, units_arr = y[order], w[order], cohort[order], units_arr[order]
-    x = x[order] if x is not None else None
-    clusters = clusters[order] if clusters is not None else None
-    present = present[order] if present is not None else None
+    # cohorts in contiguous blocks: a stable sort of the cohorts' ranks (a radix sort on small
+    # integers; the same order as a stable sort of the cohorts themselves)
+    rank = np.unique(cohort, return_inverse=True)[1]
+    order = np.argsort(rank.astype(np.min_scalar_type(int(rank.max()))), kind="stable")
+    y, w, cohort, units_arr = (y.take(order, axis=0), w.take(order), cohort.take(order),
+                               units_arr.take(order))
+    x = x.take(order, axis=0) if x is not None else None
+    clusters = clusters.take(order) if clusters is not None else None
+    present = present.take(order, axis=0) if present is not None else None
     return StaggeredData(units=units_arr, periods=periods, y=y, x=x, w=w, cohort=cohort,
                          cluster=clusters, notes=tuple(notes), present=present)
