@@ -22,6 +22,7 @@ import numbers
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,6 +70,11 @@ __all__ = [
 Operation = SynthOperation
 #: A predictor: a variable averaged over the pre-periods, or ``(variable, periods, operation)``.
 Predictor = str | tuple[str, Sequence[int], str]
+#: Null rejection rates at 10 % of plain synthetic control's placebo p-values (effect rank,
+#: RMSPE ratio) for a unit outside the others' hull, quoted by the hull warning: 1500 worlds
+#: of 16 units, tests/inference/test_placebo_plain_sc_size.py, which checks them.
+OUTSIDE_HULL_PLACEBO_SIZE: Mapping[str, float] = MappingProxyType(
+    {"effect_rank": 0.92, "rmspe_ratio": 0.12})
 
 
 @dataclass(frozen=True)
@@ -230,11 +236,14 @@ def _check(inference: str, v_start: str, ratio: float, conf_level: float) -> Non
 
 
 def _hull_warning(x: np.ndarray | None, labels: list[str], y: np.ndarray, pre_cols: np.ndarray,
-                  pre_rmspe: float) -> str | None:
+                  pre_rmspe: float, *, augmented: bool = False) -> str | None:
     """Say why the treated unit (last column/row) is outside its donors' hull, if it is.
 
     Two sufficient signs: a predictor outside the donors' range (when predictors are given),
     or a pre-period outcome above (below) every donor's in at least half the pre-periods.
+    For plain synthetic control (``augmented`` false) the message adds that its placebo
+    p-values may be anti-conservative for such a unit, with the rates measured in simulation
+    (:data:`OUTSIDE_HULL_PLACEBO_SIZE`).
     """
     out = np.empty(0, dtype=int)
     if x is not None:
@@ -248,9 +257,18 @@ def _hull_warning(x: np.ndarray | None, labels: list[str], y: np.ndarray, pre_co
     why = (f"predictor {labels[out[0]]!r} is outside the donors' range" if out.size else
            f"its pre-period outcome is {'above' if above >= below else 'below'} every donor's "
            f"in {max(above, below):.0%} of pre-periods")
-    return (f"synth: the treated unit lies outside the donors' convex hull ({why}); no weighted "
-            f"average of donors can match it: pre-period RMSPE = {pre_rmspe:.4g}. Consider "
-            "synthetic DiD (em.sdid), which allows a level difference.")
+    msg = (f"synth: the treated unit lies outside the donors' convex hull ({why}); no weighted "
+           f"average of donors can match it: pre-period RMSPE = {pre_rmspe:.4g}. Consider "
+           "synthetic DiD (em.sdid), which allows a level difference.")
+    if augmented:
+        return msg
+    size = OUTSIDE_HULL_PLACEBO_SIZE
+    return (f"{msg} Its placebo p-values may be anti-conservative: in simulated worlds with no "
+            "effect, a unit outside the others' hull was rejected at 10 % by the effect-rank "
+            f"p-value in {size['effect_rank']:.0%} of them and by the RMSPE-ratio p-value in "
+            f"{size['rmspe_ratio']:.0%} (exact size 1/16 with 16 units). augment='ridge' "
+            "reduces the bias, and its default placebo test is studentized (each effect over "
+            "the unit's own forecast error): 13 % in the same kind of worlds.")
 
 
 def synth(
@@ -370,7 +388,8 @@ def synth(
     -----
     ConvexHullWarning
         When the treated unit lies outside the donors' hull; the message shows the pre-period
-        RMSPE.
+        RMSPE and, for plain synthetic control, that its placebo p-values may then be
+        anti-conservative (the null rejection rates measured in simulation).
     """
     from evalmodel.vocabulary import check_optimizer  # issue 15: refuse typos before scipy
     methods = [optimizer] if isinstance(optimizer, str) else list(optimizer)
@@ -483,7 +502,8 @@ def synth(
                   "summaries (R Synth's na.rm = TRUE): " + "; ".join(skipped))
         warnings.warn(na_msg, MissingValueWarning, stacklevel=2)
         notes.append(na_msg.removeprefix("synth: "))
-    msg = _hull_warning(None if predictors is None else x, labels, y, pre_cols, pre_rmspe)
+    msg = _hull_warning(None if predictors is None else x, labels, y, pre_cols, pre_rmspe,
+                        augmented=augment != "none")
     if msg is not None:
         warnings.warn(msg, ConvexHullWarning, stacklevel=2)
         notes.append(msg.removeprefix("synth: "))
