@@ -227,8 +227,12 @@ def cells_without_covariates(
             rows: slice | np.ndarray = slice(int(bounds[c]), int(bounds[c + 1]))
         else:
             rows = np.flatnonzero(code == c)
-        block = np.matmul(y[rows], sel * a[c])
+        if isinstance(rows, slice):  # the product written in place (no block copied in)
+            block = np.matmul(y[rows], sel * a[c], out=inf[rows])
+        else:
+            block = np.matmul(y[rows], sel * a[c])
         block -= b[c]
         block *= (n * w[rows])[:, None]
-        inf[rows] = block
+        if not isinstance(rows, slice):
+            inf[rows] = block
     return eta_t - eta_c, inf

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -245,7 +246,8 @@ class AttGtResult(EstimateResult):
     The :attr:`table` has one row per (cohort, time) with ``event_time = time - cohort``,
     ``base_period`` and the value columns; with bootstrap inference also the simultaneous band
     ``band_lower``/``band_upper``. :meth:`aggregate` combines the cells; :attr:`pretest` is
-    the Wald test of the pre-treatment cells. :attr:`design` is set when the aggregations
+    the Wald test of the pre-treatment cells (rows :attr:`pre_cells` of the table), computed
+    when first read. :attr:`design` is set when the aggregations
     use design-based inference by default (``inference="auto"`` with few treated clusters):
     the panel, treated units and comparison pool of the placebo test.
     """
@@ -255,13 +257,24 @@ class AttGtResult(EstimateResult):
     unit_weight: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     cluster_codes: np.ndarray | None = field(default=None, repr=False)
     periods: tuple[int, ...] = ()
-    pretest: Pretest | None = None
+    pre_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp),
+                                  repr=False)
     n_draws: int = 999
     seed: int | None = None
     anticipation: int = 0
     multipliers: Multipliers = "rademacher"
     n_treated_clusters: int = 0
     design: dict[str, Any] | None = field(default=None, repr=False)
+
+    @cached_property
+    def pretest(self) -> Pretest | None:
+        """Wald test that the pre-treatment cells (:attr:`pre_cells`, rows of :attr:`table`)
+        are all zero, with their analytic covariance (computed when first read)."""
+        if len(self.pre_cells) == 0:
+            return None
+        s = cluster_sums(np.take(self.influence, self.pre_cells, axis=1), self.cluster_codes)
+        att = self.table["estimate"].to_numpy(dtype=float)[self.pre_cells]
+        return _pretest(att, _gram(s) / self.influence.shape[0] ** 2)
 
     @property
     def n_boot(self) -> int:
@@ -473,7 +486,7 @@ def att_gt(
                  "cluster": cluster, "labels": labels, "inference_option": inference},
         influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
-        pretest=_pretest(att[pre], _gram(np.take(s, pre, axis=1)) / inf.shape[0] ** 2),
+        pre_cells=pre,
         n_draws=n_draws, seed=seed,
         anticipation=anticipation, multipliers=multipliers,
         n_treated_clusters=n_tc, design=design,

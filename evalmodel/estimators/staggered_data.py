@@ -329,8 +329,12 @@ def prepare(
         if covariates:
             x = np.full((n, n_t, len(covariates)), np.nan)
             x[ucode, tcode, :] = df[list(covariates)].to_numpy(float)
-    # the Panel checked that the cohort is constant within units: read each unit's first row
-    cohort = panel.cohorts().to_numpy().astype(np.int64)
+    # the Panel checked that the cohort is constant within units: any row of a unit gives it
+    cohort = np.empty(n, dtype=np.int64)
+    if len(df) == n * n_t:
+        cohort[:] = df[panel.cohort].to_numpy()[::n_t]
+    else:
+        cohort[ucode] = df[panel.cohort].to_numpy()
     missing = np.isnan(y)  # also where a row is absent
     _check_observed(cohort, missing, outcome, fn)
     w = (np.ones(n) if panel.weight is None
