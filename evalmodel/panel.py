@@ -338,6 +338,12 @@ class Panel:
         """A copy of the validated long frame (one row per key), sorted by unit and time."""
         return self._data.copy()
 
+    def column(self, name: str) -> np.ndarray:
+        """One column of :attr:`data` as a read-only array, without copying the frame."""
+        values = self._data[name].to_numpy().view()
+        values.flags.writeable = False
+        return values
+
     @property
     def unit(self) -> str:
         """Name of the unit column."""

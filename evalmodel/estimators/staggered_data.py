@@ -306,44 +306,46 @@ def prepare(
                 f"{fn}: covariate {c!r} is not a variable of the panel; variables are "
                 f"{panel.outcomes[:12]}."
             )
-    df = panel.data
     u, t = panel.unit, panel.time
+    col = panel.column  # read-only columns, no copy of the frame
     if covariates:
-        _check_covariates(df, covariates, fn)
+        _check_covariates(pd.DataFrame({c: col(c) for c in covariates}), covariates, fn)
     notes: list[str] = []
     ucode, units = panel.unit_codes()
     clusters = None
     if cluster is not None and cluster not in ("unit", u):
-        _, clusters = unit_clusters(panel, cluster, fn, df)
+        _, clusters = unit_clusters(panel, cluster, fn)
     periods = panel.periods
     n, n_t = len(units), len(periods)
-    if len(df) == n * n_t:  # balanced: rows are sorted by unit and period, so a reshape
-        y = df[outcome].to_numpy(float).reshape(n, n_t)
-        x = (df[list(covariates)].to_numpy(float).reshape(n, n_t, len(covariates))
-             if covariates else None)
+    n_rows = len(ucode)
+    covs = np.column_stack([col(c).astype(float) for c in covariates]) if covariates else None
+    if n_rows == n * n_t:  # balanced: rows are sorted by unit and period, so a reshape
+        y = col(outcome).astype(float, copy=False).reshape(n, n_t)  # read only until sorted
+        x = covs.reshape(n, n_t, len(covariates)) if covs is not None else None
     else:
-        tcode = np.searchsorted(periods, df[t].to_numpy())
+        tcode = np.searchsorted(periods, col(t))
         y = np.full((n, n_t), np.nan)
-        y[ucode, tcode] = df[outcome].to_numpy(float)
+        y[ucode, tcode] = col(outcome)
         x = None
-        if covariates:
+        if covs is not None:
             x = np.full((n, n_t, len(covariates)), np.nan)
-            x[ucode, tcode, :] = df[list(covariates)].to_numpy(float)
+            x[ucode, tcode, :] = covs
     # the Panel checked that the cohort is constant within units: any row of a unit gives it
     cohort = np.empty(n, dtype=np.int64)
-    if len(df) == n * n_t:
-        cohort[:] = df[panel.cohort].to_numpy()[::n_t]
+    if n_rows == n * n_t:
+        cohort[:] = col(panel.cohort)[::n_t]
     else:
-        cohort[ucode] = df[panel.cohort].to_numpy()
+        cohort[ucode] = col(panel.cohort)
     missing = np.isnan(y)  # also where a row is absent
     _check_observed(cohort, missing, outcome, fn)
     w = (np.ones(n) if panel.weight is None
-         else _per_unit(df[panel.weight], ucode, n, f"weight {panel.weight!r}", fn).astype(float))
+         else _per_unit(pd.Series(col(panel.weight)), ucode, n, f"weight {panel.weight!r}",
+                        fn).astype(float))
     cohort = _after_sample(panel, units, cohort, periods, anticipation, notes, fn)
     treated_given = cohort > 0
     present: np.ndarray | None = None
     if allow_unbalanced:
-        y, x, present, keep = _rows_present(y, x, w, len(df), [outcome, *covariates], notes,
+        y, x, present, keep = _rows_present(y, x, w, n_rows, [outcome, *covariates], notes,
                                             fn)
     else:
         keep = ~missing.any(axis=1)
@@ -363,8 +365,9 @@ def prepare(
         notes.append(msg)
         warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
     if treated_given.any() and not (treated_given & keep & ~early).any():
-        raise EstimationError(_no_treated_left(fn, df, panel, ucode, treated_given, keep, early,
-                                               outcome, covariates, int(periods[0])))
+        raise EstimationError(_no_treated_left(fn, panel.data, panel, ucode, treated_given,
+                                               keep, early, outcome, covariates,
+                                               int(periods[0])))
     keep &= ~early
     units_arr = units
     if not keep.all():
