@@ -41,7 +41,7 @@ from evalmodel.estimators._common import (
 )
 from evalmodel.estimators.drdid import KERNELS, cells_without_covariates
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
-from evalmodel.estimators.staggered_data import StaggeredData, prepare
+from evalmodel.estimators.staggered_data import StaggeredData, cohort_codes, prepare
 from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
@@ -119,7 +119,7 @@ def plan_cells(periods: np.ndarray, cohorts: np.ndarray, anticipation: int,
 def _masks(data: StaggeredData, cells: Cells, control_group: str, anticipation: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cohort codes per unit and, per cohort code x cell, the treated and comparison masks."""
-    codes_of, code = np.unique(data.cohort, return_inverse=True)
+    codes_of, code = cohort_codes(data.cohort)
     treated = codes_of[:, None] == cells.cohort[None, :]
     if control_group == "never":
         control = np.repeat((codes_of == 0)[:, None], len(cells.cohort), axis=1)

@@ -46,7 +46,28 @@ from evalmodel.errors import (
 )
 from evalmodel.panel import Panel, late_cohort_note
 
-__all__ = ["StaggeredData", "prepare", "unit_clusters"]
+__all__ = ["StaggeredData", "cohort_codes", "prepare", "unit_clusters"]
+
+
+def cohort_codes(cohort: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct cohorts and each unit's position among them (``np.unique`` with
+    ``return_inverse``), in one pass when the units are already in cohort order or the cohorts
+    span a small range of integers."""
+    c = np.asarray(cohort)
+    if len(c) == 0:
+        return np.unique(c, return_inverse=True)
+    if bool(np.all(c[1:] >= c[:-1])):  # in cohort order (StaggeredData)
+        change = np.empty(len(c), dtype=bool)
+        change[0] = True
+        np.not_equal(c[1:], c[:-1], out=change[1:])
+        return c[change], np.cumsum(change) - 1
+    lo, hi = int(c.min()), int(c.max())
+    if c.dtype.kind in "iu" and hi - lo <= 4 * len(c) + 1024:  # a table over the range
+        seen = np.zeros(hi - lo + 1, dtype=bool)
+        seen[c - lo] = True
+        position = np.cumsum(seen) - 1
+        return np.flatnonzero(seen) + lo, position[c - lo]
+    return np.unique(c, return_inverse=True)
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,7 @@ class StaggeredData:
     @property
     def cohorts(self) -> np.ndarray:
         """Sorted treatment cohorts (never-treated excluded)."""
-        c = np.unique(self.cohort)
+        c = cohort_codes(self.cohort)[0]
         return c[c > 0]
 
 
@@ -164,7 +185,9 @@ def _check_covariates(df: pd.DataFrame, covariates: Sequence[str], fn: str) -> N
 def _check_observed(cohort: np.ndarray, missing: np.ndarray, outcome: str, fn: str) -> None:
     """Raise naming the first cohort (0: the never treated) whose outcome is missing in every
     row; ``missing`` is the units x periods mask of absent or missing values."""
-    values, code = np.unique(cohort, return_inverse=True)
+    if not missing.any():
+        return
+    values, code = cohort_codes(cohort)
     observed = np.bincount(code, weights=~missing.all(axis=1), minlength=len(values))
     if (observed == 0).any():
         bad = int(values[np.flatnonzero(observed == 0)[0]])
@@ -348,7 +371,7 @@ def prepare(
         y, x, present, keep = _rows_present(y, x, w, n_rows, [outcome, *covariates], notes,
                                             fn)
     else:
-        keep = ~missing.any(axis=1)
+        keep = ~missing.any(axis=1) if missing.any() else np.ones(n, dtype=bool)
         if x is not None:
             keep &= ~np.isnan(x).any(axis=(1, 2))
         keep &= w > 0
@@ -428,7 +451,7 @@ def prepare(
         clusters = pd.factorize(clusters)[0]
     # cohorts in contiguous blocks: a stable sort of the cohorts' ranks (a radix sort on small
     # integers; the same order as a stable sort of the cohorts themselves)
-    rank = np.unique(cohort, return_inverse=True)[1]
+    rank = cohort_codes(cohort)[1]
     order = np.argsort(rank.astype(np.min_scalar_type(int(rank.max()))), kind="stable")
     y, w, cohort, units_arr = (y.take(order, axis=0), w.take(order), cohort.take(order),
                                units_arr.take(order))
