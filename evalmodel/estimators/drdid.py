@@ -22,6 +22,7 @@ are no covariates, where all three kernels reduce to the same difference of weig
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,7 +31,9 @@ from evalmodel.vocabulary import DrDidMethod
 
 __all__ = [
     "KERNELS",
+    "CellFactors",
     "Method",
+    "cell_factors",
     "cells_without_covariates",
     "dr_panel",
     "ipw_panel",
@@ -171,6 +174,105 @@ def dr_panel(
 KERNELS: dict[str, Kernel] = {"dr": dr_panel, "ipw": ipw_panel, "reg": reg_panel}
 
 
+@dataclass(frozen=True, eq=False)
+class CellFactors:
+    """The influence functions of every cell without covariates, in factored form.
+
+    Unit ``i`` of cohort code ``c`` has ``inf[i, k] = n w_i (y_i @ sel[:, k] a[c, k] - b[c, k])``
+    (0 in the cells of ``zero``). :meth:`matrix` builds the ``(n, K)`` matrix;
+    :meth:`sum_squares` gives its column sums of squares from per-cohort moments of ``y``
+    without building it.
+    """
+
+    y: np.ndarray
+    w: np.ndarray
+    code: np.ndarray
+    sel: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    zero: np.ndarray
+
+    def _blocks(self) -> list[slice | np.ndarray]:
+        """The rows of each cohort code (slices when the units are in cohort order)."""
+        code, n_codes = self.code, self.a.shape[0]
+        if bool(np.all(code[1:] >= code[:-1])):
+            bounds = np.searchsorted(code, np.arange(n_codes + 1))
+            return [slice(int(bounds[c]), int(bounds[c + 1])) for c in range(n_codes)]
+        return [np.flatnonzero(code == c) for c in range(n_codes)]
+
+    def matrix(self) -> np.ndarray:
+        """The ``(n, K)`` influence functions (mean zero, ``var = sum(inf**2)/n**2``)."""
+        y, w, sel, a, b = self.y, self.w, self.sel, self.a, self.b
+        n = y.shape[0]
+        inf = np.empty((n, sel.shape[1]))
+        for c, rows in enumerate(self._blocks()):  # one product per cohort: n w (Y S a_c - b_c)
+            if isinstance(rows, slice):  # the product written in place (no block copied in)
+                block = np.matmul(y[rows], sel * a[c], out=inf[rows])
+            else:
+                block = np.matmul(y[rows], sel * a[c])
+            block -= b[c]
+            block *= (n * w[rows])[:, None]
+            if not isinstance(rows, slice):
+                inf[rows] = block
+        inf[:, self.zero] = 0.0
+        return inf
+
+    def sum_squares(self) -> np.ndarray:
+        """``(matrix() ** 2).sum(axis=0)`` from each cohort's moments of ``y``, centred at its
+        ``w**2``-weighted mean (equal to rounding; no ``(n, K)`` matrix)."""
+        y, w, sel, a, b = self.y, self.w, self.sel, self.a, self.b
+        n = y.shape[0]
+        out = np.zeros(sel.shape[1])
+        for c, rows in enumerate(self._blocks()):
+            yc, w2 = y[rows], w[rows] ** 2
+            sw2 = float(w2.sum())
+            mu = (w2 @ yc) / sw2
+            z = yc - mu
+            g = (z * w2[:, None]).T @ z  # sum of w^2 (y - mu)(y - mu)' over the cohort
+            centre = (mu @ sel) * a[c] - b[c]  # the cell's term at the cohort's mean
+            out += np.einsum("tk,tu,uk->k", sel, g, sel) * a[c] ** 2 + centre ** 2 * sw2
+        out *= float(n) ** 2
+        out[self.zero] = 0.0
+        return out
+
+
+def cell_factors(
+    y: np.ndarray,
+    w: np.ndarray,
+    code: np.ndarray,
+    t_idx: np.ndarray,
+    b_idx: np.ndarray,
+    treated: np.ndarray,
+    control: np.ndarray,
+    zero: np.ndarray | None = None,
+) -> tuple[np.ndarray, CellFactors]:
+    """Every cell's ATT and its influence functions in factored form (no covariates).
+
+    The arguments are those of :func:`cells_without_covariates`; ``zero`` marks cells whose
+    influence functions are set to 0.
+    """
+    n = y.shape[0]
+    # cohort-by-period weighted sums: every cell's means come from this small matrix
+    n_codes = treated.shape[0]
+    ind = np.zeros((n_codes, n))
+    ind[code, np.arange(n)] = w
+    sums = ind @ y
+    mass = ind.sum(axis=1)
+    dsum = sums[:, t_idx] - sums[:, b_idx]
+    s_t = mass @ treated
+    s_c = mass @ control
+    eta_t = np.einsum("ck,ck->k", dsum, treated) / s_t
+    eta_c = np.einsum("ck,ck->k", dsum, control) / s_c
+    a = treated / s_t - control / s_c
+    b = treated * (eta_t / s_t) - control * (eta_c / s_c)
+    k = len(t_idx)
+    sel = np.zeros((y.shape[1], k))
+    sel[t_idx, np.arange(k)] += 1.0
+    sel[b_idx, np.arange(k)] -= 1.0
+    zero = np.zeros(k, dtype=bool) if zero is None else zero
+    return eta_t - eta_c, CellFactors(y=y, w=w, code=code, sel=sel, a=a, b=b, zero=zero)
+
+
 def cells_without_covariates(
     y: np.ndarray,
     w: np.ndarray,
@@ -201,38 +303,5 @@ def cells_without_covariates(
     influence : ndarray (n, K)
         Influence functions scaled to the whole sample (mean zero, ``var = sum(inf**2)/n**2``).
     """
-    n = y.shape[0]
-    # cohort-by-period weighted sums: every cell's means come from this small matrix
-    n_codes = treated.shape[0]
-    ind = np.zeros((n_codes, n))
-    ind[code, np.arange(n)] = w
-    sums = ind @ y
-    mass = ind.sum(axis=1)
-    dsum = sums[:, t_idx] - sums[:, b_idx]
-    s_t = mass @ treated
-    s_c = mass @ control
-    eta_t = np.einsum("ck,ck->k", dsum, treated) / s_t
-    eta_c = np.einsum("ck,ck->k", dsum, control) / s_c
-    a = treated / s_t - control / s_c
-    b = treated * (eta_t / s_t) - control * (eta_c / s_c)
-    k = len(t_idx)
-    sel = np.zeros((y.shape[1], k))
-    sel[t_idx, np.arange(k)] += 1.0
-    sel[b_idx, np.arange(k)] -= 1.0
-    inf = np.empty((n, k))
-    ordered = bool(np.all(code[1:] >= code[:-1]))
-    bounds = np.searchsorted(code, np.arange(n_codes + 1)) if ordered else None
-    for c in range(n_codes):  # one matrix product per cohort: IF = n w (Y S diag(a_c) - b_c)
-        if bounds is not None:
-            rows: slice | np.ndarray = slice(int(bounds[c]), int(bounds[c + 1]))
-        else:
-            rows = np.flatnonzero(code == c)
-        if isinstance(rows, slice):  # the product written in place (no block copied in)
-            block = np.matmul(y[rows], sel * a[c], out=inf[rows])
-        else:
-            block = np.matmul(y[rows], sel * a[c])
-        block -= b[c]
-        block *= (n * w[rows])[:, None]
-        if not isinstance(rows, slice):
-            inf[rows] = block
-    return eta_t - eta_c, inf
+    att, factors = cell_factors(y, w, code, t_idx, b_idx, treated, control)
+    return att, factors.matrix()

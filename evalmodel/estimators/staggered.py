@@ -39,7 +39,7 @@ from evalmodel.estimators._common import (
     check_two_periods,
     warn_few_clusters,
 )
-from evalmodel.estimators.drdid import KERNELS, cells_without_covariates
+from evalmodel.estimators.drdid import KERNELS, CellFactors, cell_factors
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, cohort_codes, prepare
 from evalmodel.inference.multiplier import multiplier_bootstrap
@@ -160,8 +160,9 @@ def _estimate_rc(data: StaggeredData, present: np.ndarray, cells: Cells, method:
 
 
 def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str,
-              anticipation: int) -> tuple[np.ndarray, np.ndarray]:
-    """ATT and the (n, K) influence functions of every cell."""
+              anticipation: int) -> tuple[np.ndarray, np.ndarray | CellFactors]:
+    """ATT and the (n, K) influence functions of every cell (in factored form without
+    covariates on a balanced panel)."""
     _, code, treated, control = _masks(data, cells, control_group, anticipation)
     if data.present is not None:
         att, inf = _estimate_rc(data, data.present, cells, method, code, treated, control)
@@ -179,8 +180,10 @@ def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str
             "control_group='never' or drop that cohort."
         )
     if data.x is None:
-        att, inf = cells_without_covariates(data.y, data.w, code, cells.t_idx, cells.b_idx,
-                                            treated, control)
+        att, factors = cell_factors(data.y, data.w, code, cells.t_idx, cells.b_idx, treated,
+                                    control, zero=cells.zero)
+        att[cells.zero] = 0.0
+        return att, factors
     else:
         kernel = KERNELS[method]
         n, k_all = data.n, len(cells.cohort)
@@ -252,7 +255,8 @@ class AttGtResult(EstimateResult):
     the panel, treated units and comparison pool of the placebo test.
     """
 
-    influence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    influence_source: np.ndarray | CellFactors = field(
+        default_factory=lambda: np.zeros((0, 0)), repr=False)
     unit_cohort: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     unit_weight: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     cluster_codes: np.ndarray | None = field(default=None, repr=False)
@@ -265,6 +269,13 @@ class AttGtResult(EstimateResult):
     multipliers: Multipliers = "rademacher"
     n_treated_clusters: int = 0
     design: dict[str, Any] | None = field(default=None, repr=False)
+
+    @cached_property
+    def influence(self) -> np.ndarray:
+        """The ``(n, K)`` influence functions of the cells (built when first read from
+        :attr:`influence_source` when that holds them in factored form)."""
+        src = self.influence_source
+        return src if isinstance(src, np.ndarray) else src.matrix()
 
     @cached_property
     def pretest(self) -> Pretest | None:
@@ -423,8 +434,13 @@ def att_gt(
     att, inf = _estimate(data, cells, method, control_group, anticipation)
     index = {"cohort": cells.cohort, "time": cells.time,
              "event_time": cells.time - cells.cohort, "base_period": cells.base}
-    s = cluster_sums(inf, data.cluster)
-    se = np.sqrt(np.einsum("ij,ij->j", s, s)) / inf.shape[0]  # analytic standard errors
+    if isinstance(inf, CellFactors) and (data.cluster is not None or inference == "bootstrap"):
+        inf = inf.matrix()
+    if isinstance(inf, CellFactors):  # unit-level: the sums of squares without the matrix
+        se = np.sqrt(inf.sum_squares()) / data.n  # analytic standard errors
+    else:
+        s = cluster_sums(inf, data.cluster)
+        se = np.sqrt(np.einsum("ij,ij->j", s, s)) / inf.shape[0]  # analytic standard errors
     is_treated = data.cohort > 0
     n_tc = int(is_treated.sum()) if data.cluster is None else len(
         np.unique(data.cluster[is_treated]))
@@ -438,6 +454,7 @@ def att_gt(
               "bootstrap": f"multiplier bootstrap ({n_draws} {multipliers} draws, seed {seed})"
               + clustered}
     if inference == "bootstrap":
+        inf = inf.matrix() if isinstance(inf, CellFactors) else inf  # already built above
         boot = multiplier_bootstrap(inf, n_draws=n_draws, seed=seed, cluster=data.cluster,
                                     conf_level=conf_level, multipliers=multipliers)
         se = boot.std_error
@@ -484,7 +501,7 @@ def att_gt(
                  "repeated_cross_section": data.present is not None,
                  "crit_value": boot.crit_value if inference == "bootstrap" else None,
                  "cluster": cluster, "labels": labels, "inference_option": inference},
-        influence=inf, unit_cohort=data.cohort, unit_weight=data.w,
+        influence_source=inf, unit_cohort=data.cohort, unit_weight=data.w,
         cluster_codes=data.cluster, periods=tuple(int(p) for p in data.periods),
         pre_cells=pre,
         n_draws=n_draws, seed=seed,
