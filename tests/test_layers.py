@@ -43,7 +43,7 @@ PACKAGE = Path(evalmodel.__file__).parent
 #: (``evalmodel``, the top-level namespace, matches only itself, so a new module needs a place).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel.known_breaks",
-                    "evalmodel._version", "evalmodel.vocabulary")),
+                    "evalmodel._version", "evalmodel.vocabulary", "evalmodel.solver_options")),
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.panel_periods",
                     "evalmodel.results",

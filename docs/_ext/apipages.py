@@ -17,7 +17,7 @@ __all__ = ["EXTRA_MODULES", "api_groups", "write_api_index"]
 #: Modules documented in full besides the names of ``evalmodel.__all__``.
 EXTRA_MODULES = ("evalmodel.breaks", "evalmodel.cases", "evalmodel.coverage",
                  "evalmodel.datasets", "evalmodel.errors", "evalmodel.names", "evalmodel.report",
-                 "evalmodel.results", "evalmodel.vocabulary")
+                 "evalmodel.results", "evalmodel.solver_options", "evalmodel.vocabulary")
 
 _GROUPS = (
     ("data", "Panels and data"),

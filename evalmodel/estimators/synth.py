@@ -391,7 +391,7 @@ def synth(
         RMSPE and, for plain synthetic control, that its placebo p-values may then be
         anti-conservative (the null rejection rates measured in simulation).
     """
-    from evalmodel.vocabulary import check_optimizer  # issue 15: refuse typos before scipy
+    from evalmodel.solver_options import check_optimizer  # issue 15: typos refused before scipy
     methods = [optimizer] if isinstance(optimizer, str) else list(optimizer)
     if not methods:
         raise EstimationError("synth: optimizer=[] names no method; pass e.g. "
