@@ -75,6 +75,12 @@ _NDEPS = 1e-3
 _R_MAXIT = {"nelder-mead": 500, "bfgs": 100}
 #: Generations and seed of the global search of ``v_start="global"``.
 _GLOBAL_ITER, _GLOBAL_SEED = 200, 0
+#: Cross-validated V: V's whose validation loss is within this relative tolerance of the best
+#: count as equally good (the validation fit does not identify V; Kloessner et al. 2018), and
+#: among them the one whose weights fit the whole pre-period outcome best is kept.
+TIE_RTOL = 1e-8
+#: Function evaluations of that tie-break's Nelder-Mead search.
+_TIE_MAXFEV = 3000
 
 
 def simplex_ls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -204,6 +210,7 @@ def fit_v(
     optimizer: str | Sequence[str] = DEFAULT_OPTIMIZERS,
     optimizer_options: Mapping[str, Any] | None = None,
     x_apply: tuple[np.ndarray, np.ndarray] | None = None,
+    tie_break: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> VFit:
     """Choose V by the fit-period MSPE and return the unit weights.
 
@@ -228,6 +235,12 @@ def fit_v(
     x_apply : (x0, x1), optional
         Predictors on which the final W is computed with the chosen V (the validation window of
         Abadie, Diamond and Hainmueller 2015); by default ``(x0, x1)``.
+    tie_break : (y0, y1), optional
+        With ``x_apply``: the donors' (T, J) and the treated unit's (T,) outcomes over the
+        whole pre-period. The validation loss often leaves V unidentified (V's far apart reach
+        it to 1e-8); from the best V a Nelder-Mead search then keeps, among the V's within
+        :data:`TIE_RTOL` of the best validation loss, the one whose weights (on ``x_apply``)
+        fit these outcomes best. Not used for placebo fits (``warm_v``).
 
     Returns
     -------
@@ -276,7 +289,36 @@ def fit_v(
                 best, best_val = np.abs(res.x), val
     if best is None:  # every run ended where the loss is infinite (V all zero)
         best = np.full(k, 1.0 / k)
+    elif tie_break is not None and x_apply is not None and warm_v is None and np.isfinite(
+            best_val) and best_val > 0:
+        best = _tie_break(best, best_val, train.loss, apply.weights, *tie_break)
+        runs.append(("tie-break", "Nelder-Mead", float(train.loss(best / best.sum()))))
     return finish(best, tuple(runs))
+
+
+def _tie_break(v0: np.ndarray, loss0: float, loss: Any, weights: Any, y0: np.ndarray,
+               y1: np.ndarray) -> np.ndarray:
+    """Among the V's whose validation loss is within :data:`TIE_RTOL` of ``loss0``, search
+    from ``v0`` for the one whose weights fit ``y1`` by ``y0`` best (a penalty keeps the
+    search inside that set); ``v0`` if nothing better is found."""
+
+    def fit(v: np.ndarray) -> float:
+        v = np.abs(v)
+        e = y1 - y0 @ weights(v / v.sum())
+        return float(e @ e / len(e))
+
+    def objective(v: np.ndarray) -> float:
+        v = np.abs(v)
+        if not v.sum() > 0:
+            return np.inf
+        excess = max(0.0, loss(v / v.sum()) / loss0 - 1.0 - TIE_RTOL)
+        return fit(v) * (1.0 + 1e6 * excess)
+
+    res = minimize(objective, v0, method="Nelder-Mead",
+                   options={"maxfev": _TIE_MAXFEV, "xatol": 1e-10, "fatol": 1e-10})
+    v = np.abs(res.x)
+    ok = v.sum() > 0 and loss(v / v.sum()) <= loss0 * (1.0 + TIE_RTOL) and fit(v) < fit(v0)
+    return v if ok else v0
 
 
 @dataclass(frozen=True)
@@ -296,6 +338,9 @@ class SynthProblem:
         Columns of ``y`` whose fit chooses V.
     x_train : ndarray, shape (k, N), optional
         Training-window predictors that choose V, when V is cross-validated.
+    pre_cols : ndarray of int, optional
+        Pre-period columns of ``y``; with ``x_train``, the tie-break of :func:`fit_v` among
+        V's of equal validation loss fits these.
     scale : bool
         Scale predictors by their standard deviation across the units of a fit.
     v_start, custom_v, optimizer, optimizer_options
@@ -311,6 +356,7 @@ class SynthProblem:
     custom_v: np.ndarray | None = None
     optimizer: str | Sequence[str] = DEFAULT_OPTIMIZERS
     optimizer_options: Mapping[str, Any] | None = None
+    pre_cols: np.ndarray | None = None
 
     def _scaled(self, x: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xs = scale_predictors(x[:, cols]) if self.scale else x[:, cols]
@@ -334,7 +380,9 @@ class SynthProblem:
                               "optimizer_options": self.optimizer_options}
         if self.x_train is not None:
             t0, t1 = self._scaled(self.x_train, cols)
-            return fit_v(t0, t1, z0, z1, x_apply=(x0, x1), **kw)
+            tie = None if self.pre_cols is None else (self.y[pool][:, self.pre_cols].T,
+                                                      self.y[target, self.pre_cols])
+            return fit_v(t0, t1, z0, z1, x_apply=(x0, x1), tie_break=tie, **kw)
         return fit_v(x0, x1, z0, z1, **kw)
 
     def gaps(self, target: int, pool: np.ndarray, w: np.ndarray) -> np.ndarray:

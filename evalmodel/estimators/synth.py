@@ -481,7 +481,7 @@ def synth(
             )
         problem = SynthProblem(x=x, y=y, fit_cols=fit_cols, x_train=x_train, v_start=v_start,
                                custom_v=cv, optimizer=optimizer,
-                               optimizer_options=optimizer_options)
+                               optimizer_options=optimizer_options, pre_cols=pre_cols)
     n0 = len(design.donors)
     pool, target = np.arange(n0), n0
     vfit = problem.fit(target, pool)

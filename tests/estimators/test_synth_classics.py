@@ -21,9 +21,10 @@ loss and pre-period RMSPE must be lower and our weights nearer the published one
 Germany: our validation loss (the objective of the V search) must be no worse than pysyncon's,
 and at pysyncon's own V our exact inner solution must fit 1960-1989 no worse than its SLSQP
 one; both weight vectors are within 0.02 of the published. The validation fit does not identify
-V (V's 0.05 apart reach the same loss to 1e-8), so the 1960-1989 RMSPE of the two packages'
-own V's differ by chance (this run: 128.4 ours, 127.5 pysyncon's; pysyncon alone moves between
-127 and 129 with rounding-level changes of its input).
+V (V's 0.05 apart reach the same loss to 1e-8), so among the V's within ``TIE_RTOL`` of the best
+validation loss ``synth`` keeps the one whose weights fit the whole pre-period best; its
+1960-1989 RMSPE must be no worse than pysyncon's (this run: 124.7 ours, 127.5 pysyncon's; 128.4
+for our V without the tie-break).
 
 The tests read the data from ``$EVALMODEL_REFERENCE_DATA`` (``.ci/run`` sets it) and are
 skipped without it.
@@ -39,6 +40,7 @@ import pytest
 from pysyncon import Dataprep, Synth
 
 import evalmodel as em
+from evalmodel.core.synth_solver import TIE_RTOL
 from evalmodel.errors import ConvexHullWarning, EstimationError, MissingValueWarning
 from evalmodel.estimators.synth import synth
 
@@ -200,8 +202,14 @@ def test_west_germany_cross_validated(germany: pd.DataFrame) -> None:
     with pytest.warns(MissingValueWarning):
         two = synth(panel, "gdp", predictors=GERMANY_MAIN, custom_v=list(train.v),
                     fit_periods=R80, predictor_na="skip", **kw)  # type: ignore[arg-type]
-    assert np.allclose(two.weights, r.weights, atol=1e-9)
-    assert np.allclose(r.v, train.v, atol=1e-12)
+    # the validation fit does not identify V: among the V's within TIE_RTOL of the two steps'
+    # validation loss, the built-in route keeps the one whose weights fit 1960-1990 best
+    with pytest.warns(ConvexHullWarning):
+        at_r = synth(panel, "gdp", predictors=GERMANY_TRAIN, custom_v=list(r.v),
+                     fit_periods=R80, predictor_na="skip", **kw)  # type: ignore[arg-type]
+    assert at_r.details["loss_v"] <= train.details["loss_v"] * (1 + TIE_RTOL + 1e-12)
+    assert r.pre_rmspe < two.pre_rmspe
+    assert not np.allclose(r.v, train.v, atol=1e-3)  # the tie-break moved V
     # peer in the same run, same data and predictors
     w_peer, v_peer, train_loss_peer, mspe_peer = _germany_peer(germany)
     assert (w_peer.reindex(r.weights.index) - published).abs().max() < TOL
@@ -212,12 +220,11 @@ def test_west_germany_cross_validated(germany: pd.DataFrame) -> None:
         at_peer = synth(panel, "gdp", predictors=GERMANY_MAIN, custom_v=list(v_peer),
                         fit_periods=R80, predictor_na="skip", **kw)  # type: ignore[arg-type]
     assert float((at_peer.gaps.loc[1960:1989] ** 2).mean()) <= mspe_peer
-    # V is not identified by the validation fit: V's 0.05 apart in some entries reach the same
-    # training loss to 1e-8, and their weights fit 1960-1989 differently (issue 14's note
-    # gives the numbers; Kloessner et al. 2018 discuss this for this study). This run:
-    # ours RMSPE 128.38 against pysyncon's 127.5.
+    # issue 14's acceptance: the pre-period RMSPE no worse than pysyncon's on the same
+    # predictors (this run: ours 124.69 over 1960-1989 after the tie-break, 128.38 without it;
+    # pysyncon's 127.54)
     rmspe_ours = float(np.sqrt((r.gaps.loc[1960:1989] ** 2).mean()))
-    assert rmspe_ours == pytest.approx(np.sqrt(mspe_peer), rel=0.02)
+    assert rmspe_ours <= np.sqrt(mspe_peer)
 
 
 def test_predictor_na_all_missing_is_named(germany: pd.DataFrame) -> None:
