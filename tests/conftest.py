@@ -37,13 +37,7 @@ def real_extract() -> Path:
     Tests using it carry the ``real`` marker. Without ``$EVALMODEL_REAL_DATA`` (a user's machine)
     they are skipped with that reason; when the variable is set the file must exist (CI).
     """
-    value = os.environ.get(REAL_DATA_ENV)
-    if not value:
-        pytest.skip(f"${REAL_DATA_ENV} is not set: the real Kolada extract is not available")
-    path = Path(value)
-    if not path.is_file():
-        pytest.fail(f"${REAL_DATA_ENV}={value!r} is not a file")
-    return path
+    return _env_path(REAL_DATA_ENV, "the real Kolada extract", folder=False)
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +58,17 @@ def reference_data() -> Path:
     machine) they are skipped with that reason; when the variable is set the folder must exist
     (CI).
     """
-    value = os.environ.get(REFERENCE_DATA_ENV)
+    return _env_path(REFERENCE_DATA_ENV, "the reference data", folder=True)
+
+
+def _env_path(env: str, what: str, *, folder: bool) -> Path:
+    """The path in ``$env``. Unset (a user's machine): the test is skipped with that reason;
+    set but not an existing file (``folder``: folder), the test fails. ``.ci/run`` sets both
+    variables and fails first if the data are missing, so in CI these tests always run."""
+    value = os.environ.get(env)
     if not value:
-        pytest.skip(f"${REFERENCE_DATA_ENV} is not set: the reference data are not available")
+        pytest.skip(f"${env} is not set: {what} is not available")
     path = Path(value)
-    if not path.is_dir():
-        pytest.fail(f"${REFERENCE_DATA_ENV}={value!r} is not a folder")
+    if not (path.is_dir() if folder else path.is_file()):
+        pytest.fail(f"${env}={value!r} is not a {'folder' if folder else 'file'}")
     return path

@@ -43,7 +43,9 @@ from evalmodel.vocabulary import (
     ControlGroup,
     MultisynthInference,
     check_conf_level,
+    check_draws,
     check_option,
+    check_seed,
 )
 
 __all__ = ["MultisynthResult", "multisynth"]
@@ -86,7 +88,7 @@ class MultisynthResult(EstimateResult):
 
 
 def _check(nu: Any, penalty: Any, n_lags: Any, n_leads: Any, control_group: Any,
-           inference: Any, n_draws: Any, conf_level: Any) -> None:
+           inference: Any, n_draws: Any, seed: Any, conf_level: Any) -> None:
     fn = "multisynth"
     if not (nu == "auto" or (isinstance(nu, int | float) and not isinstance(nu, bool)
                              and 0.0 <= float(nu) <= 1.0)):
@@ -103,9 +105,8 @@ def _check(nu: Any, penalty: Any, n_lags: Any, n_leads: Any, control_group: Any,
                                   f"periods, or None for all of them.")
     check_option(fn, "control_group", control_group, ControlGroup)
     check_option(fn, "inference", inference, MultisynthInference)
-    if not isinstance(n_draws, int | np.integer) or isinstance(n_draws, bool) or n_draws < 1:
-        raise EstimationError(f"{fn}: n_draws={n_draws!r} must be a whole number of at least 1, "
-                              "e.g. n_draws=199.")
+    check_draws(fn, n_draws)
+    check_seed(fn, seed)
     check_conf_level(fn, conf_level)
 
 
@@ -304,7 +305,7 @@ def multisynth(
     >>> round(r.nu, 3), round(r.estimate, 2)  # planted: 3.15 and 2.8 average by cohort
     (0.643, 2.97)
     """
-    _check(nu, penalty, n_lags, n_leads, control_group, inference, n_draws, conf_level)
+    _check(nu, penalty, n_lags, n_leads, control_group, inference, n_draws, seed, conf_level)
     y = _outcome_matrix(panel, outcome)
     cohort, treated, excluded, lags, leads, notes = _design(panel, y, n_lags, n_leads)
     values = y.to_numpy(dtype=float)

@@ -33,7 +33,7 @@ from evalmodel.core.multisynth_solver import solve_multisynth
 from evalmodel.errors import EstimationError
 from evalmodel.panel import Panel
 from evalmodel.results import Result
-from evalmodel.vocabulary import PredictionErrorMethod, check_option
+from evalmodel.vocabulary import PredictionErrorMethod, check_draws, check_option, check_seed
 
 __all__ = ["PredictionIntervalResult", "prediction_bounds", "prediction_intervals"]
 
@@ -149,9 +149,8 @@ def prediction_intervals(result: _SynthLike, *, u_alpha: float = 0.05, e_alpha: 
         if not isinstance(a, float | int) or not 0 < a < 0.5:
             raise EstimationError(f"prediction_intervals: {name}={a!r} must be a number in "
                                   "(0, 0.5), e.g. 0.05.")
-    if not isinstance(n_draws, int) or n_draws < 20:
-        raise EstimationError(f"prediction_intervals: n_draws={n_draws!r} must be a whole "
-                              "number of at least 20, e.g. 200.")
+    n_draws = check_draws("prediction_intervals", n_draws, minimum=20)
+    check_seed("prediction_intervals", seed)
     if getattr(result, "augmentation", None) is not None:
         raise EstimationError(
             "prediction_intervals: the result is an augmented synthetic control (augment=...), "
