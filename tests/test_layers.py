@@ -43,7 +43,8 @@ PACKAGE = Path(evalmodel.__file__).parent
 #: (``evalmodel``, the top-level namespace, matches only itself, so a new module needs a place).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("evalmodel.errors", "evalmodel.kpis", "evalmodel.known_breaks",
-                    "evalmodel._version", "evalmodel.vocabulary", "evalmodel.solver_options")),
+                    "evalmodel._version", "evalmodel.vocabulary", "evalmodel.solver_options",
+                    "evalmodel.months")),
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.panel_periods",
                     "evalmodel.results",
@@ -60,7 +61,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 #: What the core may import besides itself.
-CORE_MAY_IMPORT = ("evalmodel.errors", "evalmodel.vocabulary")
+CORE_MAY_IMPORT = ("evalmodel.errors", "evalmodel.vocabulary", "evalmodel.months")
 
 #: Imported lazily by a result's ``plot`` method (DESIGN.md: "a result's .plot() may import
 #: plotting lazily").
