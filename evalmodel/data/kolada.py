@@ -28,7 +28,6 @@ editing.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,10 +38,15 @@ from urllib.parse import urlencode, urljoin
 
 import pandas as pd
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.util import Retry
 
+from evalmodel.data.retry import (
+    CUT_BODY_ERRORS,
+    RETRY_STATUSES,
+    TRANSIENT_ERRORS,
+    attempts_text,
+    retry_wait,
+)
 from evalmodel.errors import DataSourceError
 
 __all__ = [
@@ -63,8 +67,6 @@ MAX_IDS_PER_REQUEST = 25
 MAX_PER_PAGE = 5000
 #: Columns of the tidy long frame, in order.
 TIDY_COLUMNS = ("unit", "period", "variable", "value", "gender", "status")
-#: HTTP statuses worth retrying.
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 @dataclass(frozen=True)
@@ -199,27 +201,8 @@ def tidy_values(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-#: Longest wait between two attempts from the backoff rule (urllib3's default cap).
-BACKOFF_MAX = 120.0
-#: A body cut short: ``requests`` raises ``ChunkedEncodingError`` for urllib3's
-#: ``ProtocolError``/``IncompleteRead`` (the raw ones are listed in case they surface).
-CUT_BODY_ERRORS: tuple[type[BaseException], ...] = (
-    requests.exceptions.ChunkedEncodingError,
-    urllib3.exceptions.ProtocolError,
-    http.client.IncompleteRead,
-)
-#: Failures of one request that are retried: timeouts, refused or dropped connections, and
-#: bodies cut short or undecodable.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ContentDecodingError,
-    *CUT_BODY_ERRORS,
-)
-
-
 def _attempts(n: int) -> str:
-    return f"{n} attempt" + ("" if n == 1 else "s")
+    return attempts_text(n)
 
 
 def _json_object(content: bytes) -> dict[str, Any] | str:
@@ -357,7 +340,7 @@ class KoladaClient:
 
         The server's ``Retry-After`` (seconds or an HTTP date) when it sends one, at most
         ``retry_after_max``; otherwise ``backoff * 2**(attempt - 1)``, at most
-        :data:`BACKOFF_MAX`.
+        :data:`~evalmodel.data.retry.BACKOFF_MAX` (the rule of :mod:`evalmodel.data.retry`).
 
         Examples
         --------
@@ -365,15 +348,7 @@ class KoladaClient:
         >>> [c.wait(n) for n in (1, 2, 3)]
         [0.5, 1.0, 2.0]
         """
-        header = None if resp is None else resp.headers.get("Retry-After")
-        if header:
-            try:
-                seconds = Retry().parse_retry_after(header)
-            except urllib3.exceptions.InvalidHeader:
-                seconds = None
-            if seconds is not None:
-                return min(float(seconds), self.retry_after_max)
-        return float(min(self.backoff * 2 ** (attempt - 1), BACKOFF_MAX))
+        return retry_wait(attempt, resp, backoff=self.backoff, retry_after_max=self.retry_after_max)
 
     def pages(self, url: str) -> Iterator[list[dict[str, Any]]]:
         """Yield the ``values`` list of each page, following ``next_url``."""
