@@ -14,7 +14,10 @@ cache folder, and a district panel.
 * files wide by variable (a unit column, a year column and one column per variable, e.g.
   ``kommun, year, N31807, N31814``);
 * the cache folder that ``evalmodel data fetch`` fills (a path that is a directory): every
-  ``kolada/values/<KPI>`` entry, checked against its checksum.
+  ``kolada/values/<KPI>`` entry, checked against its checksum;
+* Socialstyrelsen's monthly files (a ``Månad`` column, month columns such as ``Januari`` or
+  ``2021-01``, or ``2021M01`` periods), read by :mod:`evalmodel.data.socialstyrelsen` with
+  periods labelled ``"2021-01"``.
 
 The encoding (UTF-8 with or without a byte-order mark, Windows-1252, UTF-16), the separator
 (semicolon, tab, comma; ``sep=`` forces one) and the header row (or two header rows from merged
@@ -76,6 +79,7 @@ from evalmodel.data.sniff import (
     read_cells,
     role_of,
 )
+from evalmodel.data.socialstyrelsen import monthly_layout, read_monthly
 from evalmodel.errors import DataSourceError
 from evalmodel.panel import Panel
 
@@ -216,7 +220,8 @@ def read_export(
     Returns
     -------
     pandas.DataFrame
-        Columns unit (4-character code, or a group id such as ``G33860``), period (int),
+        Columns unit (4-character code, or a group id such as ``G33860``), period (int; a
+        month label such as ``"2021-01"`` for a monthly file),
         variable, value (float), gender (``"T"`` when the file has none), status (the missing
         marker or Kolada's flag, else ``""``), sorted by variable, unit, period and gender.
         ``df.attrs["notes"]`` lists the repairs made (ids that got their leading zeros back,
@@ -251,6 +256,10 @@ def read_export(
     if not p.exists():
         raise DataSourceError(f"read_export: file {p} does not exist; check the path.")
     raw = read_cells(p, sheet, sep)
+    monthly = monthly_layout(raw.header, raw.body, raw.titles)
+    if monthly is not None:  # Socialstyrelsen's monthly layouts: evalmodel.data.socialstyrelsen
+        return read_monthly(raw.header, raw.body, p, layout=monthly, variable=variable,
+                            source=raw.source, notes=raw.notes)
     body, col, layout = _layout(raw.body, p)
     notes: list[str] = list(raw.notes)
     if variable is not None and len(raw.titles) == 1:  # a title merged over the years

@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalmodel.data.header_rows import combine, find_header
+from evalmodel.data.socialstyrelsen_labels import is_month_header
 from evalmodel.errors import DataSourceError
 
 __all__ = [
@@ -136,10 +137,11 @@ def header_rows(rows: list[list[str]]) -> tuple[int, int | None] | None:
         if "unit" not in roles:
             continue
         units = [j for j, r in enumerate(roles) if r == "unit"]
-        other = find_header(rows, i, units, "period" in roles)
+        monthly = any(is_month_header(c) for c in cells)  # Socialstyrelsen's monthly files
+        other = find_header(rows, i, units, "period" in roles or monthly)
         if other is not None:
             return min(i, other), max(i, other)
-        if "period" in roles or any(is_year(c) for c in cells):
+        if "period" in roles or monthly or any(is_year(c) for c in cells):
             return i, None
     return None
 
