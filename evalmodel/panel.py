@@ -22,6 +22,7 @@ from evalmodel.errors import (
     PanelError,
 )
 from evalmodel.frames import as_pandas
+from evalmodel.months import month_label
 from evalmodel.panel_columns import (
     _check_roles,
     _column_names,
@@ -40,7 +41,8 @@ from evalmodel.panel_columns import (
     _to_unit_ids,
     late_cohort_note,
 )
-from evalmodel.panel_periods import NEVER, _cohort_years, _to_integer_time, check_cohort
+from evalmodel.panel_months import check_frequency, to_annual
+from evalmodel.panel_periods import NEVER, _cohort_years, _to_periods, check_cohort
 from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["NEVER", "Panel", "late_cohort_note"]
@@ -63,7 +65,9 @@ class Panel:
         integer-valued; text holding whole numbers (``'2019'``), dates that all fall on one
         calendar day of their year (``2019-01-01`` or ``2019-12-31``) and annual pandas Periods
         become their year, with a :class:`~evalmodel.errors.CoercedValuesWarning` and a note.
-        Several dates per year (monthly data) are not yet supported.
+        Months (text ``'2021-01'`` or ``'2021M01'``, pandas ``Period[M]``, or dates on the
+        first of the month with several per year) become month codes ``12 * year + month - 1``
+        (:mod:`evalmodel.months`), with a note, and the panel is monthly (:attr:`frequency`).
     cohort : str, optional
         Column with the first treated period of each unit; NaN, 0 or inf means never treated. It
         must be constant within a unit and be a period of the panel, or come after the last
@@ -89,13 +93,19 @@ class Panel:
         Planted effects, for simulated data.
     source : mapping, optional
         Provenance of the data (name, sha256, ...), carried into reports.
+    frequency : {None, "year", "month"}
+        None reads it from the time column. ``"month"`` declares an integer time column to hold
+        month codes already (checked to be months of the years 1000-9999) and reads dates with
+        one per year as months; ``"year"`` refuses monthly forms.
 
     Raises
     ------
     PanelError
         For an empty frame, duplicate or MultiIndex column names, a missing column (with the
         closest names), one column given two roles, duplicate keys, missing or non-integer
-        periods, monthly dates, unit ids of mixed types, a non-numeric or infinite outcome,
+        periods, a column mixing years and months, daily dates, quarterly periods, a cohort
+        of another frequency than the time column, unit ids of mixed types, a non-numeric or
+        infinite outcome,
         weights that are not positive and finite, an inconsistent cohort, or a cohort before
         the first period or between periods that is not a period itself.
 
@@ -130,7 +140,9 @@ class Panel:
         ids: Iterable[str] | None = None,
         truth: pd.DataFrame | None = None,
         source: Mapping[str, Any] | None = None,
+        frequency: str | None = None,
     ) -> None:
+        frequency = check_frequency(frequency)
         data = as_pandas(data, roles=[unit, time, cohort, weight, group, variable, value],
                          outcomes=outcomes, long=variable is not None)  # polars, arrow, duckdb
         if not isinstance(data, pd.DataFrame):
@@ -166,7 +178,7 @@ class Panel:
         else:
             df = data.reset_index(drop=True)  # columns are replaced, never written into
         labels = {unit: _to_unit_ids(df[unit], unit, ids, notes)}  # codes; text made last
-        df[time] = _to_integer_time(df[time], time, notes)
+        df[time], self._frequency = _to_periods(df[time], time, notes, frequency)
         if group is not None:
             labels[group] = _to_labels(df[group], group, "group", notes)
         keys = [unit] + ([group] if group else []) + [time]
@@ -209,7 +221,7 @@ class Panel:
         late: dict[str, int] = {}
         unit_ids = labels[unit].ids
         if cohort is not None:
-            df[cohort] = _cohort_years(df[cohort], cohort, notes)
+            df[cohort] = _cohort_years(df[cohort], cohort, notes, self._frequency)
             df[cohort], late = check_cohort(df, cohort, self._periods, labels[unit].codes,
                                                   unit_ids, notes)
         df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
@@ -386,8 +398,20 @@ class Panel:
 
     @property
     def periods(self) -> np.ndarray:
-        """Sorted periods present in the panel."""
+        """Sorted periods present in the panel (years, or month codes for a monthly panel)."""
         return self._periods.copy()
+
+    @property
+    def frequency(self) -> str:
+        """``"year"``, or ``"month"`` when the periods are month codes (:mod:`evalmodel.months`)."""
+        return str(self.__dict__.get("_frequency", "year"))
+
+    @property
+    def period_labels(self) -> list[str]:
+        """The periods as text: ``"2021"`` for years, ``"2021-01"`` for months."""
+        if self.frequency == "month":
+            return [month_label(p) for p in self._periods]
+        return [str(int(p)) for p in self._periods]
 
     @property
     def is_balanced(self) -> bool:
@@ -545,10 +569,17 @@ class Panel:
         """Return the same panel with ``notes`` appended to :attr:`notes` (e.g. series breaks)."""
         return Panel._from_validated(self, self._data, _notes=[*self._notes, *notes])
 
+    def to_annual(self, how: str = "mean", *, month: int | None = None,
+                  min_months: int = 12) -> Panel:
+        """The monthly panel aggregated to years; see :func:`evalmodel.panel_months.to_annual`.
+        """
+        return to_annual(self, how, month=month, min_months=min_months)
+
     def __repr__(self) -> str:
         n_units = self._data[self._unit].nunique()
         p = self._periods
-        span = f"{int(p[0])}-{int(p[-1])}" if len(p) else "no periods"
+        show = month_label if self.frequency == "month" else (lambda v: str(int(v)))
+        span = f"{show(p[0])}-{show(p[-1])}" if len(p) else "no periods"
         return (
             f"<Panel: {n_units} units x {len(p)} periods ({span}), {len(self._data)} rows, "
             f"outcomes {list(self._outcomes)[:6]}{' ...' if len(self._outcomes) > 6 else ''}>"

@@ -1,14 +1,17 @@
 """The period column of a panel: integer periods from integers, text, dates or pandas Periods.
 
-A panel's periods are integers (years, in every case study). :func:`_to_integer_time` accepts
-integer columns as they are and converts, with a note: text holding whole numbers (``"2019"``),
-dates that all fall on one calendar day of their year (``2019-01-01`` or ``2019-12-31``: their
-year), and annual pandas Periods (their year). It refuses, naming the column and the value:
-missing periods, fractions (``2019.5``), numbers too large to be a period, booleans, durations,
-complex numbers, and dates with several per year (monthly data: not yet supported).
-:func:`_calendar_years` holds the one rule for dates, so that finer periods can be added there.
-The cohort column (first treated periods) is read by :func:`_cohort_years` and checked against
-the periods, once per unit, by :func:`check_cohort`.
+A panel's periods are integers: years, or the month codes of :mod:`evalmodel.months` for a
+monthly panel. :func:`_to_periods` accepts integer columns as they are and converts, with a
+note: months written as text (``"2021-01"``, ``"2021M01"``), monthly pandas Periods or dates on
+the first of the month with several per year (their month code, read by
+:mod:`evalmodel.panel_months`); text holding whole numbers (``"2019"``), dates that all fall on
+one calendar day of their year (``2019-01-01`` or ``2019-12-31``: their year), and annual pandas
+Periods (their year). It refuses, naming the column and the value: missing periods, fractions
+(``2019.5``), numbers too large to be a period, booleans, durations, complex numbers, daily
+dates, quarterly periods and columns mixing years and months. :func:`_calendar_years` holds the
+one rule for dates read as years. The cohort column (first treated periods) is read by
+:func:`_cohort_years`, in the frequency of the time column, and checked against the periods,
+once per unit, by :func:`check_cohort`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 
 from evalmodel.errors import PanelError
 from evalmodel.panel_columns import _not_a_period
+from evalmodel.panel_months import check_month_codes, months_of
 
 #: Largest magnitude a period may have (floats are exact integers below it).
 MAX_PERIOD = 2.0**53
@@ -45,8 +49,9 @@ def _calendar_years(stamps: pd.Series, col: str, notes: list[str]) -> pd.Series:
     """The year of each date (NaN where missing), when every date falls on one calendar day.
 
     Annual data written as dates (``2019-01-01``, or year-end ``2019-12-31``) become their
-    year, with a note. Several dates in one year (monthly or quarterly data), or years dated
-    on different days, are refused: a panel's periods are years for now.
+    year, with a note. Several dates in one year, or years dated on different days, are
+    refused here: month-start dates are read as months before (:mod:`evalmodel.panel_months`)
+    unless the panel was declared annual.
     """
     ok = stamps.notna().to_numpy()
     year = stamps.dt.year.to_numpy(dtype=float, na_value=np.nan)
@@ -60,9 +65,10 @@ def _calendar_years(stamps: pd.Series, col: str, notes: list[str]) -> pd.Series:
         days = [_day(d) for d in dated[dated // 10000 == y][:3]]
         raise PanelError(
             f"Panel: time column {col!r} holds several dates within one year (e.g. {y}: "
-            f"{', '.join(days)}); monthly or quarterly periods are not yet supported: aggregate "
-            f"to years first (for example df.groupby([unit, df[{col!r}].dt.year]).mean()), or "
-            f"keep one date per year."
+            f"{', '.join(days)}) but the panel is annual: aggregate to "
+            f"years first (for example df.groupby([unit, df[{col!r}].dt.year]).mean()), or "
+            f"keep one date per year; month-start dates make a monthly panel without "
+            f"frequency='year'."
         )
     days = [_day(d) for d in np.unique(dated % 10000)]
     if len(days) > 1:
@@ -126,27 +132,34 @@ def _refuse_kind(s: pd.Series, col: str) -> None:
 
 def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
     """Return the period column ``s`` as int64, or raise naming the first bad value."""
+    return _to_periods(s, col, notes)[0]
+
+
+def _to_periods(s: pd.Series, col: str, notes: list[str],
+                frequency: str | None = None) -> tuple[pd.Series, str]:
+    """The period column ``s`` as int64 and its frequency (``"year"`` or ``"month"``), or
+    raise naming the first bad value. ``frequency=None`` reads it from the column's form;
+    ``"month"`` takes integers as month codes (checked) and one date per year as a month."""
     if pd.api.types.is_integer_dtype(s) and not s.isna().any():
         if s.dtype == np.uint64 and int(s.max()) > MAX_PERIOD:
             raise PanelError(
                 f"Panel: time column {col!r} has values too large to be periods "
                 f"(e.g. {_show(s.max())}); pass integer periods such as years."
             )
-        return s.astype("int64")
+        if frequency == "month":
+            check_month_codes(s.to_numpy(), col)
+        return s.astype("int64"), frequency or "year"
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(s.cat.categories.dtype if len(s.cat.categories) else object)
     _refuse_kind(s, col)
+    months = months_of(s, col, notes, frequency=frequency)
+    if months is not None:
+        _refuse_missing(s, months.to_numpy(), col)
+        return months.astype("int64"), "month"
     years = _dates_as_years(s, col, notes)
     num = years if years is not None else pd.to_numeric(s, errors="coerce")
     values = num.to_numpy(dtype=float, na_value=np.nan)
-    missing = s.isna().to_numpy() | (np.isnan(values) if years is not None else False)
-    if missing.any():
-        pos = _first(missing)
-        raise PanelError(
-            f"Panel: time column {col!r} has {int(missing.sum())} missing periods (e.g. "
-            f"{_show(s.iloc[pos])} in row {pos}); every row needs a period: drop those rows "
-            f"(df.dropna(subset=[{col!r}])) or fill them."
-        )
+    _refuse_missing(s, values if years is not None else None, col)
     with np.errstate(invalid="ignore"):
         bad = np.isnan(values) | (np.round(values) != values)
     if bad.any():
@@ -169,22 +182,63 @@ def _to_integer_time(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
         )
     if years is None and not pd.api.types.is_numeric_dtype(s):
         notes.append(f"time column {col!r}: {len(s)} values converted from text to integers")
-    return pd.Series(values.astype("int64"), index=s.index)
+    if frequency == "month":
+        check_month_codes(values, col)
+    return pd.Series(values.astype("int64"), index=s.index), frequency or "year"
 
 
-def _cohort_years(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
-    """The cohort column with dates or Periods replaced by their year (NaN = never treated);
-    booleans, durations and complex numbers refused. Other columns are returned as they are."""
+def _refuse_missing(s: pd.Series, converted: np.ndarray | None, col: str) -> None:
+    """Raise when a period is missing (in ``s``, or NaN in its ``converted`` values)."""
+    missing = s.isna().to_numpy()
+    if converted is not None:
+        missing = missing | np.isnan(converted)
+    if missing.any():
+        pos = _first(missing)
+        raise PanelError(
+            f"Panel: time column {col!r} has {int(missing.sum())} missing periods (e.g. "
+            f"{_show(s.iloc[pos])} in row {pos}); every row needs a period: drop those rows "
+            f"(df.dropna(subset=[{col!r}])) or fill them."
+        )
+
+
+def _cohort_years(s: pd.Series, col: str, notes: list[str],
+                  frequency: str = "year") -> pd.Series:
+    """The cohort column with dates or Periods replaced by their year, or by their month code
+    when the time column is monthly (``frequency="month"``), NaN = never treated; booleans,
+    durations and complex numbers refused, and so are months beside an annual time column and
+    years beside a monthly one. Other columns are returned as they are."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(s.cat.categories.dtype if len(s.cat.categories) else object)
     mine: list[str] = []
     try:
         _refuse_kind(s, col)
-        years = _dates_as_years(s, col, mine)
+        months = months_of(s, col, mine, frequency=frequency, role="cohort")
+        years = months if months is not None else _dates_as_years(s, col, mine)
     except PanelError as e:
-        raise PanelError(str(e).replace("time column", "cohort column", 1)) from None
-    notes.extend(n.replace("time column", "cohort column", 1) for n in mine)
+        raise PanelError(str(e).replace("Panel: time column", "Panel: cohort column", 1)
+                         ) from None
+    notes.extend(n.replace("time column", "cohort column", 1) if n.startswith("time") else n
+                 for n in mine)
+    if frequency == "month" and months is None:
+        _refuse_years_as_months(years if years is not None else s, col)
     return s if years is None else years
+
+
+def _refuse_years_as_months(s: pd.Series, col: str) -> None:
+    """Raise when a cohort beside a monthly time column holds years (whole numbers that are
+    not month codes; 0, NaN and inf mean never treated)."""
+    c = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    year_like = np.isfinite(c) & (c != NEVER) & (np.abs(c) < 12 * 1000)
+    if year_like.any():
+        v = c[year_like][0]
+        shown = int(v) if float(v).is_integer() else float(v)
+        example = (f"'{int(v)}-01' or its code {int(v) * 12}" if float(v).is_integer()
+                   else "'2021-01'")
+        raise PanelError(
+            f"Panel: cohort column {col!r} holds years (e.g. {shown!r}) but the time column is "
+            f"monthly; give each unit's first treated month ({example}), written as the time "
+            "column is."
+        )
 
 
 def check_cohort(

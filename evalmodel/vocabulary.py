@@ -55,6 +55,7 @@ from typing import Any, Literal, TypeVar, cast, get_args
 import numpy as np
 
 from evalmodel.errors import EstimationError, EvalModelError
+from evalmodel.months import parse_month
 
 __all__ = [
     "AggregateInference",
@@ -303,9 +304,11 @@ def check_period(fn: str, name: str, value: Any, periods: Any = None, *, what: s
                  error: type[EvalModelError] = EstimationError) -> int:
     """Return ``value`` as an int, raising unless it is a whole number of any numeric type.
 
-    ``2019``, ``np.int64(2019)`` and ``2019.0`` are the period 2019; ``2019.5``, ``"2019"``,
-    ``True``, NaN and anything else are refused, never truncated. Whether the period is in the
-    panel is the caller's check (some arguments may lie outside it).
+    ``2019``, ``np.int64(2019)`` and ``2019.0`` are the period 2019; a month written as text
+    (``"2021-01"``, ``"2021M01"``), a pandas Period[M] or a month-start date is its month code
+    (:mod:`evalmodel.months`); ``2019.5``, ``"2019"``, ``True``, NaN and anything else are
+    refused, never truncated. Whether the period is in the panel is the caller's check (some
+    arguments may lie outside it).
 
     Parameters
     ----------
@@ -326,6 +329,8 @@ def check_period(fn: str, name: str, value: Any, periods: Any = None, *, what: s
     --------
     >>> check_period("synth", "start", np.float64(2010.0))
     2010
+    >>> check_period("synth", "start", "2021-01")  # a month: its code 12 * 2021 + 0
+    24252
     >>> check_period("synth", "start", 2010.5, [1998, 2024])
     Traceback (most recent call last):
     ...
@@ -334,6 +339,9 @@ a whole number (the panel covers 1998-2024): pass e.g. start=2010 or start=2011.
     """
     if _is_whole(value):
         return int(value)
+    month = parse_month(value) if what == "period" else None
+    if month is not None:
+        return month
     a = f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
     span = ""
     if periods is not None and len(periods):

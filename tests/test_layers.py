@@ -9,7 +9,7 @@ Why each module sits where it does:
 
 - ``errors``, ``kpis``, ``known_breaks`` (Kolada's announced revisions) and ``_version``
   import nothing from evalmodel; ``vocabulary`` (the option types and their checks) imports
-  only ``errors``;
+  only ``errors`` and ``months`` (a period may be written as a month);
 - ``core`` holds the numerical kernels that estimators and inference share (solvers, two-way
   least squares, cluster sums, test inversion, numba) and imports only ``errors`` and
   ``vocabulary``;
@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "evalmodel.months")),
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.panel_periods",
+                    "evalmodel.panel_months",
                     "evalmodel.results",
                     "evalmodel.frames")),
     ("panel tools", ("evalmodel.breaks", "evalmodel.coverage")),

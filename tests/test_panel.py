@@ -269,14 +269,16 @@ def test_time_zone_aware_dates_use_their_local_year() -> None:
 
 
 @pytest.mark.parametrize("as_period", [False, True])
-def test_monthly_dates_refused_until_monthly_periods_exist(as_period: bool) -> None:
+def test_monthly_dates_make_a_monthly_panel(as_period: bool) -> None:
     months = pd.Series(pd.date_range("2019-01-01", periods=3, freq="MS").tolist() * 2)
     df = frame().assign(year=months.dt.to_period("M") if as_period else months)
-    with pytest.raises(PanelError, match=r"time column 'year' holds several dates within one "
-                                         r"year \(e\.g\. 2019: 01-01, 02-01, 03-01\); monthly "
-                                         r"or quarterly periods are not yet supported: "
-                                         r"aggregate to years"):
-        em.Panel(df, unit="kommun", time="year")
+    what = "monthly periods" if as_period else "month-start dates"
+    with pytest.warns(CoercedValuesWarning, match=rf"time column 'year': 6 {what} converted "
+                                                  r"to month codes"):
+        p = em.Panel(df, unit="kommun", time="year")
+    assert p.frequency == "month"
+    assert p.periods.tolist() == [24228, 24229, 24230]  # 12 * 2019 + month - 1
+    assert p.period_labels == ["2019-01", "2019-02", "2019-03"]
 
 
 def test_years_dated_on_different_days_refused() -> None:

@@ -135,16 +135,49 @@ CASES: list[tuple[str, Call, type[Exception] | type[Warning], str]] = [
      PanelError, r"^Panel: long input needs both 'variable' and 'value' column names; got "
                  r"variable='kpi', value=None\.$"),
     # -- periods --------------------------------------------------------------------------
-    ("time-monthly-dates",
-     lambda: panel(base(year=dates(["2019-01-01", "2019-02-01", "2019-03-01"]))),
+    ("time-monthly-dates-declared-annual",
+     lambda: panel(base(year=dates(["2019-01-01", "2019-02-01", "2019-03-01"])),
+                   frequency="year"),
      PanelError, r"^Panel: time column 'year' holds several dates within one year \(e\.g\. "
-                 r"2019: 01-01, 02-01, 03-01\); monthly or quarterly periods are not yet "
-                 r"supported: aggregate to years first"),
-    ("time-monthly-periods",
+                 r"2019: 01-01, 02-01, 03-01\) but the panel is annual: aggregate to years "
+                 r"first"),
+    ("time-monthly-periods-declared-annual",
      lambda: panel(base(year=pd.Series(pd.period_range("2019-01", periods=3, freq="M")
+                                       .tolist() * 3)), frequency="year"),
+     PanelError, r"^Panel: time column 'year' holds months \(e\.g\. '2019-01'\) but "
+                 r"frequency='year' was given; leave frequency out"),
+    ("time-years-and-months-mixed", lambda: panel(base(year=[2019, "2019-02", "2019-03"] * 3)),
+     PanelError, r"^Panel: time column 'year' mixes years and months \(e\.g\. 2019 in row 0 "
+                 r"beside '2019-02'\); a column has one frequency"),
+    ("time-text-years-and-months-mixed",
+     lambda: panel(base(year=["2019-01", "2019M02", "2019"] * 3)),
+     PanelError, r"^Panel: time column 'year' mixes years and months \(e\.g\. '2019' in row "
+                 r"2 beside '2019-01'\)"),
+    ("time-month-13", lambda: panel(base(year=["2019-01", "2019-13", "2019-03"] * 3)),
+     PanelError, r"^Panel: time column 'year' has 3 values that are not months \(e\.g\. "
+                 r"'2019-13' in row 1\) beside months such as '2019-01'; write months as "
+                 r"'2021-01' or '2021M01'"),
+    ("time-daily-dates",
+     lambda: panel(base(year=dates(["2019-01-01", "2019-01-15", "2019-02-01"]))),
+     PanelError, r"^Panel: time column 'year' holds dates within a month \(e\.g\. 2019-01-15 "
+                 r"in row 1\): daily data is not supported; monthly and annual periods are "
+                 r"supported"),
+    ("time-quarter-start-dates",
+     lambda: panel(base(year=dates(["2019-01-01", "2019-04-01", "2019-07-01"]))),
+     PanelError, r"^Panel: time column 'year' holds dates on quarter starts only \(months "
+                 r"01, 04, 07\): quarterly periods are not supported; monthly and annual "
+                 r"periods are supported\. If these are months, pass frequency='month'"),
+    ("time-quarterly-periods",
+     lambda: panel(base(year=pd.Series(pd.period_range("2019Q1", periods=3, freq="Q")
                                        .tolist() * 3))),
-     PanelError, r"several dates within one year \(e\.g\. 2019: 01-01, 02-01, 03-01\); "
-                 r"monthly or quarterly periods are not yet supported"),
+     PanelError, r"^Panel: time column 'year' holds quarterly pandas Periods \(e\.g\. "
+                 r"2019Q1\); monthly and annual periods are supported"),
+    ("frequency-unknown", lambda: panel(base(), frequency="quarter"),
+     PanelError, r"^Panel: frequency='quarter' is not a period frequency; pass one of "
+                 r"\['year', 'month'\]"),
+    ("frequency-month-on-years", lambda: panel(base(), frequency="month"),
+     PanelError, r"^Panel: time column 'year' holds 2019, which is not a month code \(codes "
+                 r"are 12 \* year \+ month - 1, e\.g\. 24252 for 2021-01\)"),
     ("time-dates-on-different-days",
      lambda: panel(base(year=dates(["2019-01-01", "2020-07-01", "2021-01-01"]))),
      PanelError, r"^Panel: time column 'year' dates its years on different calendar days "
@@ -293,7 +326,28 @@ CASES: list[tuple[str, Call, type[Exception] | type[Warning], str]] = [
      lambda: panel(base(first=dates(["2021-01-01", "2021-02-01", "2021-03-01"])),
                    cohort="first"),
      PanelError, r"^Panel: cohort column 'first' holds several dates within one year"),
+    ("cohort-months-beside-years",
+     lambda: panel(base(first=np.repeat(["2021-01", "", ""], 3)), cohort="first"),
+     PanelError, r"^Panel: cohort column 'first' holds months \(e\.g\. '2021-01'\) but the "
+                 r"time column is annual; give the first treated year"),
+    ("cohort-years-beside-months",
+     lambda: panel(base(year=["2019-01", "2019-02", "2019-03"] * 3), cohort="first"),
+     PanelError, r"^Panel: cohort column 'first' holds years \(e\.g\. 2021\) but the time "
+                 r"column is monthly; give each unit's first treated month \('2021-01' or its "
+                 r"code 24252\)"),
     # -- accepted with a named warning and a note -----------------------------------------
+    ("warn-monthly-dates",
+     lambda: panel(base(year=dates(["2019-01-01", "2019-02-01", "2019-03-01"]))),
+     CoercedValuesWarning, r"^Panel: time column 'year': 9 month-start dates converted to "
+                           r"month codes\.$"),
+    ("warn-monthly-periods",
+     lambda: panel(base(year=pd.Series(pd.period_range("2019-01", periods=3, freq="M")
+                                       .tolist() * 3))),
+     CoercedValuesWarning, r"^Panel: time column 'year': 9 monthly periods converted to month "
+                           r"codes\.$"),
+    ("warn-month-labels", lambda: panel(base(year=["2019M01", "2019M02", "2019M03"] * 3)),
+     CoercedValuesWarning, r"^Panel: time column 'year': 9 month labels converted to month "
+                           r"codes\.$"),
     ("warn-dates-on-new-year",
      lambda: panel(base(year=dates(["2019-01-01", "2020-01-01", "2021-01-01"]))),
      CoercedValuesWarning, r"^Panel: time column 'year': 9 dates \(all on 01-01\) converted "
