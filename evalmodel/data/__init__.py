@@ -5,12 +5,13 @@ local cache (:class:`Cache`), SCB through PxWeb (:func:`scb_table`), downloaded 
 (:func:`read_export`, :func:`read_cache`, :func:`read_district_panel`), one reader for them all
 (:func:`read_panel`: a file or a cache folder -> a Panel of municipalities, by the same rules
 that :func:`kolada_panel` applies to what it fetches) and the simulator that makes the
-embedded default data (:mod:`evalmodel.data.simulate`).
+embedded default data (:mod:`evalmodel.data.simulate`). Socialstyrelsen's monthly files are
+read by :func:`read_export` through :mod:`evalmodel.data.socialstyrelsen`.
 """
 
 from __future__ import annotations
 
-from evalmodel.data import simulate
+from evalmodel.data import simulate, socialstyrelsen
 from evalmodel.data.cache import (
     ENV_VAR,
     Cache,
@@ -64,5 +65,6 @@ __all__ = [
     "scb_table",
     "series_break_notes",
     "simulate",
+    "socialstyrelsen",
     "tidy_values",
 ]

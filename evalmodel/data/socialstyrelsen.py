@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalmodel.data import socialstyrelsen_labels
 from evalmodel.data.kolada import TIDY_COLUMNS
 from evalmodel.data.socialstyrelsen_labels import (
     MEASURES,
@@ -82,7 +83,7 @@ from evalmodel.data.socialstyrelsen_labels import (
 from evalmodel.errors import DataSourceError, RowsDroppedWarning
 from evalmodel.months import month_label
 
-__all__ = ["monthly_layout", "read_monthly"]
+__all__ = ["monthly_layout", "read_monthly", "socialstyrelsen_labels"]
 
 _GENDERS = {"t": "T", "totalt": "T", "total": "T", "alla": "T", "båda könen": "T",
             "k": "K", "kvinnor": "K", "women": "K", "m": "M", "män": "M", "men": "M"}
@@ -322,16 +323,22 @@ def read_monthly(
 
     Parameters
     ----------
-    header, body
-        The table as :func:`~evalmodel.data.sniff.read_cells` returns it.
+    header : list of str
+        The column names, as :func:`~evalmodel.data.sniff.read_cells` returns them.
+    body : pandas.DataFrame
+        The cells as text, columns named by ``header``.
     path : Path
-        The file, for messages.
+        The file, for messages and the default variable name.
     layout : str
         What :func:`monthly_layout` found.
     variable : str, optional
         The variable of a file without a measure column (default the file's stem).
-    source, notes
-        What was found reading the cells; copied into ``attrs``.
+    source : dict, optional
+        What was found reading the cells (file, sha256, encoding, separator); copied into
+        ``attrs["source"]``.
+    notes : list of str, optional
+        Notes of the reading (footnote lines, combined header rows), put first in
+        ``attrs["notes"]``.
 
     Returns
     -------
