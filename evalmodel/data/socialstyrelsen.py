@@ -190,8 +190,9 @@ def _months(
         raise _fail(path, f"the month column {col['month']!r} holds no months (only "
                     f"{sorted(cells.unique().tolist())[:3]}); download the table by month "
                     "(Månad: Januari .. December).")
-    text = pd.to_numeric(cells.map(month_text), errors="coerce")
-    number = pd.to_numeric(cells.map(month_number), errors="coerce")
+    uniq = cells.unique()  # a few hundred distinct months in any file: parse each once
+    text = pd.to_numeric(cells.map({c: month_text(c) for c in uniq}), errors="coerce")
+    number = pd.to_numeric(cells.map({c: month_number(c) for c in uniq}), errors="coerce")
     bad = text.isna() & number.isna() & ~total
     if bad.any():
         first = cells[bad].iloc[0]

@@ -16,6 +16,7 @@ import pytest
 
 from evalmodel.data.files import read_export
 from evalmodel.data.kolada import TIDY_COLUMNS
+from evalmodel.data.read import read_panel
 from evalmodel.data.socialstyrelsen import monthly_layout
 from evalmodel.data.socialstyrelsen_labels import measure_name, month_number
 from evalmodel.errors import DataSourceError, RowsDroppedWarning
@@ -318,3 +319,48 @@ def test_variable_refused_when_the_file_names_its_measures(tmp_path):
     q = tmp_path / "raw.csv"
     q.write_text("Region;År;Månad;Värde\n0580;2021;1;1\n", encoding="utf-8")
     assert read_export(q, variable="households")["variable"].tolist() == ["households"]
+
+
+def test_a_period_column_of_month_texts_and_a_gender_column(tmp_path):
+    """SCB-style ``Tid`` cells (2021M01) make a file monthly; Kön keeps its genders."""
+    p = tmp_path / "mottagare.csv"
+    p.write_text("Region,Kön,Tid,Värde\n0580,Kvinnor,2021M01,5\n0580,Män,2021M01,6\n"
+                 "0580,Totalt,2021M12,11\n", encoding="utf-8")
+    got = read_export(p)
+    assert got[["gender", "period", "value"]].values.tolist() == [
+        ["K", "2021-01", 5.0], ["M", "2021-01", 6.0], ["T", "2021-12", 11.0]]
+    assert got.attrs["source"]["separator"] == ","
+    assert got["variable"].unique().tolist() == ["mottagare"]
+
+
+# ------------------------------------------------------------------- panel and the command
+
+def test_monthly_file_builds_a_monthly_panel(tmp_path):
+    t = truth()
+    p = write_sample(tmp_path / "bistand.csv", t, "wide", region="name")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the panel's own notes (e.g. series breaks) aside
+        panel = read_panel(p)
+    assert panel.frequency == "month"
+    assert panel.units == ["0114", "0580", "1280"]
+    codes = sorted(t["code"].unique())
+    assert panel.periods.tolist() == codes
+    assert set(panel.outcomes) == {"households", "recipients"}
+    frame = panel.data
+    got = frame.set_index([panel.unit, panel.time])["households"].sort_index()
+    want = t[t["variable"] == "households"].set_index(["unit", "code"])["value"].sort_index()
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy())
+
+
+def test_evalmodel_run_data_reads_a_monthly_file(tmp_path):
+    """`evalmodel run --data FILE` goes through cli.load_panels -> read_panel -> read_export."""
+    from evalmodel.cli import load_panels
+
+    p = write_sample(tmp_path / "bistand.csv", truth(months=3), "long-text",
+                     encoding="utf-8-sig")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panels = load_panels(str(p))
+    panel = panels["municipality"]
+    assert panel.frequency == "month" and len(panel.periods) == 3
+    assert panel.source["layout"] == "socialstyrelsen monthly, long"
