@@ -41,12 +41,11 @@ from evalmodel.panel_columns import (
     _to_unit_ids,
     late_cohort_note,
 )
-from evalmodel.panel_months import check_frequency, to_annual
+from evalmodel.panel_months import to_annual
 from evalmodel.panel_periods import NEVER, _cohort_years, _to_periods, check_cohort
 from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["NEVER", "Panel", "late_cohort_note"]
-
 
 
 class Panel:
@@ -67,7 +66,7 @@ class Panel:
         become their year, with a :class:`~evalmodel.errors.CoercedValuesWarning` and a note.
         Months (text ``'2021-01'`` or ``'2021M01'``, pandas ``Period[M]``, or dates on the
         first of the month with several per year) become month codes ``12 * year + month - 1``
-        (:mod:`evalmodel.months`), with a note, and the panel is monthly (:attr:`frequency`).
+        (``evalmodel.months``), with a note, and the panel is monthly (:attr:`frequency`).
     cohort : str, optional
         Column with the first treated period of each unit; NaN, 0 or inf means never treated. It
         must be constant within a unit and be a period of the panel, or come after the last
@@ -94,20 +93,18 @@ class Panel:
     source : mapping, optional
         Provenance of the data (name, sha256, ...), carried into reports.
     frequency : {None, "year", "month"}
-        None reads it from the time column. ``"month"`` declares an integer time column to hold
-        month codes already (checked to be months of the years 1000-9999) and reads dates with
-        one per year as months; ``"year"`` refuses monthly forms.
+        None reads it from the time column; ``"month"`` takes integers as month codes (checked)
+        and one date per year as a month; ``"year"`` refuses monthly forms.
 
     Raises
     ------
     PanelError
         For an empty frame, duplicate or MultiIndex column names, a missing column (with the
         closest names), one column given two roles, duplicate keys, missing or non-integer
-        periods, a column mixing years and months, daily dates, quarterly periods, a cohort
-        of another frequency than the time column, unit ids of mixed types, a non-numeric or
-        infinite outcome,
-        weights that are not positive and finite, an inconsistent cohort, or a cohort before
-        the first period or between periods that is not a period itself.
+        periods, a column mixing years and months, daily or quarterly periods, unit ids of
+        mixed types, a non-numeric or infinite outcome, weights that are not positive and
+        finite, an inconsistent cohort or one of the other frequency, or a cohort before the
+        first period or between periods that is not a period itself.
 
     Notes
     -----
@@ -142,7 +139,6 @@ class Panel:
         source: Mapping[str, Any] | None = None,
         frequency: str | None = None,
     ) -> None:
-        frequency = check_frequency(frequency)
         data = as_pandas(data, roles=[unit, time, cohort, weight, group, variable, value],
                          outcomes=outcomes, long=variable is not None)  # polars, arrow, duckdb
         if not isinstance(data, pd.DataFrame):
@@ -403,15 +399,16 @@ class Panel:
 
     @property
     def frequency(self) -> str:
-        """``"year"``, or ``"month"`` when the periods are month codes (:mod:`evalmodel.months`)."""
+        """``"year"``, or ``"month"`` when the periods are month codes (12 * year + month - 1)."""
         return str(self.__dict__.get("_frequency", "year"))
 
     @property
     def period_labels(self) -> list[str]:
         """The periods as text: ``"2021"`` for years, ``"2021-01"`` for months."""
-        if self.frequency == "month":
-            return [month_label(p) for p in self._periods]
-        return [str(int(p)) for p in self._periods]
+        return [self._label(p) for p in self._periods]
+
+    def _label(self, p: Any) -> str:
+        return month_label(p) if self.frequency == "month" else str(int(p))
 
     @property
     def is_balanced(self) -> bool:
@@ -571,15 +568,32 @@ class Panel:
 
     def to_annual(self, how: str = "mean", *, month: int | None = None,
                   min_months: int = 12) -> Panel:
-        """The monthly panel aggregated to years; see :func:`evalmodel.panel_months.to_annual`.
+        """The monthly panel aggregated to years (``frequency == "year"``).
+
+        Parameters
+        ----------
+        how : {"mean", "sum", "month"}
+            Each outcome's yearly value: the mean or sum of its months, or one month's value.
+        month : int, optional
+            That calendar month (1-12; 1 is January), given only with ``how="month"``.
+        min_months : int
+            Mean or sum: a unit-year needs this many months present (else it is dropped, counted
+            in a ``RowsDroppedWarning`` and :attr:`notes`), an outcome this many observed (else
+            NaN). With ``how="month"``, the unit-years lacking that month are dropped.
+
+        Returns
+        -------
+        Panel
+            Weights averaged over each year; the cohort is the year of the first treated month
+            (noted when that month is not January: the year is partly treated); ``truth`` is
+            not carried over. :class:`PanelError` for an annual panel or bad arguments.
         """
         return to_annual(self, how, month=month, min_months=min_months)
 
     def __repr__(self) -> str:
         n_units = self._data[self._unit].nunique()
         p = self._periods
-        show = month_label if self.frequency == "month" else (lambda v: str(int(v)))
-        span = f"{show(p[0])}-{show(p[-1])}" if len(p) else "no periods"
+        span = f"{self._label(p[0])}-{self._label(p[-1])}" if len(p) else "no periods"
         return (
             f"<Panel: {n_units} units x {len(p)} periods ({span}), {len(self._data)} rows, "
             f"outcomes {list(self._outcomes)[:6]}{' ...' if len(self._outcomes) > 6 else ''}>"

@@ -271,38 +271,8 @@ def _annual_cohorts(data: pd.DataFrame, unit: str, cohort: str,
 
 def to_annual(panel: Panel, how: str = "mean", *, month: int | None = None,
               min_months: int = 12) -> Panel:
-    """Aggregate a monthly panel to years.
-
-    Parameters
-    ----------
-    panel : Panel
-        A monthly panel (``panel.frequency == "month"``).
-    how : {"mean", "sum", "month"}
-        The year's value of each outcome: the mean or the sum of its months, or the value of
-        one calendar month (``month=``, e.g. 1 for January).
-    month : int, optional
-        The calendar month (1-12) taken with ``how="month"``.
-    min_months : int
-        With ``"mean"`` and ``"sum"``: a unit-year is kept only when at least this many of its
-        months are present (12: whole years only), and an outcome's value is missing when
-        fewer of its months are observed. With ``"month"``, a unit-year lacking that month is
-        dropped.
-
-    Returns
-    -------
-    Panel
-        The annual panel (``frequency == "year"``): weights are averaged over the year, the
-        cohort becomes the year of the first treated month (with a note when that month is not
-        January: the year is then partly treated), and ``truth`` is not carried over. Dropped
-        unit-years are counted in a :class:`~evalmodel.errors.RowsDroppedWarning` and, with
-        every other change, in :attr:`~evalmodel.Panel.notes`.
-
-    Raises
-    ------
-    PanelError
-        For an annual panel, an unknown ``how``, a ``month`` outside 1-12 or given without
-        ``how="month"``, or ``min_months`` outside 1-12.
-    """
+    """Aggregate a monthly panel to years: :meth:`evalmodel.Panel.to_annual`, which documents
+    the arguments."""
     if panel.frequency != "month":
         raise PanelError(
             "Panel.to_annual: the panel is annual already (frequency='year'); to_annual "

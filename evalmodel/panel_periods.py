@@ -23,7 +23,7 @@ import pandas as pd
 
 from evalmodel.errors import PanelError
 from evalmodel.panel_columns import _not_a_period
-from evalmodel.panel_months import check_month_codes, months_of
+from evalmodel.panel_months import check_frequency, check_month_codes, months_of
 
 #: Largest magnitude a period may have (floats are exact integers below it).
 MAX_PERIOD = 2.0**53
@@ -140,6 +140,7 @@ def _to_periods(s: pd.Series, col: str, notes: list[str],
     """The period column ``s`` as int64 and its frequency (``"year"`` or ``"month"``), or
     raise naming the first bad value. ``frequency=None`` reads it from the column's form;
     ``"month"`` takes integers as month codes (checked) and one date per year as a month."""
+    frequency = check_frequency(frequency)
     if pd.api.types.is_integer_dtype(s) and not s.isna().any():
         if s.dtype == np.uint64 and int(s.max()) > MAX_PERIOD:
             raise PanelError(
