@@ -28,6 +28,7 @@ from evalmodel.coverage import (
     estimation_window,
 )
 from evalmodel.errors import DesignError, GapsFilledWarning, WindowWarning
+from evalmodel.months import month_label, parse_month
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import CaseLevel, CasePool, check_option, check_period
 
@@ -174,6 +175,16 @@ class Case:
     exclude: tuple[str, ...]
     exclude_note: str
     sources: tuple[Source, ...] = field(default_factory=tuple)
+    #: First treated month as a code of :mod:`evalmodel.months` (``adoption_month`` of the
+    #: registry; January of ``adoption`` when the sources give no month, said in the note).
+    adoption_month: int | None = None
+    adoption_month_note: str = ""
+    #: Variables of a monthly file the case is estimated on, in order of preference.
+    monthly_outcomes: tuple[str, ...] = ()
+
+    def monthly_adoption(self) -> int:
+        """The first treated month's code (January of ``adoption`` if the registry has none)."""
+        return self.adoption_month if self.adoption_month is not None else 12 * self.adoption
 
     def design(
         self,
@@ -190,7 +201,9 @@ class Case:
         panel : Panel
             A panel at this case's level (municipalities, or districts for Lindängen).
         adoption : int, optional
-            Override the registry's adoption period (the first treated period).
+            Override the registry's adoption period (the first treated period). On a monthly
+            panel (``panel.frequency == "month"``) the registry's period is
+            ``adoption_month`` and an override is a month (``"2021-01"`` or its code).
         pool : {"never_treated", "similar"}
             ``"never_treated"``: every unit not treated in any registry case;
             ``"similar"``: Kolada's similar-municipality group (2023 vintage: formed after most
@@ -216,17 +229,31 @@ class Case:
                 f"case: use a panel such as {hint}."
             )
         notes: list[str] = [self.adoption_note]
+        monthly = panel.frequency == "month"
+        registered = self.monthly_adoption() if monthly else self.adoption
+        if monthly:
+            notes.append(f"monthly panel: first treated month {month_label(registered)} "
+                         f"({self.adoption_month_note or 'January of the adoption year'})")
         if adoption is not None:  # np.int64 (a DataFrame cell) or 2011.0 are the period 2011
             adoption = check_period(f"case {self.name!r}", "adoption", adoption, panel.periods,
                                     error=DesignError)
-        first = self.adoption if adoption is None else adoption
-        if adoption is not None and adoption != self.adoption:
-            notes.append(f"adoption set to {adoption} (registry: {self.adoption})")
+        first = registered if adoption is None else adoption
+        show = month_label if monthly else str
+        if adoption is not None and adoption != registered:
+            notes.append(f"adoption set to {show(adoption)} (registry: {show(registered)})")
         periods = [int(p) for p in panel.periods]
+        if monthly and isinstance(first, int) and 1000 <= first <= 9999:
+            raise DesignError(
+                f"case {self.name!r}: adoption={first} is a year, and the panel is monthly "
+                f"({show(periods[0])}-{show(periods[-1])}); pass the first treated month, "
+                f"e.g. adoption='{first}-01'."
+            )
         if not isinstance(first, int) or first not in periods or first == periods[0]:
             raise DesignError(
-                f"case {self.name!r}: adoption={first!r} must be a period of the panel after its "
-                f"first ({periods[0]}-{periods[-1]}), so that there is a pre-period."
+                f"case {self.name!r}: adoption={show(first) if monthly else first!r} must be "
+                "a period of the panel "
+                f"after its first ({show(periods[0])}-{show(periods[-1])}), so that there is a "
+                "pre-period."
             )
         others = {u for c in registry().values() if c.name != self.name for u in c.treated}
         if panel.cohort is not None:
@@ -259,7 +286,8 @@ class Case:
             adoption=first,
             pre_periods=tuple(p for p in periods if p < first),
             post_periods=tuple(p for p in periods if p >= first),
-            outcomes=tuple(o for o in self.outcomes if o in panel.outcomes),
+            outcomes=tuple(o for o in (self.monthly_outcomes if monthly else self.outcomes)
+                           if o in panel.outcomes),
             panel=sub,
             full_panel=panel,
             pool=pool,
@@ -291,7 +319,21 @@ def _case(name: str, entry: Mapping[str, Any]) -> Case:
         exclude=tuple(str(u) for u in entry.get("exclude", ())),
         exclude_note=entry.get("exclude_note", ""),
         sources=tuple(Source(**s) for s in entry.get("sources", ())),
+        adoption_month=_month(name, entry.get("adoption_month")),
+        adoption_month_note=entry.get("adoption_month_note", ""),
+        monthly_outcomes=tuple(entry.get("monthly_outcomes", ())),
     )
+
+
+def _month(name: str, text: str | None) -> int | None:
+    """The code of a registry month ``"YYYY-MM"``; :class:`DesignError` if it is not one."""
+    if text is None:
+        return None
+    code = parse_month(text)
+    if code is None:
+        raise DesignError(f"case {name!r}: adoption_month={text!r} is not a month; write it "
+                          "as 'YYYY-MM', e.g. '2021-01'.")
+    return code
 
 
 @lru_cache(maxsize=1)
