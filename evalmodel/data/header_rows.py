@@ -13,12 +13,15 @@ The same holds with the years above and the measures below (``Kommun;2019;;2020;
 :func:`combine` reads it as one header: merged cells are carried to the right, each data column
 gets its year from the row of years and its variable from the other row (the *title*), and the
 table becomes long (unit, year, variable, value). Without any title it stays wide by year.
+When every title is a month name (``Januari`` under ``2021``, as Socialstyrelsen's result
+tables have them) the table becomes long by (unit, year, month, value), a measure column
+beside it allowed, for :mod:`evalmodel.data.socialstyrelsen`.
 
 Decisions: read, not refused, because the meaning is unambiguous once the merged cells are
 carried right; noted in the table's notes (which rows, which titles). Refused with a
 :class:`~evalmodel.errors.DataSourceError` naming both header rows and the fix: titles over
 some year columns but not others, a (title, year) pair given twice, and titles beside a column
-that already names the variable (``Mått``, ``KPI``).
+that already names the variable (``Mått``, ``KPI``), unless the titles are months.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from evalmodel.data.socialstyrelsen_labels import month_number
 from evalmodel.errors import DataSourceError
 
 __all__ = ["combine", "find_header", "is_text"]
@@ -188,7 +192,9 @@ def combine(
             f"read_export: the two header rows ({lines}) of {where} name a variable over some "
             f"year columns but not over {bare[:6]}; {fix}."
         )
-    if titled and taken:
+    # Socialstyrelsen's result tables: month names under the years, beside a measure column
+    months = bool(titled) and all(month_number(t) is not None for t in titled)
+    if titled and taken and not months:
         raise DataSourceError(
             f"read_export: the two header rows ({lines}) of {where} name variables "
             f"{sorted(set(titled))[:6]} beside the column {taken[0]!r}; {fix}."
@@ -207,7 +213,8 @@ def combine(
         wide = pd.concat([id_frame, body.iloc[:, [j for j, _, _ in data]]], axis=1)
         note = f"two header rows ({lines}) read as one: the years from the merged cells"
         return header, wide.set_axis(header, axis=1), (), note
-    year, variable, value = LONG_COLUMNS
+    columns = (*LONG_COLUMNS[:1], "month", *LONG_COLUMNS[2:]) if months else LONG_COLUMNS
+    year, variable, value = columns
     blocks = []
     for j, y, t in data:
         block = id_frame.copy()
@@ -215,8 +222,9 @@ def combine(
         blocks.append(block)
     titles = tuple(dict.fromkeys(titled))
     note = (
-        f"two header rows ({lines}) read as one: the years from one row and the variables "
-        f"{list(titles)[:6]} from the other (merged cells carried right)"
+        f"two header rows ({lines}) read as one: the years from one row and the "
+        f"{'months' if months else 'variables'} {list(titles)[:6]} from the other (merged "
+        "cells carried right)"
     )
-    header = [*id_names, *LONG_COLUMNS]
+    header = [*id_names, *columns]
     return header, pd.concat(blocks, ignore_index=True)[header], titles, note

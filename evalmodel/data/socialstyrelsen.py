@@ -31,7 +31,8 @@ therefore recognises the plausible layouts by their header names, in any case:
   month, named ``Januari`` .. ``December`` (with a year column) or ``2021-01``/``2021M01``
   (month-start dates, as Excel shows them, count too);
 * **two header rows**: the years on one row and the month names below them, as on the
-  database's result page (read by :mod:`evalmodel.data.header_rows`);
+  database's result page, beside a region and optionally a measure column (read by
+  :mod:`evalmodel.data.header_rows`);
 * **wide by measure**: region, year and month columns and one column per measure.
 
 Region cells: codes (``0580``, ``580``, ``"0580 Linköping"``; ``0`` the country -> ``0000``,
@@ -153,9 +154,10 @@ def _shape(
     body: pd.DataFrame, header: list[str], layout: str, path: Path
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The table in long form: one row per region, month (and year), measure; its roles."""
-    if layout == "two header rows":  # combine() named them year, variable (month), value
-        col = _columns([h for h in header if h not in ("year", "variable", "value")], path)
-        return body, col | {"year": "year", "month": "variable", "value": "value"}
+    if layout == "two header rows":  # header_rows.combine() named them year, month, value
+        col = _columns([h for h in header if h not in ("year", "month", "value")], path)
+        col |= {"year": "year", "month": "month", "value": "value"}
+        return body, col
     col = _columns(header, path)
     if layout == "wide by month":
         months = [h for h in header if norm(h) in MONTH_NAMES or month_text(h) is not None]

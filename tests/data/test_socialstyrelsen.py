@@ -364,3 +364,28 @@ def test_evalmodel_run_data_reads_a_monthly_file(tmp_path):
     panel = panels["municipality"]
     assert panel.frequency == "month" and len(panel.periods) == 3
     assert panel.source["layout"] == "socialstyrelsen monthly, long"
+
+
+def test_result_table_years_over_months_beside_a_measure_column(tmp_path):
+    """The database's result page: row dimensions region and measure, column dimensions year
+    (merged over its months) and month."""
+    p = tmp_path / "resultat.csv"
+    p.write_text(
+        "Ekonomiskt bistånd, preliminär månadsstatistik\n"
+        "Region;Mått;2020;;2021;\n"
+        ";;November;December;Januari;Februari\n"
+        "0580 Linköping;Antal hushåll;2 650;2 700;2 703;X\n"
+        "0580 Linköping;Antal biståndsmottagare;5 100;5 150;5 180;5 200\n"
+        "1280 Malmö;Antal hushåll;9 000;9 100;--;9 300\n",
+        encoding="cp1252",
+    )
+    got = read_export(p)
+    assert got.attrs["source"]["layout"] == "socialstyrelsen monthly, two header rows"
+    hh = got[(got["unit"] == "0580") & (got["variable"] == "households")]
+    assert hh["period"].tolist() == ["2020-11", "2020-12", "2021-01", "2021-02"]
+    np.testing.assert_array_equal(hh["value"], [2650.0, 2700.0, 2703.0, np.nan])
+    assert got.loc[got["unit"] == "1280", "status"].tolist() == ["", "", "missing", ""]
+    assert sorted(got["variable"].unique()) == ["households", "recipients"]
+    assert len(got) == 12
+    assert any("the months ['November', 'December', 'Januari', 'Februari']" in n
+               for n in got.attrs["notes"])
