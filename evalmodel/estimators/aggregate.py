@@ -22,6 +22,7 @@ import pandas as pd
 from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, warn_few_clusters
+from evalmodel.estimators.drdid import CellFactors
 from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.results import EstimateResult, inference_table
 from evalmodel.vocabulary import (
@@ -97,8 +98,18 @@ def _cohort_shares(res: AttGtResult) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return values, code, share
 
 
-def _weighted(inf: np.ndarray, att: np.ndarray, cells: np.ndarray, cohorts: np.ndarray,
-              res: AttGtResult) -> tuple[float, np.ndarray]:
+def _combine(inf: np.ndarray | CellFactors, cells: np.ndarray, weights: np.ndarray
+             ) -> np.ndarray:
+    """``inf[:, cells] @ weights``; from the factored form without building the matrix."""
+    if isinstance(inf, np.ndarray):
+        return inf[:, cells] @ weights
+    full = np.zeros(len(inf.zero))
+    full[cells] = weights
+    return inf.dot(full)
+
+
+def _weighted(inf: np.ndarray | CellFactors, att: np.ndarray, cells: np.ndarray,
+              cohorts: np.ndarray, res: AttGtResult) -> tuple[float, np.ndarray]:
     """Cohort-share weighted mean of ``att[cells]`` and its influence function (with wif)."""
     values, code, share = _cohort_shares(res)
     pg = share[np.searchsorted(values, cohorts[cells])]
@@ -113,7 +124,7 @@ def _weighted(inf: np.ndarray, att: np.ndarray, cells: np.ndarray, cohorts: np.n
     h_att = w * per_cohort[code] - pg @ att[cells]
     h_one = w * count[code] - total
     wif = h_att / total - h_one * (pg @ att[cells]) / total**2
-    return est, inf[:, cells] @ (pg / total) + wif
+    return est, _combine(inf, cells, pg / total) + wif
 
 
 def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
@@ -121,13 +132,15 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
                 att: np.ndarray | None = None, inf: np.ndarray | None = None,
                 ) -> tuple[list[tuple[str, float, float]], np.ndarray]:
     """Rows ``(term, key, estimate)`` and their influence functions (``att``/``inf`` given:
-    those in place of the result's cells)."""
+    those in place of the result's cells). The cells' influence functions are read from
+    ``res.influence_source``: in factored form (no covariates, balanced panel) the
+    aggregations are computed without the ``(n, K)`` matrix."""
     tab = res.table
     att = tab["estimate"].to_numpy(float) if att is None else att
     g = tab["cohort"].to_numpy()
     t = tab["time"].to_numpy()
     e = t - g
-    inf = res.influence if inf is None else inf
+    source: np.ndarray | CellFactors = res.influence_source if inf is None else inf
     window = (e >= min_e) & (e <= max_e)
     post = g <= t
     rows: list[tuple[str, float, float]] = []
@@ -135,7 +148,7 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
     if kind == "simple":
         keep = np.flatnonzero(post & window)
         _need(keep, kind)
-        est, psi = _weighted(inf, att, keep, g, res)
+        est, psi = _weighted(source, att, keep, g, res)
         return [("overall", np.nan, est)], psi[:, None]
     if kind == "group":
         groups = np.unique(g)
@@ -143,7 +156,8 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
             cells = np.flatnonzero((g == gg) & post & window)
             _need(cells, f"group {gg}")
             rows.append((f"g={gg}", gg, float(att[cells].mean())))
-            ifs.append(inf[:, cells].mean(axis=1))
+            ifs.append(source[:, cells].mean(axis=1) if isinstance(source, np.ndarray) else
+                       source.dot(np.bincount(cells, minlength=len(source.zero)) / len(cells)))
         comp = np.column_stack(ifs)
         est, psi = _weighted(comp, np.array([r[2] for r in rows]), np.arange(len(groups)),
                              groups, res)
@@ -160,7 +174,7 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
         eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
         for ee in eseq:
             cells = np.flatnonzero((e == ee) & include)
-            est, psi = _weighted(inf, att, cells, g, res)
+            est, psi = _weighted(source, att, cells, g, res)
             rows.append((f"e={ee}", ee, est))
             ifs.append(psi)
         _need(eseq[eseq >= 0], kind)
@@ -175,7 +189,7 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
         cells = np.flatnonzero((t == tt) & post)
         if len(cells) == 0:
             continue
-        est, psi = _weighted(inf, att, cells, g, res)
+        est, psi = _weighted(source, att, cells, g, res)
         rows.append((f"t={tt}", tt, est))
         ifs.append(psi)
     comp = np.column_stack(ifs)

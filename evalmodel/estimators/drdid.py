@@ -217,6 +217,24 @@ class CellFactors:
         inf[:, self.zero] = 0.0
         return inf
 
+    def dot(self, v: np.ndarray) -> np.ndarray:
+        """``matrix() @ v`` for ``v`` of shape ``(K,)`` or ``(K, m)``, without the ``(n, K)``
+        matrix: per cohort, ``n w (Y (S (a_c * v)) - b_c @ v)``, one ``(n_c, T) @ (T, m)``
+        product. The columns of ``S`` sum to zero, so each unit's first outcome is taken off
+        ``Y`` first: the rounding then scales with the outcome's changes, not its level."""
+        v = np.asarray(v, dtype=float)
+        vm = np.where(self.zero[:, None], 0.0, v.reshape(len(self.zero), -1))
+        y, w, sel, a, b = self.y, self.w, self.sel, self.a, self.b
+        n = y.shape[0]
+        out = np.empty((n, vm.shape[1]))
+        for c, rows in enumerate(self._blocks()):
+            yc = y[rows]
+            block = (yc - yc[:, :1]) @ (sel @ (a[c][:, None] * vm))
+            block -= b[c] @ vm
+            block *= (n * w[rows])[:, None]
+            out[rows] = block
+        return out.reshape((n, *v.shape[1:]))
+
     def sum_squares(self) -> np.ndarray:
         """``(matrix() ** 2).sum(axis=0)`` from each cohort's moments of ``y``, centred at its
         ``w**2``-weighted mean (equal to rounding; no ``(n, K)`` matrix)."""
