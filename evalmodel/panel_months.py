@@ -149,13 +149,20 @@ def _from_text(s: pd.Series, col: str, role: str, frequency: str | None,
     """Month codes of text ``"2021-01"``/``"2021M01"`` (NaN where missing); None when no
     value is written as a month."""
     given = s.notna().to_numpy()
-    text = s.astype(object).where(given, None).astype("string")
-    parts = text.str.extract(MONTH_TEXT)
-    found = parts[0].notna().to_numpy()
+    try:  # each distinct value is parsed once
+        codes, distinct = pd.factorize(s.astype(object))
+        uniques = np.asarray(distinct, dtype=object)
+    except TypeError:  # unhashable values: one by one
+        codes, uniques = np.arange(len(s)), s.astype(object).to_numpy()
+    parts = pd.Series(uniques, dtype=object).astype("string").str.extract(MONTH_TEXT)
+    codes = np.where(given, codes, 0)
+    found = given & parts[0].notna().to_numpy()[codes] if len(uniques) else given
     if not found.any():
         return None
-    year = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    month = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    year = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float,
+                                                             na_value=np.nan)[codes]
+    month = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float,
+                                                              na_value=np.nan)[codes]
     month_ok = found & (month >= 1) & (month <= 12)
     example = s.iloc[int(np.flatnonzero(found)[0])]
     if frequency == "year":
