@@ -2,8 +2,9 @@
 
 The main CLI mounts these commands with :func:`add_data_commands`::
 
-    evalmodel data fetch [--kpis N31807 ...] [--years 1998-2025] [--base-url URL]
-                         [--cache-dir DIR] [--offline] [--refresh] [--no-progress]
+    evalmodel data fetch [--source kolada|scb] [--kpis N31807 ...] [--years 1998-2025]
+                         [--base-url URL] [--cache-dir DIR] [--offline] [--refresh]
+                         [--no-progress]
     evalmodel data list  [--cache-dir DIR]
 
 Each sub-command's parser sets ``func`` (a function of the parsed arguments returning the
@@ -88,6 +89,13 @@ def add_data_commands(subparsers: Any) -> argparse.ArgumentParser:
     sub.required = True
     fetch = sub.add_parser("fetch", help="fetch Kolada KPIs for every municipality into the cache")
     fetch.add_argument(
+        "--source",
+        choices=("kolada", "scb"),
+        default="kolada",
+        help="kolada (annual KPIs, the default) or scb (SCB's monthly ekonomiskt bistånd "
+        "series by municipality, table TAB1386; --kpis and --years do not apply)",
+    )
+    fetch.add_argument(
         "--kpis",
         nargs="+",
         type=kpi_id,
@@ -132,6 +140,8 @@ def cmd_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     from evalmodel.data.kolada_panel import fetch_kolada
 
     out = out or sys.stdout
+    if getattr(args, "source", "kolada") == "scb":
+        return _fetch_scb(args, out)
     bar = tqdm(
         total=len(args.kpis) + 1,
         desc="kolada",
@@ -158,6 +168,31 @@ def cmd_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     print(
         f"{len(args.kpis)} KPIs x {len(args.years)} years ({args.years[0]}-{args.years[-1]}): "
         f"{len(tidy)} values in {cache.root}",
+        file=out,
+    )
+    return 0
+
+
+def _fetch_scb(args: argparse.Namespace, out: TextIO) -> int:
+    """``evalmodel data fetch --source scb``: SCB's monthly benefits series into the cache."""
+    from evalmodel.data.cache import Cache
+    from evalmodel.data.scb import BENEFITS_TABLE, benefits_entry, scb_benefits
+
+    try:
+        tidy = scb_benefits(
+            cache_dir=args.cache_dir,
+            base_url=args.base_url,
+            offline=args.offline,
+            refresh=args.refresh,
+        )
+    except EvalModelError as exc:
+        print(f"evalmodel data fetch: {exc}", file=sys.stderr)
+        return 1
+    periods = sorted(tidy["period"].unique()) if len(tidy) else ["-"]
+    print(
+        f"scb {BENEFITS_TABLE}: {tidy['unit'].nunique()} municipalities x {len(periods)} months "
+        f"({periods[0]} to {periods[-1]}): {len(tidy)} values in "
+        f"{Cache(args.cache_dir).root} ({benefits_entry()})",
         file=out,
     )
     return 0

@@ -82,6 +82,7 @@ __all__ = [
     "Multipliers",
     "MultisynthInference",
     "PredictionErrorMethod",
+    "PxWebFormat",
     "Restriction",
     "SdidInference",
     "SdidMethod",
@@ -190,6 +191,8 @@ CasePool = Literal["never_treated", "similar"]
 CaseLevel = Literal["municipality", "district"]
 #: Whether a series break was detected in the data or announced by the source.
 BreakKind = Literal["detected", "announced"]
+#: Data format asked of a PxWeb v2 API by the SCB client (both are parsed).
+PxWebFormat = Literal["json-stat2", "csv"]
 #: The state of a cache entry (not an option: what ``Cache.status`` reports).
 CacheEntryStatus = Literal["ok", "missing", "corrupt"]
 #: What ``compare`` shows under each estimate.

@@ -1,7 +1,8 @@
 """evalmodel.data: sources -> tidy long frames -> Panels.
 
 Kolada (:func:`kolada_panel`, :func:`fetch_kolada`, :class:`KoladaClient`), the verifiable
-local cache (:class:`Cache`), SCB through PxWeb (:func:`scb_table`), downloaded files
+local cache (:class:`Cache`), SCB through PxWeb v2 (:func:`scb_table`, :func:`scb_benefits`,
+:func:`read_scb_benefits`, :class:`PxWebClient`), downloaded files
 (:func:`read_export`, :func:`read_cache`, :func:`read_district_panel`), one reader for them all
 (:func:`read_panel`: a file or a cache folder -> a Panel of municipalities, by the same rules
 that :func:`kolada_panel` applies to what it fetches) and the simulator that makes the
@@ -36,8 +37,15 @@ from evalmodel.data.kolada_panel import (
     kolada_panel,
     series_break_notes,
 )
+from evalmodel.data.pxweb import PxWebClient
 from evalmodel.data.read import read_panel
-from evalmodel.data.scb import BENEFITS_TABLE, SCB_BASE_URL, scb_table
+from evalmodel.data.scb import (
+    BENEFITS_TABLE,
+    SCB_BASE_URL,
+    read_scb_benefits,
+    scb_benefits,
+    scb_table,
+)
 
 __all__ = [
     "BENEFITS_TABLE",
@@ -54,6 +62,7 @@ __all__ = [
     "KoladaClient",
     "KoladaEndpoints",
     "Manifest",
+    "PxWebClient",
     "SeriesBreak",
     "default_cache_dir",
     "fetch_kolada",
@@ -62,6 +71,8 @@ __all__ = [
     "read_district_panel",
     "read_export",
     "read_panel",
+    "read_scb_benefits",
+    "scb_benefits",
     "scb_table",
     "series_break_notes",
     "simulate",

@@ -1,183 +1,300 @@
-"""Statistics Sweden (SCB) through PxWeb API v2, with the ``pxwebpy`` client.
+"""Statistics Sweden (SCB): monthly series by municipality through PxWeb API v2.
 
-:func:`scb_table` reads one SCB table by municipality and returns the tidy long frame of
-:mod:`evalmodel.data.kolada` (``unit, period, variable, value, gender, status``). The default
-table is :data:`BENEFITS_TABLE`, SCB's table of full-year equivalents aged 20-64 supported by
-social benefits (of which social assistance), by region and sex. Monthly periods
-(``2014M01``) are averaged to years, and the number of months behind each average is kept in
-``status`` when a year is incomplete.
+:func:`scb_table` reads one SCB table by municipality and month into the tidy long frame of
+:mod:`evalmodel.data.kolada` (``unit, period, variable, value, gender, status``);
+:func:`scb_benefits` reads the ekonomiskt bistånd series of :data:`BENEFITS_TABLE`
+("people aged 20-64 supported by benefits, by municipality and month from 2014M01", variables
+Region, Kon, Aldersgrupp, ContentsCode, Tid). The ContentsCode of ekonomiskt bistånd is found
+in the table's metadata by its label (case- and accent-insensitive), never written here.
+
+Periods stay monthly: SCB's ``2021M01`` becomes the label ``"2021-01"`` (the encoding of
+:mod:`evalmodel.months`); nothing is averaged to years here. Municipality codes are 4-digit
+text, Kon becomes ``T``/``M``/``K``, and the age group is filtered to the 20-64 total by
+default (``age=None`` keeps every group, named in the variable: ``code[Aldersgrupp=..]``).
+
+Each result is written to the verifiable cache of :mod:`evalmodel.data.cache` (Parquet plus a
+manifest with the sha256 of every answer); a second call reads the cache without a request, and
+a cache file whose checksum does not match is refetched (online) or refused with
+:class:`~evalmodel.data.cache.CacheCorruptError` (``offline=True``).
+:func:`read_scb_benefits` reads the series from the cache only (what ``evalmodel data fetch
+--source scb`` writes).
 
 Notes
 -----
-The table id and the variable codes (``Region``, ``Kon``, ``Tid``, ``ContentsCode``) follow
-SCB's naming; they could not be checked against the live v2 API when this was written. Pass
-``table_id=`` (and ``value_codes=``) if SCB has renamed them. ``pxwebpy`` is an optional
-dependency, imported only when this function runs. Unlike the Kolada client, this module does
-not retry: ``pxwebpy`` waits out a 429 itself, and any other failure (an HTTP error, a refused
-connection, a body cut short) raises :class:`~evalmodel.errors.DataSourceError` naming the table,
-the URL and the cause at once.
+This module speaks to PxWeb v2 with its own ``requests`` code (:mod:`evalmodel.data.pxweb`)
+instead of the optional ``pxwebpy``. pxwebpy (0.6 and later) does target PxWeb v2 and batches
+large queries, but it owns its transport: its retries and waits are not the policy of the
+Kolada client (:mod:`evalmodel.data.retry`: one retry budget, ``Retry-After``, bodies cut short
+retried), it does not expose the answers' bytes for the cache manifest's checksums, and it
+returns its own parsed rows instead of the json-stat2 or csv body. The table id lives in one
+place (:data:`BENEFITS_TABLE`); the selection, chunking (under SCB's 150,000 cells a request,
+split over Region then Tid) and pacing (30 calls per 10 s) are in :mod:`evalmodel.data.pxweb`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalmodel.data.kolada import TIDY_COLUMNS
+from evalmodel.data.cache import Cache, CacheCorruptError, CacheMissError
+from evalmodel.data.pxweb import SCB_BASE_URL, SCB_MAX_CELLS, PxWebClient
+from evalmodel.data.pxweb_parse import TableMetadata, csv_frame, jsonstat2_frame, plan_chunks
+from evalmodel.data.pxweb_select import (
+    ROLES,
+    build_selection,
+    find_contents,
+    optional_variable,
+    scb_month,
+    tidy_scb,
+)
 from evalmodel.errors import DataSourceError
+from evalmodel.vocabulary import PxWebFormat, check_option
 
-__all__ = ["BENEFITS_TABLE", "SCB_BASE_URL", "scb_table", "tidy_pxweb"]
+__all__ = [
+    "BENEFITS_LABEL",
+    "BENEFITS_TABLE",
+    "DEFAULT_AGE",
+    "SCB_BASE_URL",
+    "benefits_entry",
+    "find_contents",
+    "read_scb_benefits",
+    "scb_benefits",
+    "scb_table",
+    "search_tables",
+    "tidy_scb",
+]
 
-#: SCB's PxWeb API v2.
-SCB_BASE_URL = "https://statistikdatabasen.scb.se/api/v2"
-#: Full-year equivalents 20-64 supported by social benefits, by region and sex (SCB HE0000).
-BENEFITS_TABLE = "HE0000T02"
-#: Codes of the sex variable and the gender letters used by Kolada.
-GENDER_CODES = {"1+2": "T", "1": "M", "2": "K", "T": "T", "K": "K", "M": "M"}
-_MONTH = re.compile(r"^(\d{4})M(\d{2})$")
-_MUNICIPALITY = re.compile(r"^\d{4}$")
+#: SCB's table of people aged 20-64 supported by benefits, by municipality and month.
+BENEFITS_TABLE = "TAB1386"
+#: Label of the ContentsCode read by :func:`scb_benefits` (matched without case or accents).
+BENEFITS_LABEL = "ekonomiskt bistånd"
+#: The age group kept by default.
+DEFAULT_AGE = "20-64"
 
 
-def tidy_pxweb(
-    rows: Sequence[Mapping[str, Any]],
-    names: Mapping[str, str],
+def benefits_entry() -> str:
+    """Cache entry of the default :func:`scb_benefits` series (every municipality and month)."""
+    return f"scb/{BENEFITS_TABLE}/benefits"
+
+
+# -- fetching -----------------------------------------------------------------------------
+def fetch_raw(
+    client: PxWebClient,
+    meta: TableMetadata,
+    selection: Mapping[str, Sequence[str]],
     *,
-    region: str = "Region",
-    time: str = "Tid",
-    sex: str = "Kon",
-    municipalities_only: bool = True,
+    output_format: str = "json-stat2",
+    max_cells: int = SCB_MAX_CELLS,
 ) -> pd.DataFrame:
-    """Turn pxwebpy's rows (``show="code"``) into the tidy long frame.
+    """Ask for ``selection`` in requests of at most ``max_cells`` cells; one long frame.
 
-    Parameters
-    ----------
-    rows : sequence of mapping
-        Rows from :meth:`pxweb.PxApi.get_table_data`, keyed by dimension label plus
-        ``"value"``.
-    names : mapping
-        Dimension label -> variable code (from the table's metadata).
-    region, time, sex : str
-        Codes of the region, time and sex variables.
-    municipalities_only : bool
-        Keep only 4-digit region codes (municipalities), dropping the country and counties.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`~evalmodel.data.kolada.TIDY_COLUMNS`. The variable is the content code,
-        with any further dimension appended as ``code[var=value]``.
+    Raises
+    ------
+    DataSourceError
+        If an answer misses cells it was asked for (or brings others).
     """
-    df = pd.DataFrame(list(rows)).rename(columns=dict(names))
-    for need in (region, time):
-        if need not in df.columns:
-            raise DataSourceError(
-                f"scb: the table has no {need!r} variable (variables: "
-                f"{[c for c in df.columns if c != 'value']}); pass region=/time= codes."
+    region = optional_variable(meta, ROLES["region"]) or "Region"
+    time_var = meta.time or "Tid"
+    metric = meta.metric or "ContentsCode"
+    frames = []
+    for chunk in plan_chunks(selection, max_cells, (region, time_var)):
+        if output_format == "csv":
+            stub = [v for v in meta.variables if v != metric]
+            resp = client.data(
+                meta.table_id, chunk, output_format="csv", stub=stub, heading=[metric]
             )
-    df[region] = df[region].astype(str)
-    if municipalities_only:
-        df = df[df[region].str.match(_MUNICIPALITY)]
-    others = [c for c in df.columns if c not in (region, time, sex, "value", "ContentsCode")]
-    var = df["ContentsCode"].astype(str) if "ContentsCode" in df else pd.Series("value", df.index)
-    for c in others:
-        var = var + f"[{c}=" + df[c].astype(str) + "]"
-    t = df[time].astype(str)
-    month = t.str.extract(_MONTH)
-    period = pd.to_numeric(month[0].fillna(t), errors="coerce")
-    if period.isna().any():
-        raise DataSourceError(
-            f"scb: time code {t[period.isna()].iloc[0]!r} is neither a year nor a month "
-            "(2014M01); only annual and monthly tables are supported."
-        )
-    out = pd.DataFrame(
-        {
-            "unit": df[region].to_numpy(),
-            "period": period.astype("int64").to_numpy(),
-            "variable": var.to_numpy(),
-            "value": pd.to_numeric(df["value"], errors="coerce").astype("float64").to_numpy(),
-            "gender": (
-                df[sex].astype(str).map(GENDER_CODES).fillna(df[sex].astype(str))
-                if sex in df
-                else pd.Series("T", df.index)
-            ).to_numpy(),
-        }
-    )
-    keys = ["unit", "period", "variable", "gender"]
-    if month[0].notna().any():
-        g = out.groupby(keys, sort=False)["value"]
-        out = g.mean().reset_index().merge(g.count().rename("n").reset_index(), on=keys)
-        out["status"] = np.where(out["n"] < 12, out["n"].astype(str) + " months", "")
-        out = out.drop(columns="n")
-    else:
-        out["status"] = np.where(out["value"].isna(), "..", "")
-    out = out[list(TIDY_COLUMNS)].sort_values(
-        ["variable", "unit", "period", "gender"], kind="mergesort"
-    )
-    for c in ("unit", "variable", "gender", "status"):
-        out[c] = out[c].astype(str)
-    return out.reset_index(drop=True)
+            frame = csv_frame(resp.text, meta, stub, metric)
+        else:
+            resp = client.data(meta.table_id, chunk, output_format="json-stat2")
+            frame = jsonstat2_frame(json.loads(resp.content))
+        expected = int(np.prod([len(v) for v in chunk.values()]))
+        if len(frame) != expected:
+            raise DataSourceError(
+                f"scb: table {meta.table_id} answered {len(frame)} cells for a request of "
+                f"{expected}; the answer is incomplete: refetch (refresh=True)."
+            )
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _entry(table_id: str, kind: str, query: Mapping[str, Any], default: Mapping[str, Any]) -> str:
+    if dict(query) == dict(default):
+        return f"scb/{table_id}/{kind}"
+    digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()
+    return f"scb/{table_id}/{kind}-{digest[:12]}"
 
 
 def scb_table(
     table_id: str = BENEFITS_TABLE,
     *,
-    base_url: str | None = None,
-    value_codes: Mapping[str, list[str] | str] | None = None,
-    code_list: Mapping[str, str] | None = None,
+    contents: Sequence[str] | None = None,
+    contents_label: str | None = None,
+    regions: Sequence[str] | None = None,
+    months: Iterable[Any] | None = None,
+    age: str | None = DEFAULT_AGE,
     municipalities_only: bool = True,
-    timeout: int = 30,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    refresh: bool = False,
+    base_url: str | None = None,
+    client: PxWebClient | None = None,
+    output_format: PxWebFormat = "json-stat2",
+    max_cells: int = SCB_MAX_CELLS,
+    entry: str | None = None,
 ) -> pd.DataFrame:
-    """Read an SCB table by municipality as a tidy long frame.
+    """Read an SCB table by municipality and month as a tidy long frame, through the cache.
 
     Parameters
     ----------
     table_id : str
         PxWeb table id (default :data:`BENEFITS_TABLE`).
-    base_url : str, optional
-        PxWeb v2 API root (default :data:`SCB_BASE_URL`; a local server in tests).
-    value_codes : mapping, optional
-        Selection per variable code (``{"Tid": ["2012", "2013"]}``); variables left out get
-        every value (``"*"``).
-    code_list : mapping, optional
-        Code list per variable, e.g. ``{"Region": "vs_RegionKommun07"}``.
+    contents : sequence of str, optional
+        ContentsCode values to read (default all).
+    contents_label : str, optional
+        Instead of ``contents``: the label of the one content to read, found in the metadata
+        (case- and accent-insensitive), e.g. ``"ekonomiskt bistånd"``.
+    regions : sequence of str, optional
+        Region codes as text (``"0580"``); default every municipality (or every region with
+        ``municipalities_only=False``).
+    months : iterable, optional
+        Months to read (``"2021-01"``, ``"2021M01"``, Period[M], month starts); default all.
+    age : str or None
+        Age group to keep, by code or label (default ``"20-64"``); None keeps every group.
     municipalities_only : bool
-        Keep only municipalities (4-digit region codes).
-    timeout : int
-        Seconds before a request gives up.
+        With ``regions=None``, ask only for 4-digit region codes (municipalities).
+    cache_dir : path-like, optional
+        Cache folder (default ``$EVALMODEL_CACHE_DIR`` or the platform's cache folder).
+    offline : bool
+        Read only the cache; a missing or corrupt entry raises.
+    refresh : bool
+        Fetch even if cached.
+    base_url : str, optional
+        PxWeb v2 root (default :data:`SCB_BASE_URL`); ignored when ``client`` is given.
+    client : PxWebClient, optional
+        A configured client (retries, pacing, timeouts).
+    output_format : {"json-stat2", "csv"}
+        Format of the data answers.
+    max_cells : int
+        Largest request in cells (SCB serves 150,000).
+    entry : str, optional
+        Cache entry name (default derived from the table and the query).
 
     Returns
     -------
     pandas.DataFrame
-        The tidy frame of :func:`tidy_pxweb`.
+        The tidy frame of :func:`tidy_scb`.
 
     Raises
     ------
     DataSourceError
-        If ``pxwebpy`` is not installed, or the API fails (naming the URL and the error).
+        For a bad argument (naming it and the table's values), an API failure, or (offline)
+        :class:`~evalmodel.data.cache.CacheMissError` / ``CacheCorruptError``.
     """
-    try:
-        from pxweb import PxApi
-    except ImportError:
-        raise DataSourceError(
-            "scb_table needs the optional package pxwebpy; install it with `pip install pxwebpy`."
-        ) from None
-    url = base_url or SCB_BASE_URL
-    try:
-        api = PxApi(url, disable_cache=True, timeout=timeout, max_workers=1)
-        variables: dict[str, Any] = api.get_table_variables(table_id)
-        selection: dict[str, list[str] | str] = {v: ["*"] for v in variables}
-        selection.update(dict(value_codes or {}))
-        rows = api.get_table_data(
-            table_id, value_codes=selection, code_list=dict(code_list or {}) or None, show="code"
+    check_option("scb_table", "output_format", output_format, PxWebFormat, error=DataSourceError)
+    fmt = str(output_format)
+    if contents is not None and contents_label is not None:
+        raise DataSourceError("scb: pass contents= or contents_label=, not both.")
+    month_codes = None if months is None else sorted({scb_month(m) for m in months})
+    query: dict[str, Any] = {
+        "contents": None if contents is None else sorted(contents),
+        "contents_label": contents_label,
+        "regions": None if regions is None else sorted(regions),
+        "months": month_codes,
+        "age": age,
+        "municipalities_only": bool(municipalities_only) if regions is None else None,
+    }
+    default = {**dict.fromkeys(query), "age": DEFAULT_AGE, "municipalities_only": True}
+    name = entry or _entry(table_id, "table", query, default)
+    cache = Cache(cache_dir)
+    status = cache.status(name)
+    if status == "ok" and not refresh:
+        return cache.read_table(name)
+    if offline:
+        cls = CacheCorruptError if status == "corrupt" else CacheMissError
+        raise cls(
+            f"scb (offline): the cache at {cache.root} has {name!r} {status}; fill it online "
+            "with `evalmodel data fetch --source scb` (with --cache-dir if you use one), or "
+            "call without offline=True."
         )
-    except Exception as exc:  # pxwebpy raises requests errors and plain exceptions
-        raise DataSourceError(
-            f"scb: reading table {table_id!r} from {url} failed: {type(exc).__name__}: "
-            f"{str(exc)[:300]}; check table_id, value_codes and the network."
-        ) from exc
-    names = {str(v.get("label", k)): k for k, v in variables.items()}
-    return tidy_pxweb(rows, names, municipalities_only=municipalities_only)
+    client = client or PxWebClient(base_url)
+    start = len(client.log)
+    meta = client.metadata(table_id)
+    if contents_label is not None:
+        contents = [find_contents(meta, contents_label)]
+    selection = build_selection(
+        meta,
+        contents=contents,
+        regions=regions,
+        months=month_codes,
+        age=age,
+        municipalities_only=municipalities_only,
+    )
+    raw = fetch_raw(client, meta, selection, output_format=fmt, max_cells=max_cells)
+    tidy = tidy_scb(raw, meta, single_age=age is not None)
+    metric = meta.metric or "ContentsCode"
+    cache.write_table(
+        name,
+        tidy,
+        source="scb",
+        urls=client.log[start:],
+        extra={
+            "table_id": table_id,
+            "table_label": meta.label,
+            "base_url": client.base_url,
+            "query": query,
+            "contents": {c: meta.value_labels[metric].get(c, c) for c in selection[metric]},
+            "months": [selection[meta.time or "Tid"][0], selection[meta.time or "Tid"][-1]],
+            "replaced": status if status == "corrupt" else "",
+            "output_format": fmt,
+        },
+    )
+    return cache.read_table(name)
+
+
+def scb_benefits(**kwargs: Any) -> pd.DataFrame:
+    """The ekonomiskt bistånd series of :data:`BENEFITS_TABLE`, by municipality and month.
+
+    The ContentsCode is the one labelled like :data:`BENEFITS_LABEL` in the table's metadata.
+    Takes the keyword arguments of :func:`scb_table` except ``table_id``, ``contents`` and
+    ``contents_label``; with the defaults the cache entry is :func:`benefits_entry`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tidy frame: one row per municipality, month and sex (20-64 year olds).
+    """
+    for bad in ("table_id", "contents", "contents_label"):
+        if bad in kwargs:
+            raise DataSourceError(
+                f"scb_benefits: {bad}= is fixed here; call scb_table(...) for other contents."
+            )
+    defaults = not any(k in kwargs for k in ("regions", "months", "age", "municipalities_only"))
+    if defaults and "entry" not in kwargs:
+        kwargs["entry"] = benefits_entry()
+    return scb_table(BENEFITS_TABLE, contents_label=BENEFITS_LABEL, **kwargs)
+
+
+def read_scb_benefits(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The cached ekonomiskt bistånd series (every municipality and month), offline.
+
+    Raises
+    ------
+    CacheMissError
+        If the cache lacks it: fill it with ``evalmodel data fetch --source scb``.
+    CacheCorruptError
+        If its file does not match the manifest's checksum.
+    """
+    return scb_benefits(cache_dir=cache_dir, offline=True)
+
+
+def search_tables(
+    query: str, *, base_url: str | None = None, client: PxWebClient | None = None
+) -> pd.DataFrame:
+    """SCB tables matching ``query`` (every page of ``/tables?query=``), one row per table."""
+    return (client or PxWebClient(base_url)).search_tables(query)

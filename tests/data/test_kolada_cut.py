@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -128,14 +129,22 @@ def test_body_cut_waits_by_the_backoff_rule(
     assert len(server.requests) == 4
 
 
-def test_scb_body_cut_is_a_data_source_error(cutting: type[CuttingServer]) -> None:
+def test_scb_body_cut_every_time_is_retried_then_a_data_source_error(
+    cutting: type[CuttingServer], tmp_path: Path
+) -> None:
+    from evalmodel.data.pxweb import PxWebClient
     from evalmodel.data.scb import scb_table
 
     server = cutting(99)
+    waits: list[float] = []
+    client = PxWebClient(
+        server.base_url, timeout=(2.0, 2.0), retries=1, backoff=0.01, sleep=waits.append
+    )
     with pytest.raises(
         DataSourceError,
-        match=r"scb: reading table 'TAB1386' from http://127\.0\.0\.1:\d+/v3 failed: "
-        r"\w+Error: .*check table_id",
+        match=r"scb: GET http://127\.0\.0\.1:\d+/v3/tables/TAB1386/metadata\S* was cut "
+        r"short: ChunkedEncodingError: .*\(after 2 attempts: retries=1\)",
     ):
-        scb_table("TAB1386", base_url=server.base_url, timeout=2)
-    assert len(server.requests) == 1  # not retried, as the module says
+        scb_table("TAB1386", client=client, cache_dir=tmp_path)
+    assert len(server.requests) == 2  # retried like the Kolada client, one budget
+    assert waits == [0.01]
