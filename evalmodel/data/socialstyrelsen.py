@@ -94,8 +94,14 @@ _SUFFIX = re.compile(r"\s+(kommun|stad)$")
 
 
 def _all_months(values: pd.Series) -> bool:
+    """Whether every cell is a month and some year has several of them (one date per year,
+    such as ``2012-01-01`` in an ``År`` column, is a year written as a date, as in Panel)."""
     cells = [c for c in values.astype(str).str.strip().unique() if c]
-    return bool(cells) and all(month_text(c) is not None for c in cells)
+    codes = [month_text(c) for c in cells]
+    if not cells or any(c is None for c in codes):
+        return False
+    years = [c // 12 for c in codes if c is not None]
+    return len(set(years)) < len(years)
 
 
 def monthly_layout(
