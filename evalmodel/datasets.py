@@ -7,15 +7,19 @@ Every output made from them is stamped "simulated data" by the report layer
 from __future__ import annotations
 
 import hashlib
+import warnings
 from functools import lru_cache
 
 import pandas as pd
 
 from evalmodel.data.simulate import simulate_districts, simulate_municipalities
+from evalmodel.data.simulate_monthly import MONTHLY_SEED, simulate_monthly
+from evalmodel.errors import CoercedValuesWarning
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import check_seed
 
-__all__ = ["DEFAULT_SEED", "DISTRICT_SEED", "frame_sha256", "simulated", "simulated_districts"]
+__all__ = ["DEFAULT_SEED", "DISTRICT_SEED", "MONTHLY_SEED", "frame_sha256", "simulated",
+           "simulated_districts", "simulated_monthly"]
 
 DEFAULT_SEED = 20131105
 DISTRICT_SEED = 20150901
@@ -78,3 +82,46 @@ def simulated_districts(seed: int = DISTRICT_SEED) -> Panel:
     source = {"kind": "simulated", "name": "simulated Malmö districts", "seed": seed,
               "sha256": frame_sha256(data)}
     return Panel(data.copy(), unit="district", time="year", truth=truth.copy(), source=source)
+
+
+@lru_cache(maxsize=2)
+def _monthly(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return simulate_monthly(seed)
+
+
+def simulated_monthly(seed: int = MONTHLY_SEED) -> Panel:
+    """The simulated monthly municipality panel: 290 units x 2014-01..2024-06, with seasonality.
+
+    The monthly twin of :func:`simulated` (same unit ids), made by
+    :func:`evalmodel.data.simulate_monthly.simulate_monthly`: ``share`` (% of inhabitants in
+    households with assistance), ``households`` and ``population``, each unit with its own
+    calendar-month profile, and effects planted in Linköping (from 2021-01) and Malmö (from
+    2015-01).
+
+    Parameters
+    ----------
+    seed : int
+        The generator's seed; the default is the embedded monthly world.
+
+    Returns
+    -------
+    Panel
+        Unit ``kommun``, time ``month`` (a monthly panel: month codes inside, labels
+        ``"2021-01"`` outside); ``.truth`` holds the planted effects (period = month code,
+        event time in months).
+
+    Examples
+    --------
+    >>> import evalmodel as em
+    >>> panel = em.datasets.simulated_monthly()
+    >>> panel.frequency, len(panel.units), len(panel.periods)
+    ('month', 290, 126)
+    """
+    check_seed("datasets.simulated_monthly", seed)
+    data, truth = _monthly(seed)
+    source = {"kind": "simulated", "name": "simulated monthly municipalities", "seed": seed,
+              "sha256": frame_sha256(data)}
+    with warnings.catch_warnings():  # the month labels become codes, as the notes say
+        warnings.simplefilter("ignore", CoercedValuesWarning)
+        return Panel(data.copy(), unit="kommun", time="month", truth=truth.copy(),
+                     source=source)
