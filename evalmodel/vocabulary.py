@@ -86,6 +86,7 @@ __all__ = [
     "Restriction",
     "SdidInference",
     "SdidMethod",
+    "Seasonal",
     "SolverEngine",
     "SynthAugment",
     "SynthInference",
@@ -112,6 +113,9 @@ __all__ = [
 #: ``did2x2`` and ``twfe``: ``"auto"`` is permutation with fewer than 5 treated clusters, else
 #: the cluster-robust (analytic) errors.
 DidInference = Literal["auto", "analytic", "permutation"]
+#: ``did2x2`` and ``twfe`` on monthly panels: ``"unit"`` adds unit-by-calendar-month effects
+#: (in place of the unit effects, which they nest), ``"common"`` calendar-month effects only.
+Seasonal = Literal["none", "unit", "common"]
 #: ``att_gt``: ``"auto"`` is analytic for the cells and design-based (placebo in space) for the
 #: aggregations with fewer than 5 treated clusters; ``"bootstrap"`` is the multiplier bootstrap.
 AttGtInference = Literal["auto", "analytic", "bootstrap"]

@@ -24,7 +24,7 @@ from scipy import sparse
 from evalmodel.errors import EstimationError
 from evalmodel.vocabulary import DemeanMethod, check_option
 
-__all__ = ["DIRECT_MAX", "is_balanced", "twoway_demean"]
+__all__ = ["DIRECT_MAX", "blockwise_demean", "is_balanced", "twoway_demean"]
 
 #: Largest smaller-factor size solved densely by ``"direct"`` under ``method="auto"``.
 DIRECT_MAX = 2_000
@@ -227,4 +227,70 @@ def twoway_demean(
                    _direct(cols, tcode, ucode, n_t, n_u, ww, out))
         else:
             out = _alternating(cols, ucode, tcode, n_u, n_t, ww, tol, max_iter, out)
+    return out.reshape(arr.shape)
+
+
+def blockwise_demean(
+    a: np.ndarray,
+    ucode: np.ndarray,
+    tcode: np.ndarray,
+    blocks: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    method: DemeanMethod = "auto",
+    overwrite: bool = False,
+) -> np.ndarray:
+    """Two-way demeaning of blocks of rows that share no unit and no period code, one by one.
+
+    The residual maker of effects whose rows fall into separate blocks (connected components of
+    the unit-period design) is the residual maker of each block: unit-by-calendar-month effects
+    with period effects are twelve blocks, one per calendar month, each a plain unit-by-year
+    panel (balanced, so closed form, when the monthly panel is). Each block goes through
+    :func:`twoway_demean` with its codes renumbered.
+
+    Parameters
+    ----------
+    a : ndarray (n,) or (n, k)
+        Columns to demean.
+    ucode, tcode : ndarray of int (n,)
+        Unit and period codes.
+    blocks : ndarray of int (n,)
+        The block of each row; no unit or period code may occur in two blocks.
+    weights, method, overwrite
+        As in :func:`twoway_demean`.
+
+    Returns
+    -------
+    ndarray
+        The residuals, shaped like ``a``.
+
+    Raises
+    ------
+    EstimationError
+        When a unit or period code occurs in more than one block.
+    """
+    arr = np.asarray(a, dtype=float)
+    cols = arr.reshape(len(arr), -1)
+    out = cols if overwrite else np.empty_like(cols)
+    levels, bcode = np.unique(np.asarray(blocks), return_inverse=True)
+    for codes, what in ((ucode, "unit"), (tcode, "period")):
+        first, inv = np.unique(np.asarray(codes), return_inverse=True)
+        lo = np.full(len(first), len(levels))
+        hi = np.full(len(first), -1)
+        np.minimum.at(lo, inv, bcode)
+        np.maximum.at(hi, inv, bcode)
+        if (lo != hi).any():
+            raise EstimationError(
+                f"two-way demeaning by blocks: {what} code {first[lo != hi][0]!r} occurs in "
+                "more than one block; the blocks must be separate components of the design."
+            )
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(bcode, kind="stable")
+    bounds = np.searchsorted(bcode[order], np.arange(len(levels) + 1))
+    for b in range(len(levels)):
+        rows = order[bounds[b]:bounds[b + 1]]
+        u = np.unique(ucode[rows], return_inverse=True)[1]
+        t = np.unique(tcode[rows], return_inverse=True)[1]
+        out[rows] = twoway_demean(cols[rows], u, t, weights=None if w is None else w[rows],
+                                  method=method, overwrite=True)
     return out.reshape(arr.shape)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalmodel.core.demean import twoway_demean
+from evalmodel.core.demean import blockwise_demean, twoway_demean
 from evalmodel.errors import EstimationError
 from evalmodel.vocabulary import DemeanMethod
 
@@ -41,7 +41,8 @@ class TwfeFit:
     n_clusters : int or None
         Clusters of the covariance (None: heteroskedasticity-robust).
     df_resid : int
-        ``nobs - (n_units + n_periods - 1) - k``; the covariance is scaled by
+        ``nobs - (n_units + n_periods - n_blocks) - k`` (one block unless ``blocks`` is
+        given); the covariance is scaled by
         ``nobs / df_resid``.
     resid : ndarray (n,)
         Residuals of the demeaned regression (not weighted).
@@ -78,6 +79,7 @@ def twfe_ols(
     names: list[str] | None = None,
     method: DemeanMethod = "auto",
     fn: str = "twfe",
+    blocks: np.ndarray | None = None,
 ) -> TwfeFit:
     """Regress ``y`` on ``x`` with unit and period effects; robust or clustered covariance.
 
@@ -99,6 +101,11 @@ def twfe_ols(
         The demeaning method (:func:`~evalmodel.core.demean.twoway_demean`).
     fn : str
         The caller's name, which starts the error messages.
+    blocks : ndarray of int (n,), optional
+        Separate components of the design (no unit or period code in two blocks), demeaned one
+        by one (:func:`~evalmodel.core.demean.blockwise_demean`); the effects then have rank
+        ``n_units + n_periods - n_blocks``, which the small-sample factor counts (e.g.
+        unit-by-calendar-month with period effects: 12 blocks, one per calendar month).
 
     Returns
     -------
@@ -117,8 +124,14 @@ def twfe_ols(
     stacked = np.empty((n, k + 1))  # demeaned in place: one n x (k+1) array in all
     stacked[:, 0] = y
     stacked[:, 1:] = x
-    twoway_demean(stacked, ucode, tcode, weights=weights, n_units=n_u, n_periods=n_t,
-                  method=method, overwrite=True)
+    n_blocks = 1
+    if blocks is None:
+        twoway_demean(stacked, ucode, tcode, weights=weights, n_units=n_u, n_periods=n_t,
+                      method=method, overwrite=True)
+    else:
+        n_blocks = len(np.unique(blocks))
+        blockwise_demean(stacked, ucode, tcode, blocks, weights=weights, method=method,
+                         overwrite=True)
     yd, xd = stacked[:, 0], stacked[:, 1:]
     w = None if weights is None else np.asarray(weights, dtype=float)
     wx = xd if w is None else xd * w[:, None]  # no copy when unweighted
@@ -139,7 +152,7 @@ def twfe_ols(
             f"{fn}: the regressors {names} are collinear once the unit and period effects are "
             "removed; leave one of them out."
         )
-    df_resid = n - (n_u + n_t - 1) - k
+    df_resid = n - (n_u + n_t - n_blocks) - k
     if df_resid <= 0:
         raise EstimationError(
             f"{fn}: no residual degrees of freedom ({n} rows, {n_u} unit and {n_t} period "

@@ -31,6 +31,7 @@ from evalmodel.estimators._common import (
     use_permutation,
     warn_few_clusters,
 )
+from evalmodel.estimators.seasonal import SeasonalStatistic, check_seasonal, seasonal_codes
 from evalmodel.estimators.twfe_placebo import TwfeStatistic
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
 from evalmodel.panel import NEVER, Panel
@@ -38,6 +39,7 @@ from evalmodel.results import EstimateResult, Sample, inference_table
 from evalmodel.vocabulary import (
     Cluster,
     DidInference,
+    Seasonal,
     check_conf_level,
     check_names,
     check_seed,
@@ -138,6 +140,7 @@ def did2x2(
     seed: int | None = None,
     conf_level: float = 0.95,
     n_perm: int | None = None,
+    seasonal: Seasonal = "none",
 ) -> EstimateResult:
     """The 2x2 difference-in-differences of ``outcome`` between ``pre`` and ``post`` periods.
 
@@ -166,6 +169,14 @@ def did2x2(
         Coverage of the interval (t with clusters - 1 degrees of freedom when clustered).
     n_perm : int, optional
         Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
+    seasonal : {"none", "unit"}
+        On a monthly panel, ``"unit"`` compares each month with the same calendar month: the
+        estimate is the coefficient on ``treated x post`` in the regression with
+        unit-by-calendar-month and period (month) effects on the treated and comparison
+        units' ``pre`` and ``post`` months, a precision-weighted average of the twelve
+        calendar-month DiDs (:mod:`evalmodel.estimators.seasonal`); its analytic errors are
+        those of :func:`twfe` (clustered by unit by default). ``"common"`` is refused: the
+        2x2 difference already removes calendar-month effects common to both groups.
 
     Returns
     -------
@@ -192,6 +203,13 @@ def did2x2(
     pre_p = check_periods(fn, "pre", pre, panel)
     post_p = check_periods(fn, "post", post, panel)
     check_pre_post(fn, pre_p, post_p)
+    use_seasonal = check_seasonal(fn, seasonal, panel)
+    if use_seasonal and not set(np.mod(pre_p, 12)) & set(np.mod(post_p, 12)):
+        raise EstimationError(
+            f"{fn}: seasonal='unit' compares each month with the same calendar month, and the "
+            "pre and post months share no calendar month; pick windows that do (e.g. the 12 "
+            "months before and after adoption)."
+        )
     cohorts = panel.cohorts()
     t_units = _units(fn, "treated", treated, panel)
     if t_units is None:
@@ -230,14 +248,17 @@ def did2x2(
     model = sm.WLS(df[outcome].to_numpy(), X, weights=w) if w is not None else sm.OLS(
         df[outcome].to_numpy(), X)
     n_treated_clusters: int | None = None
+    fit: object
     if cluster is None:
-        fit = model.fit(cov_type="HC1")
+        fit = (_seasonal_2x2(fn, panel, df, outcome, treat * after, None) if use_seasonal else
+               model.fit(cov_type="HC1"))
         dof: float | None = None
-        how = "heteroskedasticity-robust (HC1)"
+        how = "heteroskedasticity-robust" + ("" if use_seasonal else " (HC1)")
         n_clusters = None
     else:
         groups = _cluster_codes(fn, df, panel, cluster)
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        fit = (_seasonal_2x2(fn, panel, df, outcome, treat * after, groups) if use_seasonal
+               else model.fit(cov_type="cluster", cov_kwds={"groups": groups}))
         n_clusters = int(groups.max()) + 1
         n_treated_clusters = len(np.unique(groups[treat == 1]))
         dof = n_clusters - 1
@@ -253,8 +274,9 @@ def did2x2(
     )
     means = (cells["wy"] / cells["w"]).unstack("period")[["pre", "post"]]
     means["change"] = means["post"] - means["pre"]
-    table = inference_table({"term": ["att"]}, [fit.params[3]], [fit.bse[3]],
-                            conf_level=conf_level, df=dof)
+    est, se = ((fit.params[0], fit.std_errors[0]) if isinstance(fit, TwfeFit) else
+               (fit.params[3], fit.bse[3]))
+    table = inference_table({"term": ["att"]}, [est], [se], conf_level=conf_level, df=dof)
     details: dict[str, object] = {"cell_means": means, "fit": fit,
                                   "n_treated_clusters": n_treated_clusters}
     n_tc = n_treated_clusters if n_treated_clusters is not None else len(t_units)
@@ -262,10 +284,12 @@ def did2x2(
         sub = panel.select(units=t_units + c_units, periods=pre_p + post_p)
         cells_full = sub.data[outcome].notna().all() and sub.is_balanced and w is None
         statistic: Callable[[Panel, Sequence[str]], float] = (
-            DiD2x2Statistic(outcome, pre=pre_p, post=post_p) if cells_full else
+            (SeasonalStatistic(outcome, start=min(post_p)) if use_seasonal else
+             DiD2x2Statistic(outcome, pre=pre_p, post=post_p)) if cells_full else
             lambda p, t: did2x2(p, outcome, pre=pre_p, post=post_p, treated=t,
                                 control=[u for u in p.units if u not in set(t)],
-                                cluster=None, inference="analytic").estimate)
+                                cluster=None, inference="analytic",
+                                seasonal=seasonal).estimate)
         table, how, why, details["permutation"] = _permute(
             fn, table, sub, outcome, statistic, treated=t_units, pool=c_units, n_draws=n_draws,
             seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
@@ -277,6 +301,9 @@ def did2x2(
         periods=tuple(sorted(pre_p + post_p)), n_clusters=n_clusters,
     )
     notes.insert(0, f"pre periods {pre_p}, post periods {post_p}; {len(c_units)} comparison units")
+    if use_seasonal:
+        notes.insert(1, "seasonal='unit': unit-by-calendar-month and month effects, each month "
+                        "compared with the same calendar month")
     return EstimateResult(
         method="did2x2", outcome=outcome, table=table, inference=how, sample=sample,
         conf_level=conf_level, overall_term="att", notes=tuple(notes), details=details,
@@ -284,7 +311,8 @@ def did2x2(
 
 
 def _fit_twoway(fn: str, panel: Panel, df: pd.DataFrame, outcome: str, terms: list[str],
-                ucode: np.ndarray, tcode: np.ndarray, cluster: np.ndarray | None) -> TwfeFit:
+                ucode: np.ndarray, tcode: np.ndarray, cluster: np.ndarray | None,
+                blocks: np.ndarray | None = None) -> TwfeFit:
     """The regression of ``outcome`` on ``terms`` (``"treated"`` read from ``_treated``) with
     unit and period effects, by the core's two-way demeaning: the estimates, covariance and
     small-sample factor of linearmodels' ``PanelOLS`` (tests/estimators/test_twfe_fast.py)."""
@@ -300,7 +328,17 @@ def _fit_twoway(fn: str, panel: Panel, df: pd.DataFrame, outcome: str, terms: li
     if cluster is not None and cluster.min() < 0:  # missing cluster ids: one cluster, as before
         cluster = cluster + 1
     return twfe_ols(df[outcome].to_numpy(float), x, ucode, tcode, weights=w, cluster=cluster,
-                    names=terms, fn=fn)
+                    names=terms, fn=fn, blocks=blocks)
+
+
+def _seasonal_2x2(fn: str, panel: Panel, df: pd.DataFrame, outcome: str, d: np.ndarray,
+                  cluster: np.ndarray | None) -> TwfeFit:
+    """``did2x2(seasonal="unit")``: the coefficient on ``d`` (treated x post) with
+    unit-by-calendar-month and month effects, on the rows of ``df``."""
+    periods = df[panel.time].to_numpy(np.int64)
+    scode, block = seasonal_codes(pd.factorize(df[panel.unit])[0], periods)
+    return _fit_twoway(fn, panel, df.assign(_treated=d), outcome, ["treated"], scode,
+                       pd.factorize(periods)[0], cluster, blocks=block)
 
 
 def twfe(
@@ -315,6 +353,7 @@ def twfe(
     seed: int | None = None,
     conf_level: float = 0.95,
     n_perm: int | None = None,
+    seasonal: Seasonal = "none",
 ) -> EstimateResult:
     """Static two-way fixed effects: ``y_it = a_i + g_t + b D_it + x_it'c + e_it``.
 
@@ -345,6 +384,14 @@ def twfe(
         Coverage of the intervals (normal, as linearmodels reports).
     n_perm : int, optional
         Deprecated name of ``n_draws`` (warns ``DeprecationWarning``).
+    seasonal : {"none", "unit"}
+        On a monthly panel, ``"unit"`` replaces the unit effects by unit-by-calendar-month
+        effects ``a_{i,m(t)}`` (each unit its own seasonal profile; they nest the unit
+        effects) beside the period effects, so each month is compared with the same calendar
+        month (:mod:`evalmodel.estimators.seasonal`). Clustering (by unit by default) and
+        the permutation inference are unchanged; the small-sample factor counts the effects
+        by their rank, ``12 * n_units + n_periods - 12``. ``"common"`` is refused: the period
+        effects absorb calendar-month effects common to all units.
 
     Returns
     -------
@@ -364,6 +411,7 @@ def twfe(
     panel.check_outcome(outcome)
     check_conf_level(fn, conf_level)
     check_two_periods(fn, panel)
+    use_seasonal = check_seasonal(fn, seasonal, panel)
     covariates = check_names(fn, "covariates", covariates or [], what="variable",
                              allow_empty=True)
     for c in covariates:
@@ -410,7 +458,10 @@ def twfe(
     if cluster is not None:
         cluster_codes = (ucode if cluster == "unit" else
                          _cluster_codes(fn, df, panel, cluster))
-    fit = _fit_twoway(fn, panel, df, outcome, terms, ucode, tcode, cluster_codes)
+    fit_codes, blocks = (seasonal_codes(ucode, df[panel.time].to_numpy(np.int64))
+                         if use_seasonal else (ucode, None))
+    fit = _fit_twoway(fn, panel, df, outcome, terms, fit_codes, tcode, cluster_codes,
+                      blocks=blocks)
     if cluster is None:
         how = "heteroskedasticity-robust"
     else:
@@ -424,6 +475,9 @@ def twfe(
     table = inference_table({"term": terms}, fit.params, fit.std_errors,
                             conf_level=conf_level)
     details: dict[str, object] = {"fit": fit}
+    if use_seasonal:
+        notes.insert(0, "seasonal='unit': unit-by-calendar-month effects in place of the unit "
+                        "effects, with period effects")
     if use_permutation(fn, inference, n_tc):
         if treatment is not None:
             raise EstimationError(f"{fn}: permutation inference needs the cohort role, not a "
@@ -431,12 +485,15 @@ def twfe(
         cohorts = panel.cohorts()
         pool = sorted(cohorts.index[cohorts == NEVER])
         starts = sorted(set(cohorts[treated_units]))
-        statistic: Callable[[Panel, Sequence[str]], float] = (
-            TwfeStatistic(outcome, start=starts[0], covariates=covariates)
-            if len(starts) == 1 and panel.weight is None else
-            lambda p, _t: twfe(p, outcome, covariates=covariates, cluster=None,
-                               inference="analytic").estimate)
         sub = panel.select(units=treated_units + pool)
+        one_start = len(starts) == 1 and panel.weight is None
+        statistic: Callable[[Panel, Sequence[str]], float] = (
+            SeasonalStatistic(outcome, start=starts[0]) if use_seasonal and one_start
+            and not covariates and sub.is_balanced and sub.data[outcome].notna().all() else
+            TwfeStatistic(outcome, start=starts[0], covariates=covariates)
+            if one_start and not use_seasonal else
+            lambda p, _t: twfe(p, outcome, covariates=covariates, cluster=None,
+                               inference="analytic", seasonal=seasonal).estimate)
         table, how, why, details["permutation"] = _permute(
             fn, table, sub, outcome, statistic, treated=treated_units, pool=pool,
             n_draws=n_draws, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
@@ -444,7 +501,8 @@ def twfe(
         notes += why
     periods = panel.periods[np.bincount(tcode, minlength=len(panel.periods)) > 0]
     sample = Sample(
-        n_obs=fit.nobs, n_units=fit.n_units, n_periods=len(periods),
+        n_obs=fit.nobs, n_units=len(np.unique(ucode)) if use_seasonal else fit.n_units,
+        n_periods=len(periods),
         treated_units=tuple(treated_units), periods=tuple(int(p) for p in periods),
         n_clusters=n_clusters,
     )
