@@ -28,6 +28,8 @@ __all__ = ["DIRECT_MAX", "blockwise_demean", "is_balanced", "twoway_demean"]
 
 #: Largest smaller-factor size solved densely by ``"direct"`` under ``method="auto"``.
 DIRECT_MAX = 2_000
+#: Rows whose cell keys :func:`is_balanced` forms at a time.
+BALANCE_BLOCK = 1 << 20
 
 
 def _n_levels(codes: np.ndarray, n: int | None) -> int:
@@ -38,10 +40,16 @@ def is_balanced(ucode: np.ndarray, tcode: np.ndarray, n_units: int, n_periods: i
     """Whether every (unit, period) cell holds exactly one row."""
     if len(ucode) != n_units * n_periods:
         return False
-    key = ucode.astype(np.int64)  # a copy, overwritten in place
-    key *= n_periods
-    key += tcode
-    return bool((np.bincount(key, minlength=n_units * n_periods) == 1).all())
+    seen = np.zeros(n_units * n_periods, dtype=bool)  # as many rows as cells: each seen once
+    step = BALANCE_BLOCK  # the cells' keys a block of rows at a time: no copy of the codes
+    for i in range(0, len(ucode), step):
+        key = ucode[i:i + step].astype(np.int64)
+        key *= n_periods
+        key += tcode[i:i + step]
+        if key.max() >= len(seen) or key.min() < 0:
+            return False
+        seen[key] = True
+    return bool(seen.all())
 
 
 def _constant_within(w: np.ndarray, codes: np.ndarray, n: int) -> bool:
@@ -75,9 +83,10 @@ def _closed(a: np.ndarray, ucode: np.ndarray, tcode: np.ndarray, n_u: int, n_t: 
         else:
             mu_u = np.bincount(ucode, weights=x, minlength=n_u) / n_t
             mu_t = np.bincount(tcode, weights=x, minlength=n_t) / n_u
-        col = out[:, j]
-        np.subtract(x, np.take(mu_u, ucode, out=gathered), out=col)
-        col -= np.take(mu_t, tcode, out=gathered)
+        col = out[:, j]  # take's mode "clip" writes into ``gathered`` unbuffered ("raise"
+        # would copy); the codes are in range (balanced panel)
+        np.subtract(x, np.take(mu_u, ucode, out=gathered, mode="clip"), out=col)
+        col -= np.take(mu_t, tcode, out=gathered, mode="clip")
         col += grand
     return out
 

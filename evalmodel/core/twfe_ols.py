@@ -121,7 +121,9 @@ def twfe_ols(
     names = names or [f"x{j}" for j in range(k)]
     ucode, n_u = _compact(np.asarray(ucode, dtype=np.intp))
     tcode, n_t = _compact(np.asarray(tcode, dtype=np.intp))
-    stacked = np.empty((n, k + 1))  # demeaned in place: one n x (k+1) array in all
+    # demeaned in place: one n x (k+1) array in all, by columns (each column contiguous, so
+    # the demeaning's sums read it without a copy)
+    stacked = np.empty((n, k + 1), order="F")
     stacked[:, 0] = y
     stacked[:, 1:] = x
     n_blocks = 1
@@ -160,8 +162,9 @@ def twfe_ols(
         )
     bread = np.linalg.inv(gram)
     params = bread @ (wx.T @ yd)
-    resid = yd - xd @ params
-    scores = wx * resid[:, None]
+    resid = xd @ params  # the fitted values, overwritten by the residuals: one n-vector
+    np.subtract(yd, resid, out=resid)
+    scores = np.multiply(wx, resid[:, None], out=wx)  # wx (or xd) is not read after this
     n_clusters: int | None = None
     if cluster is not None:
         ccode, n_clusters = _compact(np.asarray(cluster, dtype=np.intp))

@@ -22,6 +22,7 @@ __all__ = [
     "check_periods",
     "check_pre_post",
     "check_two_periods",
+    "column_frame",
     "drop_missing",
     "missing_cause",
     "treated_indicator",
@@ -139,7 +140,16 @@ def drop_missing(fn: str, df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.
         msg = f"{n} rows with missing {', '.join(map(repr, cols))} left out of the estimate"
         notes.append(msg)
         warnings.warn(f"{fn}: {msg}.", MissingValueWarning, stacklevel=3)
-    return df.loc[~miss], notes
+    return (df.loc[~miss] if miss.any() else df.copy(deep=False)), notes  # no copy of data
+
+
+def column_frame(panel: Panel, names: Iterable[str | None]) -> pd.DataFrame:
+    """The panel's columns ``names`` as a frame over the panel's own arrays (read-only, no copy
+    of the data), with the row labels of :attr:`Panel.data` (``0..n-1``). ``None`` and names
+    that are not columns of the panel are left out; each column comes once."""
+    have = {panel.unit, panel.time, panel.cohort, panel.weight, panel.group, *panel.outcomes}
+    cols = [c for c in dict.fromkeys(names) if c is not None and c in have]
+    return pd.DataFrame({c: panel.column(c) for c in cols}, copy=False)
 
 
 def treated_indicator(df: pd.DataFrame, panel: Panel) -> np.ndarray:

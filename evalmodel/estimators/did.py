@@ -25,6 +25,7 @@ from evalmodel.estimators._common import (
     check_periods,
     check_pre_post,
     check_two_periods,
+    column_frame,
     drop_missing,
     missing_cause,
     treated_indicator,
@@ -418,7 +419,8 @@ def twfe(
         if c not in panel.outcomes:
             raise EstimationError(f"{fn}: covariate {c!r} is not a variable of the panel "
                                   f"({panel.outcomes[:8]}).")
-    df = panel.data
+    df = column_frame(panel, [panel.time, panel.cohort, panel.weight, outcome, *covariates,
+                              treatment, None if cluster == "unit" else cluster])  # no copy
     if treatment is not None:
         panel.check_outcome(treatment)
         d = df[treatment].to_numpy(float)
@@ -426,7 +428,8 @@ def twfe(
             raise EstimationError(f"{fn}: treatment column {treatment!r} must hold only 0 and 1.")
     else:
         d = treated_indicator(df, panel)
-    df = df.assign(_treated=d)
+    df["_treated"] = d  # df is this function's own frame: no copy of the others
+    del d  # copied into df
     treated_rows = (df["_treated"] == 1).to_numpy()
     if treatment is None:
         check_cohort_design(fn, panel)

@@ -199,3 +199,43 @@ def test_missing_outcomes_counted_as_before() -> None:
         r = em.twfe(panel, "y", inference="analytic")
     assert r.sample.n_obs == len(df) - 3 and r.sample.n_units == N_UNITS
     assert r.notes == ("3 rows with missing 'y' left out of the estimate",)
+
+
+@pytest.mark.parametrize("block", [7, 1 << 20])
+def test_is_balanced_block_by_block(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``is_balanced`` forms the cells' keys a block of rows at a time (no copy of the codes):
+    the same answer as a count of every cell, with blocks splitting the rows anywhere."""
+    from evalmodel.core import demean
+
+    monkeypatch.setattr(demean, "BALANCE_BLOCK", block)
+    rng = np.random.default_rng(9)
+    n_u, n_t = 13, 5
+    u, t = np.repeat(np.arange(n_u), n_t), np.tile(np.arange(n_t), n_u)
+    shuffled = rng.permutation(len(u))
+    twice = t.copy()
+    twice[37] = twice[38]  # unit 7: period 3 twice, period 2 absent; as many rows as cells
+    cases = {"in order": (u, t, True), "shuffled": (u[shuffled], t[shuffled], True),
+             "a cell twice": (u, twice, False), "a row fewer": (u[1:], t[1:], False)}
+    for name, (uu, tt, want) in cases.items():
+        count = np.bincount(uu * n_t + tt, minlength=n_u * n_t)
+        assert bool((count == 1).all()) is want, name  # the reference agrees with the case
+        assert demean.is_balanced(uu, tt, n_u, n_t) is want, name
+    out_of_range = t.copy()
+    out_of_range[-1] = n_t  # a period code past the last: not a cell of the n_u x n_t grid
+    assert demean.is_balanced(u, out_of_range, n_u, n_t) is False
+
+
+def test_drop_missing_copies_nothing_when_nothing_is_missing() -> None:
+    """``drop_missing`` returns the rows as they are (a lazy copy: writing to it leaves the
+    caller's frame unchanged) when no value is missing, and drops and counts them otherwise."""
+    from evalmodel.estimators._common import drop_missing
+
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [4.0, 5.0, 6.0]})
+    out, notes = drop_missing("twfe", df, ["y", "x"])
+    assert notes == [] and np.shares_memory(out["y"].to_numpy(), df["y"].to_numpy())
+    out.loc[0, "y"] = 9.0
+    assert df.loc[0, "y"] == 1.0
+    df.loc[1, "x"] = np.nan
+    with pytest.warns(MissingValueWarning, match=r"1 rows with missing 'x'"):
+        out, notes = drop_missing("twfe", df, ["y", "x"])
+    assert out.index.tolist() == [0, 2] and len(notes) == 1
