@@ -57,6 +57,10 @@ def load_script(path: Path) -> ModuleType:
 
 
 def _case_sections(name: str, panel: Panel, analyses: Path | None) -> list[Section]:
+    if panel.frequency == "month":  # the study scripts work on years
+        from evalmodel.report.monthly import monthly_sections
+
+        return monthly_sections(registry.get(name).design(panel))
     script = analyses / f"{name}.py" if analyses else None
     if script is not None and script.is_file():
         module = load_script(script)
@@ -113,7 +117,10 @@ def run_report(
     runnable = []
     for name in names:
         level = registry.get(name).level
-        if level in panels:
+        early = _before_months(registry.get(name), panels[level]) if level in panels else None
+        if early:
+            skipped[name] = early
+        elif level in panels:
             runnable.append(name)
         else:
             skipped[name] = _not_run_reason(level)
@@ -180,6 +187,21 @@ def _costliest_first(names: Sequence[str]) -> list[str]:
     """Cases ordered for the workers: municipality cases (every estimator on a large pool)
     before the others, so that a short case fills the end of a worker's queue."""
     return sorted(names, key=lambda n: registry.get(n).level != "municipality")
+
+
+def _before_months(case: registry.Case, panel: Panel) -> str | None:
+    """Why ``case`` cannot run on a monthly ``panel`` whose months start at or after its
+    adoption month (no month before adoption); ``None`` when it can, or the panel is annual."""
+    if panel.frequency != "month":
+        return None
+    from evalmodel.months import month_label
+
+    first, adopted = int(panel.periods[0]), case.monthly_adoption()
+    if adopted > first:
+        return None
+    return (f"adopted in {month_label(adopted)}, before or at the first month of the monthly "
+            f"series ({month_label(first)}): no month before adoption to compare with; run it "
+            "on the annual series (--data simulated, kolada or an annual file)")
 
 
 def _not_run_reason(level: str) -> str:
