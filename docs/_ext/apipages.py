@@ -16,7 +16,8 @@ __all__ = ["EXTRA_MODULES", "api_groups", "write_api_index"]
 
 #: Modules documented in full besides the names of ``evalmodel.__all__``.
 EXTRA_MODULES = ("evalmodel.breaks", "evalmodel.cases", "evalmodel.coverage",
-                 "evalmodel.datasets", "evalmodel.errors", "evalmodel.months", "evalmodel.names",
+                 "evalmodel.data.simulate_monthly", "evalmodel.datasets", "evalmodel.errors",
+                 "evalmodel.months", "evalmodel.names",
                  "evalmodel.report",
                  "evalmodel.results", "evalmodel.solver_options", "evalmodel.vocabulary")
 

@@ -5,7 +5,7 @@ path (seasonal DiD and TWFE, synthetic control and SDID on months) runs and is t
 network. The units are the same 290 ids: the real Kolada ids of Malmö (1280), Trelleborg
 (1287), Borås (1490) and Linköping (0580) and ``S001`` ... for the rest. The months run from
 2014-01 (SCB's monthly series start there) to 2024-06 by default, kept as the codes of
-:mod:`evalmodel.months` and written as labels ``"2021-01"``.
+``evalmodel.months`` and written as labels ``"2021-01"``.
 
 The share of inhabitants in households with economic assistance (``share``, %) is additive:
 
@@ -111,7 +111,7 @@ def simulate_monthly(
     Parameters
     ----------
     seed : int
-        Seed of the generator; :data:`MONTHLY_SEED` gives the embedded world.
+        Seed of the generator; ``MONTHLY_SEED`` gives the embedded world.
     start, end : str
         First and last month, ``"YYYY-MM"``.
     seasonality : float

@@ -175,7 +175,7 @@ def did2x2(
         estimate is the coefficient on ``treated x post`` in the regression with
         unit-by-calendar-month and period (month) effects on the treated and comparison
         units' ``pre`` and ``post`` months, a precision-weighted average of the twelve
-        calendar-month DiDs (:mod:`evalmodel.estimators.seasonal`); its analytic errors are
+        calendar-month DiDs (``evalmodel.estimators.seasonal``); its analytic errors are
         those of :func:`twfe` (clustered by unit by default). ``"common"`` is refused: the
         2x2 difference already removes calendar-month effects common to both groups.
 
@@ -389,7 +389,7 @@ def twfe(
         On a monthly panel, ``"unit"`` replaces the unit effects by unit-by-calendar-month
         effects ``a_{i,m(t)}`` (each unit its own seasonal profile; they nest the unit
         effects) beside the period effects, so each month is compared with the same calendar
-        month (:mod:`evalmodel.estimators.seasonal`). Clustering (by unit by default) and
+        month (``evalmodel.estimators.seasonal``). Clustering (by unit by default) and
         the permutation inference are unchanged; the small-sample factor counts the effects
         by their rank, ``12 * n_units + n_periods - 12``. ``"common"`` is refused: the period
         effects absorb calendar-month effects common to all units.

@@ -6,7 +6,7 @@ identified by comparing each month with the same calendar month. The design then
 twelve blocks that share no effect, one per calendar month (the rows of January are a unit-by-
 year panel of their own, with the January effects of the units and the Januaries' period
 effects), so the regression is solved block by block
-(:func:`evalmodel.core.demean.blockwise_demean`) and the effects have rank
+(``evalmodel.core.demean.blockwise_demean``) and the effects have rank
 ``12 * n_units + n_periods - 12``.
 
 On a balanced panel with one start, the coefficient on ``D_it = z_i * 1{t >= start}`` is, by
@@ -68,7 +68,7 @@ def seasonal_codes(ucode: np.ndarray, periods: np.ndarray) -> tuple[np.ndarray, 
     ucode : ndarray of int (n,)
         Unit codes.
     periods : ndarray of int (n,)
-        Month codes (:mod:`evalmodel.months`).
+        Month codes (``evalmodel.months``).
     """
     block = np.mod(np.asarray(periods, dtype=np.int64), 12)
     key = np.asarray(ucode, dtype=np.int64) * 12 + block
