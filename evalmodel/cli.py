@@ -31,6 +31,33 @@ def _file_panel(path: Path, gender: str = "T") -> Panel:
     return read_panel(path, gender=_gender(gender))
 
 
+#: The name of SCB's series (people 20-64 supported by ekonomiskt bistånd, by municipality and
+#: month) in the panel of ``--data scb``: its ContentsCode is found from the table's metadata.
+SCB_OUTCOME = "scb_benefits_20_64"
+
+
+def _scb_panel(cache_dir: str | None, gender: str) -> Panel:
+    """The monthly municipality panel of ``--data scb``: SCB's series read from the cache only
+    (filled by ``evalmodel data fetch --source scb``), the ``gender`` kept."""
+    from evalmodel.data.scb import BENEFITS_TABLE, read_scb_benefits
+
+    tidy = read_scb_benefits(cache_dir)
+    tidy = tidy[tidy["gender"] == gender]
+    if tidy.empty or tidy["variable"].nunique() != 1:
+        raise DataSourceError(
+            f"--data scb: the cached {BENEFITS_TABLE} series holds {tidy['variable'].nunique()} "
+            f"series for gender {gender} (one expected); refill it with `evalmodel data fetch "
+            "--source scb`."
+        )
+    long = tidy.assign(variable=SCB_OUTCOME)[["unit", "period", "variable", "value"]]
+    panel = Panel(long, unit="unit", time="period", variable="variable", value="value",
+                  source={"kind": "scb", "name": BENEFITS_TABLE, "gender": gender})
+    if panel.frequency != "month":
+        raise DataSourceError(f"--data scb: the cached {BENEFITS_TABLE} series is not monthly; "
+                              "refill it with `evalmodel data fetch --source scb`.")
+    return panel
+
+
 def _gender(gender: str) -> Gender:
     if gender not in get_args(Gender):
         raise DataSourceError(f"--gender: {gender!r} is not one of {list(get_args(Gender))}.")
@@ -46,12 +73,18 @@ def load_panels(
     base_url: str | None = None,
     gender: str = "T",
 ) -> dict[str, Panel]:
-    """The panels by level for ``--data`` (``simulated``, ``kolada``, a file or a cache folder).
+    """The panels by level for ``--data`` (``simulated``, ``kolada``, ``scb``, a file or a cache
+    folder).
+
+    ``scb`` reads SCB's monthly series from the cache only (``evalmodel data fetch --source
+    scb`` fills it), as the variable :data:`SCB_OUTCOME`.
 
     ``kolada`` reads the local cache, fetching what is missing first unless ``offline``. A file
     or a cache folder is read by :func:`~evalmodel.data.read.read_panel` with ``gender``
     (``T`` total, ``K`` women, ``M`` men); ``simulated`` and ``kolada`` hold totals only.
     """
+    if data == "scb":
+        return {"municipality": _scb_panel(cache_dir, _gender(gender))}
     if data in ("simulated", "kolada") and gender != "T":
         raise DataSourceError(
             f"--gender {gender}: --data {data} holds totals (T) only; for {gender}, pass a "
@@ -142,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every case and write the report")
     run.add_argument("--data", default="simulated",
-                     help="'simulated' (default), 'kolada' (the cached official series), a "
+                     help="'simulated' (default), 'kolada' (the cached official series), 'scb' "
+                          "(SCB's monthly series in the cache, filled by `evalmodel data fetch "
+                          "--source scb`), a "
                           "CSV/Excel file (Kolada or Socialstyrelsen export, long or wide) or a "
                           "cache folder filled by `evalmodel data fetch`")
     run.add_argument("--gender", choices=list(get_args(Gender)), default="T",

@@ -34,7 +34,8 @@ def test_registry_has_adoption_months_and_monthly_outcomes() -> None:
     for name in em.cases.names():  # January of the adoption year, unless a source says
         case = em.cases.get(name)
         assert case.monthly_adoption() // 12 == case.adoption and case.adoption_month_note
-    assert em.cases.get("linkoping").monthly_outcomes == ("households", "recipients", "share")
+    assert em.cases.get("linkoping").monthly_outcomes == (
+        "households", "recipients", "share", "scb_benefits_20_64")
 
 
 def test_design_uses_the_adoption_month_on_a_monthly_panel() -> None:
