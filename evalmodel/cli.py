@@ -17,7 +17,7 @@ from evalmodel.errors import DataSourceError, DesignError, EvalModelError
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import did_you_mean
 
-__all__ = ["build_parser", "case_script", "load_panels", "main"]
+__all__ = ["SCB_OUTCOME", "build_parser", "case_script", "load_panels", "main"]
 
 
 def _file_panel(path: Path, gender: str = "T") -> Panel:
