@@ -312,3 +312,30 @@ def test_synth_and_sdid_on_the_monthly_world() -> None:
     assert abs(sc.estimate - truth) < 0.1
     assert abs(sd.estimate - truth) < 0.1
     assert elapsed < 10
+
+
+def test_permutation_refits_when_the_closed_form_does_not_apply() -> None:
+    """With a covariate (twfe) or a missing month (did2x2) each placebo is a seasonal refit:
+    the permutation distribution holds the refit of a placebo unit, and the p-value is exact
+    over the 39 comparison units."""
+    df = _small(13).drop(columns="cohort")
+    ids = sorted(df["kommun"].unique())
+    df["cohort"] = np.where(df["kommun"] == ids[0], "2021-01", None)
+    panel = _panel(df, cohort="cohort")
+    r = em.twfe(panel, "share", covariates=["x"], seasonal="unit")
+    perm = r.details["permutation"]
+    assert r.inference.startswith("permutation over 39 comparison units (exact)")
+    placebo = em.twfe(panel.with_cohorts({ids[5]: JAN21}), "share", covariates=["x"],
+                      seasonal="unit", cluster=None, inference="analytic").estimate
+    assert np.isclose(perm.distribution, placebo, rtol=1e-9).any()  # type: ignore[attr-defined]
+    gap = df.drop(index=df.index[(df["kommun"] == ids[7]) & (df["month"] == "2020-03")])
+    panel = _panel(gap.reset_index(drop=True), cohort="cohort")
+    pre, post = list(range(JAN21 - 12, JAN21)), list(range(JAN21, JAN21 + 12))
+    r = em.did2x2(panel, "share", pre=pre, post=post, seasonal="unit")
+    perm = r.details["permutation"]
+    placebo = em.did2x2(panel, "share", pre=pre, post=post, treated=[ids[5]],
+                        control=[u for u in ids if u != ids[5]], seasonal="unit",
+                        cluster=None, inference="analytic").estimate
+    assert np.isclose(perm.distribution, placebo, rtol=1e-9).any()  # type: ignore[attr-defined]
+    assert r.table["p_value"].iloc[0] * 40 == pytest.approx(
+        1 + (np.abs(perm.distribution) >= abs(r.estimate) - 1e-12).sum())  # type: ignore[attr-defined]
