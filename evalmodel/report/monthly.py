@@ -204,18 +204,22 @@ def verdict_line(est: MonthlyEstimates, jan: JanuaryComparison | str) -> str:
             f"(p = {p:.3g}")
     mde = float(head["mde"])
     text += f"; minimum detectable effect {mde:.3g})." if np.isfinite(mde) else ")."
+    signs = np.sign(table["estimate"].to_numpy(float))
+    others = table["method"][signs != np.sign(e)].tolist()
     if p < 1 - CONF_LEVEL and (not np.isfinite(mde) or abs(e) >= mde):
-        text += " The change is larger than the comparison group's and than chance would give."
+        text += (" The fall is larger than the comparison group's and than chance would give"
+                 if e < 0 else " The rise is larger than the comparison group's and than chance "
+                 "would give")
+        text += (f", but the {' and the '.join(others)} point{'s' if len(others) == 1 else ''} "
+                 "the other way, so the direction is not settled by these data (see each "
+                 "method's notes)." if others else f", and all {len(table)} methods agree on "
+                 "the direction.")
     elif np.isfinite(mde) and abs(e) < mde:
         text += (" The estimate is smaller than the effect these data could detect with 80 % "
                  "power: the data cannot tell it from no effect, which is not the same as no "
                  "effect.")
     else:
         text += " It is not distinguishable from no effect at the 5 % level."
-    signs = np.sign(table["estimate"].to_numpy(float))
-    if len(table) > 1:
-        agree = int((signs == np.sign(e)).sum())
-        text += f" {agree} of {len(table)} methods agree on the direction."
     parts.append(text)
     return " ".join(parts)
 

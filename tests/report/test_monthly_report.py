@@ -131,6 +131,7 @@ def test_estimates_recover_the_planted_effect_with_the_mde(
     assert (report / "linkoping" / "monthly_households_path.png").is_file()
     page = (report / "linkoping" / "index.html").read_text(encoding="utf-8")
     assert f"minimum detectable effect {mde:.3g}" in page  # the verdict line, beside the estimate
+    assert "and all 3 methods agree on the direction" in page
 
 
 def test_case_adopting_before_the_months_is_not_run_with_its_reason(report: Path) -> None:
@@ -212,3 +213,32 @@ def test_data_scb_with_an_empty_cache_says_how_to_fill_it(
     assert code == 2
     err = capsys.readouterr().err
     assert "missing" in err and "evalmodel data fetch --source scb" in err
+
+
+def test_verdict_line_reads_p_value_mde_and_agreement(
+        world: tuple[pd.DataFrame, pd.DataFrame, Path]) -> None:
+    from types import SimpleNamespace
+
+    from evalmodel.report.monthly import MonthlyEstimates, verdict_line
+
+    design = em.cases.get("linkoping").design(monthly_panel(world[0]))
+
+    def fit(e: float, p: float) -> SimpleNamespace:
+        return SimpleNamespace(inference="stated", overall=pd.Series(
+            {"estimate": e, "std_error": 0.1, "ci_lower": e - 0.2, "ci_upper": e + 0.2,
+             "p_value": p}))
+
+    est = MonthlyEstimates(design=design, outcome="share", did=fit(-0.5, 0.004),
+                           synth=fit(0.1, 0.5), sdid=fit(-0.4, 0.01),
+                           mde=SimpleNamespace(mde=0.3))  # type: ignore[arg-type]
+    line = verdict_line(est, "no January")
+    assert "puts the effect at -0.5 a month over 2021-01-2024-06 (p = 0.004; minimum " \
+           "detectable effect 0.3)" in line
+    assert "The fall is larger" in line and "but the synthetic control points the other way" \
+        in line
+    est.synth = fit(-0.3, 0.01)  # type: ignore[assignment]
+    assert "and all 3 methods agree on the direction" in verdict_line(est, "")
+    est.mde = SimpleNamespace(mde=0.6)  # type: ignore[assignment]
+    assert "smaller than the effect these data could detect" in verdict_line(est, "")
+    est.mde, est.did = None, fit(-0.5, 0.2)  # type: ignore[assignment]
+    assert "not distinguishable from no effect" in verdict_line(est, "")
