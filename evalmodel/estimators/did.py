@@ -35,6 +35,7 @@ from evalmodel.estimators._common import (
 from evalmodel.estimators.seasonal import SeasonalStatistic, check_seasonal, seasonal_codes
 from evalmodel.estimators.twfe_placebo import TwfeStatistic
 from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.months import month_labels
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
 from evalmodel.vocabulary import (
@@ -301,7 +302,10 @@ def did2x2(
         n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
         periods=tuple(sorted(pre_p + post_p)), n_clusters=n_clusters,
     )
-    notes.insert(0, f"pre periods {pre_p}, post periods {post_p}; {len(c_units)} comparison units")
+    shown = ((month_labels(pre_p), month_labels(post_p)) if panel.frequency == "month" else
+             (pre_p, post_p))  # a monthly panel's periods by their labels, as outside
+    notes.insert(0, f"pre periods {shown[0]}, post periods {shown[1]}; {len(c_units)} "
+                    "comparison units")
     if use_seasonal:
         notes.insert(1, "seasonal='unit': unit-by-calendar-month and month effects, each month "
                         "compared with the same calendar month")

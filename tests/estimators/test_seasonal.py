@@ -339,3 +339,12 @@ def test_permutation_refits_when_the_closed_form_does_not_apply() -> None:
     assert np.isclose(perm.distribution, placebo, rtol=1e-9).any()  # type: ignore[attr-defined]
     assert r.table["p_value"].iloc[0] * 40 == pytest.approx(
         1 + (np.abs(perm.distribution) >= abs(r.estimate) - 1e-12).sum())  # type: ignore[attr-defined]
+
+
+def test_notes_name_months_by_their_labels() -> None:
+    panel = _panel(_small(), cohort="cohort")
+    r = em.did2x2(panel, "share", pre=[JAN21 - 1], post=[JAN21], inference="analytic")
+    assert r.notes[0].startswith("pre periods ['2020-12'], post periods ['2021-01']")
+    annual = em.did2x2(em.datasets.simulated().with_cohorts({"0580": 2021}), "N31807",
+                       pre=[2020], post=[2021], cluster=None, inference="analytic")
+    assert annual.notes[0].startswith("pre periods [2020], post periods [2021]")
