@@ -380,8 +380,9 @@ def _integer_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labe
     labels = text.take(pa.array(by_text))
     if role == "unit":
         notes.append(f"unit column {col!r}: {len(s)} numeric ids converted to strings")
-    return Labels(row_codes, np.asarray(labels.to_numpy(zero_copy_only=False), dtype=object),
-                  pd.array(labels, dtype="str"), None)
+    text_array = pd.array(labels, dtype="str")
+    # pandas makes the Python strings of the ids faster than pyarrow's to_numpy (same values)
+    return Labels(row_codes, np.asarray(text_array.to_numpy(), dtype=object), text_array, None)
 
 
 def _to_unit_ids(

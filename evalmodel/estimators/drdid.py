@@ -241,12 +241,14 @@ class CellFactors:
         y, w, sel, a, b = self.y, self.w, self.sel, self.a, self.b
         n = y.shape[0]
         out = np.zeros(sel.shape[1])
+        unweighted = bool((w == 1.0).all())  # then no n x T product with w^2
         for c, rows in enumerate(self._blocks()):
             yc, w2 = y[rows], w[rows] ** 2
             sw2 = float(w2.sum())
             mu = (w2 @ yc) / sw2
             z = yc - mu
-            g = (z * w2[:, None]).T @ z  # sum of w^2 (y - mu)(y - mu)' over the cohort
+            # sum of w^2 (y - mu)(y - mu)' over the cohort
+            g = z.T @ z if unweighted else (z * w2[:, None]).T @ z
             centre = (mu @ sel) * a[c] - b[c]  # the cell's term at the cohort's mean
             out += np.einsum("tk,tu,uk->k", sel, g, sel) * a[c] ** 2 + centre ** 2 * sw2
         out *= float(n) ** 2
