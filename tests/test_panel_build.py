@@ -151,3 +151,28 @@ def test_cohorts_and_units_from_the_codes_equal_pandas_reading() -> None:
         ref = q.data.groupby(q.unit)[q.cohort].first().rename("cohort")
         pd.testing.assert_series_equal(q.cohorts(), ref)
         assert q.units == sorted(q.data[q.unit].unique().tolist())
+
+
+def test_text_order_of_integers_equals_sorting_their_text() -> None:
+    """``_text_order`` orders integers as their decimal text sorts without writing the text
+    (padded digits, then length): equal to pyarrow's sort of the text on prefixes, powers of ten
+    and their neighbours, 17-digit numbers and random sets; None (the text is sorted) for
+    negative numbers or 18 digits and more."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from evalmodel.panel_columns import _text_order
+
+    rng = np.random.default_rng(17)
+    tens = 10 ** np.arange(17, dtype=np.int64)
+    cases = [np.arange(1201), np.array([0, 1, 10, 100, 101, 11, 110, 2, 20, 200, 19, 190]),
+             np.unique(np.concatenate([tens, tens - 1, tens + 1, 2 * tens, [10**17 - 1]])),
+             rng.integers(0, 10**17, 5_000), rng.integers(0, 10**6, 5_000),
+             np.array([7])]
+    for uniq in cases:
+        uniq = np.unique(uniq)
+        want = np.asarray(pc.sort_indices(pc.cast(pa.array(uniq), pa.string())))
+        got = _text_order(uniq)
+        assert got is not None and np.array_equal(got, want)
+    assert _text_order(np.array([-5, 3])) is None
+    assert _text_order(np.array([3, 10**17])) is None
