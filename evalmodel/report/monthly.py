@@ -31,6 +31,7 @@ from evalmodel.errors import EvalModelError
 from evalmodel.estimators.did import twfe
 from evalmodel.estimators.sdid import SdidResult, sdid
 from evalmodel.estimators.synth import SynthResult, synth
+from evalmodel.estimators.synth_diagnostics import choose, hull_of
 from evalmodel.inference.power import MDEResult, minimum_detectable_effect
 from evalmodel.months import month_label
 from evalmodel.names import unit_label
@@ -57,6 +58,11 @@ class MonthlyEstimates:
     outcome : str
     did, synth, sdid : result or None
         Seasonal TWFE, synthetic control and synthetic DiD.
+    synth_augmented : SynthResult or None
+        The ridge-augmented synthetic control (studentized placebos), fitted when the treated
+        unit lies outside the donors' convex hull.
+    hull_reason : str
+        Which synthetic control the hull diagnostic calls for, and why.
     mde : MDEResult or None
         Minimum detectable effect of the seasonal TWFE's permutation test.
     reasons : dict of str to str
@@ -68,6 +74,8 @@ class MonthlyEstimates:
     did: EstimateResult | None = None
     synth: SynthResult | None = None
     sdid: SdidResult | None = None
+    synth_augmented: SynthResult | None = None
+    hull_reason: str = ""
     mde: MDEResult | None = None
     reasons: dict[str, str] = field(default_factory=dict)
 
@@ -112,6 +120,8 @@ def monthly_estimates(design: Design, outcome: str) -> MonthlyEstimates | str:
                                   conf_level=CONF_LEVEL)
         except EvalModelError as exc:
             est.reasons["synthetic control"] = _error(exc)
+        if est.synth is not None:
+            _augment_outside_hull(est)
     else:
         est.reasons["synthetic control"] = (f"{len(d.treated)} treated units: the synthetic "
                                             "control is fitted for one")
@@ -123,6 +133,40 @@ def monthly_estimates(design: Design, outcome: str) -> MonthlyEstimates | str:
     return est
 
 
+def _augment_outside_hull(est: MonthlyEstimates) -> None:
+    """Fit the ridge-augmented synthetic control when the hull diagnostic calls for it (the
+    treated unit outside the donors' convex hull, e.g. the largest municipality on counts)."""
+    assert est.synth is not None
+    d = est.design
+    method, est.hull_reason = choose(hull_of(est.synth), unit_label(d.treated[0]))
+    if method != "augmented synthetic control":
+        return
+    try:
+        # the penalty cross-validated on the treated unit's pre-period months, then given to
+        # every placebo: cross-validating each placebo's own penalty takes about 30 s of CPU
+        # on 280 donors x 84 months, against 4 s
+        penalty = synth(d.panel, est.outcome, treated=d.treated[0], start=int(d.adoption),
+                        augment="ridge", inference="none").augmentation
+        assert penalty is not None
+        est.synth_augmented = synth(d.panel, est.outcome, treated=d.treated[0],
+                                    start=int(d.adoption), augment="ridge",
+                                    ridge_lambda=penalty.penalty, conf_level=CONF_LEVEL)
+        est.hull_reason += (f" The augmented synthetic control's ridge penalty "
+                            f"({penalty.penalty:.4g}) is cross-validated on the treated unit's "
+                            "pre-period months and used for every placebo, to keep the "
+                            "monthly run short.")
+    except EvalModelError as exc:
+        est.reasons["augmented synthetic control"] = _error(exc)
+
+
+def _rows(est: MonthlyEstimates) -> tuple[tuple[str, EstimateResult | None], ...]:
+    """The methods of the table, the one the hull diagnostic sets aside marked."""
+    plain = ("synthetic control (outside the hull: set aside)"
+             if est.synth_augmented is not None else "synthetic control")
+    return (("seasonal TWFE (unit x calendar month)", est.did), (plain, est.synth),
+            ("augmented synthetic control", est.synth_augmented), ("synthetic DiD", est.sdid))
+
+
 def estimates_table(est: MonthlyEstimates) -> pd.DataFrame:
     """One row per method: estimate, std_error, interval, p-value, inference, the MDE (on the
     seasonal TWFE's row) and the planted effect on simulated data."""
@@ -131,8 +175,7 @@ def estimates_table(est: MonthlyEstimates) -> pd.DataFrame:
     planted = planted_effect(d, est.outcome, post)
     span = f"{month_label(post[0])} to {month_label(post[-1])}"
     rows: list[dict[str, object]] = []
-    for label, res in (("seasonal TWFE (unit x calendar month)", est.did),
-                       ("synthetic control", est.synth), ("synthetic DiD", est.sdid)):
+    for label, res in _rows(est):
         if res is None:
             continue
         row = res.overall
@@ -164,9 +207,10 @@ def _figure(est: MonthlyEstimates) -> Figure:
     comp = wide.loc[list(d.comparison)].mean(axis=0).to_numpy(float)
     pre = np.isin(periods, d.pre_periods)
     others: dict[str, np.ndarray] = {}
-    if est.synth is not None:
-        paths = est.synth.paths
-        others["synthetic control"] = paths["synthetic"].reindex(periods).to_numpy(float)
+    sc = est.synth_augmented or est.synth
+    if sc is not None:
+        label = "augmented synthetic control" if est.synth_augmented else "synthetic control"
+        others[label] = sc.paths["synthetic"].reindex(periods).to_numpy(float)
     if est.sdid is not None and "synthetic" in est.sdid.paths:
         sd = est.sdid.paths["synthetic"].reindex(periods).to_numpy(float)
         others["synthetic DiD controls, moved to the pre-period level"] = (
@@ -204,15 +248,16 @@ def verdict_line(est: MonthlyEstimates, jan: JanuaryComparison | str) -> str:
             f"(p = {p:.3g}")
     mde = float(head["mde"])
     text += f"; minimum detectable effect {mde:.3g})." if np.isfinite(mde) else ")."
-    signs = np.sign(table["estimate"].to_numpy(float))
-    others = table["method"][signs != np.sign(e)].tolist()
+    used = table[~table["method"].str.contains("set aside")]
+    signs = np.sign(used["estimate"].to_numpy(float))
+    others = used["method"][signs != np.sign(e)].tolist()
     if p < 1 - CONF_LEVEL and (not np.isfinite(mde) or abs(e) >= mde):
         text += (" The fall is larger than the comparison group's and than chance would give"
                  if e < 0 else " The rise is larger than the comparison group's and than chance "
                  "would give")
         text += (f", but the {' and the '.join(others)} point{'s' if len(others) == 1 else ''} "
                  "the other way, so the direction is not settled by these data (see each "
-                 "method's notes)." if others else f", and all {len(table)} methods agree on "
+                 "method's notes)." if others else f", and all {len(used)} methods agree on "
                  "the direction.")
     elif np.isfinite(mde) and abs(e) < mde:
         text += (" The estimate is smaller than the effect these data could detect with 80 % "
@@ -255,8 +300,10 @@ def _outcome_section(design: Design, outcome: str) -> tuple[Section, str]:
                  "power, 5 % level). Synthetic control: weights fitted on every pre-period "
                  "month, placebos in space. Synthetic DiD: placebo standard error "
                  f"({N_DRAWS} draws, seed {SEED}).")
+    if est.hull_reason:
+        notes.append(est.hull_reason)
     notes += [f"{k}: {v}" for k, v in est.reasons.items()]
-    for r in (est.did, est.synth, est.sdid):
+    for r in (est.did, est.synth, est.synth_augmented, est.sdid):
         if r is not None:
             notes += list(r.notes)
     figures = (("path", _figure(est)),)

@@ -19,6 +19,7 @@ import evalmodel as em
 from evalmodel.cli import main
 from evalmodel.data.simulate_monthly import simulate_monthly
 from evalmodel.errors import CoercedValuesWarning
+from evalmodel.estimators.synth_diagnostics import choose, hull_of
 from evalmodel.months import month_code
 from evalmodel.report.monthly_january import january_comparison
 
@@ -122,7 +123,17 @@ def test_estimates_recover_the_planted_effect_with_the_mde(
     again = em.minimum_detectable_effect(fit.details["permutation"].distribution)
     assert mde == pytest.approx(again.mde, rel=1e-9)
     assert 0.5 * again.normal_mde < mde < 2 * again.normal_mde
-    for method in ("synthetic control", "synthetic DiD"):
+    # the synthetic control the hull diagnostic calls for (recomputed here): the augmented one
+    # for a treated unit outside the donors' hull, the plain one set aside then
+    plain = em.synth(design.panel, "share", treated="0580", start=JAN21, inference="none")
+    chosen, _ = choose(hull_of(plain))
+    assert est.loc[est.index.str.startswith("synthetic control"), "estimate"].iloc[0] == \
+        pytest.approx(plain.estimate, rel=1e-9)
+    if chosen == "augmented synthetic control":
+        assert "synthetic control (outside the hull: set aside)" in est.index
+    else:
+        assert "synthetic control" in est.index and chosen not in est.index
+    for method in (chosen, "synthetic DiD"):
         row = est.loc[method]
         assert row["estimate"] < 0 and row["ci_lower"] < planted < row["ci_upper"]
     mde_table = _csv(report, "monthly_share_mde")
@@ -203,7 +214,9 @@ def test_data_scb_reads_the_cache_into_the_monthly_sections(
     table = pd.read_csv(out / "linkoping" / f"monthly_{SCB_OUTCOME}_january.csv")
     assert table.loc[0, ["start_level", "end_level"]].tolist() == [2703, 2087]
     estimates = pd.read_csv(out / "linkoping" / f"monthly_{SCB_OUTCOME}_estimates.csv")
-    assert len(estimates) == 3 and estimates["estimate"].lt(0).all()
+    used = estimates[~estimates["method"].str.contains("set aside")]
+    assert {"seasonal TWFE (unit x calendar month)", "synthetic DiD"} < set(used["method"])
+    assert len(used) == 3 and used["estimate"].lt(0).all()
 
 
 def test_data_scb_with_an_empty_cache_says_how_to_fill_it(
