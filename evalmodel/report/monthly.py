@@ -35,7 +35,11 @@ from evalmodel.estimators.synth_diagnostics import choose, hull_of
 from evalmodel.inference.power import MDEResult, minimum_detectable_effect
 from evalmodel.months import month_label
 from evalmodel.names import unit_label
-from evalmodel.report.monthly_january import JanuaryComparison, january_comparison
+from evalmodel.report.monthly_january import (
+    MONTHLY_LABELS,
+    JanuaryComparison,
+    january_comparison,
+)
 from evalmodel.report.sec_did import planted_effect
 from evalmodel.report.section import Section
 from evalmodel.report.settings import CONF_LEVEL, N_DRAWS, SEED
@@ -221,7 +225,7 @@ def _figure(est: MonthlyEstimates) -> Figure:
     name = (unit_label(d.treated[0]) if len(d.treated) == 1
             else f"{len(d.treated)} treated units (mean)")
     monthly_path_plot(periods, treated, others, adoption=int(d.adoption), treated_label=name,
-                      ylabel=est.outcome, ax=ax)
+                      ylabel=MONTHLY_LABELS.get(est.outcome, est.outcome), ax=ax)
     ax.set_title(f"{d.case.title}: {est.outcome} by month")
     return fig
 
