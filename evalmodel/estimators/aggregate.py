@@ -23,6 +23,7 @@ from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, warn_few_clusters
 from evalmodel.estimators.drdid import CellFactors
+from evalmodel.estimators.staggered_data import cohort_codes
 from evalmodel.inference.multiplier import multiplier_bootstrap
 from evalmodel.results import EstimateResult, inference_table
 from evalmodel.vocabulary import (
@@ -93,7 +94,7 @@ class AggregateResult(EstimateResult):
 def _cohort_shares(res: AttGtResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cohort values, each unit's cohort code, and P(G = g) with weights of mean one."""
     w = res.unit_weight / res.unit_weight.mean()
-    values, code = np.unique(res.unit_cohort, return_inverse=True)
+    values, code = cohort_codes(res.unit_cohort)  # np.unique's, in one pass (cohort order)
     share = np.bincount(code, weights=w, minlength=len(values)) / len(w)
     return values, code, share
 
