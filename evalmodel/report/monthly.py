@@ -330,13 +330,16 @@ def monthly_sections(design: Design) -> list[Section]:
     outcomes = list(design.outcomes)
     if not outcomes:
         wanted = list(design.case.monthly_outcomes)
-        return [Section(key="monthly_verdict", title="Verdict (monthly data)", notes=(
+        return [Section(key="verdict", title="Verdict (monthly data)", notes=(
             f"None of the case's monthly outcomes {wanted} is in the data (variables: "
             f"{list(design.full_panel.outcomes)[:8]}); add them to the file, or list the "
             "file's names under monthly_outcomes in data/cases.toml.",))]
     built = [_outcome_section(design, o) for o in outcomes]
     lines = [line for _, line in built]
-    verdict = Section(key="monthly_verdict", title="Verdict (monthly data)",
-                      notes=(f"{design.case.title}, adoption {month_label(design.adoption)} "
-                             "(monthly data).", *lines))
+    periods = design.full_panel.periods
+    span = (f"Monthly data {month_label(periods[0])} to {month_label(periods[-1])}, adoption "
+            f"{month_label(design.adoption)}.")
+    # the first note is the line the report's index shows for the case
+    verdict = Section(key="verdict", title="Verdict (monthly data)",
+                      notes=(f"{span} {lines[0]}", *lines[1:]))
     return [verdict, *(s for s, _ in built)]

@@ -143,6 +143,8 @@ def test_estimates_recover_the_planted_effect_with_the_mde(
     page = (report / "linkoping" / "index.html").read_text(encoding="utf-8")
     assert f"minimum detectable effect {mde:.3g}" in page  # the verdict line, beside the estimate
     assert "and all 3 methods agree on the direction" in page
+    index = (report / "index.html").read_text(encoding="utf-8")  # the verdict on the index
+    assert "Monthly data 2014-01 to 2024-06, adoption 2021-01. households: Link" in index
 
 
 def test_case_adopting_before_the_months_is_not_run_with_its_reason(report: Path) -> None:
