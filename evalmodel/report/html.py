@@ -79,6 +79,15 @@ def _page(title: str, body: str, stamp: str | None, base: str = "") -> str:
             f"<style>{_CSS}</style></head><body>{banner}{body}</body></html>\n")
 
 
+def _publisher(data: Mapping[str, Any]) -> str:
+    """Who published the report's data: SCB (``--data scb``), Socialstyrelsen (its monthly
+    files), else Kolada."""
+    if data.get("kind") == "scb":
+        return "SCB"
+    return "Socialstyrelsen" if str(data.get("layout", "")).startswith("socialstyrelsen") \
+        else "Kolada"
+
+
 def write_html(
     outputs: Sequence[CaseOutput],
     out: Path,
@@ -101,8 +110,8 @@ def write_html(
         f"&hellip;). evalmodel {e(str(manifest.get('evalmodel_version', '')))}. "
         "One treated municipality is one treated cluster: read cluster-robust intervals of the "
         "single-unit cases with the caution the notes give.</p>"
-        + ("" if stamp else "<p><strong>Källa: Kolada.</strong> The estimates are evalmodel's "
-           "processing of those values, not Kolada's.</p>") + nav
+        + ("" if stamp else f"<p><strong>Källa: {_publisher(data)}.</strong> The estimates "
+           f"are evalmodel's processing of those values, not {_publisher(data)}'s.</p>") + nav
     )
     verdicts = "".join(
         f"<li><a href='#{e(co.case.name)}'>{e(co.case.title)}</a>: "

@@ -145,6 +145,7 @@ def test_estimates_recover_the_planted_effect_with_the_mde(
     assert "and all 3 methods agree on the direction" in page
     index = (report / "index.html").read_text(encoding="utf-8")  # the verdict on the index
     assert "Monthly data 2014-01 to 2024-06, adoption 2021-01. households: Link" in index
+    assert "Källa: Socialstyrelsen." in index  # the file is read in Socialstyrelsen's layout
 
 
 def test_case_adopting_before_the_months_is_not_run_with_its_reason(report: Path) -> None:
@@ -213,6 +214,7 @@ def test_data_scb_reads_the_cache_into_the_monthly_sections(
     with pytest.warns(CoercedValuesWarning):
         assert main(["run", "--data", "scb", "--cases", "linkoping", "--out", str(out),
                      "--quiet", "--jobs", "1"]) == 0
+    assert "Källa: SCB." in (out / "index.html").read_text(encoding="utf-8")
     table = pd.read_csv(out / "linkoping" / f"monthly_{SCB_OUTCOME}_january.csv")
     assert table.loc[0, ["start_level", "end_level"]].tolist() == [2703, 2087]
     estimates = pd.read_csv(out / "linkoping" / f"monthly_{SCB_OUTCOME}_estimates.csv")
