@@ -440,8 +440,9 @@ def prepare(
             clusters = clusters[seen] if clusters is not None else None
     if present is not None and present.all():
         present = None  # every unit in every period: the panel estimators apply
-    values, counts = np.unique(cohort[cohort > 0], return_counts=True)
-    single = values[counts == 1]
+    values, rank = cohort_codes(cohort)  # np.unique's values and inverse, in one pass
+    counts = np.bincount(rank, minlength=len(values))
+    single = values[(counts == 1) & (values > 0)]
     if len(single):
         msg = (f"cohorts {single.tolist()} have a single unit; their group-time effects rest "
                "on one unit")
@@ -451,7 +452,6 @@ def prepare(
         clusters = pd.factorize(clusters)[0]
     # cohorts in contiguous blocks: a stable sort of the cohorts' ranks (a radix sort on small
     # integers; the same order as a stable sort of the cohorts themselves)
-    rank = cohort_codes(cohort)[1]
     order = np.argsort(rank.astype(np.min_scalar_type(int(rank.max()))), kind="stable")
     y, w, cohort, units_arr = (y.take(order, axis=0), w.take(order), cohort.take(order),
                                units_arr.take(order))
