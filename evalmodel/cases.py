@@ -127,7 +127,8 @@ class Design:
             warnings.warn(f"case {self.case.name!r}: {said}.", GapsFilledWarning, stacklevel=2)
         if window.dropped:
             warnings.warn(f"case {self.case.name!r}: {len(window.dropped)} comparison units lack "
-                          f"{window.outcome} in {window.periods[0]}-{window.periods[-1]} and are "
+                          f"{window.outcome} in {_show(window.periods[0], panel)}-"
+                          f"{_show(window.periods[-1], panel)} and are "
                           "left out (listed in the design's notes).", WindowWarning, stacklevel=2)
         full = self.full_panel.select(periods=window.periods)
         return replace(self, comparison=window.donors, pre_periods=window.pre,
@@ -293,6 +294,11 @@ class Case:
             pool=pool,
             notes=tuple(notes),
         )
+
+
+def _show(period: int, panel: Panel) -> str:
+    """A period as the panel writes it: ``"2021-01"`` on a monthly panel, else the year."""
+    return month_label(period) if panel.frequency == "month" else str(int(period))
 
 
 def _registry_text() -> str:

@@ -13,10 +13,10 @@ JAN21 = month_code(2021, 1)
 
 
 def monthly_panel(start: str = "2020-01", end: str = "2021-12") -> em.Panel:
-    """Linköping and six comparison units, month by month (labels, as a file gives them)."""
+    """Linköping, Malmö and six comparison units, month by month (labels, as a file gives them)."""
     first, last = (int(x[:4]) * 12 + int(x[5:]) - 1 for x in (start, end))
     codes = np.arange(first, last + 1)
-    units = ["0580", "1280", "0180", "0114", "0115", "0117", "0120"]
+    units = ["0580", "1280", "0180", "0114", "0115", "0117", "0120", "0125"]
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"kommun": np.repeat(units, len(codes)),
                           "month": np.tile(month_labels(codes), len(units)),
@@ -46,7 +46,7 @@ def test_design_uses_the_adoption_month_on_a_monthly_panel() -> None:
     assert design.pre_periods == tuple(range(month_code(2020, 1), JAN21))
     assert design.post_periods == tuple(range(JAN21, month_code(2021, 12) + 1))
     assert design.outcomes == ("households", "share")  # the monthly outcomes in the data
-    assert design.comparison == ("0114", "0115", "0117", "0120", "0180")  # Malmö is treated
+    assert design.comparison == ("0114", "0115", "0117", "0120", "0125", "0180")  # not Malmö
     assert int(design.panel.cohorts()["0580"]) == JAN21
     assert any("first treated month 2021-01" in n for n in design.notes)
     annual = case.design(em.datasets.simulated())
@@ -67,3 +67,14 @@ def test_design_on_months_takes_a_month_and_refuses_a_year() -> None:
     with pytest.raises(em.DesignError, match=r"adoption='2021-01' must be a period.*"
                                              r"\(2021-01-2021-12\)"):
         case.design(monthly_panel(start="2021-01"))
+
+
+def test_window_warning_names_months() -> None:
+    panel = monthly_panel()
+    gap = panel.with_values("share", {("0120", month_code(2020, 6)): float("nan")},
+                            note="one cell removed")
+    design = em.cases.get("linkoping").design(gap)
+    with pytest.warns(em.errors.WindowWarning,
+                      match=r"1 comparison units lack share in 2020-01-2021-12"):
+        restricted = design.for_outcome("share")
+    assert "0120" not in restricted.comparison and len(restricted.comparison) == 5
