@@ -75,13 +75,14 @@ def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | 
     """
     n_keys = np.prod([max(m, 1) for m in sizes], dtype=float)
     if n_keys < 2.0**62:
-        key = np.zeros(len(codes[0]), dtype=np.int64)
-        for code, m in zip(codes, sizes, strict=True):
+        key = np.array(codes[0], dtype=np.int64)  # a copy, combined in place
+        for code, m in zip(codes[1:], sizes[1:], strict=True):
             key *= max(m, 1)
             key += code
-        if len(key) < 2 or bool((key[1:] > key[:-1]).all()):  # in order, distinct: keep it
+        rising = int(np.count_nonzero(key[1:] > key[:-1]))
+        if len(key) < 2 or rising == len(key) - 1:  # in order, distinct: keep it
             return None, key
-        few_runs = int(np.count_nonzero(key[1:] < key[:-1])) * 64 < len(key)
+        few_runs = (len(key) - 1 - rising) * 64 < len(key)  # few steps down (or ties)
         if n_keys <= 4 * len(key) + 1024 and not few_runs:
             counts = np.bincount(key, minlength=int(n_keys))
             if counts.max(initial=0) <= 1:  # distinct keys: the stable order is the key order
