@@ -356,6 +356,11 @@ def _integer_codes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if hi - lo > 4 * len(v) + 1024:
         codes, uniq = pd.factorize(v, sort=True)
         return np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=np.int64)
+    if 0 <= lo and hi <= 4 * len(v) + 1024:  # years, ids from 0: a table from 0, no shift
+        seen = np.zeros(hi + 1, dtype=bool)
+        seen[v] = True
+        at = np.cumsum(seen, dtype=np.int64) - 1
+        return np.take(at, v, mode="clip"), np.flatnonzero(seen)
     shifted = np.subtract(v, lo, dtype=np.int64)
     present = np.zeros(hi - lo + 1, dtype=bool)
     present[shifted] = True

@@ -3,6 +3,7 @@ paths give, and the built panel neither changes its input nor changes with it.""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -113,12 +114,12 @@ def test_building_leaves_the_input_alone_and_does_not_follow_it() -> None:
 
 
 def test_integer_codes_equal_pandas_factorize() -> None:
-    """The table codes (narrow range) and the hashing fallback (wide range) both equal
-    pd.factorize(sort=True)."""
+    """The table codes (narrow range, from 0 or shifted) and the hashing fallback (wide range)
+    all equal pd.factorize(sort=True)."""
     rng = np.random.default_rng(7)
     for hi in (5, 400, 10**12):
-        for n in (1, 3, 200):
-            v = rng.integers(-hi, hi, n)
+        for n, lo in itertools.product((1, 3, 200), (-hi, 0, 2000)):
+            v = rng.integers(lo, lo + 2 * hi, n)
             codes, uniq = _integer_codes(v.copy())
             ref_codes, ref_uniq = pd.factorize(v, sort=True)
             assert np.array_equal(codes, ref_codes) and np.array_equal(uniq, ref_uniq)
