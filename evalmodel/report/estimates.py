@@ -275,8 +275,31 @@ class OutcomeEstimates:
                                              treated=d.treated, pool=d.comparison, seed=SEED,
                                              conf_level=CONF_LEVEL)
 
-            self._permutations[key] = _fit(run)
+            done = self._did2x2_permutation(key)
+            self._permutations[key] = Fit(done) if done is not None else _fit(run)
         return self._permutations[key]
+
+    def _did2x2_permutation(self, key: tuple[Periods, Periods]) -> PermutationResult | None:
+        """The permutation test that :attr:`did2x2` already ran, when it is the one asked for.
+
+        With few treated units ``did2x2`` tests its estimate by the permutation of the same
+        2x2 statistic over the same pool with the report's seed and level; that result is
+        reused (a permutation of the 2x2 means raises no warning, so none is lost). Only
+        when ``did2x2`` has been computed already, on a complete balanced window (where it
+        permutes the 2x2 means, as here), and its test matches in every argument.
+        """
+        if key != self.did_periods or "did2x2" not in self.__dict__:
+            return None
+        perm = self.did2x2.details.get("permutation")
+        d = self.design
+        if not (isinstance(perm, PermutationResult) and perm.seed == SEED
+                and perm.conf_level == CONF_LEVEL and tuple(perm.treated) == tuple(d.treated)
+                and tuple(perm.pool) == tuple(d.comparison)):
+            return None
+        window = d.panel.select(units=[*d.treated, *d.comparison], periods=[*key[0], *key[1]])
+        if not (window.is_balanced and bool(window.data[self.outcome].notna().all())):
+            return None
+        return perm
 
     def conley_taber(self, pre: Sequence[int], post: Sequence[int]) -> Fit[ConleyTaberResult]:
         """Conley-Taber interval for the 2x2 DiD of ``pre`` against ``post``."""
