@@ -28,7 +28,7 @@ from evalmodel.coverage import (
     estimation_window,
 )
 from evalmodel.errors import DesignError, GapsFilledWarning, WindowWarning
-from evalmodel.months import month_label, parse_month
+from evalmodel.months import month_label, parse_month, period_label, period_span
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import CaseLevel, CasePool, check_option, check_period
 
@@ -127,8 +127,9 @@ class Design:
             warnings.warn(f"case {self.case.name!r}: {said}.", GapsFilledWarning, stacklevel=2)
         if window.dropped:
             warnings.warn(f"case {self.case.name!r}: {len(window.dropped)} comparison units lack "
-                          f"{window.outcome} in {_show(window.periods[0], panel)}-"
-                          f"{_show(window.periods[-1], panel)} and are "
+                          f"{window.outcome} in "
+                          f"{period_span(window.periods[0], window.periods[-1], panel.frequency)}"
+                          " and are "
                           "left out (listed in the design's notes).", WindowWarning, stacklevel=2)
         full = self.full_panel.select(periods=window.periods)
         return replace(self, comparison=window.donors, pre_periods=window.pre,
@@ -239,7 +240,10 @@ class Case:
             adoption = check_period(f"case {self.name!r}", "adoption", adoption, panel.periods,
                                     error=DesignError)
         first = registered if adoption is None else adoption
-        show = month_label if monthly else str
+
+        def show(period: int) -> str:  # "2021-01" on a monthly panel, else the year
+            return period_label(period, panel.frequency)
+
         if adoption is not None and adoption != registered:
             notes.append(f"adoption set to {show(adoption)} (registry: {show(registered)})")
         periods = [int(p) for p in panel.periods]
@@ -294,11 +298,6 @@ class Case:
             pool=pool,
             notes=tuple(notes),
         )
-
-
-def _show(period: int, panel: Panel) -> str:
-    """A period as the panel writes it: ``"2021-01"`` on a monthly panel, else the year."""
-    return month_label(period) if panel.frequency == "month" else str(int(period))
 
 
 def _registry_text() -> str:

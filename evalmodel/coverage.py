@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import DesignError, MissingCellError
+from evalmodel.months import period_label, period_span
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import TreatedGaps, check_option, check_period
 
@@ -114,16 +115,18 @@ def _wide(panel: Panel, outcome: str, units: Sequence[str] | None) -> pd.DataFra
     return wide
 
 
-def span(periods: Sequence[int]) -> str:
-    """Periods as runs: ``"2001-2003, 2007, 2010-2012"``."""
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs(periods))
+def span(periods: Sequence[int], frequency: str = "year") -> str:
+    """Periods as runs: ``"2001-2003, 2007, 2010-2012"``; months by their labels
+    (``"2020-01-2020-06, 2021-01"``) when ``frequency="month"``."""
+    return ", ".join(period_label(a, frequency) if a == b else period_span(a, b, frequency)
+                     for a, b in runs(periods))
 
 
-def _spans(cells: Sequence[tuple[str, int]]) -> str:
+def _spans(cells: Sequence[tuple[str, int]], frequency: str = "year") -> str:
     by_unit: dict[str, list[int]] = {}
     for u, p in cells:
         by_unit.setdefault(u, []).append(p)
-    return "; ".join(f"{u} in {span(ps)}" for u, ps in by_unit.items())
+    return "; ".join(f"{u} in {span(ps, frequency)}" for u, ps in by_unit.items())
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,9 @@ class EstimationWindow:
     reason : str
         Why the window is not testable ("" when it is).
     decisions : tuple of str
-        Each decision in one sentence, for notes and reports.
+        Each decision in one sentence, for notes and reports (months written ``"2021-01"``).
+    frequency : str
+        The panel's frequency, ``"year"`` or ``"month"`` (the periods are then month codes).
     """
 
     outcome: str
@@ -168,6 +173,7 @@ class EstimationWindow:
     years_with_data: tuple[int, ...] = ()
     reason: str = ""
     decisions: tuple[str, ...] = field(default_factory=tuple)
+    frequency: str = "year"
 
     @property
     def testable(self) -> bool:
@@ -176,7 +182,8 @@ class EstimationWindow:
 
     def table(self) -> pd.DataFrame:
         """One row describing the window (for reports)."""
-        span = f"{self.periods[0]}-{self.periods[-1]}" if self.periods else ""
+        span = (period_span(self.periods[0], self.periods[-1], self.frequency)
+                if self.periods else "")
         return pd.DataFrame([{
             "outcome": self.outcome, "window": span, "n_pre": len(self.pre),
             "n_post": len(self.post), "donors": len(self.donors),
@@ -271,7 +278,12 @@ def estimation_window(
     data_years = [int(p) for p in cov.index[cov.to_numpy() >= min_coverage]]
     decisions: list[str] = []
     args = dict(outcome=outcome, adoption=int(adoption), treated=treated,
-                years_with_data=tuple(data_years))
+                years_with_data=tuple(data_years), frequency=panel.frequency)
+    freq = panel.frequency  # periods in messages as the reader writes them ("2021-01")
+
+    def show(first: int, last: int | None = None) -> str:
+        return (period_label(first, freq) if last is None else
+                period_span(first, last, freq))
 
     def untestable(reason: str, periods: tuple[int, ...] = ()) -> EstimationWindow:
         return EstimationWindow(periods=periods, pre=tuple(p for p in periods if p < adoption),
@@ -284,14 +296,14 @@ def estimation_window(
                           f"{len(pool)} comparison units have data")
     run = next(((a, b) for a, b in runs(data_years) if a <= adoption <= b), None)
     if run is None or run[0] > adoption - 1:
-        have = span(data_years)
+        have = span(data_years, freq)
         return untestable(f"{outcome}: the comparison pool has data ({min_coverage:.0%} of units) "
-                          f"in {have}, which gives no period before adoption {adoption} and "
+                          f"in {have}, which gives no period before adoption {show(adoption)} and "
                           "the adoption period itself")
     periods = list(range(run[0], run[1] + 1))
     if run != (int(panel.periods[0]), int(panel.periods[-1])):
         decisions.append(f"{outcome}: years with data ({min_coverage:.0%} of the pool or more) "
-                         f"around adoption: {run[0]}-{run[1]}")
+                         f"around adoption: {show(run[0], run[1])}")
     tw = wide.loc[list(treated), periods]
     filled: list[tuple[str, int, float]] = []
     if tw.isna().any().any() and treated_gaps == "fill":
@@ -302,29 +314,29 @@ def estimation_window(
         if filled:
             decisions.append(f"{outcome}: {len(filled)} interior single-year gaps of the treated "
                              f"filled by linear interpolation "
-                             f"({_spans([(u, p) for u, p, _ in filled])})")
+                             f"({_spans([(u, p) for u, p, _ in filled], freq)})")
     holes = [(tw.index[i], int(tw.columns[j])) for i, j in
              zip(*np.nonzero(tw.isna().to_numpy()), strict=True)]
     if holes:
-        where = _spans(holes)
+        where = _spans(holes, freq)
         if treated_gaps != "trim":
             hint = ("these gaps are not interior single-year gaps, so they cannot be filled; "
                     if treated_gaps == "fill" else
                     "pass treated_gaps='fill' to interpolate interior single-year gaps, ")
             raise MissingCellError(
                 f"estimation_window: treated unit {where} has no {outcome} value inside the "
-                f"window {periods[0]}-{periods[-1]}; {hint}treated_gaps='trim' to shorten the "
+                f"window {show(periods[0], periods[-1])}; {hint}treated_gaps='trim' to shorten the "
                 "window, or choose another outcome."
             )
         missing = {p for _, p in holes}
         lo = max([p + 1 for p in missing if p < adoption], default=periods[0])
         hi = min([p - 1 for p in missing if p >= adoption], default=periods[-1])
         decisions.append(f"{outcome}: the treated unit lacks {where}; window shortened to "
-                         f"{lo}-{hi}" if lo <= hi else f"{outcome}: the treated unit lacks "
+                         f"{show(lo, hi)}" if lo <= hi else f"{outcome}: the treated unit lacks "
                          f"{where}")
         if hi < adoption:
             return untestable(f"{outcome}: the treated unit has no value in the adoption period "
-                              f"{adoption}")
+                              f"{show(adoption)}")
         periods = list(range(lo, hi + 1))
     pre = tuple(p for p in periods if p < adoption)
     post = tuple(p for p in periods if p >= adoption)
@@ -333,18 +345,20 @@ def estimation_window(
     dropped = tuple((u, int(n_miss.loc[u])) for u in pool if n_miss.loc[u])
     if dropped:
         decisions.append(f"{outcome}: {len(dropped)} of {len(pool)} comparison units lack some "
-                         f"of {periods[0]}-{periods[-1]} and are left out ("
+                         f"of {show(periods[0], periods[-1])} and are left out ("
                          + ", ".join(u for u, _ in dropped[:12])
                          + (", ..." if len(dropped) > 12 else "") + ")")
     reason = ""
     if len(pre) < min_pre:
-        reason = (f"{outcome}: only {len(pre)} period(s) with data before adoption {adoption} "
-                  f"({periods[0]}-{periods[-1]}); at least {min_pre} are needed")
+        reason = (f"{outcome}: only {len(pre)} period(s) with data before adoption "
+                  f"{show(adoption)} ({show(periods[0], periods[-1])}); at least {min_pre} are "
+                  "needed")
     elif len(post) < min_post:
-        reason = f"{outcome}: fewer than {min_post} periods with data from adoption {adoption}"
+        reason = (f"{outcome}: fewer than {min_post} periods with data from adoption "
+                  f"{show(adoption)}")
     elif len(donors) < min_donors:
         reason = (f"{outcome}: only {len(donors)} comparison units are complete over "
-                  f"{periods[0]}-{periods[-1]}; at least {min_donors} are needed")
+                  f"{show(periods[0], periods[-1])}; at least {min_donors} are needed")
     if reason:
         decisions.append(reason)
     return EstimationWindow(periods=tuple(periods), pre=pre, post=post, donors=donors,

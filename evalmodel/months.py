@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FREQUENCIES", "calendar_month", "month_code", "month_label", "month_labels",
-           "parse_month", "year_of"]
+           "parse_month", "period_label", "period_labels", "period_span", "year_of"]
 
 #: Period frequencies a panel may have.
 FREQUENCIES = ("year", "month")
@@ -60,6 +60,36 @@ def month_label(code: int) -> str:
 def month_labels(codes: Iterable[int]) -> list[str]:
     """Labels of several month codes."""
     return [month_label(c) for c in codes]
+
+
+def period_label(period: Any, frequency: str = "year") -> str:
+    """A period as a reader sees it: the label ``"2021-01"`` of a month code when ``frequency``
+    is ``"month"``, else the year as written (``"2021"``).
+
+    This is the one rule for every message, note, summary and figure: periods are integer
+    codes inside and labels outside. A missing period (None or NaN) is the empty string.
+
+    >>> period_label(24252, "month"), period_label(2021), period_label(2021, "year")
+    ('2021-01', '2021', '2021')
+    """
+    if period is None or pd.isna(period):
+        return ""
+    return month_label(int(period)) if frequency == "month" else str(int(period))
+
+
+def period_labels(periods: Iterable[Any], frequency: str = "year") -> list[str]:
+    """Labels (:func:`period_label`) of several periods."""
+    return [period_label(p, frequency) for p in periods]
+
+
+def period_span(first: Any, last: Any, frequency: str = "year") -> str:
+    """A range of periods as text: ``"2021-01-2021-12"`` for months, ``"2010-2015"`` for
+    years (the form annual messages have always had).
+
+    >>> period_span(24252, 24263, "month"), period_span(2010, 2015)
+    ('2021-01-2021-12', '2010-2015')
+    """
+    return f"{period_label(first, frequency)}-{period_label(last, frequency)}"
 
 
 def parse_month(value: Any) -> int | None:

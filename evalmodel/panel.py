@@ -219,7 +219,7 @@ class Panel:
         if cohort is not None:
             df[cohort] = _cohort_years(df[cohort], cohort, notes, self._frequency)
             df[cohort], late = check_cohort(df, cohort, self._periods, labels[unit].codes,
-                                                  unit_ids, notes)
+                                            unit_ids, notes, self._frequency)
         df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
         df = (df if order is None else df.iloc[order]).reset_index(drop=True)
         in_order = {k: lab.codes if order is None else lab.codes[order]
@@ -235,7 +235,7 @@ class Panel:
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
         self._late_cohorts = late
         if late:
-            msg = late_cohort_note(late, int(self._periods[-1]))
+            msg = late_cohort_note(late, int(self._periods[-1]), frequency=self._frequency)
             self._notes.append(msg)
             warnings.warn(f"Panel: {msg}.", LateCohortWarning, stacklevel=2)
         self._report_gaps_and_missing()
@@ -513,7 +513,7 @@ class Panel:
             elif number and np.isfinite(c) and c > last and c == np.floor(c):
                 late[_nfc(str(u))] = int(c)
             else:
-                why = (_not_a_period(float(c), self._periods) if number else
+                why = (_not_a_period(float(c), self._periods, self.frequency) if number else
                        "is not a number: a cohort is a period of the panel, 0 for never treated")
                 raise PanelError(f"Panel.with_cohorts: cohort {c!r} of unit {u!r} {why}.")
         data = self._data.copy()
@@ -524,7 +524,7 @@ class Panel:
             data = data[list(dict.fromkeys(cols))]
         notes = list(self._notes)
         if late:
-            msg = late_cohort_note(late, last)
+            msg = late_cohort_note(late, last, frequency=self.frequency)
             notes.append(msg)
             warnings.warn(f"Panel.with_cohorts: {msg}.", LateCohortWarning, stacklevel=2)
         return Panel._from_validated(self, data, _cohort=col, _late_cohorts=late, _notes=notes)

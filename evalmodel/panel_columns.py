@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import PanelError
+from evalmodel.months import period_label, period_span
 from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["late_cohort_note"]
@@ -30,27 +31,33 @@ def _show(value: Any) -> str:
     return repr(_plain(value))
 
 
-def _not_a_period(value: float, periods: np.ndarray) -> str:
-    """Why a cohort value that is not after the last period cannot be one (for a message)."""
-    span = f"{int(periods[0])}-{int(periods[-1])}"
+def _not_a_period(value: float, periods: np.ndarray, frequency: str = "year") -> str:
+    """Why a cohort value that is not after the last period cannot be one (for a message;
+    periods written as :func:`~evalmodel.months.period_label` writes them)."""
+    span = period_span(periods[0], periods[-1], frequency)
     if value != np.floor(value):
         return f"is not a period of the panel ({span}): a first treated period is a whole period"
     if value < periods[0]:
         return (f"is before the first period of the panel ({span}): a unit treated before the "
                 "panel starts has no untreated period; drop the unit, or start the panel earlier")
-    return (f"is not a period of the panel ({span}): no row has period {int(value)}; add that "
+    return (f"is not a period of the panel ({span}): no row has period "
+            f"{period_label(value, frequency)}; add that "
             "period's rows, or use the first period the unit is observed treated")
 
 
-def late_cohort_note(late: Mapping[str, int], last: int, after: str = "") -> str:
+def late_cohort_note(late: Mapping[str, int], last: int, after: str = "",
+                     frequency: str = "year") -> str:
     """The sentence counting the units first treated after ``last`` (``after`` qualifies it,
-    e.g. ``" plus anticipation 1"``): their cohorts, how many units each, and the first units."""
+    e.g. ``" plus anticipation 1"``): their cohorts, how many units each, and the first units;
+    periods written for ``frequency`` (``"2021-01"`` for months)."""
     counts = pd.Series(late, dtype="int64").value_counts().sort_index()
-    cohorts = ", ".join(f"{g} ({n} unit{'s' * (n != 1)})" for g, n in counts.items())
+    cohorts = ", ".join(f"{period_label(g, frequency)} ({n} unit{'s' * (n != 1)})"
+                        for g, n in counts.items())
     units = sorted(str(u) for u in late)
     shown = ", ".join(repr(u) for u in units[:5]) + (", ..." if len(units) > 5 else "")
     return (f"{len(late)} unit{'s' * (len(late) != 1)} first treated after the last period "
-            f"({last}){after} {'are' if len(late) != 1 else 'is'} never treated within the "
+            f"({period_label(last, frequency)}){after} {'are' if len(late) != 1 else 'is'} "
+            "never treated within the "
             f"sample: cohort{'s' * (len(counts) != 1)} {cohorts}, unit{'s' * (len(units) != 1)} "
             f"{shown}; set to cohort 0, as R did does")
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import PanelError
+from evalmodel.months import period_label
 from evalmodel.panel_columns import _not_a_period
 from evalmodel.panel_months import check_frequency, check_month_codes, months_of
 
@@ -249,9 +250,11 @@ def check_cohort(
     ucode: np.ndarray,
     unit_ids: np.ndarray,
     notes: list[str],
+    frequency: str = "year",
 ) -> tuple[pd.Series, dict[str, int]]:
     """The cohort column as int64 (0 = never treated), and the units first treated after the
-    last period (set to 0 here) with their first treated period.
+    last period (set to 0 here) with their first treated period (messages write periods for
+    ``frequency``).
 
     ``ucode`` gives each row's position in the sorted ``unit_ids``. The checks run on one
     value per unit once the cohort is known to be constant within units; an int64 column
@@ -312,11 +315,12 @@ def check_cohort(
         pos = int(np.flatnonzero(bad[ucode])[0])  # the first such row
         v = c[pos]
         v = int(v) if np.isfinite(v) and v == np.floor(v) else v
+        shown = period_label(v, frequency) if frequency == "month" and isinstance(v, int) else v
         raise PanelError(
-            f"Panel: cohort column {cohort!r} has value {_show(v)} (unit "
-            f"{unit_ids[ucode[pos]]!r}), which {_not_a_period(v, periods)}. A cohort is the "
-            "unit's first treated period; 0 or NaN means never treated, and a period after "
-            "the last one means never treated within the sample."
+            f"Panel: cohort column {cohort!r} has value {_show(shown)} (unit "
+            f"{unit_ids[ucode[pos]]!r}), which {_not_a_period(v, periods, frequency)}. A "
+            "cohort is the unit's first treated period; 0 or NaN means never treated, and a "
+            "period after the last one means never treated within the sample."
         )
     if not after.any():
         if raw.dtype == np.int64:

@@ -9,6 +9,7 @@ Markdown and LaTeX forms, and ``plot(ax=None)``. Results never change after they
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.months import period_label, period_span
 from evalmodel.vocabulary import CompareShow, check_option
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,11 +35,50 @@ __all__ = [
     "compare",
     "format_cell",
     "inference_table",
+    "label_periods",
     "single_row_table",
 ]
 
 #: The fixed value columns of every result table, in order.
 COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
+
+#: Index columns of result tables that hold periods (years, or month codes on a monthly panel).
+PERIOD_COLUMNS = ("time", "cohort", "base_period", "period", "start")
+
+
+#: A ``term`` that names a period: ``"2021"`` (a synthetic control's gap), ``"g=2021"``,
+#: ``"t=2021"`` (aggregations by cohort and by period).
+_PERIOD_TERM = re.compile(r"^(g=|t=)?(-?\d+)$")
+
+
+def _label_term(term: Any, periods: tuple[Any, ...], frequency: str) -> Any:
+    """``term`` with its period written as a label, when it names one of its row's periods."""
+    m = _PERIOD_TERM.match(str(term))
+    if m is None or not any(period_label(p) == m.group(2) for p in periods):
+        return term
+    return f"{m.group(1) or ''}{period_label(int(m.group(2)), frequency)}"
+
+
+def label_periods(table: pd.DataFrame, frequency: str = "year") -> pd.DataFrame:
+    """``table`` as shown to a reader: on a monthly panel (``frequency="month"``) its period
+    columns (:data:`PERIOD_COLUMNS`), and a ``term`` that names one of its row's periods (a
+    synthetic control's gap ``"24252"``, an aggregation's ``"g=24252"``), hold labels
+    ``"2021-01"`` instead of month codes; any other table is returned as it is.
+
+    Result tables keep the integer codes (one month apart, so they can be subtracted, compared
+    and joined with the panel's periods); only the summary's text, HTML, Markdown and LaTeX
+    show labels.
+    """
+    cols = [c for c in PERIOD_COLUMNS if c in table.columns]
+    if frequency != "month" or not cols:
+        return table
+    out = table.copy()
+    if "term" in out.columns:
+        out["term"] = [_label_term(t, row, frequency) for t, row in
+                       zip(out["term"], out[cols].itertuples(index=False), strict=True)]
+    for c in cols:
+        out[c] = [period_label(v, frequency) for v in out[c]]
+    return out
 
 
 def inference_table(
@@ -94,6 +135,7 @@ class Sample:
     treated_units: tuple[str, ...]
     periods: tuple[int, ...]
     n_clusters: int | None = None
+    frequency: str = "year"
 
     def describe(self) -> list[tuple[str, str]]:
         """Rows for a summary header."""
@@ -103,7 +145,8 @@ class Sample:
         rows = [
             ("Observations", f"{self.n_obs:,}"),
             ("Units", f"{self.n_units:,}"),
-            ("Periods", f"{self.n_periods} ({self.periods[0]}-{self.periods[-1]})"
+            ("Periods", f"{self.n_periods} "
+                        f"({period_span(self.periods[0], self.periods[-1], self.frequency)})"
              if self.periods else "0"),
             ("Treated units", f"{len(self.treated_units)}: {treated}"),
         ]
@@ -252,6 +295,10 @@ class Result:
     def _notes(self) -> tuple[str, ...]:
         return ()
 
+    def _frequency(self) -> str:
+        """``"month"`` when the result's periods are month codes, else ``"year"``."""
+        return "year"
+
     def describe_sample(self) -> dict[str, str]:
         """What :func:`compare` shows about the result besides its numbers.
 
@@ -262,8 +309,8 @@ class Result:
 
     def summary(self) -> Summary:
         """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
-        return Summary(title=self._title(), header=self._header(), table=self.table,
-                       notes=self._notes())
+        return Summary(title=self._title(), header=self._header(),
+                       table=label_periods(self.table, self._frequency()), notes=self._notes())
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Estimates with their intervals, one row per line of ``table``; returns the Axes."""
@@ -342,6 +389,9 @@ class EstimateResult(Result):
 
     def _notes(self) -> tuple[str, ...]:
         return self.notes
+
+    def _frequency(self) -> str:
+        return self.sample.frequency
 
     def describe_sample(self) -> dict[str, str]:
         """Method, outcome, inference, units, treated units and periods, for :func:`compare`."""

@@ -100,7 +100,7 @@ def triple_difference(
     check_seed(fn, seed)
     pre_p = check_periods(fn, "pre", pre, panel)
     post_p = check_periods(fn, "post", post, panel)
-    check_pre_post(fn, pre_p, post_p)
+    check_pre_post(fn, pre_p, post_p, panel.frequency)
     cohorts = panel.cohorts()
     t_units = sorted(cohorts.index[cohorts != 0]) if treated is None else [str(u) for u in
                                                                            treated]
@@ -127,7 +127,7 @@ def triple_difference(
             max_exact=max_exact, seed=seed, terms=terms, notes=notes)
         sample = Sample(n_obs=len(df), n_units=int(df[panel.unit].nunique()),
                         n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
-                        periods=tuple(sorted(pre_p + post_p)))
+                        periods=tuple(sorted(pre_p + post_p)), frequency=panel.frequency)
         return EstimateResult(method="triple_difference", outcome=outcome, table=table,
                               inference=how, sample=sample, conf_level=conf_level,
                               overall_term="net", notes=tuple(notes),
@@ -157,7 +157,7 @@ def triple_difference(
     sample = Sample(n_obs=len(df), n_units=int(df[panel.unit].nunique()),
                     n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
                     periods=tuple(sorted(pre_p + post_p)),
-                    n_clusters=None if dof is None else dof + 1)
+                    n_clusters=None if dof is None else dof + 1, frequency=panel.frequency)
     return EstimateResult(method="triple_difference", outcome=outcome, table=table,
                           inference=how, sample=sample, conf_level=conf_level,
                           overall_term="net", notes=tuple(notes),

@@ -231,7 +231,7 @@ def _displacement_test(
     check_seed(fn, seed)
     pre_p = check_periods(fn, "pre", pre, panel)
     post_p = check_periods(fn, "post", post, panel)
-    check_pre_post(fn, pre_p, post_p)
+    check_pre_post(fn, pre_p, post_p, panel.frequency)
     if sum(t < min(post_p) for t in panel.periods) < 3:
         raise EstimationError(f"{fn}: at least 3 periods before {min(post_p)} are needed to "
                               "studentise the DiD.")

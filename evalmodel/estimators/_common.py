@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning, MissingValueWarning
+from evalmodel.months import period_label, period_labels
 from evalmodel.panel import NEVER, Panel
 from evalmodel.vocabulary import DidInference, check_conf_level, check_option, check_period
 
@@ -80,13 +81,15 @@ def check_cohort_design(fn: str, panel: Panel) -> None:
     if (treated <= first).all():
         raise EstimationError(
             f"{fn}: every treated unit ({len(treated)}) is treated from the panel's first period "
-            f"({first}), so none has a pre-period and the fixed effects absorb the treatment; "
+            f"({period_label(first, panel.frequency)}), so none has a pre-period and the fixed "
+            "effects absorb the treatment; "
             "use a panel that starts before adoption."
         )
     untreated = len(cohorts) - len(treated)
     if untreated == 0 and (treated == treated[0]).all():
         raise EstimationError(
-            f"{fn}: every unit ({len(treated)}) adopts in period {int(treated[0])} and none "
+            f"{fn}: every unit ({len(treated)}) adopts in period "
+            f"{period_label(treated[0], panel.frequency)} and none "
             "is never treated or treated later, so there is no comparison unit and the period "
             "effects absorb the treatment; add never-treated units to the panel."
         )
@@ -115,17 +118,21 @@ def missing_cause(df: pd.DataFrame, rows: np.ndarray, outcome: str,
         for c in [outcome, *covariates] if sub[c].isna().any())
 
 
-def check_pre_post(fn: str, pre: list[int], post: list[int]) -> None:
-    """Raise unless the ``pre`` periods are disjoint from and all before the ``post`` periods."""
+def check_pre_post(fn: str, pre: list[int], post: list[int], frequency: str = "year") -> None:
+    """Raise unless the ``pre`` periods are disjoint from and all before the ``post`` periods
+    (named as the reader writes them: months ``"2021-01"`` when ``frequency="month"``)."""
+    def shown(periods: list[int]) -> list[int] | list[str]:
+        return period_labels(periods, frequency) if frequency == "month" else periods
+
     if set(pre) & set(post):
         raise EstimationError(
-            f"{fn}: pre and post share periods {sorted(set(pre) & set(post))}; "
+            f"{fn}: pre and post share periods {shown(sorted(set(pre) & set(post)))}; "
             "they must be disjoint."
         )
     if max(pre) > min(post):
         raise EstimationError(
-            f"{fn}: pre={pre} ends after post={post} begins; the pre periods come before "
-            "adoption and the post periods after it: swap them or pick other periods."
+            f"{fn}: pre={shown(pre)} ends after post={shown(post)} begins; the pre periods come "
+            "before adoption and the post periods after it: swap them or pick other periods."
         )
 
 

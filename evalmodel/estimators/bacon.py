@@ -163,7 +163,7 @@ def bacon(panel: Panel, outcome: str) -> BaconResult:
     table["weight"] = [*tab["weight"], 1.0]
     sample = Sample(n_obs=int(yv.size), n_units=len(y), n_periods=len(periods),
                     treated_units=tuple(str(u) for u in y.index[cohort > 0]),
-                    periods=tuple(int(p) for p in periods))
+                    periods=tuple(int(p) for p in periods), frequency=panel.frequency)
     notes: tuple[str, ...] = (
         "2x2 estimates have no standard errors: the decomposition is descriptive",)
     if always.any():

@@ -204,7 +204,7 @@ def did2x2(
     check_conf_level(fn, conf_level)
     pre_p = check_periods(fn, "pre", pre, panel)
     post_p = check_periods(fn, "post", post, panel)
-    check_pre_post(fn, pre_p, post_p)
+    check_pre_post(fn, pre_p, post_p, panel.frequency)
     use_seasonal = check_seasonal(fn, seasonal, panel)
     if use_seasonal and not set(np.mod(pre_p, 12)) & set(np.mod(post_p, 12)):
         raise EstimationError(
@@ -301,6 +301,7 @@ def did2x2(
         n_obs=len(df), n_units=int(df[panel.unit].nunique()),
         n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),
         periods=tuple(sorted(pre_p + post_p)), n_clusters=n_clusters,
+        frequency=panel.frequency,
     )
     shown = ((month_labels(pre_p), month_labels(post_p)) if panel.frequency == "month" else
              (pre_p, post_p))  # a monthly panel's periods by their labels, as outside
@@ -511,7 +512,7 @@ def twfe(
         n_obs=fit.nobs, n_units=len(np.unique(ucode)) if use_seasonal else fit.n_units,
         n_periods=len(periods),
         treated_units=tuple(treated_units), periods=tuple(int(p) for p in periods),
-        n_clusters=n_clusters,
+        n_clusters=n_clusters, frequency=panel.frequency,
     )
     return EstimateResult(
         method="twfe", outcome=outcome, table=table, inference=how, sample=sample,

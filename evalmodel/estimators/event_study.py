@@ -283,7 +283,8 @@ def event_study(
         notes.append(f"two-way fixed effects, end points binned at {lo} and {hi}")
     elif estimator == "sun_abraham":
         events = np.array([e for e in range(lo, hi + 1) if e != reference])
-        coef, vcov, cells, more = sun_abraham_fit(df, outcome, u, t, g, cl, reference, events)
+        coef, vcov, cells, more = sun_abraham_fit(df, outcome, u, t, g, cl, reference, events,
+                                                  panel.frequency)
         notes += more
     else:
         leads = np.arange(lo, -anticipation)
@@ -378,7 +379,8 @@ def event_study(
     sample = Sample(n_obs=len(df), n_units=int(df[u].nunique()),
                     n_periods=int(df[t].nunique()),
                     treated_units=tuple(sorted(df.loc[df[g] > 0, u].unique().tolist())),
-                    periods=tuple(int(p) for p in np.unique(df[t])), n_clusters=n_cl)
+                    periods=tuple(int(p) for p in np.unique(df[t])), n_clusters=n_cl,
+                    frequency=panel.frequency)
     return EventStudyResult(
         method=f"event study ({estimator})", outcome=outcome, table=table, inference=label,
         sample=sample, conf_level=conf_level, notes=tuple(notes), details=details,

@@ -377,7 +377,7 @@ def _package(panel: Panel, outcome: str, y: pd.DataFrame, fit: StaggeredFit,
     periods = tuple(int(t) for t in panel.periods)
     used = sorted({*treated, *donors})
     sample = Sample(n_obs=len(used) * len(periods), n_units=len(used), n_periods=len(periods),
-                    treated_units=tuple(units), periods=periods)
+                    treated_units=tuple(units), periods=periods, frequency=panel.frequency)
     adoption = pd.Series([periods[int(cohort[j])] for j in treated],
                          index=pd.Index(units, name=panel.unit), name="adoption")
     return MultisynthResult(

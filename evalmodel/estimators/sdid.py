@@ -42,6 +42,7 @@ from evalmodel.inference.sdid_se import (
     placebo_draws,
     replication_se,
 )
+from evalmodel.months import period_label
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, inference_table
 from evalmodel.vocabulary import (
@@ -285,7 +286,8 @@ def sdid(
         se_all, se_c = float("nan"), [float("nan")] * len(fits)
     sizes = np.array([len(f.treated) * (len(periods) - f.t0) for f in fits], dtype=float)
     att = float(np.dot(sizes, [f.tau for f in fits]) / sizes.sum())
-    terms = [f"cohort {a}" for a in adopt] if len(fits) > 1 else []
+    terms = ([f"cohort {period_label(a, design.frequency)}" for a in adopt] if len(fits) > 1
+             else [])
     est = [f.tau for f in fits] if len(fits) > 1 else []
     ses = se_c if len(fits) > 1 else []
     table = inference_table({"term": [*terms, "ATT"]}, [*est, att], [*ses, se_all],

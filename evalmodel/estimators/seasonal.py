@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evalmodel.errors import EstimationError
+from evalmodel.months import month_label
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import Seasonal, check_option
 
@@ -100,7 +101,8 @@ class SeasonalStatistic:
         if not (a @ a) > 0:
             raise EstimationError(
                 f"SeasonalStatistic: no calendar month has periods both before and from "
-                f"start={self.start}; seasonal effects need pre and post months of the same "
+                f"start={month_label(self.start)!r}; seasonal effects need pre and post months "
+                "of the same "
                 "calendar month."
             )
         return np.asarray(a)

@@ -484,6 +484,7 @@ def att_gt(
         n_obs=data.n_rows, n_units=data.n, n_periods=len(data.periods),
         treated_units=_as_text(data.units[is_treated]),
         periods=tuple(int(p) for p in data.periods), n_clusters=n_cl,
+        frequency=panel.frequency,
     )
     notes = [*data.notes,
              f"{method} estimator, {control_group} comparison group, {base_period} base period"

@@ -44,6 +44,7 @@ from evalmodel.errors import (
     RowsDroppedWarning,
     SmallCohortWarning,
 )
+from evalmodel.months import period_label
 from evalmodel.panel import Panel, late_cohort_note
 
 __all__ = ["StaggeredData", "cohort_codes", "prepare", "unit_clusters"]
@@ -249,15 +250,16 @@ def _after_sample(
     if never.any():
         after = f" plus anticipation {anticipation}" if anticipation else ""
         msg = late_cohort_note(dict(zip(units[never].astype(str), given[never].tolist(),
-                                        strict=True)), last, after)
+                                        strict=True)), last, after, panel.frequency)
         notes.append(msg)
         if (cohort[never] > 0).any():  # set to 0 here, not already by the panel
             warnings.warn(f"{fn}: {msg}.", LateCohortWarning, stacklevel=4)
     if within.any():
         counts = pd.Series(given[within]).value_counts().sort_index()
-        msg = (f"{int(within.sum())} units first treated after the last period ({last}) but "
-               f"within anticipation {anticipation} of it (cohort{'s' * (len(counts) > 1)} "
-               f"{', '.join(f'{g} ({n} units)' for g, n in counts.items())}) are affected inside "
+        lab = [f"{period_label(g, panel.frequency)} ({n} units)" for g, n in counts.items()]
+        msg = (f"{int(within.sum())} units first treated after the last period "
+               f"({period_label(last, panel.frequency)}) but within anticipation {anticipation} "
+               f"of it (cohort{'s' * (len(counts) > 1)} {', '.join(lab)}) are affected inside "
                "the sample, so they are not never treated: as in R did, their cohorts have "
                "pre-treatment cells only and serve as not-yet-treated comparisons before "
                "anticipation starts")
@@ -283,7 +285,8 @@ def _no_treated_left(fn: str, df: pd.DataFrame, panel: Panel, ucode: np.ndarray,
         causes.append(f"{int(lost.sum())} have a missing value ({what or 'or an absent period'})")
     if (treated & early & keep).any():
         causes.append(f"{int((treated & early & keep).sum())} are treated in the first period "
-                      f"({first}) and have no untreated base period")
+                      f"({period_label(first, panel.frequency)}) and have no untreated base "
+                      "period")
     fix = ("fill the missing values or leave that covariate out" if lost.any() else
            "use a panel that starts before adoption")
     return (f"{fn}: no treated unit is left of the {n} in the panel: {'; '.join(causes)}; "
@@ -414,14 +417,16 @@ def prepare(
         last = int(cohort.max())
         if (cohort[cohort > 0] == last).all():
             raise EstimationError(
-                f"{fn}: every treated unit ({int((cohort > 0).sum())}) adopts in period {last} and "
+                f"{fn}: every treated unit ({int((cohort > 0).sum())}) adopts in period "
+                f"{period_label(last, panel.frequency)} and "
                 "none is never treated, so there is no comparison group: control_group="
                 "'not_yet' needs units treated later (the last cohort is the comparison group "
                 "before it adopts) or never-treated units; add never-treated units to the panel."
             )
         cut = periods < last - anticipation
-        msg = (f"no never-treated units: periods from {last - anticipation} on were dropped "
-               f"and cohort {last} serves as the comparison group")
+        msg = (f"no never-treated units: periods from "
+               f"{period_label(last - anticipation, panel.frequency)} on were dropped and cohort "
+               f"{period_label(last, panel.frequency)} serves as the comparison group")
         notes.append(msg)
         warnings.warn(f"{fn}: {msg}.", RowsDroppedWarning, stacklevel=3)
         periods, y = periods[cut], y[:, cut]

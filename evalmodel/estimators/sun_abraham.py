@@ -16,12 +16,14 @@ import pandas as pd
 
 from evalmodel.core.twoway import twoway_ols
 from evalmodel.errors import EstimationError
+from evalmodel.months import period_label
 
 __all__ = ["sun_abraham_fit"]
 
 
 def sun_abraham_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
-                    cluster: np.ndarray, reference: int, events: np.ndarray
+                    cluster: np.ndarray, reference: int, events: np.ndarray,
+                    frequency: str = "year"
                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, list[str]]:
     """Interaction-weighted estimates at ``events``, their covariance, and the CATT table.
 
@@ -36,8 +38,9 @@ def sun_abraham_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
         df, cluster = df[keep], cluster[keep]
         g = df[cohort].to_numpy()
         g = np.where(g == last, 0, g)
-        notes.append(f"no never-treated units: cohort {last} is the comparison group and "
-                     f"periods from {last} on are dropped")
+        shown = period_label(last, frequency)  # "2021-01" on a monthly panel
+        notes.append(f"no never-treated units: cohort {shown} is the comparison group and "
+                     f"periods from {shown} on are dropped")
     t = df[time].to_numpy()
     e = np.where(g > 0, t - g, 0)
     treated = (g > 0) & (e != reference)

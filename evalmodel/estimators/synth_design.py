@@ -41,6 +41,8 @@ class SynthDesign:
         All periods of the panel, sorted.
     notes : tuple of str
         Units left out and why.
+    frequency : str
+        The panel's :attr:`~evalmodel.Panel.frequency` (``"month"``: periods are month codes).
     """
 
     y: pd.DataFrame
@@ -49,6 +51,7 @@ class SynthDesign:
     donors: tuple[str, ...]
     periods: np.ndarray
     notes: tuple[str, ...]
+    frequency: str = "year"
 
     def sample(self) -> Sample:
         """The :class:`~evalmodel.results.Sample` of the design."""
@@ -58,6 +61,7 @@ class SynthDesign:
             n_periods=len(self.periods),
             treated_units=self.treated,
             periods=tuple(int(p) for p in self.periods),
+            frequency=self.frequency,
         )
 
 
@@ -184,7 +188,7 @@ def resolve_design(
     y = panel.wide(outcome).reindex(index=[*pool, *tr], columns=periods)
     return SynthDesign(
         y=y, treated=tuple(tr), adoption=adoption, donors=tuple(pool), periods=periods,
-        notes=tuple(notes),
+        notes=tuple(notes), frequency=panel.frequency,
     )
 
 

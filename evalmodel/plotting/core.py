@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from evalmodel.months import period_label
 from evalmodel.names import unit_label
+from evalmodel.results import label_periods
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -70,7 +72,7 @@ def table_plot(table: pd.DataFrame, *, conf_level: float, title: str,
 
 def coefficient_plot(result: EstimateResult, ax: Axes | None = None) -> Axes:
     """Point estimates with their intervals, one row per term, and the zero line."""
-    t = result.table
+    t = label_periods(result.table, result.sample.frequency)  # "2021-01", not 24252
     if "term" in t:
         t = t[["term", "estimate", "ci_lower", "ci_upper"]]
     return table_plot(t, conf_level=result.conf_level, title=f"{result.method}: {result.outcome}",
@@ -108,9 +110,14 @@ def trend_plot(
             label=f"treated: {name}")
     if adoption is not None:
         ax.axvline(adoption - 0.5, color=PALETTE["neutral"], ls="--", lw=1)
-        ax.annotate(f"adoption {adoption}", (adoption - 0.4, 0.97),
+        ax.annotate(f"adoption {period_label(adoption, panel.frequency)}",
+                    (adoption - 0.4, 0.97),
                     xycoords=("data", "axes fraction"), va="top", fontsize=9,
                     color=PALETTE["neutral"])
+    if panel.frequency == "month":
+        from evalmodel.plotting.monthly import month_ticks  # it draws on this module
+
+        month_ticks(ax, [int(p) for p in wide.columns])
     ax.set_xlabel(panel.time)
     ax.set_ylabel(label or outcome)
     ax.legend(loc="best", fontsize=8, frameon=False)

@@ -3,8 +3,8 @@ adoption month marked and the months labelled ``YYYY-MM`` on the x axis."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from evalmodel.plotting.core import PALETTE, new_axes
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["month_ticks", "monthly_path_plot"]
+__all__ = ["month_ticks", "monthly_path_plot", "period_axis"]
 
 #: Line styles of the counterfactual paths, in the order they are given.
 _STYLES = (("#2980b9", "-"), (PALETTE["comparison"], "--"), ("#16a085", ":"))
@@ -28,6 +28,13 @@ def month_ticks(ax: Axes, codes: Sequence[int], *, max_ticks: int = 12) -> None:
     step = max(1, int(np.ceil(len(ticks) / max_ticks)))
     ticks = ticks[::step]
     ax.set_xticks(ticks, [month_label(c) for c in ticks], rotation=45, ha="right")
+
+
+def period_axis(ax: Axes, periods: Iterable[Any], frequency: str) -> None:
+    """Label the x axis of ``ax`` (periods) with :func:`month_ticks` when ``frequency`` is
+    ``"month"``; years keep matplotlib's own ticks."""
+    if frequency == "month":
+        month_ticks(ax, [int(p) for p in periods])
 
 
 def monthly_path_plot(

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from evalmodel.months import period_label
 from evalmodel.plotting.core import PALETTE, new_axes
+from evalmodel.plotting.monthly import period_axis
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -69,9 +71,12 @@ def aggregate_plot(result: AggregateResult, ax: Axes | None = None) -> Axes:
         from evalmodel.plotting.core import coefficient_plot
 
         return coefficient_plot(result, ax=ax)
-    return path_plot(comp, x=key, conf_level=result.conf_level,
-                     title=f"{result.method}: {result.outcome}",
-                     shade_from=0.0 if key == "event_time" else None, ax=ax)
+    ax = path_plot(comp, x=key, conf_level=result.conf_level,
+                   title=f"{result.method}: {result.outcome}",
+                   shade_from=0.0 if key == "event_time" else None, ax=ax)
+    if key != "event_time":  # cohorts or periods: month labels on a monthly panel
+        period_axis(ax, comp[key].dropna(), result.sample.frequency)
+    return ax
 
 
 def att_gt_plot(result: AttGtResult, ax: Axes | None = None) -> Axes:
@@ -86,7 +91,7 @@ def att_gt_plot(result: AttGtResult, ax: Axes | None = None) -> Axes:
         est = s["estimate"].to_numpy(float)
         err = np.vstack([est - s["ci_lower"], s["ci_upper"] - est])
         ax.errorbar(xs, est, yerr=np.nan_to_num(err), fmt="o", color=colour, capsize=2,
-                    label=f"cohort {g}")
+                    label=f"cohort {period_label(g, result.sample.frequency)}")
     ax.axhline(0, color=PALETTE["neutral"], lw=1, ls="--")
     ax.axvspan(-0.5, t["event_time"].max() + 0.5, color=PALETTE["neutral"], alpha=0.12, lw=0)
     ax.set_xlabel("event time")

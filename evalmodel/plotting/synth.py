@@ -13,6 +13,7 @@ import numpy as np
 import seaborn as sns
 
 from evalmodel.names import unit_label
+from evalmodel.plotting.monthly import period_axis
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -40,6 +41,7 @@ def paths_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
             label=unit_label(str(result.details["treated"])))
     ax.plot(p.index, p["synthetic"], color=_SYNTH, lw=2, ls="--", label="synthetic control")
     ax.axvline(result.details["start"] - 0.5, color="black", lw=0.8, ls=":")
+    period_axis(ax, p.index, result.sample.frequency)
     ax.set_xlabel(str(p.index.name))
     ax.set_ylabel(result.outcome)
     ax.set_title(f"Synthetic control: {result.outcome} (pre-RMSPE {result.pre_rmspe:.3g})")
@@ -61,6 +63,7 @@ def gaps_plot(result: SynthResult, ax: Axes | None = None, *, kept_only: bool = 
             label=unit_label(str(result.details["treated"])))
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(result.details["start"] - 0.5, color="black", lw=0.8, ls=":")
+    period_axis(ax, result.gaps.index, result.sample.frequency)
     ax.set_xlabel(str(result.gaps.index.name))
     ax.set_ylabel(f"gap in {result.outcome}")
     if pl is not None:
@@ -102,6 +105,7 @@ def sdid_plot(result: SdidResult, ax: Axes | None = None) -> Axes:
     height = 0.15 * (hi - lo)
     ax.bar(lam.index, lam.to_numpy() / max(float(lam.max()), 1e-12) * height, bottom=lo,
            color=_PLACEBO, width=0.8, label="time weights")
+    period_axis(ax, p.index, result.sample.frequency)
     ax.set_xlabel(str(p.index.name))
     ax.set_ylabel(result.outcome)
     ax.set_title(f"{result.method}: {result.outcome} (estimate {result.estimate:.3g})")
