@@ -25,6 +25,7 @@ from evalmodel.frames import as_pandas
 from evalmodel.months import month_label
 from evalmodel.panel_columns import (
     _check_roles,
+    _codes_in_order,
     _column_names,
     _integer_codes,
     _labels_of,
@@ -201,11 +202,11 @@ class Panel:
         # Integer codes sort like the ids themselves; one stable sort of their combined key
         # orders the rows (in linear time when they already are) and puts duplicates together.
         time_codes, self._periods = _integer_codes(np.asarray(df[time], dtype=np.int64))
-        order, key = _row_order([*(labels[k].codes for k in keys[:-1]), time_codes],
-                                [*(len(labels[k].ids) for k in keys[:-1]), len(self._periods)])
+        key_codes = [*(labels[k].codes for k in keys[:-1]), time_codes]
+        sizes = [*(len(labels[k].ids) for k in keys[:-1]), len(self._periods)]
+        order, key = _row_order(key_codes, sizes)
         if order is not None:  # None: in order, so the keys are distinct
             self._refuse_duplicates(order, key, keys, shown, notes)
-        del key, time_codes  # a row's size each: freed before the rows are copied in order
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
             if np.isinf(df[c].to_numpy()).any():
@@ -220,14 +221,29 @@ class Panel:
             df[cohort] = _cohort_years(df[cohort], cohort, notes, self._frequency)
             df[cohort], late = check_cohort(df, cohort, self._periods, labels[unit].codes,
                                             unit_ids, notes, self._frequency)
-        df = df[[time, *[c for c in (cohort, weight) if c], *self._outcomes]]
-        df = (df if order is None else df.iloc[order]).reset_index(drop=True)
-        in_order = {k: lab.codes if order is None else lab.codes[order]
-                    for k, lab in labels.items()}
-        for i, k in enumerate(keys[:-1]):  # the label columns, made once, in the final order
-            as_read = labels[k].given if order is None else None
-            df.insert(i, k, as_read if as_read is not None else
-                      labels[k].column(in_order[k], df.index))
+        values = [c for c in (cohort, weight) if c] + list(self._outcomes)
+        if order is None:  # the rows as read: the frame's columns, the labels as given
+            del key, key_codes, time_codes
+            df = df[[time, *values]].reset_index(drop=True)
+            in_order = {k: lab.codes for k, lab in labels.items()}
+            for i, k in enumerate(keys[:-1]):  # the label columns, made once
+                as_read = labels[k].given
+                df.insert(i, k, as_read if as_read is not None else
+                          labels[k].column(in_order[k], df.index))
+        else:  # new arrays in the new order: the keys read back from the sorted combined key
+            split = _codes_in_order(key_codes, sizes, order, key)
+            del key, key_codes, time_codes  # a row's size each: freed before the copies
+            in_order = dict(zip(keys[:-1], split, strict=False))
+            columns: dict[str, Any] = {k: labels[k].text.take(in_order[k]) for k in keys[:-1]}
+            columns[time] = self._periods[split[-1]]
+            columns.update((c, df[c].to_numpy()[order]) for c in values if c != cohort)
+            if cohort is not None:  # constant within units: each unit's run from its first row
+                u = in_order[unit]
+                first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+                columns[cohort] = np.repeat(df[cohort].to_numpy()[order[first]],
+                                            np.diff(np.r_[first, len(u)]))
+            columns = {c: columns[c] for c in [*keys[:-1], time, *values]}  # in role order
+            df = pd.DataFrame(columns, copy=False)
         self._data = df
         self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (in_order[unit], unit_ids)
         self._notes = notes

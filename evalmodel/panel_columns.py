@@ -77,8 +77,10 @@ def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | 
     stable sort does the work of a lexsort, in linear time on rows that are already in order.
     Rows in a few ordered runs (blocks of units in another order, such as integer ids sorted
     as numbers, not as text) are merged by the stable sort's run detection. Otherwise, when the
-    combined keys are distinct and few compared with the rows (a panel without duplicate keys),
-    a counting sort places each row directly, in linear time in any order.
+    combined keys are few compared with the rows, each row is written at its key in a table
+    over the keys; when every key was written once (a panel without duplicate keys), reading
+    the table in key order gives the rows' order and the sorted keys, in linear time in any
+    order, without a sort.
     """
     n_keys = np.prod([max(m, 1) for m in sizes], dtype=float)
     if n_keys < 2.0**62:
@@ -91,11 +93,11 @@ def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | 
             return None, key
         few_runs = (len(key) - 1 - rising) * 64 < len(key)  # few steps down (or ties)
         if n_keys <= 4 * len(key) + 1024 and not few_runs:
-            counts = np.bincount(key, minlength=int(n_keys))
-            if counts.max(initial=0) <= 1:  # distinct keys: the stable order is the key order
-                order = np.empty(len(key), dtype=np.intp)
-                order[(np.cumsum(counts) - 1)[key]] = np.arange(len(key))
-                return order, key[order]
+            row_of = np.full(int(n_keys), -1, dtype=np.intp)  # each key's row, -1 for none
+            row_of[key] = np.arange(len(key))
+            taken = row_of >= 0
+            if np.count_nonzero(taken) == len(key):  # distinct keys: the key order is stable
+                return row_of[taken], np.flatnonzero(taken).astype(np.int64, copy=False)
         order = np.argsort(key, kind="stable")
         return order, key[order]
     order = np.lexsort(codes[::-1])
@@ -107,6 +109,21 @@ def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | 
             new |= sc[1:] != sc[:-1]
         rank[1:] = np.cumsum(new)
     return order, rank
+
+
+def _codes_in_order(codes: list[np.ndarray], sizes: list[int], order: np.ndarray,
+                    key: np.ndarray) -> list[np.ndarray]:
+    """Each key's codes in the rows' new ``order``, given :func:`_row_order`'s sorted ``key``:
+    read back from the combined key by division (a pass in order) where it is one, else taken
+    row by row."""
+    if np.prod([max(m, 1) for m in sizes], dtype=float) >= 2.0**62:  # a rank, not a key
+        return [code[order] for code in codes]
+    out = []
+    for m in sizes[:0:-1]:  # the last key is the remainder of the combined key
+        above = key // max(m, 1)
+        out.append(key - above * max(m, 1))
+        key = above
+    return [key, *out[::-1]]
 
 
 def _nfc(name: str) -> str:
@@ -293,8 +310,8 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
         return _integer_labels(s, col, role, notes)
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy(), s.cat.categories
-    else:
-        codes, uniq = pd.factorize(s)
+    else:  # text is sorted once here, so that labels needing no change keep their codes
+        codes, uniq = pd.factorize(s, sort=isinstance(s.dtype, pd.StringDtype))
     if (codes < 0).any():
         missing = codes < 0
         what = "unit ids" if role == "unit" else f"{role} labels"
@@ -313,7 +330,10 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
         rows = int(np.isin(codes, spaced).sum())
         notes.append(f"{role} column {col!r}: surrounding spaces removed from {rows} values "
                      f"({len(spaced)} labels, e.g. {text.iloc[spaced[0]]!r})")
-    final, labels = pd.factorize(canon, sort=True)
+    if not len(spaced) and bool((canon == text).all()) and canon.is_monotonic_increasing:
+        final, labels = np.arange(len(canon)), pd.Index(canon)  # distinct, sorted: as they are
+    else:
+        final, labels = pd.factorize(canon, sort=True)
     if len(labels) < len(canon):  # merged by spaces (noted above) or by normalisation
         forms = stripped.groupby(final).nunique()
         unicode = forms[forms > 1]
@@ -324,11 +344,16 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
                 f"{labels[unicode.index[0]]!r}; labels are kept in NFC form)")
     if len(final) and not bool((final[1:] > final[:-1]).all()):  # not first seen, first sorted
         codes = final[codes]
-    label_text = pd.array(labels.to_numpy(dtype=object), dtype="str")
+    label_text = (labels.array if labels.dtype == _TEXT else
+                  pd.array(labels.to_numpy(dtype=object), dtype="str"))
     as_given = (s.dtype == label_text.dtype and not numeric and not len(spaced)
                 and len(labels) == len(canon) and bool((canon == stripped).all()))
     return Labels(np.asarray(codes, dtype=np.int64), np.asarray(labels, dtype=object),
                   label_text, s if as_given else None)
+
+
+#: pandas' text dtype, which label columns have
+_TEXT = pd.array([], dtype="str").dtype
 
 
 def _is_ascii(text: pd.Series) -> bool:

@@ -177,3 +177,67 @@ def test_text_order_of_integers_equals_sorting_their_text() -> None:
         assert got is not None and np.array_equal(got, want)
     assert _text_order(np.array([-5, 3])) is None
     assert _text_order(np.array([3, 10**17])) is None
+
+
+def test_codes_read_back_from_the_sorted_key_equal_the_codes_taken_in_order() -> None:
+    """After a sort, each key's codes are read back from the sorted combined key by division;
+    they equal the codes taken row by row, for 200 random key sets, and for keys too many to
+    combine (a rank is sorted then, and the codes are taken)."""
+    from evalmodel.panel_columns import _codes_in_order, _row_order
+
+    rng = np.random.default_rng(23)
+    sorted_rows = 0
+    for i in range(201):
+        sizes = ([2**40, 2**20, 2**10] if i == 200 else
+                 [int(m) for m in rng.integers(1, 40, rng.integers(2, 4))])
+        n = int(rng.integers(2, 80))
+        codes = [rng.integers(0, min(m, 10**6), n) for m in sizes]
+        order, key = _row_order(codes, sizes)
+        if order is None:
+            continue
+        sorted_rows += 1
+        got = _codes_in_order(codes, sizes, order, key)
+        for g, c in zip(got, codes, strict=True):
+            assert g.dtype == np.int64 and np.array_equal(g, c[order])
+    assert sorted_rows > 150
+
+
+@pytest.mark.parametrize("ids", [np.array([f"k{i:03d}" for i in range(0, 90, 7)]),
+                                 np.arange(0, 130, 11)], ids=["text", "integer"])
+def test_sorted_rows_with_every_role_equal_the_rows_given_in_order(ids: np.ndarray) -> None:
+    """Shuffled rows are copied into the new order column by column (the periods from the
+    sorted key, the cohort from each unit's first row): with a weight, a group, a late cohort,
+    an integer and a boolean outcome and missing values, the panel equals the one built from
+    rows already in (unit, group, time) order, column for column and dtype for dtype."""
+    rng = np.random.default_rng(5)
+    base = _frame(ids).assign(w=lambda d: 1.0 + d["u"].astype(str).str.len(),
+                              n=lambda d: np.arange(len(d)) % 5, b=lambda d: d["y"] > 0)
+    two = pd.concat([base.assign(k="b"), base.assign(k="a")], ignore_index=True)
+    ordered = two.sort_values(["u", "k", "t"], key=lambda s: s.astype(str), kind="stable")
+    for df in (two, two.sample(frac=1, random_state=int(rng.integers(100)))):
+        got, warned = _build(df, group="k", weight="w")
+        want, want_warned = _build(ordered.reset_index(drop=True), group="k", weight="w")
+        _assert_same(got, want)
+        assert warned == want_warned
+        assert got.data.columns.tolist() == ["u", "k", "t", "g", "w", "y", "n", "b"]
+        assert got.data["g"].dtype == np.int64 and got.data["n"].dtype == np.float64
+        assert got.late_cohorts.size > 0
+
+
+def test_text_ids_sorted_once_equal_every_other_reading_of_them() -> None:
+    """Text ids are sorted as they are factorized; ids that need no change keep those codes.
+    The same ids as object, as a categorical with categories in another order, and with
+    surrounding spaces (removed, noted) give the same panel."""
+    ids = np.array(["1287", "0580", "2480", "0114", "0180", "1280"])
+    df = _frame(ids).sample(frac=1, random_state=9)
+    text, _ = _build(df)
+    assert text.units == sorted(ids.tolist())
+    reversed_cats = pd.Categorical(df["u"], categories=sorted(ids.tolist(), reverse=True))
+    for other in (df.astype({"u": object}), df.assign(u=reversed_cats)):
+        got, _ = _build(other)
+        pd.testing.assert_frame_equal(got.data, text.data, check_exact=True)
+        assert got.units == text.units
+        assert np.array_equal(got.unit_codes()[0], text.unit_codes()[0])
+    spaced, _ = _build(df.assign(u=" " + df["u"]))
+    pd.testing.assert_frame_equal(spaced.data, text.data, check_exact=True)
+    assert any("surrounding spaces removed" in n for n in spaced.notes)
