@@ -238,7 +238,7 @@ class Case:
                          f"({self.adoption_month_note or 'January of the adoption year'})")
         if adoption is not None:  # np.int64 (a DataFrame cell) or 2011.0 are the period 2011
             adoption = check_period(f"case {self.name!r}", "adoption", adoption, panel.periods,
-                                    error=DesignError)
+                                    error=DesignError, frequency=panel.frequency)
         first = registered if adoption is None else adoption
 
         def show(period: int) -> str:  # "2021-01" on a monthly panel, else the year

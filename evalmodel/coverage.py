@@ -272,7 +272,7 @@ def estimation_window(
             raise DesignError(f"estimation_window: {arg} has units not in the panel "
                               f"({unknown[:5]}); unit ids are strings such as '0580'.")
     adoption = check_period("estimation_window", "adoption", adoption, panel.periods,
-                            error=DesignError)
+                            error=DesignError, frequency=panel.frequency)
     wide = _wide(panel, outcome, [*treated, *pool])
     cov = wide.loc[list(pool)].notna().mean(axis=0) if pool else wide.notna().mean(axis=0) * 0
     data_years = [int(p) for p in cov.index[cov.to_numpy() >= min_coverage]]

@@ -299,6 +299,10 @@ class Result:
         """``"month"`` when the result's periods are month codes, else ``"year"``."""
         return "year"
 
+    def _shown_table(self) -> pd.DataFrame:
+        """``table`` as the summary shows it: periods by their labels on a monthly panel."""
+        return label_periods(self.table, self._frequency())
+
     def describe_sample(self) -> dict[str, str]:
         """What :func:`compare` shows about the result besides its numbers.
 
@@ -309,8 +313,8 @@ class Result:
 
     def summary(self) -> Summary:
         """The summary: ``str()`` text, HTML in notebooks, ``.to_latex()``, ``.to_markdown()``."""
-        return Summary(title=self._title(), header=self._header(),
-                       table=label_periods(self.table, self._frequency()), notes=self._notes())
+        return Summary(title=self._title(), header=self._header(), table=self._shown_table(),
+                       notes=self._notes())
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Estimates with their intervals, one row per line of ``table``; returns the Axes."""

@@ -55,7 +55,7 @@ from typing import Any, Literal, TypeVar, cast, get_args
 import numpy as np
 
 from evalmodel.errors import EstimationError, EvalModelError
-from evalmodel.months import parse_month
+from evalmodel.months import month_label, parse_month, period_span
 
 __all__ = [
     "AggregateInference",
@@ -308,7 +308,7 @@ def _is_whole(value: Any) -> bool:
 
 
 def check_period(fn: str, name: str, value: Any, periods: Any = None, *, what: str = "period",
-                 error: type[EvalModelError] = EstimationError) -> int:
+                 error: type[EvalModelError] = EstimationError, frequency: str = "year") -> int:
     """Return ``value`` as an int, raising unless it is a whole number of any numeric type.
 
     ``2019``, ``np.int64(2019)`` and ``2019.0`` are the period 2019; a month written as text
@@ -331,6 +331,9 @@ def check_period(fn: str, name: str, value: Any, periods: Any = None, *, what: s
         What the number is: ``"period"`` or ``"event time"``.
     error : type of EvalModelError
         The error raised (:class:`~evalmodel.errors.EstimationError` by default).
+    frequency : {"year", "month"}
+        The panel's frequency: on a monthly panel the message writes the range and the example
+        as months (``"2021-01"``), not as their codes.
 
     Examples
     --------
@@ -352,7 +355,12 @@ a whole number (the panel covers 1998-2024): pass e.g. start=2010 or start=2011.
     a = f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
     span = ""
     if periods is not None and len(periods):
-        span = f" (the panel covers {int(periods[0])}-{int(periods[-1])})"
+        span = f" (the panel covers {period_span(periods[0], periods[-1], frequency)})"
+    if frequency == "month" and what == "period":
+        example = f"'{month_label(periods[0])}'" if span else "'2021-01'"
+        raise error(f"{fn}: {name}={value!r} is not a month; a period of a monthly panel is a "
+                    f"month written '2021-01' or '2021M01', a pandas Period[M] or a month-start "
+                    f"date{span}: pass e.g. {name}={example}.")
     if isinstance(value, str):
         try:
             fix = f"pass {name}={int(value.strip())} without quotes"

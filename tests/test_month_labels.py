@@ -90,6 +90,12 @@ def test_did2x2_and_twfe_summaries(panel: em.Panel, units: dict[str, list[str]])
                        match=r"pre=\['2021-01'\] ends after post=\['2020-12'\] begins") as err:
         em.did2x2(panel, "share", pre=JAN21, post=JAN21 - 1, treated=units["jan"])
     assert codes_in(str(err.value)) == []
+    with pytest.raises(em.errors.EstimationError,
+                       match=r"\(\['2021'\]\); the panel covers 2019-07-2021-12 \(months"):
+        em.did2x2(panel, "share", pre=JAN21 - 1, post=2021, treated=units["jan"])
+    with pytest.raises(em.errors.EstimationError,
+                       match=r"start='2021-13' is not a month.*2019-07-2021-12.*start='2019-07'"):
+        em.synth(panel, "share", treated=units["jan"][0], start="2021-13")
     tw = em.twfe(panel.select(units=units["jan"] + units["never"]), "share", seasonal="unit",
                  n_draws=20, seed=1)
     assert "30 (2019-07-2021-12)" in str(tw) and codes_in(views(tw)) == []
@@ -108,6 +114,10 @@ def test_synth_gaps_by_month(panel: em.Panel, units: dict[str, list[str]]) -> No
     # the data keep the codes: the time column is the month code, the term its text
     assert list(res.table["time"][:2]) == [JAN21, JAN21 + 1]
     assert list(res.table["term"][:2]) == [str(JAN21), str(JAN21 + 1)]
+    placebo = res.placebo.summary()  # the placebos' own summary names the months too
+    assert dict(placebo.header)["First treated period"] == "2021-01"
+    assert list(placebo.table["term"][:2]) == ["2021-01", "2021-02"]
+    assert codes_in(views(res.placebo)) == []
     for draw in (res.plot, lambda: em.plotting.synth.gaps_plot(res)):
         ax = draw()
         ticks = [t.get_text() for t in ax.get_xticklabels()]

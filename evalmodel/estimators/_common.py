@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning, MissingValueWarning
-from evalmodel.months import period_label, period_labels
+from evalmodel.months import period_label, period_labels, period_span
 from evalmodel.panel import NEVER, Panel
 from evalmodel.vocabulary import DidInference, check_conf_level, check_option, check_period
 
@@ -50,19 +50,28 @@ def check_anticipation(fn: str, anticipation: Any) -> int:
     return int(anticipation)
 
 
+def _shown(periods: list[int], frequency: str) -> list[int] | list[str]:
+    """Periods for a message: month codes by their labels (a number below the codes of the
+    year 1000, such as a year given for a month, as it was given)."""
+    if frequency != "month":
+        return periods
+    return [period_label(p, frequency) if p >= 12 * 1000 else str(p) for p in periods]
+
+
 def check_periods(fn: str, name: str, value: int | Iterable[int], panel: Panel) -> list[int]:
     """Return ``value`` as a list of periods, each present in ``panel``."""
     if isinstance(value, str) or not isinstance(value, Iterable):
         value = [value]
-    seq = [check_period(fn, name, v, panel.periods) for v in value]
+    seq = [check_period(fn, name, v, panel.periods, frequency=panel.frequency) for v in value]
     if not seq:
         raise EstimationError(f"{fn}: {name} is empty; give at least one period.")
     known = set(panel.periods.tolist())
     bad = [p for p in seq if p not in known]
     if bad:
         raise EstimationError(
-            f"{fn}: {name} has periods not in the panel ({bad[:5]}); the panel covers "
-            f"{int(panel.periods[0])}-{int(panel.periods[-1])}."
+            f"{fn}: {name} has periods not in the panel ({_shown(bad[:5], panel.frequency)}); "
+            f"the panel covers {period_span(panel.periods[0], panel.periods[-1], panel.frequency)}"
+            + (" (months: pass e.g. '2021-01')." if panel.frequency == "month" else ".")
         )
     return [int(p) for p in seq]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -553,6 +553,8 @@ def synth(
     else:
         table = inference_table(index, est, np.full(est.size, np.nan), conf_level=conf_level)
         how = "none"
+    if placebo is not None and panel.frequency != placebo.frequency:  # months shown as such
+        placebo = replace(placebo, frequency=panel.frequency)
     unit = panel.unit
     xs_all = x
     return SynthResult(

@@ -115,7 +115,7 @@ def resolve_design(
         )
     panel.check_outcome(outcome)
     if start is not None:
-        start = check_period(fn, "start", start, panel.periods)
+        start = check_period(fn, "start", start, panel.periods, frequency=panel.frequency)
     units = panel.units
     cohorts = panel.cohorts()
     notes: list[str] = []

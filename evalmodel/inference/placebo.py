@@ -39,6 +39,7 @@ from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.months import period_label
 from evalmodel.results import Result
 from evalmodel.vocabulary import check_conf_level, check_number, check_period
 
@@ -118,6 +119,9 @@ class PlaceboResult(Result):
         The exclusion threshold.
     conf_level : float
         Coverage of the intervals in :attr:`table`.
+    frequency : str
+        The panel's frequency; on a monthly panel (``"month"``) the summary names the periods
+        (``start`` and the terms, month codes in the data) by their labels ``"2021-01"``.
     """
 
     gaps: pd.DataFrame
@@ -129,6 +133,7 @@ class PlaceboResult(Result):
     kept: pd.Series
     max_pre_mspe_ratio: float
     conf_level: float = 0.95
+    frequency: str = "year"
 
     #: The headline is the last row of :attr:`table`, the average post-period effect.
     _headline = -1
@@ -156,8 +161,19 @@ class PlaceboResult(Result):
 
     def _header(self) -> tuple[tuple[str, str], ...]:
         return (("Inference", self.inference),
-                ("First treated period", str(self.start)),
+                ("First treated period", period_label(self.start, self.frequency)),
                 ("Confidence level", f"{self.conf_level:.0%}"))
+
+    def _frequency(self) -> str:
+        return self.frequency
+
+    def _shown_table(self) -> pd.DataFrame:
+        if self.frequency != "month":
+            return self.table
+        shown = self.table.copy()  # every term but "average" is a period's code as text
+        shown["term"] = [t if t == "average" else period_label(int(t), "month")
+                         for t in shown["term"]]
+        return shown
 
     def describe_sample(self) -> dict[str, str]:
         """Method, treated unit, inference and the numbers of units and periods."""
