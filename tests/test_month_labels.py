@@ -231,3 +231,21 @@ def test_annual_output_unchanged() -> None:
     sample = em.results.Sample(n_obs=4, n_units=2, n_periods=2, treated_units=("a",),
                                periods=(2009, 2010))
     assert dict(sample.describe())["Periods"] == "2 (2009-2010)"
+
+
+def test_synthetic_estimators_name_months_in_errors(panel: em.Panel,
+                                                    units: dict[str, list[str]]) -> None:
+    df = _frame()
+    df.loc[(df["kommun"] == units["never"][0]) & (df["month"] == "2020-06"), "share"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)  # the gap
+        holed = _panel(df, cohort="cohort")
+    for fit in (lambda: em.synth(holed, "share", treated=units["jan"][0], start=JAN21),
+                lambda: em.sdid(holed, "share", treated=units["jan"][0], start=JAN21)):
+        with pytest.raises(em.errors.EstimationError, match=r"in period '2020-06' \(1 missing"):
+            fit()
+    with pytest.raises(em.errors.EstimationError,
+                       match=r"periods \['2021-02'\] that are not pre-periods "
+                             r"\(2019-07-2020-12\)"):
+        em.synth(panel, "share", treated=units["jan"][0], start=JAN21,
+                 predictors=[("share", [JAN21 - 1, JAN21 + 1], "mean")])

@@ -228,7 +228,7 @@ def sdid(
     _check_options(method, inference, n_draws, conf_level)
     check_seed("sdid", seed)
     design = resolve_design(panel, outcome, treated=treated, start=start, donors=donors, fn="sdid")
-    check_finite(design.y, f"outcome {outcome!r}", "sdid")
+    check_finite(design.y, f"outcome {outcome!r}", "sdid", design.frequency)
     y, controls, adopt, labels = _cohort_matrix(design)
     periods = design.periods
     n0, n_tr = len(design.donors), len(design.treated)

@@ -40,6 +40,7 @@ from evalmodel.estimators.synth_augment import (
 )
 from evalmodel.estimators.synth_design import SynthDesign, check_finite, resolve_design
 from evalmodel.inference.placebo import PlaceboResult, placebo_in_space
+from evalmodel.months import period_labels, period_span
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, inference_table
 from evalmodel.vocabulary import (
@@ -198,10 +199,13 @@ def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predicto
         check_option("synth", f"predictor {var!r} operation", op, SynthOperation)
         late = [t for t in periods if t not in set(pre.tolist())]
         if not periods or late:
+            shown: list[int] | list[str] = late or periods
+            if panel.frequency == "month":  # months by their labels, as the reader wrote them
+                shown = period_labels(late or periods, panel.frequency)
             raise EstimationError(
-                f"synth: predictor {var!r} uses periods {late or periods} that are not "
-                f"pre-periods ({int(pre[0])}-{int(pre[-1])}); predictors must be measured "
-                "before adoption."
+                f"synth: predictor {var!r} uses periods {shown} that are not "
+                f"pre-periods ({period_span(pre[0], pre[-1], panel.frequency)}); predictors must "
+                "be measured before adoption."
             )
         block = panel.wide(var).reindex(index=units, columns=periods)
         label = _label(var, periods, op)
@@ -218,7 +222,7 @@ def _predictors(panel: Panel, design: SynthDesign, predictors: Sequence[Predicto
             skipped.append(f"{label}: {n_na} missing cell(s) of {units_na} unit(s) left out of "
                            f"the {op}")
         else:
-            check_finite(block, f"predictor {var!r}", "synth")
+            check_finite(block, f"predictor {var!r}", "synth", panel.frequency)
         rows.append(getattr(block, op)(axis=1).to_numpy(dtype=float))
         labels.append(label)
     return np.vstack(rows), labels, skipped
@@ -420,7 +424,7 @@ def synth(
         )
     design = resolve_design(panel, outcome, treated=treated, start=start, donors=donors,
                             fn="synth")
-    check_finite(design.y, f"outcome {outcome!r}", "synth")
+    check_finite(design.y, f"outcome {outcome!r}", "synth", design.frequency)
     periods = design.periods
     pre = periods[periods < start]
     if fit_periods is None:

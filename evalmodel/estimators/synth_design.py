@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError
+from evalmodel.months import period_label
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Sample
 from evalmodel.vocabulary import check_names, check_period
@@ -192,14 +193,17 @@ def resolve_design(
     )
 
 
-def check_finite(frame: pd.DataFrame, what: str, fn: str) -> None:
-    """Raise naming the first unit and period where ``frame`` (units x periods) is NaN."""
+def check_finite(frame: pd.DataFrame, what: str, fn: str, frequency: str = "year") -> None:
+    """Raise naming the first unit and period where ``frame`` (units x periods) is NaN (a
+    month by its label ``"2021-01"`` when ``frequency="month"``)."""
     arr = frame.to_numpy(dtype=float)
     bad = ~np.isfinite(arr)
     if bad.any():
         i, j = (int(k[0]) for k in np.nonzero(bad))
         period = frame.columns[j]
         period = period.item() if isinstance(period, np.generic) else period
+        if frequency == "month":
+            period = period_label(period, frequency)
         raise EstimationError(
             f"{fn}: {what} is missing for unit {frame.index[i]!r} in period "
             f"{period!r} ({int(bad.sum())} missing cells in all); synthetic estimators "

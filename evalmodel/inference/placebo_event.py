@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.errors import EstimationError
+from evalmodel.months import period_label, period_span
 from evalmodel.panel import Panel
 from evalmodel.results import Result, inference_table
 from evalmodel.vocabulary import check_names, check_period, check_window
@@ -122,7 +123,7 @@ def placebo_event_study(
     """
     fn = "placebo_event_study"
     panel.check_outcome(outcome)
-    adoption = check_period(fn, "adoption", adoption, panel.periods)
+    adoption = check_period(fn, "adoption", adoption, panel.periods, frequency=panel.frequency)
     window = check_window(fn, window)
     t_set = check_names(fn, "treated", treated)
     c_set = [u for u in check_names(fn, "pool", pool) if u not in set(t_set)]
@@ -139,8 +140,9 @@ def placebo_event_study(
     if adoption - 1 not in periods or not any(e < -1 for e in times) or not any(
             e >= 0 for e in times):
         raise EstimationError(
-            f"placebo_event_study: adoption {adoption} leaves no leads or lags inside the "
-            f"panel's periods {periods[0]}-{periods[-1]} and window {window}."
+            f"placebo_event_study: adoption {period_label(adoption, panel.frequency)} leaves no "
+            f"leads or lags inside the panel's periods "
+            f"{period_span(periods[0], periods[-1], panel.frequency)} and window {window}."
         )
     cols = [adoption + e for e in times]
     sub = w[cols].to_numpy(float) - w[[adoption - 1]].to_numpy(float)
