@@ -249,3 +249,17 @@ def test_synthetic_estimators_name_months_in_errors(panel: em.Panel,
                              r"\(2019-07-2020-12\)"):
         em.synth(panel, "share", treated=units["jan"][0], start=JAN21,
                  predictors=[("share", [JAN21 - 1, JAN21 + 1], "mean")])
+
+
+def test_att_gt_cell_errors_name_months() -> None:
+    df = _frame()
+    first = df["kommun"].unique()[:2]  # the 2021-01 cohort, without its December 2020
+    df = df[~(df["kommun"].isin(first) & (df["month"] == "2020-12"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)  # the gaps
+        holed = _panel(df, cohort="cohort")
+    with pytest.raises(em.errors.EstimationError,
+                       match=r"cell \(cohort 2021-01, period 2020-12\) has no treated rows in "
+                             r"period 2020-12 of the unbalanced panel") as err:
+        em.att_gt(holed, "share", allow_unbalanced_panel=True, n_draws=9, seed=1)
+    assert codes_in(str(err.value)) == []

@@ -43,6 +43,7 @@ from evalmodel.estimators.drdid import KERNELS, CellFactors, cell_factors
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, cohort_codes, prepare
 from evalmodel.inference.multiplier import multiplier_bootstrap
+from evalmodel.months import period_label
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
 from evalmodel.vocabulary import (
@@ -140,9 +141,11 @@ def _check_rows(data: StaggeredData, present: np.ndarray, cells: Cells, code: np
         empty = (np.einsum("ck,ck->k", counts[:, idx], sel) == 0) & ~cells.zero
         if empty.any():
             k = int(np.flatnonzero(empty)[0])
+            g, t, p = (period_label(v, data.frequency)
+                       for v in (cells.cohort[k], cells.time[k], data.periods[idx[k]]))
             raise EstimationError(
-                f"att_gt: cell (cohort {cells.cohort[k]}, period {cells.time[k]}) has no "
-                f"{who} rows in period {data.periods[idx[k]]} of the unbalanced panel; drop "
+                f"att_gt: cell (cohort {g}, period {t}) has no "
+                f"{who} rows in period {p} of the unbalanced panel; drop "
                 "that cohort, use control_group='never', or set allow_unbalanced_panel=False."
             )
 
@@ -174,8 +177,9 @@ def _estimate(data: StaggeredData, cells: Cells, method: str, control_group: str
     empty = (n_t == 0) | (n_c == 0)
     if empty[~cells.zero].any():
         k = int(np.flatnonzero(empty & ~cells.zero)[0])
+        g, t = (period_label(v, data.frequency) for v in (cells.cohort[k], cells.time[k]))
         raise EstimationError(
-            f"att_gt: cell (cohort {cells.cohort[k]}, period {cells.time[k]}) has no "
+            f"att_gt: cell (cohort {g}, period {t}) has no "
             f"{'comparison' if n_c[k] == 0 else 'treated'} units; use "
             "control_group='never' or drop that cohort."
         )

@@ -96,6 +96,8 @@ class StaggeredData:
     present : ndarray (n, T) of bool or None
         The rows that enter an unbalanced panel (``allow_unbalanced=True``); ``None`` when the
         panel is balanced.
+    frequency : str
+        The panel's frequency (``"month"``: periods are month codes, named by their labels).
     """
 
     units: np.ndarray
@@ -107,6 +109,7 @@ class StaggeredData:
     cluster: np.ndarray | None
     notes: tuple[str, ...]
     present: np.ndarray | None = None
+    frequency: str = "year"
 
     @property
     def n(self) -> int:
@@ -464,4 +467,5 @@ def prepare(
     clusters = clusters.take(order) if clusters is not None else None
     present = present.take(order, axis=0) if present is not None else None
     return StaggeredData(units=units_arr, periods=periods, y=y, x=x, w=w, cohort=cohort,
-                         cluster=clusters, notes=tuple(notes), present=present)
+                         cluster=clusters, notes=tuple(notes), present=present,
+                         frequency=panel.frequency)
