@@ -207,10 +207,14 @@ class Panel:
         order, key = _row_order(key_codes, sizes)
         if order is not None:  # None: in order, so the keys are distinct
             self._refuse_duplicates(order, key, keys, shown, notes)
+        n_missing = {}  # one pass each when every value is finite (no inf, no NaN to count)
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
-            if np.isinf(df[c].to_numpy()).any():
-                _refuse_infinite(df[c].to_numpy(), c, shown(), keys)
+            v = df[c].to_numpy()
+            if not np.isfinite(v).all():
+                if np.isinf(v).any():
+                    _refuse_infinite(v, c, shown(), keys)
+                n_missing[c] = int(np.isnan(v).sum())
         if weight is not None:
             w = df[weight].to_numpy()
             if np.isnan(w).any() or (w <= 0).any():
@@ -235,13 +239,12 @@ class Panel:
             del key, key_codes, time_codes  # a row's size each: freed before the copies
             in_order = dict(zip(keys[:-1], split, strict=False))
             columns: dict[str, Any] = {k: labels[k].text.take(in_order[k]) for k in keys[:-1]}
-            columns[time] = self._periods[split[-1]]
-            columns.update((c, df[c].to_numpy()[order]) for c in values if c != cohort)
-            if cohort is not None:  # constant within units: each unit's run from its first row
+            columns[time] = np.take(self._periods, split[-1], out=split[-1])  # codes: done
+            columns.update((c, np.take(df[c].to_numpy(), order)) for c in values if c != cohort)
+            if cohort is not None:  # constant within units: each unit's value at its first row
                 u = in_order[unit]
-                first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
-                columns[cohort] = np.repeat(df[cohort].to_numpy()[order[first]],
-                                            np.diff(np.r_[first, len(u)]))
+                first = np.take(order, np.flatnonzero(np.r_[True, u[1:] != u[:-1]]))
+                columns[cohort] = np.take(np.take(df[cohort].to_numpy(), first), u)
             columns = {c: columns[c] for c in [*keys[:-1], time, *values]}  # in role order
             df = pd.DataFrame(columns, copy=False)
         self._data = df
@@ -254,7 +257,7 @@ class Panel:
             msg = late_cohort_note(late, int(self._periods[-1]), frequency=self._frequency)
             self._notes.append(msg)
             warnings.warn(f"Panel: {msg}.", LateCohortWarning, stacklevel=2)
-        self._report_gaps_and_missing()
+        self._report_gaps_and_missing(n_missing)
         self.truth = truth
         self.source: dict[str, Any] = dict(source or {})
 
@@ -295,9 +298,12 @@ class Panel:
                     f"{_show(w[r])} at ({', '.join(keys)}) = {at}); {fix}."
                 )
 
-    def _report_gaps_and_missing(self) -> None:
-        counts = self._rows_per_unit()
-        n_gaps = int(len(counts) * len(self._periods) - counts.sum())
+    def _report_gaps_and_missing(self, n_missing: Mapping[str, int]) -> None:
+        """Note absent cells and missing values (``n_missing``: by column, where not 0)."""
+        n_gaps = len(self._codes()[1]) * len(self._periods) - len(self._data)  # keys distinct
+        if self._group is not None or n_gaps:
+            counts = self._rows_per_unit()
+            n_gaps = int(len(counts) * len(self._periods) - counts.sum())
         if n_gaps:
             msg = (
                 f"unbalanced panel: {n_gaps} (unit, period) cells are absent "
@@ -306,7 +312,7 @@ class Panel:
             self._notes.append(msg)
             warnings.warn(f"Panel: {msg}.", GapWarning, stacklevel=3)
         for c in self._outcomes:
-            n = int(self._data[c].isna().sum())
+            n = n_missing.get(c, 0)
             if n:
                 msg = (f"column {c!r}: {n} missing values kept as NaN" if n < len(self._data)
                        else f"column {c!r}: all {n} values are missing (kept as NaN)")

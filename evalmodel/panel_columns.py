@@ -99,7 +99,7 @@ def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | 
             if np.count_nonzero(taken) == len(key):  # distinct keys: the key order is stable
                 return row_of[taken], np.flatnonzero(taken).astype(np.int64, copy=False)
         order = np.argsort(key, kind="stable")
-        return order, key[order]
+        return order, np.take(key, order)
     order = np.lexsort(codes[::-1])
     rank = np.zeros(len(order), dtype=np.int64)  # position of each distinct key, in order
     if len(order) > 1:
@@ -121,7 +121,8 @@ def _codes_in_order(codes: list[np.ndarray], sizes: list[int], order: np.ndarray
     out = []
     for m in sizes[:0:-1]:  # the last key is the remainder of the combined key
         above = key // max(m, 1)
-        out.append(key - above * max(m, 1))
+        rest = above * max(m, 1)
+        out.append(np.subtract(key, rest, out=rest))  # in place: a new array costs its pages
         key = above
     return [key, *out[::-1]]
 

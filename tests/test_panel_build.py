@@ -241,3 +241,28 @@ def test_text_ids_sorted_once_equal_every_other_reading_of_them() -> None:
     spaced, _ = _build(df.assign(u=" " + df["u"]))
     pd.testing.assert_frame_equal(spaced.data, text.data, check_exact=True)
     assert any("surrounding spaces removed" in n for n in spaced.notes)
+
+
+@pytest.mark.parametrize("group", [None, "k"])
+def test_gap_and_missing_counts_equal_pandas_counts(group: str | None) -> None:
+    """Missing values are counted in the pass that looks for infinite ones, and absent cells
+    from the number of rows (keys are distinct): the notes give pandas' counts on shuffled,
+    unbalanced rows, with and without a group role, and none on a complete panel."""
+    rng = np.random.default_rng(31)
+    df = _frame(np.arange(0, 60, 3), n_t=7).assign(z=lambda d: rng.normal(size=len(d)))
+    if group:
+        df = pd.concat([df.assign(k="a"), df.assign(k="b")], ignore_index=True)
+    complete, _ = _build(df, **({"group": group} if group else {}))
+    assert not any("absent" in n for n in complete.notes)
+    assert not any("'z'" in n for n in complete.notes)
+    df = df.drop(index=rng.choice(len(df), 9, replace=False)).sample(frac=1, random_state=2)
+    df.loc[df.index[:4], "z"] = np.nan
+    p, _ = _build(df, **({"group": group} if group else {}))
+    data = p.data
+    cells = data.groupby([c for c in ("u", group) if c]).size()
+    want_gaps = len(cells) * data["t"].nunique() - len(data)
+    lacking = int((cells < data["t"].nunique()).sum())
+    assert (f"unbalanced panel: {want_gaps} (unit, period) cells are absent ({lacking} units "
+            "lack some periods); kept") in p.notes
+    for c in ("y", "z"):
+        assert f"column {c!r}: {int(data[c].isna().sum())} missing values kept as NaN" in p.notes
