@@ -61,7 +61,8 @@ class Panel:
         Names of the unit-id and period columns. Unit ids become text (``'0580'``): numbers are
         converted with a note, surrounding spaces are removed and labels are normalised to
         Unicode NFC (counted in :attr:`notes` when that changes or merges labels); a column
-        mixing numbers and text (``1`` beside ``'0001'``) is refused. Periods must be
+        mixing numbers and text (``1`` beside ``'0001'``) is refused; of a categorical column,
+        the categories without rows are no units. Periods must be
         integer-valued; text holding whole numbers (``'2019'``), dates that all fall on one
         calendar day of their year (``2019-01-01`` or ``2019-12-31``) and annual pandas Periods
         become their year, with a :class:`~evalmodel.errors.CoercedValuesWarning` and a note.

@@ -311,6 +311,11 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
         return _integer_labels(s, col, role, notes)
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy(), s.cat.categories
+        used = np.zeros(len(uniq) + 1, dtype=bool)
+        used[codes] = True  # a missing label (-1) marks the last place
+        if not used[:-1].all():  # a category without rows is no label of the panel
+            codes = np.where(codes >= 0, (np.cumsum(used[:-1]) - 1)[codes], -1)
+            uniq = uniq[used[:-1]]
     else:  # text is sorted once here, so that labels needing no change keep their codes
         codes, uniq = pd.factorize(s, sort=isinstance(s.dtype, pd.StringDtype))
     if (codes < 0).any():

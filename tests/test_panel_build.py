@@ -266,3 +266,23 @@ def test_gap_and_missing_counts_equal_pandas_counts(group: str | None) -> None:
             "lack some periods); kept") in p.notes
     for c in ("y", "z"):
         assert f"column {c!r}: {int(data[c].isna().sum())} missing values kept as NaN" in p.notes
+
+
+def test_categories_without_rows_are_no_units() -> None:
+    """A categorical unit (or group) column whose categories include some without rows (as a
+    filtered categorical keeps them) gives the units that have rows: the panel of the same
+    column as text, with a cohort too (was a unit without rows, and an IndexError)."""
+    df = _frame(np.array(["0580", "1287", "2480"])).sample(frac=1, random_state=4)
+    cats = ["0114", "0580", "1287", "1999", "2480", "9999"]
+    two = pd.concat([df.assign(k="b"), df.assign(k="a")], ignore_index=True)
+    for frame, roles in ((df, {}), (two, {"group": "k"})):
+        text, _ = _build(frame, **roles)
+        cat = frame.assign(u=pd.Categorical(frame["u"], categories=cats[::-1]))
+        if roles:
+            cat["k"] = pd.Categorical(cat["k"], categories=["z", "b", "a"])
+        got, _ = _build(cat, **roles)
+        _assert_same(got, text)
+        assert got.units == ["0580", "1287", "2480"] and got.is_balanced
+    missing = df.assign(u=pd.Categorical(df["u"].where(df["t"] != 2003), categories=cats))
+    with pytest.raises(PanelError, match=r"column 'u' has 3 missing unit ids"):
+        _build(missing)
