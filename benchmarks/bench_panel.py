@@ -5,7 +5,7 @@ Three frames of 1,000,000 rows with a cohort and one outcome: 20,000 text ids x 
 (unit, year) order, the same rows shuffled, and 100,000 integer ids x 10 years (the ids become
 text, and the rows are put in the order of that text). The groupby is
 ``df.groupby(unit)[outcome].mean()``, the least a tool that reads the units must do. The two
-are timed back to back, five times: the ratio printed is the median of the five pairs' ratios,
+are timed back to back, seven times: the ratio printed is the median of the pairs' ratios,
 with their range (on a shared machine the load changes between two separate series of runs),
 beside each side's best time.
 
