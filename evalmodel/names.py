@@ -145,9 +145,29 @@ def _key(unit: object) -> str:
     return str(unit).strip()
 
 
+_LOOKUPS: dict[tuple[str, int | None], dict[str, tuple[str, str]]] = {}
+
+
 def _lookup() -> dict[str, tuple[str, str]]:
-    df = municipalities()
-    return dict(zip(df["id"], zip(df["name"], df["type"], strict=True), strict=True))
+    """``{id: (name, type)}`` of :func:`municipalities`, built once per state of the cache.
+
+    The state is the cache root and the modification time of its municipality manifest (one
+    ``stat``), so a list fetched later is still picked up, while a report's thousands of unit
+    labels no longer re-read the manifest and rebuild the table each time.
+    """
+    from evalmodel.data.cache import Cache  # lazily: evalmodel.data imports names
+
+    store = Cache(None)
+    try:
+        stamp: int | None = store.manifest_path(MUNICIPALITY_ENTRY).stat().st_mtime_ns
+    except (OSError, DataSourceError):
+        stamp = None
+    key = (str(store.root), stamp)
+    if key not in _LOOKUPS:
+        df = municipalities()
+        _LOOKUPS[key] = dict(zip(df["id"], zip(df["name"], df["type"], strict=True),
+                                 strict=True))
+    return _LOOKUPS[key]
 
 
 def unit_name(unit: object) -> str | None:
