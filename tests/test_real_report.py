@@ -33,7 +33,8 @@ def real_panel(real_extract: Path) -> em.Panel:
 @pytest.fixture(scope="module")
 def real_sections(real_panel: em.Panel) -> dict[str, list[Section]]:
     out = {}
-    with warnings.catch_warnings():
+    # a case's sections hold its figures (about 30) until written; they are closed per case
+    with warnings.catch_warnings(), plt.rc_context({"figure.max_open_warning": 0}):
         warnings.simplefilter("ignore", em.errors.EvalModelWarning)
         for name in CASES:
             design = em.cases.get(name).design(real_panel)
