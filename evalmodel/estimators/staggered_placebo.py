@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evalmodel.errors import EstimationError
 from evalmodel.inference.permutation import PermutationResult, permutation_inference
 from evalmodel.panel import Panel
 
@@ -43,8 +44,12 @@ class AggregateStatistic:
         self.kind = kind
         self.options = options  # balance_e, min_e, max_e
         self.outcome = res.outcome
-        t_cohorts = res.unit_cohort[res.unit_cohort > 0]
-        self.t_cohorts = np.sort(t_cohorts.astype(np.int64))
+        # each actually treated unit's cohort, by id (``res.unit_cohort`` is in the cohort
+        # blocks' order of ``att_gt``, and so are its treated units in ``res.sample``)
+        treated = res.sample.treated_units
+        is_treated = res.unit_cohort > 0
+        self.cohort_of = dict(zip(treated, res.unit_cohort[is_treated].astype(np.int64).tolist(),
+                                  strict=True))
         self._cache: dict[bytes, np.ndarray] = {}
         d = res.details
         w = res.unit_weight
@@ -91,11 +96,26 @@ class AggregateStatistic:
         return out
 
     # -- the statistic --------------------------------------------------------------------
-    def _cohorts(self, assignments: np.ndarray) -> np.ndarray:
+    def _cohorts(self, units: list[str], assignments: np.ndarray) -> np.ndarray:
+        """Each assignment's cohorts over ``units`` (0 = never treated).
+
+        The treated units' cohorts, read in the order of ``units``, go in that order to the
+        units each assignment treats, so the actual assignment gets back the actual cohorts
+        (whatever the ids of the treated units), and every placebo set keeps that pattern: the
+        sets are uniform given the pattern, a randomisation test conditional on it.
+        """
+        pattern = np.array([self.cohort_of[u] for u in units if u in self.cohort_of],
+                           dtype=np.int64)
         z = assignments.astype(bool)
+        if len(pattern) != len(self.cohort_of) or bool(np.any(z.sum(1) != len(pattern))):
+            raise EstimationError(
+                f"aggregate: the placebo assignments treat {sorted(set(z.sum(1).tolist()))} "
+                f"units of a panel holding {len(pattern)} of the {len(self.cohort_of)} treated "
+                "units; each must treat exactly as many units as are treated; please report "
+                "this.")
         cohort = np.zeros(z.shape, dtype=np.int64)
-        for a in range(z.shape[0]):
-            cohort[a, np.flatnonzero(z[a])] = self.t_cohorts
+        rows, cols = np.nonzero(z)  # row-major: each row's units in the order of ``units``
+        cohort[rows, cols] = np.tile(pattern, z.shape[0])
         return cohort
 
     def rows(self, panel: Panel, assignments: np.ndarray) -> np.ndarray:
@@ -107,7 +127,7 @@ class AggregateStatistic:
                            + np.ascontiguousarray(assignments, dtype=bool).tobytes()).digest()
         if key in self._cache:
             return self._cache[key]
-        cohort = self._cohorts(assignments)
+        cohort = self._cohorts([str(u) for u in panel.units], assignments)
         if self.fast:
             out = self._cells(y, cohort) @ self.linear.T
         else:

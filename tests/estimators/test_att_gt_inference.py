@@ -148,3 +148,131 @@ def mpdta_panel() -> Panel:
     df = load_mpdta().to_pandas()
     df["countyreal"] = df["countyreal"].astype(str)
     return Panel(df, unit="countyreal", time="year", cohort="first.treat", outcomes=["lemp"])
+
+
+# -- treated units scattered in id order (the placebo cohorts follow the ids, not the cohorts)
+# Until this was fixed, the k-th unit of every assignment, the actual one included, took the
+# k-th smallest cohort, so the actual assignment reproduced the estimate only when the treated
+# units' cohorts rose with their ids (as in every test above: one treated unit, or a pool unit
+# sorted before Trelleborg given the earlier cohort), and ``aggregate`` raised otherwise.
+SCATTERED = {2: 2005, 5: 2003, 7: 2005}  # ids u02, u05, u07: cohorts 2005, 2003, 2005
+KINDS = ("simple", "group", "calendar", "dynamic")
+
+
+def _scattered(cohorts: dict[int, int] = SCATTERED, n: int = 10, n_t: int = 7,
+               monthly: bool = False, seed: int = 3) -> Panel:
+    """``n`` units x ``n_t`` periods from 2000 (months from 2020-01 when ``monthly``), the
+    cohorts on the units of ``cohorts``; the effect is 1 in the first period, rising by 0.5 a
+    period, with unit effects and noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        g, alpha = cohorts.get(i, 0), rng.normal()
+        for t in range(2000, 2000 + n_t):
+            effect = 1.0 + 0.5 * (t - g) if g and t >= g else 0.0
+            rows.append((f"u{i:02d}", t, g, alpha + rng.normal() + effect))
+    df = pd.DataFrame(rows, columns=["unit", "time", "cohort", "y"])
+    if monthly:  # 2000 + m -> "2020-(m+1)"
+        df["time"] = [f"2020-{t - 1999:02d}" for t in df["time"]]
+        df["cohort"] = [f"2020-{g - 1999:02d}" if g else None for g in df["cohort"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.CoercedValuesWarning)  # month labels
+        return Panel(df, unit="unit", time="time", cohort="cohort", outcomes=["y"])
+
+
+def _att(panel: Panel) -> em.AttGtResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCohortWarning)  # cohort 2003 is one unit
+        return em.att_gt(panel, "y")
+
+
+@pytest.fixture(scope="module")
+def scattered() -> Panel:
+    return _scattered()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_scattered_treated_units_reproduce_the_estimate(scattered: Panel, kind: str) -> None:
+    res = _att(scattered)
+    assert res.design is not None and res.design["treated"] != tuple(sorted(
+        res.design["treated"]))  # att_gt's cohort blocks are not in id order
+    agg = res.aggregate(kind)  # type: ignore[arg-type]
+    assert agg.inference.startswith("design-based")
+    with pytest.warns(FewTreatedClustersWarning):
+        analytic = res.aggregate(kind, inference="analytic")  # type: ignore[arg-type]
+    np.testing.assert_array_equal(agg.table["estimate"], analytic.table["estimate"])
+    perm = agg.details["permutation"]  # the last row, "overall"
+    assert perm.estimate == pytest.approx(float(analytic.table["estimate"].iloc[-1]),
+                                          abs=1e-12)
+    assert perm.exact and perm.n_draws == 10 * 9 * 8 // 6 - 1
+
+
+def test_scattered_p_values_equal_brute_force(scattered: Panel) -> None:
+    """Every placebo set re-estimated from scratch: the cohorts of u02, u05, u07 (2005, 2003,
+    2005) go in that order to the set's units in id order; att_gt with analytic inference on
+    the re-assigned panel, then each aggregation; two-sided rank p-values."""
+    import itertools
+
+    res = _att(scattered)
+    units = list(scattered.units)
+    pattern = [SCATTERED[i] for i in sorted(SCATTERED)]
+    actual = tuple(sorted(SCATTERED))
+    placebo: dict[str, list[np.ndarray]] = {k: [] for k in KINDS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for chosen in itertools.combinations(range(len(units)), len(pattern)):
+            if chosen == actual:
+                continue
+            p = em.att_gt(scattered.with_cohorts(
+                {units[i]: g for i, g in zip(chosen, pattern, strict=True)}), "y",
+                inference="analytic")
+            for k in KINDS:
+                placebo[k].append(p.aggregate(k).table["estimate"].to_numpy(float))  # type: ignore[arg-type]
+    for k in KINDS:
+        agg = res.aggregate(k)  # type: ignore[arg-type]
+        dist = np.array(placebo[k])  # placebo sets x rows
+        assert dist.shape == (119, len(agg.table))
+        est = agg.table["estimate"].to_numpy(float)
+        share = (1 + (np.abs(dist) >= np.abs(est) - 1e-10).sum(0)) / (1 + len(dist))
+        ok = agg.table["p_value"].notna().to_numpy()
+        assert ok.sum() >= 1
+        np.testing.assert_allclose(agg.table["p_value"].to_numpy(float)[ok], share[ok],
+                                   rtol=0, atol=1e-12)
+        perm = agg.details["permutation"]
+        np.testing.assert_allclose(np.sort(perm.distribution), np.sort(dist[:, -1]),
+                                   atol=1e-10)
+        o = agg.overall
+        assert o is not None
+        assert o["std_error"] == pytest.approx(np.std(dist[:, -1], ddof=1), rel=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["group", "dynamic"])
+def test_scattered_vectorised_placebo_equals_re_estimation(scattered: Panel, kind: str
+                                                           ) -> None:
+    res = _att(scattered)
+    stat = AggregateStatistic(res, kind, {"balance_e": None, "min_e": -np.inf,
+                                          "max_e": np.inf})
+    assert stat.fast
+    z = np.zeros((4, 10), dtype=bool)
+    for a, chosen in enumerate([(2, 5, 7), (0, 1, 9), (7, 8, 9), (3, 4, 6)]):
+        z[a, list(chosen)] = True
+    fast = stat.rows(scattered, z)
+    stat.fast, stat._cache = False, {}
+    np.testing.assert_allclose(stat.rows(scattered, z), fast, atol=1e-9)
+    with pytest.warns(FewTreatedClustersWarning):
+        analytic = res.aggregate(kind, inference="analytic")  # type: ignore[arg-type]
+    np.testing.assert_allclose(fast[0], analytic.table["estimate"], atol=1e-12)
+
+
+def test_scattered_monthly_panel_reproduces_the_estimate() -> None:
+    panel = _scattered(monthly=True)
+    assert panel.frequency == "month"
+    res = _att(panel)
+    yearly = _att(_scattered())
+    for kind in KINDS:
+        agg = res.aggregate(kind)  # type: ignore[arg-type]
+        assert agg.inference.startswith("design-based")
+        ref = yearly.aggregate(kind)  # type: ignore[arg-type]
+        # the same data with months for years: the same estimates and placebo p-values
+        np.testing.assert_allclose(agg.table["estimate"], ref.table["estimate"], atol=1e-12)
+        np.testing.assert_allclose(agg.table["p_value"], ref.table["p_value"], atol=1e-12)
