@@ -8,7 +8,9 @@ constant additive effect; it relies on the statistic being linear in the outcome
 2x2 DiD and of TWFE), so that the statistic of ``Y - tau D`` is ``T(Y) - tau T(D)``.
 
 Any estimator works through a callable ``statistic(panel, treated_units) -> float``; the
-panel passed to it has the placebo units' cohorts set to the treated units' cohorts. A
+panel passed to it has the placebo units' cohorts set to the treated units' cohorts: the
+treated units' cohorts, read in id order, go in that order to the placebo units in id order, so
+the actual assignment keeps its cohorts (the placebo sets are uniform given that pattern). A
 statistic with a ``batch`` method (such as :class:`DiD2x2Statistic`) is evaluated for all
 assignments at once.
 
@@ -260,8 +262,8 @@ def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float
 
 def _statistic_at(statistic: Statistic, panel: Panel, order: Sequence[str], row: np.ndarray,
                   cohorts: list[int] | None) -> float:
-    """The statistic with the units of ``row`` treated (given ``cohorts``, sorted, when the
-    treatment is timed)."""
+    """The statistic with the units of ``row`` treated (given ``cohorts``, in the order of
+    ``order``, when the treatment is timed)."""
     chosen = [order[int(i)] for i in np.flatnonzero(row)]
     if cohorts is not None:
         panel = panel.with_cohorts(dict(zip(chosen, cohorts, strict=True)))
@@ -386,7 +388,9 @@ def permutation_inference(
     else:  # one fit per assignment, spread over n_jobs workers
         base = sub.with_cohorts({}) if timed else sub
         bases = [base] if d_panel is None else [base, d_panel.with_cohorts({})]
-        cohort_list = sorted(t_cohorts) if timed else None
+        # the treated units' cohorts in id order (the order of ``order``), not sorted by
+        # cohort, so that the actual row gets back each treated unit's own cohort
+        cohort_list = [cmap[u] for u in order if u in cmap] if timed else None
         stats = run_tasks(_statistic_at, [(statistic, b, order, row, cohort_list)
                                           for b in bases for row in (actual, *z)],
                           n_jobs=n_jobs)

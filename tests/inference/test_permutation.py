@@ -183,3 +183,33 @@ def test_size_one_treated_unit_permutation_vs_cluster_robust() -> None:
     rate_perm, rate_cr = np.mean(p_perm <= 0.05), np.mean(p_cr <= 0.05)
     assert abs(rate_perm - 0.05) <= 0.015
     assert rate_cr > 0.25  # cluster-robust errors over-reject badly with one treated cluster
+
+
+def test_generic_statistic_keeps_each_treated_units_cohort() -> None:
+    """Staggered treated units whose cohorts fall with their ids (u01 from 7, u06 from 4): the
+    generic path gave the actual assignment the cohorts sorted (u01 from 4, u06 from 7), so its
+    estimate was not the statistic of the panel. Peer: att_gt's vectorised design-based test."""
+    import warnings
+
+    from evalmodel.errors import FewTreatedClustersWarning, SmallCohortWarning
+
+    p = _panel(4, n=9).with_cohorts({"u01": 7, "u06": 4})
+
+    def stat(panel: em.Panel, _treated: list[str]) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallCohortWarning)
+            warnings.simplefilter("ignore", FewTreatedClustersWarning)  # 2 treated, analytic
+            agg = em.att_gt(panel, "y", inference="analytic").aggregate("group")
+        return float(agg.table["estimate"].iloc[-1])
+
+    slow = permutation_inference(p, "y", statistic=stat, treated=["u01", "u06"],
+                                 pool=[u for u in p.units if u not in ("u01", "u06")])
+    assert slow.estimate == pytest.approx(stat(p, []), abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCohortWarning)
+        fast = em.att_gt(p, "y").aggregate("group").details["permutation"]
+    assert fast.exact and slow.exact and slow.n_draws == fast.n_draws == 35
+    np.testing.assert_allclose(slow.distribution, fast.distribution, atol=1e-10)
+    assert slow.p_value == fast.p_value
+    assert slow.ci_lower == pytest.approx(fast.ci_lower, abs=1e-8)
+    assert slow.ci_upper == pytest.approx(fast.ci_upper, abs=1e-8)
