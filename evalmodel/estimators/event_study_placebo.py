@@ -5,11 +5,13 @@ average of the post-adoption ones) is re-estimated with the treatment re-assigne
 units: each comparison (never-treated) unit in turn as the fake treated unit, given the real
 treated unit's cohort, when one unit is treated; sets of units (all of them, or ``n_draws``
 drawn with ``seed``, as :func:`~evalmodel.inference.permutation.permutation_inference` draws
-them) when there are several, the placebo units in id order taking the treated cohorts in
-increasing order. The real treated units are comparison units in the placebo fits. A row's
-p-value is ``(1 + #{|placebo| >= |estimate|}) / (1 + n_draws)``; its interval inverts the same
-test for a constant additive effect at that event time (the outcome of the treated units minus
-``tau`` at that event time, or from adoption on for the average), in closed form
+them) when there are several, the placebo units in id order taking the treated units'
+cohorts in the treated units' id order (so the actual assignment is one of the labellings the
+placebo sets follow; the sets are uniform given that pattern). The real treated units are
+comparison units in the placebo fits. A row's p-value is
+``(1 + #{|placebo| >= |estimate|}) / (1 + n_draws)``; its interval inverts the same test for a
+constant additive effect at that event time (the outcome of the treated units minus ``tau`` at
+that event time, or from adoption on for the average), in closed form
 (:func:`~evalmodel.core.inversion.invert_linear_permutation`), so the interval excludes 0
 exactly when the p-value is at most ``1 - conf_level``.
 
@@ -308,7 +310,9 @@ def event_study_placebo(
             f"{len(z) + 1} assignments, so the smallest attainable p-value is "
             f"{1 / (1 + len(z)):.4f}, above 1 - conf_level = {alpha:.4f}; add comparison units "
             "or lower conf_level.")
-    t_cohorts = np.sort(g_unit[order][treated_pos])
+    # the treated units' cohorts in id order go in that order to each placebo set's units (in
+    # id order), so the actual assignment is one of the sets' labellings (not sorted by cohort)
+    t_cohorts = g_unit[order][treated_pos]
     placebo_units = order[np.nonzero(z)[1].reshape(len(z), k)]
     placebo_cohorts = np.broadcast_to(t_cohorts, placebo_units.shape)
     actual_units = order[treated_pos][None, :]

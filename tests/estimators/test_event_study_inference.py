@@ -117,7 +117,8 @@ def test_interval_excludes_zero_exactly_when_the_test_rejects(design: Design,
 
 def _brute(panel: em.Panel, estimator: str, cohorts: list[int], window: tuple[int, int],
            anticipation: int) -> dict[tuple[str, ...], np.ndarray]:
-    """Every assignment of ``cohorts`` (to units in id order) re-estimated from scratch."""
+    """Every assignment of ``cohorts`` (the treated units' cohorts in id order, given in that
+    order to each set's units in id order) re-estimated from scratch."""
     out = {}
     for combo in itertools.combinations(sorted(panel.units), len(cohorts)):
         p = panel.with_cohorts(dict(zip(combo, cohorts, strict=True)))
@@ -134,14 +135,18 @@ def _brute(panel: em.Panel, estimator: str, cohorts: list[int], window: tuple[in
 
 @pytest.mark.parametrize(("estimator", "two_treated"), [
     ("twfe", False), ("sun_abraham", False), ("imputation", False),
-    ("sun_abraham", True), ("imputation", True)])
+    ("sun_abraham", True), ("imputation", True), ("imputation", "reversed")])
 def test_placebo_distribution_equals_brute_force(design: Design, estimator: str,
-                                                 two_treated: bool) -> None:
+                                                 two_treated: bool | str) -> None:
     """Each comparison unit in turn (or, with two treated units in two cohorts, every pair)
-    as the fake treated, on an unbalanced panel: the same placebo estimates and p-values."""
+    as the fake treated, on an unbalanced panel: the same placebo estimates and p-values.
+    ``"reversed"``: Trelleborg (the first id) in the later cohort, so the cohorts do not
+    rise with the ids (the placebo sets used to get them sorted, not in id order)."""
     pool = list(design.comparison[:12 if two_treated else 25])
     treated = [*design.treated, *([design.comparison[-1]] if two_treated else [])]
-    cohorts = dict(zip(treated, [design.adoption, design.adoption + 2], strict=False))
+    adoptions = [design.adoption, design.adoption + 2]
+    cohorts = dict(zip(treated, adoptions[::-1] if two_treated == "reversed" else adoptions,
+                       strict=False))
     panel = design.panel.select(units=treated + pool).with_cohorts(cohorts)
     df = panel.data
     holes = df[df[panel.unit].isin(pool[:4]) & df[panel.time].isin([2006, 2009, 2012])]
@@ -151,7 +156,8 @@ def test_placebo_distribution_equals_brute_force(design: Design, estimator: str,
     window, anticipation = ((-4, 2), 1) if two_treated else ((-3, 3), 0)
     res = event_study(panel, Y, window=window, estimator=estimator,  # type: ignore[arg-type]
                       anticipation=anticipation)
-    fits = _brute(panel, estimator, sorted(cohorts.values()), window, anticipation)
+    fits = _brute(panel, estimator, [cohorts[u] for u in sorted(treated)], window,
+                  anticipation)
     actual = fits.pop(tuple(sorted(treated)))
     np.testing.assert_allclose(actual, res.coefficients.to_numpy(), rtol=1e-12, atol=1e-12)
     placebo = res.details["placebo_estimates"]
