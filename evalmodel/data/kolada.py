@@ -6,8 +6,9 @@ URLs through it. :class:`KoladaClient` sends at most 25 ids or years in one requ
 429 (honouring ``Retry-After``), on 5xx answers, on timeouts, on refused or dropped
 connections, on bodies cut short (the connection closed before ``Content-Length`` bytes
 arrived: ``requests``' ``ChunkedEncodingError``, urllib3's ``ProtocolError``/``IncompleteRead``)
-and on bodies that are not valid JSON. One loop, :meth:`KoladaClient.get_json`, does every
-retry (urllib3 itself retries nothing), so all these failures share one budget of ``retries``
+and on bodies that are not valid JSON. One loop, :meth:`KoladaClient.get_json` (through
+:func:`~evalmodel.data.retry.request_with_retries`), does every retry (urllib3 itself
+retries nothing), so all these failures share one budget of ``retries``
 and one backoff rule. Whatever still fails raises :class:`~evalmodel.errors.DataSourceError`
 naming the URL, the HTTP status or the network error, and the number of requests made
 ("after 3 attempts").
@@ -40,13 +41,7 @@ import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
 
-from evalmodel.data.retry import (
-    CUT_BODY_ERRORS,
-    RETRY_STATUSES,
-    TRANSIENT_ERRORS,
-    attempts_text,
-    retry_wait,
-)
+from evalmodel.data.retry import request_with_retries, retry_wait
 from evalmodel.errors import DataSourceError
 
 __all__ = [
@@ -201,17 +196,12 @@ def tidy_values(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def _attempts(n: int) -> str:
-    return attempts_text(n)
-
-
-def _json_object(content: bytes) -> dict[str, Any] | str:
-    """The JSON object of a body, or why it is not one."""
-    try:
-        payload = json.loads(content)
-    except ValueError as exc:
-        return str(exc)
-    return payload if isinstance(payload, dict) else "not a JSON object"
+def _json_object(content: bytes) -> dict[str, Any]:
+    """The JSON object of a body; ``ValueError`` saying why when it is not one."""
+    payload = json.loads(content)
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    return payload
 
 
 class KoladaClient:
@@ -289,50 +279,27 @@ class KoladaClient:
             Naming the URL, the last failure (HTTP status or network error) and the number of
             attempts made, once retries are spent (or at once for a status not retried).
         """
-        failure = ""
-        attempt = 0
-        for attempt in range(1, self.retries + 2):
-            resp: requests.Response | None = None
-            try:
-                resp = self.session.get(url, timeout=self.timeout)
-            except TRANSIENT_ERRORS as exc:
-                what = "was cut short" if isinstance(exc, CUT_BODY_ERRORS) else "failed"
-                failure = f"{what}: {type(exc).__name__}: {exc}"
-            except requests.RequestException as exc:  # a bad URL, an SSL failure: not retried
-                raise DataSourceError(
-                    f"Kolada: GET {url} failed: {type(exc).__name__}: {exc} (after "
-                    f"{_attempts(attempt)}; not retried); check base_url."
-                ) from exc
-            else:
-                if resp.status_code == 200:
-                    payload = _json_object(resp.content)
-                    if isinstance(payload, dict):
-                        self.log.append(
-                            {
-                                "url": url,
-                                "status": resp.status_code,
-                                "sha256": hashlib.sha256(resp.content).hexdigest(),
-                            }
-                        )
-                        return payload
-                    failure = (
-                        f"returned HTTP 200 with a body that is not valid JSON "
-                        f"({len(resp.content)} bytes, {payload}; truncated?)"
-                    )
-                elif resp.status_code in RETRY_STATUSES:
-                    failure = f"returned HTTP {resp.status_code} {resp.reason}: {resp.text[:200]!r}"
-                else:
-                    raise DataSourceError(
-                        f"Kolada: GET {url} returned HTTP {resp.status_code} {resp.reason} "
-                        f"(after {_attempts(attempt)}; this status is not retried): "
-                        f"{resp.text[:200]!r}; check the KPI and municipality ids and base_url."
-                    )
-            if attempt <= self.retries:
-                time.sleep(self.wait(attempt, resp))
-        raise DataSourceError(
-            f"Kolada: GET {url} {failure} (after {_attempts(attempt)}: retries={self.retries}); "
-            "check the network or base_url and try again later, pass a larger retries=, or use "
-            "the cache with offline=True."
+
+        def accept(resp: requests.Response) -> dict[str, Any]:
+            payload = _json_object(resp.content)
+            self.log.append(
+                {
+                    "url": url,
+                    "status": resp.status_code,
+                    "sha256": hashlib.sha256(resp.content).hexdigest(),
+                }
+            )
+            return payload
+
+        return request_with_retries(
+            lambda: self.session.get(url, timeout=self.timeout),
+            accept,
+            describe=f"Kolada: GET {url}",
+            retries=self.retries,
+            wait=self.wait,
+            sleep=time.sleep,
+            status_hint="check the KPI and municipality ids and base_url.",
+            offline_hint="use the cache with offline=True",
         )
 
     def wait(self, attempt: int, resp: requests.Response | None = None) -> float:

@@ -10,8 +10,8 @@ Politeness and failures, as in the Kolada client: at most ``max_calls`` requests
 ``window`` seconds (SCB: 30 per 10 s, :data:`SCB_MAX_CALLS`), waiting before a request that
 would exceed it; a 429 or 5xx, a timeout, a dropped connection, a body cut short
 (``ChunkedEncodingError``/``IncompleteRead``) and a JSON body that does not parse are retried
-with the policy of :mod:`evalmodel.data.retry` (``Retry-After`` honoured, else exponential
-backoff), all sharing one budget of ``retries``. What still fails raises
+by the loop and policy of :mod:`evalmodel.data.retry` (``Retry-After`` honoured, else
+exponential backoff), all sharing one budget of ``retries``. What still fails raises
 :class:`~evalmodel.errors.DataSourceError` naming the method, URL, failure and attempts.
 Every answer's sha256 is logged (:attr:`PxWebClient.log`) for the cache manifest.
 """
@@ -31,13 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from evalmodel.data.pxweb_parse import TableMetadata, table_metadata
-from evalmodel.data.retry import (
-    CUT_BODY_ERRORS,
-    RETRY_STATUSES,
-    TRANSIENT_ERRORS,
-    attempts_text,
-    retry_wait,
-)
+from evalmodel.data.retry import request_with_retries, retry_wait
 from evalmodel.errors import DataSourceError
 
 __all__ = ["SCB_BASE_URL", "SCB_MAX_CALLS", "SCB_MAX_CELLS", "SCB_WINDOW", "PxWebClient"]
@@ -165,61 +159,41 @@ class PxWebClient:
         """
         query = {"lang": self.lang, **dict(params or {})}
         shown = requests.Request(method, url, params=query).prepare().url or url
-        failure = ""
-        attempt = 0
-        for attempt in range(1, self.retries + 2):
-            resp: requests.Response | None = None
+
+        def send() -> requests.Response:
             self._pace()
             self.calls += 1
-            try:
-                resp = self.session.request(
-                    method, url, params=query, json=body, timeout=self.timeout
-                )
-                content = resp.content
-            except TRANSIENT_ERRORS as exc:
-                what = "was cut short" if isinstance(exc, CUT_BODY_ERRORS) else "failed"
-                failure = f"{what}: {type(exc).__name__}: {exc}"
-            except requests.RequestException as exc:  # a bad URL, an SSL failure: not retried
-                raise DataSourceError(
-                    f"scb: {method} {shown} failed: {type(exc).__name__}: {exc} (after "
-                    f"{attempts_text(attempt)}; not retried); check base_url."
-                ) from exc
-            else:
-                if resp.status_code == 200:
-                    bad = _not_json(content) if want_json else ""
-                    if not bad:
-                        self.log.append(
-                            {
-                                "method": method,
-                                "url": shown,
-                                "body": json.dumps(body, sort_keys=True) if body else "",
-                                "status": 200,
-                                "sha256": hashlib.sha256(content).hexdigest(),
-                            }
-                        )
-                        return resp
-                    failure = (
-                        f"returned HTTP 200 with a body that is not valid JSON "
-                        f"({len(content)} bytes, {bad}; truncated?)"
-                    )
-                elif resp.status_code in RETRY_STATUSES:
-                    failure = f"returned HTTP {resp.status_code} {resp.reason}: {resp.text[:200]!r}"
-                else:
-                    raise DataSourceError(
-                        f"scb: {method} {shown} returned HTTP {resp.status_code} {resp.reason} "
-                        f"(after {attempts_text(attempt)}; this status is not retried): "
-                        f"{resp.text[:300]!r}; check the table id and the selection."
-                    )
-            if attempt <= self.retries:
-                self.sleep(
-                    retry_wait(
-                        attempt, resp, backoff=self.backoff, retry_after_max=self.retry_after_max
-                    )
-                )
-        raise DataSourceError(
-            f"scb: {method} {shown} {failure} (after {attempts_text(attempt)}: "
-            f"retries={self.retries}); check the network or base_url and try again later, pass "
-            "a larger retries=, or read the cache with offline=True."
+            resp = self.session.request(method, url, params=query, json=body, timeout=self.timeout)
+            _ = resp.content  # the body is read here, where a cut one is retried
+            return resp
+
+        def accept(resp: requests.Response) -> requests.Response:
+            bad = _not_json(resp.content) if want_json else ""
+            if bad:
+                raise ValueError(bad)
+            self.log.append(
+                {
+                    "method": method,
+                    "url": shown,
+                    "body": json.dumps(body, sort_keys=True) if body else "",
+                    "status": 200,
+                    "sha256": hashlib.sha256(resp.content).hexdigest(),
+                }
+            )
+            return resp
+
+        return request_with_retries(
+            send,
+            accept,
+            describe=f"scb: {method} {shown}",
+            retries=self.retries,
+            wait=lambda attempt, resp: retry_wait(
+                attempt, resp, backoff=self.backoff, retry_after_max=self.retry_after_max
+            ),
+            sleep=self.sleep,
+            status_hint="check the table id and the selection.",
+            offline_hint="read the cache with offline=True",
+            shown_chars=300,
         )
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
