@@ -17,7 +17,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from evalmodel.errors import EvalModelError
@@ -150,20 +150,11 @@ def cmd_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         file=sys.stderr,
     )
     try:
-        tidy = fetch_kolada(
-            args.kpis,
-            args.years,
-            offline=args.offline,
-            cache_dir=args.cache_dir,
-            base_url=args.base_url,
-            progress=bar.update,
-            refresh=args.refresh,
-        )
-    except EvalModelError as exc:
-        print(f"evalmodel data fetch: {exc}", file=sys.stderr)
-        return 1
+        tidy = _fetched(fetch_kolada, args, args.kpis, args.years, progress=bar.update)
     finally:
         bar.close()
+    if tidy is None:
+        return 1
     cache = Cache(args.cache_dir)
     print(
         f"{len(args.kpis)} KPIs x {len(args.years)} years ({args.years[0]}-{args.years[-1]}): "
@@ -173,20 +164,36 @@ def cmd_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     return 0
 
 
+def _fetched(fetch: Callable[..., Any], args: argparse.Namespace, *ids: Any, **more: Any) -> Any:
+    """Run one source's fetch with the cache options of ``args``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The fetched frame; None, with the error printed to stderr, when the fetch raises an
+        :class:`~evalmodel.errors.EvalModelError`.
+    """
+    try:
+        return fetch(
+            *ids,
+            offline=args.offline,
+            cache_dir=args.cache_dir,
+            base_url=args.base_url,
+            refresh=args.refresh,
+            **more,
+        )
+    except EvalModelError as exc:
+        print(f"evalmodel data fetch: {exc}", file=sys.stderr)
+        return None
+
+
 def _fetch_scb(args: argparse.Namespace, out: TextIO) -> int:
     """``evalmodel data fetch --source scb``: SCB's monthly benefits series into the cache."""
     from evalmodel.data.cache import Cache
     from evalmodel.data.scb import BENEFITS_TABLE, benefits_entry, scb_benefits
 
-    try:
-        tidy = scb_benefits(
-            cache_dir=args.cache_dir,
-            base_url=args.base_url,
-            offline=args.offline,
-            refresh=args.refresh,
-        )
-    except EvalModelError as exc:
-        print(f"evalmodel data fetch: {exc}", file=sys.stderr)
+    tidy = _fetched(scb_benefits, args)
+    if tidy is None:
         return 1
     periods = sorted(tidy["period"].unique()) if len(tidy) else ["-"]
     print(

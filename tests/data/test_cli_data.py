@@ -101,6 +101,20 @@ def test_offline_fetch_reports_what_is_missing(
     assert "kolada/values/N31807 (missing)" in err
 
 
+def test_offline_scb_fetch_reports_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the same error path as Kolada's: the message on stderr, exit status 1, nothing on stdout
+    code = main(
+        ["fetch", "--source", "scb", "--offline", "--cache-dir", str(tmp_path), "--no-progress"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("evalmodel data fetch: ")
+    assert "evalmodel data fetch --source scb" in captured.err
+    assert captured.out == ""
+
+
 def test_list_flags_a_corrupt_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--cache-dir", str(tmp_path)]) == 0
     assert "is empty" in capsys.readouterr().out
