@@ -122,15 +122,24 @@ def test_real_trelleborg_long_term_share_page_shows_hull_and_augmented_estimate(
         sec = build_synth_section(OutcomeEstimates(plan.design, "N31814", plan))
     tables = dict(sec.tables)
     hull = tables["synth_hull"]
-    assert not bool(hull["inside"].iloc[0])
-    # Trelleborg's 2001-2009 path is about 3.5 points (8 % of its 43 % level) from the hull
+    # Trelleborg's 2001-2009 path is about 3.5 points (8 % of its 43 % level) from the hull,
+    # 1.4 times the noise scale 2.5 (the median donor's held-out hull RMSPE; the donors are
+    # mostly smaller municipalities with noisier shares): within the 2 noise scales of the
+    # rule, so inside, and the plain synthetic control is the one chosen (the old rule, the
+    # median donor's in-sample distance 0.51, called it outside)
     assert hull["hull_rmspe"].iloc[0] == pytest.approx(3.54, abs=0.05)
+    assert hull["noise_scale"].iloc[0] == pytest.approx(2.50, abs=0.05)
+    assert hull["noise_ratio"].iloc[0] == pytest.approx(1.41, abs=0.03)
+    assert hull["donor_median_rmspe"].iloc[0] == pytest.approx(0.51, abs=0.01)
+    assert bool(hull["inside"].iloc[0])
     est = tables["estimates"].set_index("method")
-    assert bool(est.loc["augmented synthetic control", "chosen"])
+    assert bool(est.loc["synthetic control", "chosen"])
+    assert not bool(est.loc["augmented synthetic control", "chosen"])
     assert est.loc["augmented synthetic control", "estimate"] == pytest.approx(-17.07, abs=0.05)
     assert est.loc["synthetic control", "estimate"] == pytest.approx(-17.35, abs=0.05)
     assert est.loc["augmented synthetic control", "bias"] == pytest.approx(-0.27, abs=0.05)
-    assert any("outside the donors' convex hull" in n for n in sec.notes)
+    assert any("lies within the donors' convex hull" in n and "1.4 times the noise scale 2.5"
+               in n for n in sec.notes)
     assert "synth_donors" in tables and "synth_balance" in tables
     # the augmented estimate's design-based inference: placebos in space of the augmented
     # fit (222 donors, 110 kept), the studentized effect-rank test (each effect over the
@@ -152,3 +161,74 @@ def test_real_trelleborg_long_term_share_page_shows_hull_and_augmented_estimate(
     # conformal inference, shown beside it, has no power here (near-interpolating ridge)
     assert any("conformal inference" in n and "p-value 1 for the average effect" in n
                and "interval unbounded" in n for n in sec.notes)
+
+
+def _world(seed: int, kind: str, *, j: int, t0: int, sigma: float = 0.5
+           ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Donors (j x t0) and a treated path with known geometry, and the treated unit's hull
+    RMSPE without noise over ``sigma`` (its true misfit in noise SDs). Two random-walk factors
+    with a drift, loadings uniform on (0.2, 1), levels uniform on (5, 15), noise SD ``sigma``.
+    ``inside``: a Dirichlet(1) weighted average of the donors' noiseless paths, plus noise;
+    ``exchangeable``: one more unit drawn like the donors; ``level``: the highest donor raised
+    by half its level (1.5 times the largest level); ``trend``: the donor rising most with 0.75
+    a period added (a trend steeper than every donor's)."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(t0, 2)).cumsum(axis=0) + np.linspace(0, 3, t0)[:, None]
+    lvl = rng.uniform(5, 15, j)
+    clean = rng.uniform(0.2, 1.0, size=(j, 2)) @ f.T + lvl[:, None]
+    y0 = clean + rng.normal(scale=sigma, size=clean.shape)
+    if kind == "inside":
+        y1 = rng.dirichlet(np.ones(j)) @ clean
+    elif kind == "exchangeable":
+        y1 = rng.uniform(0.2, 1.0, 2) @ f.T + rng.uniform(5, 15)
+    elif kind == "level":
+        y1 = clean[np.argmax(lvl)] + 0.5 * lvl.max()
+    else:
+        y1 = clean[np.argmax(clean[:, -1] - clean[:, 0])] + 0.75 * (np.arange(t0) - t0 / 2)
+    misfit = hull_distance(clean, y1, [str(i) for i in range(j)]).rmspe / sigma
+    return y0, y1 + rng.normal(scale=sigma, size=t0), misfit
+
+
+@pytest.mark.parametrize(("j", "t0"), [(30, 10), (100, 8)])
+def test_hull_rule_classifies_planted_geometry_relative_to_noise(j: int, t0: int) -> None:
+    """The rule (outside beyond NOISE_MULTIPLE noise scales, the donors' median held-out hull
+    RMSPE) on 40 worlds a kind: a convex combination of donors plus noise and an exchangeable
+    unit inside in >= 90 %, a unit at 1.5 times the largest level and one with a steeper trend
+    (a few noise SDs off the hull) outside in >= 90 %. The old rule (outside beyond the median
+    donor's in-sample distance) called about half of the exchangeable units outside."""
+    donors = [str(i) for i in range(j)]
+    rates, old, misfit, noise = {}, {}, {}, {}
+    for kind in ("inside", "exchangeable", "level", "trend"):
+        found = []
+        for seed in range(40):
+            y0, y1, m = _world(seed, kind, j=j, t0=t0)
+            h = hull_distance(y0, y1, donors)
+            found.append((h.inside, h.rmspe <= h.donor_median, m, h.noise))
+        arr = np.array(found, dtype=float)
+        rates[kind], old[kind] = arr[:, 0].mean(), arr[:, 1].mean()
+        misfit[kind], noise[kind] = float(np.median(arr[:, 2])), float(np.median(arr[:, 3]))
+    print(f"J={j} T0={t0} inside rates {rates}, old rule {old}, misfit/SD {misfit}, "
+          f"noise scale {noise}")
+    assert rates["inside"] >= 0.9 and rates["exchangeable"] >= 0.9
+    assert rates["level"] <= 0.1 and rates["trend"] <= 0.1
+    assert 2.5 < misfit["trend"] < 6 and misfit["level"] > 10  # a few SDs; far
+    assert old["exchangeable"] < rates["exchangeable"] - 0.2  # the old rule's failure
+    # the noise scale is of the order of the noise SD 0.5 (plus the donors' own noise and
+    # interpolation error), whatever the level of the outcome
+    assert all(0.5 < s < 1.0 for s in noise.values())
+    y0, y1, _ = _world(0, "trend", j=j, t0=t0)
+    a, b = hull_distance(y0, y1, donors), hull_distance(1e3 * y0, 1e3 * y1, donors)
+    assert a.ratio == pytest.approx(b.ratio, rel=1e-6) and a.inside == b.inside
+
+
+def test_hull_rule_without_a_noise_scale() -> None:
+    """One pre-period (or one donor): no held-out error, so no noise scale; inside only on the
+    hull, and the reason says why."""
+    y0 = np.array([[1.0], [3.0], [5.0]])
+    on = hull_distance(y0, np.array([2.0]), ["a", "b", "c"])
+    off = hull_distance(y0, np.array([6.0]), ["a", "b", "c"])
+    assert np.isnan(on.noise) and np.isnan(off.ratio)
+    assert on.inside and not off.inside
+    assert "too few donors or pre-periods" in choose(off, "X")[1]
+    one = hull_distance(np.array([[1.0, 2.0, 3.0]]), np.array([1.0, 2.0, 3.5]), ["a"])
+    assert np.isnan(one.noise) and not one.inside
