@@ -7,7 +7,8 @@ that a report module looks up wrapped by a call counter, serves two tests:
 - no estimator runs twice on the same outcome and design in one case (``make run``);
 - the triangulation table equals the one the report wrote before the refactor
   (``tests/fixtures/triangulation_simulated.csv``, written by
-  ``tests/fixtures/make_triangulation_baseline.py`` at commit f4a2d31).
+  ``tests/fixtures/make_triangulation_baseline.py`` at commit f4a2d31), but for the rows of
+  :data:`HULL_OUTSIDE`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ CHANGED_INTERVAL = {"synthetic DiD": ("estimate",),
 #: non-negative least squares with a penalty row for the adding-up constraint; the estimates
 #: agree to 2.1e-9 relative (largest move: Linkoping N31910, -377.0553624 to -377.0553626).
 SOLVER_RTOL = {"synthetic control": 1e-8}
+#: Synthetic-control rows where the treated unit lies outside the donors' convex hull by the
+#: noise-relative rule (hull RMSPE above twice the donors' median held-out hull RMSPE; issue
+#: 14): the triangulation shows the augmented synthetic control with its studentized placebo
+#: test there, and the fixture's rows were replaced by its numbers. Before (plain SC, placebo
+#: in space): Linkoping N31910 -377.06 [-449.03, -274.59] p 0.0035, Malmo N31807 +2.544
+#: [2.067, 3.183] p 0.0035 (the planted effect -0.678 outside the interval, the sign wrong);
+#: after: -258.40 [-645.53, 128.74] p 0.171 and -0.030 [-0.893, 0.833] p 0.914, each interval
+#: covering the planted effect (-312.26 and -0.678). Their hull RMSPEs are 6.6 and 12.1 noise
+#: scales; every other simulated case is inside, at 0.2 to 1.2.
+HULL_OUTSIDE = {("linkoping", "N31910"), ("malmo", "N31807")}
 #: Event-study rows with analytic inference (too small a pool for permutation): the interval
 #: is now estimate +/- norm.ppf(0.975) * se instead of +/- 1.96 * se.
 EVENT_ROWS = ("Sun-Abraham event study, mean post effect",
@@ -187,3 +198,23 @@ def test_triangulation_equals_the_table_before_the_refactor(
     part = now[now["method"].isin(list(CHANGED_INTERVAL))]
     assert ((part["ci_lower"] <= part["estimate"]) & (part["estimate"] <= part["ci_upper"])).all()
     assert part["p_value"].between(0, 1).all()
+
+
+def test_the_synth_row_is_the_one_the_hull_diagnostic_chooses(
+        built: dict[str, tuple[pd.DataFrame, Counter[object]]]) -> None:
+    """Outside the donors' hull the row is the augmented synthetic control, whose studentized
+    interval covers the planted effect; inside it the plain one."""
+    from evalmodel.report.triangulation import SYNTH_AUGMENTED
+
+    for name, (table, _) in built.items():
+        rows = table[table["method"].str.startswith("synthetic control")]
+        for _, r in rows.iterrows():
+            outside = (name, r["outcome"]) in HULL_OUTSIDE
+            assert (r["method"] == SYNTH_AUGMENTED) == outside, (name, r["outcome"])
+            if outside:
+                assert r["inference"] == ("placebo in space, studentized (augmented "
+                                          "synthetic control)")
+                assert r["ci_lower"] < r["planted"] < r["ci_upper"]
+            else:
+                assert r["method"] == "synthetic control"
+    assert {k for k, _ in HULL_OUTSIDE} <= set(built)

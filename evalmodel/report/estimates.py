@@ -28,6 +28,7 @@ from evalmodel.estimators.event_study import EventStudyResult, event_study
 from evalmodel.estimators.sdid import SdidResult, sdid
 from evalmodel.estimators.staggered import AttGtResult, att_gt
 from evalmodel.estimators.synth import SynthResult, synth
+from evalmodel.estimators.synth_diagnostics import HullDistance, choose, hull_of
 from evalmodel.inference.conley_taber import ConleyTaberResult, conley_taber
 from evalmodel.inference.permutation import (
     DiD2x2Statistic,
@@ -42,6 +43,7 @@ from evalmodel.inference.sensitivity import (
     pretrend_test,
     sensitivity,
 )
+from evalmodel.names import unit_label
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.settings import (
     CONF_LEVEL,
@@ -54,8 +56,8 @@ from evalmodel.report.settings import (
 )
 from evalmodel.results import EstimateResult
 
-__all__ = ["AGGREGATIONS", "Fit", "OutcomeEstimates", "Sensitivity", "Staggered",
-           "event_window", "reemit"]
+__all__ = ["AGGREGATIONS", "AUGMENTED", "Fit", "OutcomeEstimates", "Sensitivity", "Staggered",
+           "SynthChoice", "event_window", "reemit"]
 
 T = TypeVar("T")
 Periods = tuple[int, ...]
@@ -119,6 +121,34 @@ class Staggered:
     result: AttGtResult
     aggregations: dict[str, AggregateResult]
     caught: tuple[warnings.WarningMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class SynthChoice:
+    """The synthetic control the convex-hull diagnostic calls for (issue 14).
+
+    Attributes
+    ----------
+    hull : HullDistance
+        The treated unit's distance from the donors' hull, against the noise scale.
+    method : {"synthetic control", "augmented synthetic control"}
+        Plain inside the hull; augmented outside it, where it was estimated.
+    reason : str
+        Why, in plain words.
+    """
+
+    hull: HullDistance
+    method: str
+    reason: str
+
+    @property
+    def augmented(self) -> bool:
+        """Whether the augmented synthetic control is the one chosen."""
+        return self.method == AUGMENTED
+
+
+#: The method name of the ridge-augmented synthetic control.
+AUGMENTED = "augmented synthetic control"
 
 
 @dataclass(frozen=True)
@@ -241,6 +271,29 @@ class OutcomeEstimates:
         return _fit(synth, self.design.panel, self.outcome, treated=self.design.treated[0],
                     start=self.design.adoption, augment="ridge", inference="conformal",
                     conf_level=CONF_LEVEL)
+
+    @cached_property
+    def synth_choice(self) -> SynthChoice | None:
+        """The synthetic control the hull diagnostic calls for
+        (:func:`~evalmodel.estimators.synth_diagnostics.choose`), the one the synthetic-control
+        section marks and the triangulation and the verdict use: plain inside the donors'
+        convex hull, augmented outside it (the plain one where the augmented fit failed);
+        ``None`` without a plain fit."""
+        rs = self.synth.value if self.synth is not None else None
+        if rs is None:
+            return None
+        hull = hull_of(rs)
+        method, reason = choose(hull, unit_label(str(rs.details["treated"])))
+        if method == AUGMENTED:
+            fit = self.synth_augmented
+            ra = fit.value if fit is not None else None
+            if ra is None or ra.augmentation is None:
+                why = fit.error if fit is not None and fit.error is not None \
+                    else "not estimated"
+                method, reason = "synthetic control", (
+                    f"{reason} The augmented synthetic control failed ({why}), so the plain "
+                    "one is shown.")
+        return SynthChoice(hull, method, reason)
 
     @cached_property
     def sdid(self) -> Fit[SdidResult]:

@@ -10,12 +10,7 @@ import pandas as pd
 from evalmodel.cases import Design
 from evalmodel.errors import ConvexHullWarning
 from evalmodel.estimators.synth import SynthResult
-from evalmodel.estimators.synth_diagnostics import (
-    balance_table,
-    choose,
-    donor_table,
-    hull_of,
-)
+from evalmodel.estimators.synth_diagnostics import balance_table, donor_table
 from evalmodel.names import unit_label
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.sec_did import planted_rows
@@ -134,18 +129,12 @@ def conformal_note(est: OutcomeEstimates) -> str | None:
 
 def hull_choice(est: OutcomeEstimates) -> tuple[pd.DataFrame, str, str] | None:
     """The convex-hull diagnostic of the synthetic control, the method it calls for and why
-    (:func:`~evalmodel.estimators.synth_diagnostics.choose`); ``None`` without a fit."""
-    rs = _synth(est)
-    if rs is None:
+    (:attr:`~evalmodel.report.estimates.OutcomeEstimates.synth_choice`, computed once per
+    outcome); ``None`` without a fit."""
+    choice = est.synth_choice
+    if choice is None:
         return None
-    hull = hull_of(rs)
-    method, reason = choose(hull, unit_label(str(rs.details["treated"])))
-    if method == "augmented synthetic control" and augmented_row(est) is None:
-        fit = est.synth_augmented
-        why = fit.error if fit is not None else "not estimated"
-        method, reason = "synthetic control", (f"{reason} The augmented synthetic control "
-                                               f"failed ({why}), so the plain one is shown.")
-    return hull.table(), method, reason
+    return choice.hull.table(), choice.method, choice.reason
 
 
 def build_synth_section(est: OutcomeEstimates) -> Section:

@@ -16,6 +16,12 @@ balanced panel: Callaway-Sant'Anna's simple ATT against the period before adopti
 Sun-Abraham mean of post effects, the imputation estimator against all pre-periods) the row's
 p-value and interval come from the same randomisation inference as the DiD rows; the equality
 is checked, not assumed.
+
+The synthetic-control row is the one the convex-hull diagnostic chooses
+(:attr:`~evalmodel.report.estimates.OutcomeEstimates.synth_choice`): the plain synthetic control
+with its placebos in space when the treated unit lies inside the donors' hull, the augmented
+(ridge) one with its studentized placebo test and interval when it lies outside (the plain
+placebo test over-rejects there), the method label saying so and the notes why.
 """
 
 from __future__ import annotations
@@ -29,10 +35,17 @@ from scipy.stats import norm
 
 from evalmodel.breaks import clean_windows
 from evalmodel.errors import EvalModelWarning
+from evalmodel.estimators.synth_diagnostics import NOISE_MULTIPLE
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import OutcomePlan
 from evalmodel.report.sec_did import did_rows, planted_effect
-from evalmodel.report.sec_synth import planted_post_mean, sdid_reason, synth_reason, synth_rows
+from evalmodel.report.sec_synth import (
+    augmented_row,
+    planted_post_mean,
+    sdid_reason,
+    synth_reason,
+    synth_rows,
+)
 from evalmodel.report.section import Section
 from evalmodel.report.settings import MIN_TREATED, Z
 
@@ -43,6 +56,8 @@ __all__ = ["METHODS", "build_triangulation", "triangulation_rows"]
 
 COLUMNS = ["outcome", "method", "estimate", "ci_lower", "ci_upper", "p_value", "inference"]
 NOT_VALID = f"(not valid: fewer than {MIN_TREATED} treated units)"
+#: The synthetic-control row's label when the hull diagnostic calls for the augmented one.
+SYNTH_AUGMENTED = "synthetic control: augmented (ridge), outside the donors' hull"
 
 #: The methods of the table, in order; a method without an estimate gets a row with the reason.
 METHODS = ("2x2", "TWFE, all periods", "Callaway-Sant'Anna, simple ATT",
@@ -133,9 +148,42 @@ def _outcome_rows(est: OutcomeEstimates) -> list[dict[str, object]]:
     rows += _event_rows(est)
     planted = planted_post_mean(est.design, est.outcome)
     for rec in synth_rows(est):
-        rows.append(rec | {"inference": "placebo in space"}
-                    | ({"planted": planted} if planted is not None else {}))
+        rec |= {"inference": "placebo in space"}
+        if rec["method"] == "synthetic control":
+            rec = _chosen_synth(est, rec)
+        rows.append(rec | ({"planted": planted} if planted is not None else {}))
     return rows
+
+
+def _chosen_synth(est: OutcomeEstimates, plain: dict[str, object]) -> dict[str, object]:
+    """The synthetic-control row of the method the hull diagnostic chooses: ``plain`` inside
+    the donors' hull, the augmented synthetic control with its studentized placebo test
+    outside it."""
+    choice = est.synth_choice
+    aug = augmented_row(est)
+    if choice is None or not choice.augmented or aug is None:
+        return plain
+    return aug | {"method": SYNTH_AUGMENTED,
+                  "inference": "placebo in space, studentized (augmented synthetic control)"}
+
+
+def _hull_note(est: OutcomeEstimates) -> str | None:
+    """Which synthetic control the triangulation shows, and why, in one clause."""
+    choice = est.synth_choice
+    if choice is None:
+        return None
+    h = choice.hull
+    where = (f"pre-period hull RMSPE {h.rmspe:.3g} = {h.ratio:.2g} times the noise scale "
+             f"{h.noise:.3g}")
+    if choice.augmented:
+        return (f"synthetic control: the augmented (ridge) one with its studentized placebo "
+                f"test, the treated unit being outside the donors' hull ({where}, beyond "
+                f"{NOISE_MULTIPLE:g})")
+    outside = not h.inside
+    return ("synthetic control: the plain one, "
+            + ("the augmented fit having failed although the treated unit is outside the "
+               if outside else "the treated unit being inside the ")
+            + f"donors' hull ({where})")
 
 
 def _reason(est: OutcomeEstimates, method: str) -> str:
@@ -236,7 +284,8 @@ def _figures(table: pd.DataFrame) -> list[tuple[str, Figure]]:
 
 def diagnostics(est: OutcomeEstimates) -> list[str]:
     """The diagnostics of one outcome: pre-trend test, sensitivity breakdown, minimum
-    detectable effect and the Bacon decomposition (or why it is not needed)."""
+    detectable effect, the Bacon decomposition (or why it is not needed) and which synthetic
+    control the hull diagnostic chose."""
     out: list[str] = []
     sens = est.sensitivity
     if sens.pretrend is not None:
@@ -255,4 +304,7 @@ def diagnostics(est: OutcomeEstimates) -> list[str]:
     else:
         out.append("Bacon decomposition not needed: one adoption date, so TWFE is a single "
                    "treated-versus-never-treated comparison")
+    hull = _hull_note(est)
+    if hull is not None:
+        out.append(hull)
     return out

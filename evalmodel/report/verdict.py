@@ -3,7 +3,9 @@
 For each outcome: direction and size (in the outcome's unit and relative to the treated unit's
 pre-adoption level), agreement across methods, the inference behind it (valid with one treated
 unit), pre-trend evidence, sensitivity (breakdown value), power (minimum detectable effect), the
-adoption-year robustness, series caveats, and the displacement verdict. A result that is not
+adoption-year robustness, series caveats, and the displacement verdict. The synthetic control
+among the methods is the one the convex-hull diagnostic chooses (the augmented one, said so,
+for a treated unit outside the donors' hull). A result that is not
 significant is never read as "no effect": the minimum detectable effect says what the data
 could have seen.
 """
@@ -70,6 +72,12 @@ def _outcome_verdict(plan: OutcomePlan, found: OutcomeEstimates,
     text.append(f"{agree} of {len(rows)} methods put the effect {word}; {n_sig} of {len(rows)} "
                 f"are significant at 5 % (estimates from {rows['estimate'].min():.3g} to "
                 f"{rows['estimate'].max():.3g}).")
+    choice = found.synth_choice
+    if choice is not None and choice.augmented:
+        text.append(f"The synthetic control counted is the augmented (ridge) one with its "
+                    f"studentized placebo test: the treated unit lies outside the donors' "
+                    f"convex hull (pre-period misfit {choice.hull.ratio:.2g} times the noise "
+                    "scale), where the plain one's placebo test over-rejects.")
     mde = found.mde_headline
     mde = np.nan if mde is None else mde
     if not sig:
