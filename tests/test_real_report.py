@@ -113,6 +113,37 @@ def test_verdicts_state_direction_inference_and_power(
     assert row["estimate"] < -row["mde"] < 0 and row["p_value"] < 0.01
 
 
+def test_synth_row_is_the_one_the_hull_diagnostic_chooses(
+        real_sections: dict[str, list[Section]]) -> None:
+    """Malmo's N31807 path is 3.9 noise scales from the donors' hull (outside): the
+    triangulation's synthetic control is the augmented one with its studentized placebo test
+    (plain 3.27 [1.26, 5.28], p 0.013; augmented 2.04 [0.29, 3.78], p 0.036), and the verdict
+    says so. Trelleborg's N31814 is 1.4 noise scales off (inside): the plain one stays
+    (-17.35, p 0.0045)."""
+    from evalmodel.report.triangulation import SYNTH_AUGMENTED
+
+    tri = _table(real_sections["malmo"], "triangulation", "table").set_index(
+        ["outcome", "method"])
+    row = tri.loc[("N31807", SYNTH_AUGMENTED)]
+    assert row["estimate"] == pytest.approx(2.036, abs=0.005)
+    assert (row["ci_lower"], row["ci_upper"]) == pytest.approx((0.289, 3.784), abs=0.005)
+    assert row["p_value"] == pytest.approx(0.0356, abs=0.0005)
+    assert "studentized" in row["inference"]
+    assert ("N31814", "synthetic control") in tri.index  # Malmo's N31814: inside
+    synth = _table(real_sections["malmo"], "synth_N31807", "estimates").set_index("method")
+    assert synth.loc["augmented synthetic control", "estimate"] == row["estimate"]
+    assert bool(synth.loc["augmented synthetic control", "chosen"])
+    assert synth.loc["synthetic control", "estimate"] == pytest.approx(3.270, abs=0.005)
+    verdict = " ".join(next(s for s in real_sections["malmo"] if s.key == "verdict").notes)
+    assert "The synthetic control counted is the augmented (ridge) one" in verdict
+    tri = _table(real_sections["trelleborg"], "triangulation", "table").set_index(
+        ["outcome", "method"])
+    row = tri.loc[("N31814", "synthetic control")]
+    assert row["estimate"] == pytest.approx(-17.35, abs=0.005)
+    assert row["p_value"] == pytest.approx(0.0045, abs=0.0001)
+    assert not tri.index.get_level_values("method").str.contains("augmented").any()
+
+
 def test_adoption_range_has_one_row_per_year_and_method(real_panel: em.Panel) -> None:
     design = em.cases.get("trelleborg").design(real_panel)
     with warnings.catch_warnings():
