@@ -8,7 +8,7 @@ named warning (:mod:`evalmodel.errors`). Estimators take a Panel and trust it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from evalmodel.errors import (
 )
 from evalmodel.frames import as_pandas
 from evalmodel.months import month_label
+from evalmodel.panel_checks import check_weights, refuse_duplicates
 from evalmodel.panel_columns import (
     _check_roles,
     _codes_in_order,
@@ -33,10 +34,8 @@ from evalmodel.panel_columns import (
     _nfc,
     _not_a_period,
     _pivot_long,
-    _plain,
     _refuse_infinite,
     _row_order,
-    _show,
     _to_float,
     _to_labels,
     _to_unit_ids,
@@ -207,7 +206,7 @@ class Panel:
         sizes = [*(len(labels[k].ids) for k in keys[:-1]), len(self._periods)]
         order, key = _row_order(key_codes, sizes)
         if order is not None:  # None: in order, so the keys are distinct
-            self._refuse_duplicates(order, key, keys, shown, notes)
+            refuse_duplicates(order, key, keys, shown, notes)
         n_missing = {}  # one pass each when every value is finite (no inf, no NaN to count)
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
@@ -219,7 +218,7 @@ class Panel:
         if weight is not None:
             w = df[weight].to_numpy()
             if np.isnan(w).any() or (w <= 0).any():
-                self._check_weights(shown(), weight, keys)
+                check_weights(shown(), weight, keys)
         late: dict[str, int] = {}
         unit_ids = labels[unit].ids
         if cohort is not None:
@@ -263,42 +262,6 @@ class Panel:
         self.source: dict[str, Any] = dict(source or {})
 
     # -- construction helpers -------------------------------------------------------------
-    @staticmethod
-    def _refuse_duplicates(order: np.ndarray, key: np.ndarray, keys: list[str],
-                           shown: Callable[[], pd.DataFrame], notes: list[str]) -> None:
-        """Raise when two rows share a key (``key``: the sorted keys, ``order``: their rows)."""
-        same = key[1:] == key[:-1]
-        if same.any():
-            n_dup = int((np.r_[same, False] | np.r_[False, same]).sum())
-            first = [_plain(v) for v in shown().loc[order[np.flatnonzero(same)[0]], keys]]
-            merged = [n for n in notes if "merged" in n or "spaces removed" in n]
-            raise PanelError(
-                f"Panel: {n_dup} rows share their ({', '.join(keys)}) key "
-                f"(e.g. {first}); each unit may appear once per period: aggregate or drop "
-                "the duplicates first (df.drop_duplicates(...) or df.groupby(...).mean())"
-                + (f". The labels were made equal first: {'; '.join(merged)}." if merged else ".")
-            )
-
-    @staticmethod
-    def _check_weights(df: pd.DataFrame, weight: str, keys: list[str]) -> None:
-        """Raise unless every weight is a positive number (finite: checked before)."""
-        w = df[weight].to_numpy()
-        for bad, what, fix in (
-            (np.isnan(w), "missing",
-             f"fill them, or drop those rows (df.dropna(subset=[{weight!r}]))"),
-            (w < 0, "negative", "weights are positive numbers such as population counts"),
-            (w == 0, "zero", f"a zero weight leaves its rows out of every estimate: drop those "
-                             f"rows first (df[df[{weight!r}] > 0]) so the panel shows which "
-                             "units it holds"),
-        ):
-            if bad.any():
-                r = int(np.flatnonzero(bad)[0])
-                at = tuple(_plain(v) for v in df.iloc[r][keys])
-                raise PanelError(
-                    f"Panel: weight column {weight!r} has {int(bad.sum())} {what} values (e.g. "
-                    f"{_show(w[r])} at ({', '.join(keys)}) = {at}); {fix}."
-                )
-
     def _report_gaps_and_missing(self, n_missing: Mapping[str, int]) -> None:
         """Note absent cells and missing values (``n_missing``: by column, where not 0)."""
         n_gaps = len(self._codes()[1]) * len(self._periods) - len(self._data)  # keys distinct
