@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import evalmodel as em
+from evalmodel import calibrate
 from evalmodel.coverage import estimation_window, span
 from evalmodel.data.simulate_monthly import simulate_monthly
 from evalmodel.months import month_code, period_label, period_labels, period_span
@@ -263,3 +264,33 @@ def test_att_gt_cell_errors_name_months() -> None:
                              r"period 2020-12 of the unbalanced panel") as err:
         em.att_gt(holed, "share", allow_unbalanced_panel=True, n_draws=9, seed=1)
     assert codes_in(str(err.value)) == []
+
+
+def test_placebo_study_and_placebo_in_time_name_months(
+        panel: em.Panel, units: dict[str, list[str]]) -> None:
+    """The placebo study's summary and messages, and placebo_in_time's, name months by label;
+    the annual message is unchanged (the year without quotes)."""
+    never = units["never"]
+    study = em.placebo_study(panel, "share", calibrate.twfe(), pool=never, adoption="2021-01",
+                             n_units=4, seed=1)
+    text = "\n".join([views(study), study.describe(), *study.describe_sample().values()])
+    assert "fake adoption in 2021-01" in text and "fake adoptions in 2021-01" in text
+    assert dict(study.summary().header)["Fake adoption"] == "2021-01"
+    assert codes_in(text) == []
+    with pytest.raises(em.errors.EstimationError,
+                       match=r"adoption='2019-07' must be a period of the panel after its "
+                             r"first \(2019-07-2021-12\)"):
+        em.placebo_study(panel, "share", calibrate.twfe(), pool=never, adoption="2019-07")
+    sub = panel.select(units=[units["jan"][0], *never])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.ConvexHullWarning)
+        res = em.synth(sub, "share", treated=units["jan"][0], start=JAN21)
+        with pytest.raises(em.errors.EstimationError,
+                           match=r"fake start 2019-08 must be a pre-period with at least 2 "
+                                 r"periods before it \(2019-09-2020-12\)"):
+            em.placebo_in_time(res, starts=["2019-08"])
+    years = em.datasets.simulated()
+    with pytest.raises(em.errors.EstimationError,
+                       match=r"adoption=1998 must be a period of the panel after its first"):
+        em.placebo_study(years, "N31807", calibrate.twfe(), pool=list(years.units[:5]),
+                         adoption=1998)

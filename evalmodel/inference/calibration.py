@@ -34,6 +34,7 @@ from scipy import stats
 
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EstimationError, EvalModelError
+from evalmodel.months import period_label, period_span
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import Result, Summary
 from evalmodel.vocabulary import check_conf_level, check_names, check_period, check_seed
@@ -160,6 +161,7 @@ class PlaceboStudyResult(Result):
     seed: int | None = None
     warnings: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
+    frequency: str = "year"
 
     @property
     def alpha(self) -> float:
@@ -317,7 +319,8 @@ class PlaceboStudyResult(Result):
     def describe_sample(self) -> dict[str, str]:
         """Method, outcome and the placebo design, for :func:`~evalmodel.results.compare`."""
         return {"Method": f"placebo study of {self.estimator}", "Outcome": self.outcome,
-                "Inference": f"{self.n} fake adoptions in {self.adoption}",
+                "Inference": f"{self.n} fake adoptions in "
+                             f"{period_label(self.adoption, self.frequency)}",
                 "Units": str(len(self.pool))}
 
     def describe(self) -> str:
@@ -325,7 +328,8 @@ class PlaceboStudyResult(Result):
         what = "size" if self.effect == 0 else f"power against an effect of {self.effect:g}"
         alpha = f"{self.alpha:.3g}"
         text = (f"placebo study of {self.estimator} on {self.outcome!r}: {self.n} untreated units "
-                f"each given a fake adoption in {self.adoption} against the other "
+                f"each given a fake adoption in {period_label(self.adoption, self.frequency)} "
+                f"against the other "
                 f"{len(self.pool) - 1} units of the pool; {what} at level {alpha}: "
                 f"{self.rejection_rate:.3f} (Monte Carlo s.e. {self.rejection_se:.3f})")
         if self.n_intervals:
@@ -340,7 +344,7 @@ class PlaceboStudyResult(Result):
         header = (
             ("Estimator", self.estimator),
             ("Outcome", self.outcome),
-            ("Fake adoption", str(self.adoption)),
+            ("Fake adoption", period_label(self.adoption, self.frequency)),
             ("Planted effect", f"{self.effect:g}"),
             ("Level", f"{self.alpha:.3g} (intervals {self.conf_level:.0%})"),
             ("Pool", f"{len(self.pool)} untreated units"),
@@ -526,10 +530,13 @@ def placebo_study(
         raise EstimationError(f"{fn}: the pool has {len(pool_ids)} untreated units; a placebo "
                               "study needs at least 3 (one fake treated unit and its comparison).")
     periods = [int(p) for p in panel.periods]
-    adoption = check_period(fn, "adoption", adoption, periods)
+    adoption = check_period(fn, "adoption", adoption, periods, frequency=panel.frequency)
     if adoption not in periods[1:]:
-        raise EstimationError(f"{fn}: adoption={adoption!r} must be a period of the panel after "
-                              f"its first ({periods[0]}-{periods[-1]}).")
+        shown: object = adoption if panel.frequency == "year" else period_label(
+            adoption, panel.frequency)
+        raise EstimationError(f"{fn}: adoption={shown!r} must be a period of the panel after "
+                              f"its first ({period_span(periods[0], periods[-1], panel.frequency)})"
+                              ".")
     check_seed(fn, seed)
     units = sorted(pool_ids)
     if n_units is not None:
@@ -571,4 +578,5 @@ def placebo_study(
         estimator=name, outcome=outcome, adoption=adoption, effect=float(effect),
         conf_level=conf_level, placebos=table, pool=tuple(sorted(pool_ids)), n_units=n_units,
         seed=seed, warnings=tuple(sorted(raised.items())), notes=tuple(notes),
+        frequency=panel.frequency,
     )

@@ -39,7 +39,7 @@ from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
-from evalmodel.months import period_label
+from evalmodel.months import period_label, period_span
 from evalmodel.results import Result
 from evalmodel.vocabulary import check_conf_level, check_number, check_period
 
@@ -425,14 +425,16 @@ def placebo_in_time(result: SynthFit, starts: Sequence[int] | None = None) -> pd
         starts = [int(t) for t in pre[max(2, pre.size // 2):]]
     elif isinstance(starts, str) or not isinstance(starts, Iterable):
         starts = [starts]
-    starts = [check_period("placebo_in_time", "starts", s, panel.periods) for s in starts]
+    starts = [check_period("placebo_in_time", "starts", s, panel.periods,
+                           frequency=panel.frequency) for s in starts]
     rows = []
     sub = panel.select(periods=pre.tolist())
     for s in starts:
         if s not in set(pre.tolist()) or (pre < s).sum() < 2:
             raise EstimationError(
-                f"placebo_in_time: fake start {s} must be a pre-period with at least 2 periods "
-                f"before it ({int(pre[0]) + 2}-{int(pre[-1])})."
+                f"placebo_in_time: fake start {period_label(s, panel.frequency)} must be a "
+                f"pre-period with at least 2 periods before it "
+                f"({period_span(int(pre[0]) + 2, int(pre[-1]), panel.frequency)})."
             )
         preds: list[Any] = []
         dropped: list[str] = []
