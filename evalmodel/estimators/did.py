@@ -18,7 +18,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from evalmodel.core.twfe_ols import TwfeFit, twfe_ols
-from evalmodel.errors import EstimationError, EvalModelWarning
+from evalmodel.errors import EstimationError, EvalModelWarning, FewTreatedClustersWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_cohort_design,
@@ -34,7 +34,11 @@ from evalmodel.estimators._common import (
 )
 from evalmodel.estimators.seasonal import SeasonalStatistic, check_seasonal, seasonal_codes
 from evalmodel.estimators.twfe_placebo import TwfeStatistic
-from evalmodel.inference.permutation import DiD2x2Statistic, permutation_inference
+from evalmodel.inference.permutation import (
+    DiD2x2Statistic,
+    PermutationResult,
+    permutation_inference,
+)
 from evalmodel.months import month_labels
 from evalmodel.panel import NEVER, Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
@@ -67,26 +71,22 @@ def _permute(
     seed: int | None,
     conf_level: float,
     n_treated_clusters: int,
-    fallback: str | None,
-) -> tuple[pd.DataFrame, str, list[str], object]:
+    auto: bool,
+) -> tuple[pd.DataFrame, str, list[str], PermutationResult]:
     """Replace the headline row's inference by randomisation inference over ``pool``.
 
-    Returns ``None`` in place of the permutation result when the pool is too small to reach
-    ``conf_level`` and ``inference`` was ``"auto"``: the analytic inference then stands, with
-    a :class:`FewTreatedClustersWarning` and a note that says why.
+    With ``auto`` (``inference="auto"``) a pool too small to reach ``conf_level`` still gets
+    the permutation test: its p-value is exact but cannot fall below the level, and the
+    interval is the whole line, so the default keeps its size (cluster-robust errors, the
+    alternative, over-reject with one treated cluster); a
+    :class:`FewTreatedClustersWarning` and a note say so and name the fix. An explicit
+    ``inference="permutation"`` raises instead.
     """
-    try:
-        with warnings.catch_warnings():  # placebo fits warn as the real fit already did
-            warnings.simplefilter("ignore", EvalModelWarning)
-            perm = permutation_inference(panel, outcome, statistic=statistic, treated=treated,
-                                         pool=pool, n_draws=n_draws, seed=seed,
-                                         conf_level=conf_level)
-    except EstimationError as exc:
-        if not fallback:
-            raise
-        notes = [f"permutation inference is not possible here ({exc})"]
-        notes += warn_few_clusters(fn, n_treated_clusters)
-        return table, fallback, notes, None
+    with warnings.catch_warnings():  # placebo fits warn as the real fit already did
+        warnings.simplefilter("ignore", EvalModelWarning)
+        perm = permutation_inference(panel, outcome, statistic=statistic, treated=treated,
+                                     pool=pool, n_draws=n_draws, seed=seed,
+                                     conf_level=conf_level, allow_unreachable=auto)
     table = table.copy()
     row = table.index[0]
     fitted = float(table["estimate"].iloc[0])
@@ -95,14 +95,22 @@ def _permute(
                               f"reproduce the estimate ({fitted!r}).")
     table.loc[row, ["std_error", "ci_lower", "ci_upper", "p_value"]] = [
         float(np.std(perm.distribution, ddof=1)), perm.ci_lower, perm.ci_upper, perm.p_value]
-    why = (f"{n_treated_clusters} treated cluster(s), fewer than {MIN_TREATED_CLUSTERS}: "
-           "cluster-robust errors are not valid (Conley and Taber 2011), so the p-value and "
-           "interval of the headline row come from " + perm.describe() + "; its std_error is "
-           "the standard deviation of the placebo estimates") if (
+    why = [(f"{n_treated_clusters} treated cluster(s), fewer than {MIN_TREATED_CLUSTERS}: "
+            "cluster-robust errors are not valid (Conley and Taber 2011), so the p-value and "
+            "interval of the headline row come from " + perm.describe() + "; its std_error is "
+            "the standard deviation of the placebo estimates") if (
         n_treated_clusters < MIN_TREATED_CLUSTERS) else ("permutation inference asked for: "
-                                                         + perm.describe())
+                                                         + perm.describe())]
+    if not perm.reaches_level:
+        msg = (f"{len(pool)} comparison units give {perm.n_draws + 1} assignments, so the "
+               f"smallest attainable p-value is {perm.min_p_value:.4f}, above "
+               f"{1 - conf_level:.4f}: the test cannot reject at the {conf_level:.0%} level "
+               "and the interval is the whole line; use more comparison units or lower "
+               f"conf_level to at most {1 - perm.min_p_value:.4f}")
+        warnings.warn(f"{fn}: {msg}.", FewTreatedClustersWarning, stacklevel=3)
+        why.append(msg)
     kind = "exact" if perm.exact else f"{perm.n_draws} draws, seed {seed}"
-    return table, f"permutation over {len(pool)} comparison units ({kind})", [why], perm
+    return table, f"permutation over {len(pool)} comparison units ({kind})", why, perm
 
 
 def _cluster_codes(fn: str, df: pd.DataFrame, panel: Panel, cluster: Cluster) -> np.ndarray:
@@ -162,7 +170,12 @@ def did2x2(
         ``"auto"`` (default): randomisation inference over the comparison units when there
         are fewer than 5 treated clusters (one treated municipality is one treated cluster,
         and cluster-robust errors are then not valid), else the analytic (cluster-robust or
-        HC1) errors. ``"analytic"`` with fewer than 5 treated clusters raises
+        HC1) errors. When the comparison units are too few for the permutation test to
+        reach ``conf_level`` (fewer than 19 for one treated unit at 95 %), ``"auto"`` still
+        uses it: the p-value is exact, it cannot fall below the level, and the interval is
+        the whole line, with a :class:`FewTreatedClustersWarning` naming the fix; so the
+        default never over-rejects. ``"permutation"`` then raises :class:`EstimationError`.
+        ``"analytic"`` with fewer than 5 treated clusters warns
         :class:`FewTreatedClustersWarning`.
     n_draws, seed : int, optional
         Permutation inference uses every placebo assignment when there are at most
@@ -295,7 +308,7 @@ def did2x2(
         table, how, why, details["permutation"] = _permute(
             fn, table, sub, outcome, statistic, treated=t_units, pool=c_units, n_draws=n_draws,
             seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
-            fallback=how if inference == "auto" else None)
+            auto=inference == "auto")
         notes += why
     sample = Sample(
         n_obs=len(df), n_units=int(df[panel.unit].nunique()),
@@ -383,7 +396,8 @@ def twfe(
         Cluster of the robust standard error (None: heteroskedasticity-robust).
     inference : {"auto", "analytic", "permutation"}
         As in :func:`did2x2`: with fewer than 5 treated clusters the headline row's p-value
-        and interval come from randomisation inference over the never-treated units.
+        and interval come from randomisation inference over the never-treated units, also
+        when they are too few to reach ``conf_level`` (the interval is then the whole line).
     n_draws, seed : int, optional
         Number of placebo assignments (default: all, up to 10,000) and their seed.
     conf_level : float
@@ -505,7 +519,7 @@ def twfe(
         table, how, why, details["permutation"] = _permute(
             fn, table, sub, outcome, statistic, treated=treated_units, pool=pool,
             n_draws=n_draws, seed=seed, conf_level=conf_level, n_treated_clusters=n_tc,
-            fallback=how if inference == "auto" else None)
+            auto=inference == "auto")
         notes += why
     periods = panel.periods[np.bincount(tcode, minlength=len(panel.periods)) > 0]
     sample = Sample(

@@ -110,6 +110,13 @@ class PermutationResult(Result):
         return int(renamed_attribute(self, "n_perm", "n_draws"))
 
     @property
+    def reaches_level(self) -> bool:
+        """Whether the test can reject at ``1 - conf_level``: its smallest attainable p-value
+        is no larger (``False`` only when run with ``allow_unreachable=True``; the interval is
+        then the whole line)."""
+        return bool(self.min_p_value <= 1 - self.conf_level + 1e-12)
+
+    @property
     def std_error(self) -> float:
         """Standard deviation of the placebo distribution."""
         return float(np.std(self.distribution, ddof=1)) if self.n_draws > 1 else float("nan")
@@ -142,11 +149,15 @@ class PermutationResult(Result):
     def describe(self) -> str:
         """One sentence on how the inference was done."""
         kind = "all" if self.exact else f"{self.n_draws:,} random (seed {self.seed})"
-        return (
+        text = (
             f"randomisation inference: treatment re-assigned to {kind} placebo sets of "
             f"{len(self.treated)} unit(s) from {len(self.treated) + len(self.pool)} units; "
             f"smallest attainable p-value {self.min_p_value:.4f}"
         )
+        if not self.reaches_level:
+            text += (f", above {1 - self.conf_level:.4f}, so the test cannot reject at the "
+                     f"{self.conf_level:.0%} level and the interval is the whole line")
+        return text
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Histogram of the placebo estimates with the observed one; returns the Axes."""
@@ -282,6 +293,7 @@ def permutation_inference(
     conf_level: float = 0.95,
     n_perm: int | None = None,
     n_jobs: int = 1,
+    allow_unreachable: bool = False,
 ) -> PermutationResult:
     """Randomisation inference: the treatment re-assigned over the treated units and the pool.
 
@@ -316,6 +328,13 @@ def permutation_inference(
         (``evalmodel.core.parallel``). The assignments are drawn before the loop, so the
         result does not depend on it. A statistic with ``batch`` is one vectorised call, cheaper
         than any spread, and ignores it.
+    allow_unreachable : bool
+        What to do when the design cannot reach the level (the smallest attainable p-value
+        ``1 / (number of assignments)`` exceeds ``1 - conf_level``): ``False`` (default)
+        raises; ``True`` runs the test anyway, so the p-value is exact but can never fall
+        below the level, and the interval is the whole line (no effect can be rejected).
+        The test then keeps its size by never rejecting; the result's ``reaches_level`` is
+        ``False`` and :meth:`PermutationResult.describe` says so.
 
     Returns
     -------
@@ -324,9 +343,9 @@ def permutation_inference(
     Raises
     ------
     EstimationError
-        When the design cannot reach the level: the smallest attainable p-value
-        ``1 / (number of assignments)`` exceeds ``1 - conf_level``; for overlapping or
-        unknown units; for ``n_draws < 1``.
+        When the design cannot reach the level and ``allow_unreachable`` is ``False``: the
+        smallest attainable p-value ``1 / (number of assignments)`` exceeds
+        ``1 - conf_level``; for overlapping or unknown units; for ``n_draws < 1``.
     """
     n_draws = draws_argument("permutation_inference", n_draws, default=None, n_perm=n_perm)
     check_conf_level("permutation_inference", conf_level)
@@ -350,7 +369,8 @@ def permutation_inference(
     n_assign, _ = n_assignments(n, k, n_draws)
     min_p = 1.0 / n_assign
     alpha = 1 - conf_level
-    if min_p > alpha + 1e-12:
+    unreachable = min_p > alpha + 1e-12
+    if unreachable and not allow_unreachable:
         need = k
         while math.comb(need + k, k) < 1 / alpha:
             need += 1
@@ -400,8 +420,8 @@ def permutation_inference(
             c0, c = float(stats[m]), np.array(stats[m + 1:], dtype=float)
     p_value = _pvals(a0, 0.0, a, np.zeros_like(a), 0.0)
     lo = hi = float("nan")
-    if d_panel is not None:
-        lo, hi = _invert(a0, c0, a, c, alpha)
+    if d_panel is not None:  # an unreachable level rejects no effect: the whole line
+        lo, hi = (-np.inf, np.inf) if unreachable else _invert(a0, c0, a, c, alpha)
     return PermutationResult(
         estimate=a0, p_value=p_value, ci_lower=lo, ci_upper=hi, distribution=a,
         n_draws=int(a.size), exact=exact, min_p_value=1.0 / (1 + a.size),

@@ -132,16 +132,33 @@ def test_embedded_case_estimates_near_truth(municipalities: em.Panel) -> None:
         em.twfe(d.panel, "N31814", inference="analytic")
 
 
-def test_auto_falls_back_to_analytic_when_the_pool_is_too_small(districts: em.Panel) -> None:
-    d = em.cases.get("lindangen").design(districts)  # 14 comparison districts: p >= 1/15
-    with pytest.warns(FewTreatedClustersWarning, match=r"1 treated cluster\(s\) are not"):
-        r = em.did2x2(d.panel, "N31807", pre=[2008, 2009, 2010], post=[2011, 2012])
-    assert any("permutation inference is not possible here" in n and "0.0667" in n
-               for n in r.notes)
-    assert "cluster-robust" in r.inference
+def test_auto_keeps_the_permutation_test_when_the_pool_cannot_reach_the_level(
+        districts: em.Panel) -> None:
+    """14 comparison districts give 15 assignments, so p >= 1/15 = 0.0667 > 0.05: the default
+    still permutes (cluster-robust errors would over-reject), never rejects at 5 %, and says
+    why and what to do; an explicit permutation request is refused."""
+    d = em.cases.get("lindangen").design(districts)
+    window = {"pre": [2008, 2009, 2010], "post": [2011, 2012]}
+    with pytest.warns(FewTreatedClustersWarning, match=r"smallest attainable p-value is 0\.0667"):
+        r = em.did2x2(d.panel, "N31807", **window)
+    row = r.overall
+    assert row is not None
+    assert r.inference == "permutation over 14 comparison units (exact)"
+    assert row["ci_lower"] == -np.inf and row["ci_upper"] == np.inf
+    assert row["p_value"] >= 1 / 15 - 1e-12
+    assert any("lower conf_level to at most 0.9333" in n for n in r.notes)
+    # at a level the 15 assignments can reach, the same test gives a finite interval
+    r90 = em.did2x2(d.panel, "N31807", conf_level=0.9, **window)
+    row90 = r90.overall
+    assert row90 is not None and np.isfinite(row90["ci_lower"]) and np.isfinite(
+        row90["ci_upper"])
+    assert row90["p_value"] == row["p_value"]  # the same exact test
+    with pytest.warns(FewTreatedClustersWarning, match=r"0\.0667"):
+        t = em.twfe(d.panel, "N31807")
+    assert t.inference.startswith("permutation over 14") and t.overall is not None
+    assert t.overall["ci_upper"] == np.inf
     with pytest.raises(EstimationError, match=r"smallest attainable p-value is 0\.0667"):
-        em.did2x2(d.panel, "N31807", pre=[2008, 2009, 2010], post=[2011, 2012],
-                  inference="permutation")
+        em.did2x2(d.panel, "N31807", inference="permutation", **window)
 
 
 def test_twfe_permutation_batch_equals_refitting_each_placebo() -> None:

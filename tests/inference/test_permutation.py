@@ -213,3 +213,30 @@ def test_generic_statistic_keeps_each_treated_units_cohort() -> None:
     assert slow.p_value == fast.p_value
     assert slow.ci_lower == pytest.approx(fast.ci_lower, abs=1e-8)
     assert slow.ci_upper == pytest.approx(fast.ci_upper, abs=1e-8)
+
+
+def test_unreachable_level_runs_when_allowed_and_holds_its_size() -> None:
+    """12 units (one treated) give 12 assignments, so p >= 1/12 > 0.05. Refused by default;
+    with ``allow_unreachable`` the p-value is the same exact test's as at a level it can reach
+    (90 %), the interval is the whole line, and over 200 null worlds it never rejects at 5 %
+    (the size holds), while the planted effect of 4 gets the smallest p-value 1/12."""
+    stat = DiD2x2Statistic("y", pre=range(6), post=range(6, 10))
+    p = _panel(3, n=12, effect=4.0)
+    pool = [u for u in p.units if u != "u00"]
+    with pytest.raises(EstimationError, match=r"smallest attainable p-value is 0\.0833"):
+        permutation_inference(p, "y", statistic=stat, treated=["u00"], pool=pool)
+    r = permutation_inference(p, "y", statistic=stat, treated=["u00"], pool=pool,
+                              allow_unreachable=True)
+    r90 = permutation_inference(p, "y", statistic=stat, treated=["u00"], pool=pool,
+                                conf_level=0.9)
+    assert not r.reaches_level and r90.reaches_level
+    assert r.p_value == r90.p_value == pytest.approx(1 / 12)
+    assert (r.ci_lower, r.ci_upper) == (-np.inf, np.inf)
+    assert np.isfinite(r90.ci_lower) and np.isfinite(r90.ci_upper)
+    assert "cannot reject at the 95% level" in r.describe()
+    rejected = 0
+    for seed in range(200):
+        q = _panel(100 + seed, n=12, effect=0.0)
+        rejected += permutation_inference(q, "y", statistic=stat, treated=["u00"], pool=pool,
+                                          allow_unreachable=True).p_value <= 0.05
+    assert rejected == 0
