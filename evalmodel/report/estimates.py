@@ -317,7 +317,8 @@ class OutcomeEstimates:
     # -- design-based inference ------------------------------------------------------------
     def permutation(self, pre: Sequence[int], post: Sequence[int]) -> Fit[PermutationResult]:
         """Randomisation inference over the comparison pool for the 2x2 DiD of the means of
-        ``pre`` against ``post``."""
+        ``pre`` against ``post`` (also when the pool is too small to reach the report's level:
+        then its interval is the whole line and it never rejects, as did2x2's default)."""
         key = (tuple(int(p) for p in pre), tuple(int(p) for p in post))
         if key not in self._permutations:
             d = self.design
@@ -326,7 +327,7 @@ class OutcomeEstimates:
                 stat = DiD2x2Statistic(self.outcome, pre=key[0], post=key[1])
                 return permutation_inference(d.panel, self.outcome, statistic=stat,
                                              treated=d.treated, pool=d.comparison, seed=SEED,
-                                             conf_level=CONF_LEVEL)
+                                             conf_level=CONF_LEVEL, allow_unreachable=True)
 
             done = self._did2x2_permutation(key)
             self._permutations[key] = Fit(done) if done is not None else _fit(run)
