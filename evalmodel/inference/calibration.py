@@ -248,7 +248,7 @@ class PlaceboStudyResult(Result):
     def _intervals(self) -> tuple[np.ndarray, np.ndarray]:
         t = self.placebos
         lo, hi = t["ci_lower"].to_numpy(float), t["ci_upper"].to_numpy(float)
-        ok = np.isfinite(lo) & np.isfinite(hi)
+        ok = ~np.isnan(lo) & ~np.isnan(hi)  # an infinite end is an interval (it never excludes)
         return lo[ok], hi[ok]
 
     def power_at(self, effect: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
@@ -298,6 +298,7 @@ class PlaceboStudyResult(Result):
             return float("nan")
         # power_at changes only where self.effect - effect crosses an interval end
         cand = np.concatenate([self.effect - lo, self.effect - hi])
+        cand = cand[np.isfinite(cand)]  # an infinite end is never crossed
         cand = np.sort(np.unique(cand[np.sign(cand) == direction] * direction)) * direction
         eps = 1e-9 * max(1.0, float(np.max(np.abs(cand)))) if cand.size else 0.0
         cand = cand + direction * eps  # just past the crossing: the interval end excluded
@@ -567,7 +568,8 @@ def placebo_study(
     p_val = table["p_value"].to_numpy(dtype=float)
     rej = pd.arrays.BooleanArray(p_val <= alpha + 1e-12, np.isnan(p_val))
     lo_v, hi_v = table["ci_lower"].to_numpy(float), table["ci_upper"].to_numpy(float)
-    has_ci = np.isfinite(lo_v) & np.isfinite(hi_v)
+    # NaN: no interval; an infinite end is an interval (the whole line covers any effect)
+    has_ci = ~np.isnan(lo_v) & ~np.isnan(hi_v)
     cov = pd.arrays.BooleanArray((lo_v <= effect) & (effect <= hi_v), ~has_ci)
     table = table.assign(rejected=rej, covered=cov)[[*COLUMNS, "error"]]
     failed = int(table["error"].notna().sum())

@@ -108,6 +108,26 @@ def test_estimator_may_return_four_numbers_or_fail(design: Design) -> None:
     assert s.estimator == "est"
 
 
+def test_whole_line_and_one_sided_intervals_count_as_intervals(design: Design) -> None:
+    """A test that cannot reach the level reports the whole line: it covers every effect and
+    detects none; a one-sided interval detects effects beyond its finite end only. NaN ends
+    mean no interval."""
+    ends = {0: (-np.inf, np.inf), 1: (-np.inf, 2.0), 2: (float("nan"), float("nan"))}
+
+    def est(p: em.Panel, y: str, unit: str, start: int) -> tuple[float, float, float, float]:
+        lo, hi = ends[units.index(unit) % 3]
+        return 1.0, lo, hi, 0.5
+
+    units = list(design.comparison[:6])
+    s = em.placebo_study(design.panel, OUTCOME, est, pool=units, adoption=2010)
+    assert s.n_intervals == 4 and s.coverage == 1.0 and s.size == 0.0
+    # planting e moves the interval by e: (-inf, 2 + e) excludes 0 once e is below -2
+    assert s.power_at(-3.0) == 0.5 and s.power_at(3.0) == 0.0
+    assert np.isnan(s.detectable_effect(0.5, direction=1))
+    assert np.isnan(s.detectable_effect(0.8, direction=-1))
+    assert s.detectable_effect(0.5, direction=-1) == pytest.approx(-2.0, abs=1e-6)
+
+
 def test_bad_arguments(design: Design) -> None:
     units = list(design.comparison[:10])
 
