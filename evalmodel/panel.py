@@ -29,6 +29,7 @@ from evalmodel.panel_columns import (
     _codes_in_order,
     _column_names,
     _integer_codes,
+    _kept_codes,
     _labels_of,
     _missing_outcome,
     _nfc,
@@ -36,9 +37,11 @@ from evalmodel.panel_columns import (
     _pivot_long,
     _refuse_infinite,
     _row_order,
+    _strictly_increasing,
     _to_float,
     _to_labels,
     _to_unit_ids,
+    _wide_by_codes,
     late_cohort_note,
 )
 from evalmodel.panel_months import to_annual
@@ -437,7 +440,10 @@ class Panel:
                 f"Panel.wide: the panel has a group role ({self._group!r}); select one group "
                 "first with panel.select(groups=[...])."
             )
-        return self._data.pivot(index=self._unit, columns=self._time, values=outcome)
+        codes, ids = self._codes()  # rows placed by their codes; pandas sorts unsorted ids
+        return (_wide_by_codes(self._data, self._unit, self._time, outcome, codes, ids,
+                               self._periods) if _strictly_increasing(ids) else
+                self._data.pivot(index=self._unit, columns=self._time, values=outcome))
 
     def check_outcome(self, outcome: str) -> None:
         """Raise :class:`PanelError` unless ``outcome`` is a variable of the panel."""
@@ -456,25 +462,27 @@ class Panel:
         groups: Iterable[str] | None = None,
     ) -> Panel:
         """Return the sub-panel of the given units, periods and groups."""
-        mask = pd.Series(True, index=self._data.index)
+        mask = np.ones(len(self._data), dtype=bool)
+        codes, ids = self._codes()
         if units is not None:
             wanted = [_nfc(str(u)) for u in units]
-            missing = sorted(set(wanted) - set(self.units))
+            missing = sorted(set(wanted) - set(ids.tolist()))
             if missing:
                 raise PanelError(
                     f"Panel.select: units {missing[:5]} are not in the panel "
                     f"({len(missing)} in all); check the ids (strings with leading zeros)."
                 )
-            mask &= self._data[self._unit].isin(wanted)
+            mask &= pd.Index(ids).isin(wanted)[codes]  # by unit, then spread over the rows
         if periods is not None:
-            mask &= self._data[self._time].isin(list(periods))
+            mask &= self._data[self._time].isin(list(periods)).to_numpy()
         if groups is not None:
             if self._group is None:
                 raise PanelError("Panel.select: groups= needs a panel with a group role.")
-            mask &= self._data[self._group].isin([_nfc(str(g)) for g in groups])
+            mask &= self._data[self._group].isin([_nfc(str(g)) for g in groups]).to_numpy()
         if not mask.any():
             raise PanelError("Panel.select: the selection is empty; widen units or periods.")
-        return Panel._from_validated(self, self._data[mask])
+        return Panel._from_validated(self, self._data[mask],
+                                     _unit_codes=_kept_codes(codes[mask], ids))
 
     def with_cohorts(self, cohorts: Mapping[str, int], *, name: str = "cohort") -> Panel:
         """Return a panel whose cohort role is set from ``{unit: first treated period}``.
@@ -502,9 +510,14 @@ class Panel:
                 why = (_not_a_period(float(c), self._periods, self.frequency) if number else
                        "is not a number: a cohort is a period of the panel, 0 for never treated")
                 raise PanelError(f"Panel.with_cohorts: cohort {c!r} of unit {u!r} {why}.")
-        data = self._data.copy()
-        data[col] = data[self._unit].map(given)
-        data[col] = data[col].fillna(NEVER).astype("int64")
+        codes, ids = self._codes()
+        by_code = np.full(len(ids), NEVER, dtype=np.int64)  # each unit's cohort, by its code
+        position = {u: i for i, u in enumerate(ids.tolist())}
+        for u, c in given.items():
+            if u in position:
+                by_code[position[u]] = c
+        data = self._data.copy(deep=False)  # only the cohort column is new (copy on write)
+        data[col] = by_code[codes]
         if col not in self._data.columns:
             cols = [*self._key_cols(), col, *[c for c in data.columns if c not in self._key_cols()]]
             data = data[list(dict.fromkeys(cols))]
@@ -513,7 +526,8 @@ class Panel:
             msg = late_cohort_note(late, last, frequency=self.frequency)
             notes.append(msg)
             warnings.warn(f"Panel.with_cohorts: {msg}.", LateCohortWarning, stacklevel=2)
-        return Panel._from_validated(self, data, _cohort=col, _late_cohorts=late, _notes=notes)
+        return Panel._from_validated(self, data, _cohort=col, _late_cohorts=late, _notes=notes,
+                                     _unit_codes=(codes, ids))  # the same rows in order
 
     def with_values(self, outcome: str, cells: Mapping[tuple[str, int], float],
                     *, note: str | None = None) -> Panel:

@@ -127,6 +127,34 @@ def _codes_in_order(codes: list[np.ndarray], sizes: list[int], order: np.ndarray
     return [key, *out[::-1]]
 
 
+def _strictly_increasing(ids: np.ndarray) -> bool:
+    """Whether unit ids are in sorted order without repeats (as pandas sorts labels)."""
+    return len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
+
+
+def _kept_codes(codes: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The unit codes of a subset of rows (``codes``: their codes in the whole panel) renumbered
+    over the units that keep a row, as ``pd.factorize(..., sort=True)`` numbers them; None
+    (factorize later) when ``ids`` are not sorted."""
+    if not _strictly_increasing(ids):
+        return None
+    present = np.bincount(codes, minlength=len(ids)) > 0
+    renumber = np.cumsum(present) - 1
+    return renumber[codes], ids[present]
+
+
+def _wide_by_codes(data: pd.DataFrame, unit: str, time: str, outcome: str, codes: np.ndarray,
+                   ids: np.ndarray, periods: np.ndarray) -> pd.DataFrame:
+    """What ``data.pivot(index=unit, columns=time, values=outcome)`` returns for rows with
+    distinct keys and sorted ``ids`` (index and columns sorted and named, NaN where absent, the
+    same memory layout), placed by the integer codes instead of hashing the labels."""
+    values = np.full((len(ids), len(periods)), np.nan)
+    values[codes, np.searchsorted(periods, data[time].to_numpy())] = (
+        data[outcome].to_numpy(dtype=float))
+    index = pd.Index(ids, name=unit, dtype=data[unit].dtype)
+    return pd.DataFrame(values, index=index, columns=pd.Index(periods, name=time), copy=False)
+
+
 def _nfc(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
