@@ -27,6 +27,7 @@ __all__ = [
     "drop_missing",
     "missing_cause",
     "treated_indicator",
+    "unreachable_note",
     "use_permutation",
     "warn_few_clusters",
 ]
@@ -185,6 +186,21 @@ def use_permutation(fn: str, inference: DidInference, n_treated_clusters: int) -
     check_option(fn, "inference", inference, DidInference)
     return inference == "permutation" or (
         inference == "auto" and n_treated_clusters < MIN_TREATED_CLUSTERS)
+
+
+def unreachable_note(fn: str, perm: Any) -> str:
+    """Warn (:class:`FewTreatedClustersWarning`) and return a note that a permutation test
+    ``perm`` (a :class:`~evalmodel.inference.permutation.PermutationResult`) cannot reach its
+    level: its smallest attainable p-value exceeds ``1 - conf_level``, so it never rejects and
+    its interval is the whole line; the note names the fix."""
+    level = perm.conf_level
+    msg = (f"{len(perm.pool)} comparison units give {perm.n_draws + 1} assignments, so the "
+           f"smallest attainable p-value is {perm.min_p_value:.4f}, above {1 - level:.4f}: the "
+           f"test cannot reject at the {level:.0%} level and the interval is the whole line; "
+           f"use more comparison units or lower conf_level to at most "
+           f"{1 - perm.min_p_value:.4f}")
+    warnings.warn(f"{fn}: {msg}.", FewTreatedClustersWarning, stacklevel=3)
+    return msg
 
 
 def warn_few_clusters(fn: str, n_treated_clusters: int) -> list[str]:

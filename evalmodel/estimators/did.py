@@ -18,7 +18,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from evalmodel.core.twfe_ols import TwfeFit, twfe_ols
-from evalmodel.errors import EstimationError, EvalModelWarning, FewTreatedClustersWarning
+from evalmodel.errors import EstimationError, EvalModelWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
     check_cohort_design,
@@ -29,6 +29,7 @@ from evalmodel.estimators._common import (
     drop_missing,
     missing_cause,
     treated_indicator,
+    unreachable_note,
     use_permutation,
     warn_few_clusters,
 )
@@ -102,13 +103,7 @@ def _permute(
         n_treated_clusters < MIN_TREATED_CLUSTERS) else ("permutation inference asked for: "
                                                          + perm.describe())]
     if not perm.reaches_level:
-        msg = (f"{len(pool)} comparison units give {perm.n_draws + 1} assignments, so the "
-               f"smallest attainable p-value is {perm.min_p_value:.4f}, above "
-               f"{1 - conf_level:.4f}: the test cannot reject at the {conf_level:.0%} level "
-               "and the interval is the whole line; use more comparison units or lower "
-               f"conf_level to at most {1 - perm.min_p_value:.4f}")
-        warnings.warn(f"{fn}: {msg}.", FewTreatedClustersWarning, stacklevel=3)
-        why.append(msg)
+        why.append(unreachable_note(fn, perm))
     kind = "exact" if perm.exact else f"{perm.n_draws} draws, seed {seed}"
     return table, f"permutation over {len(pool)} comparison units ({kind})", why, perm
 

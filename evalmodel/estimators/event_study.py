@@ -38,6 +38,7 @@ from evalmodel.estimators._common import (
     check_anticipation,
     check_cohort_design,
     check_two_periods,
+    unreachable_note,
     use_permutation,
     warn_few_clusters,
 )
@@ -311,13 +312,16 @@ def event_study(
             placebo = event_study_placebo(
                 df, outcome, u, t, g, estimator=estimator, events=events, coef=coef,
                 reference=int(reference), window=(lo, hi), anticipation=anticipation,
-                n_draws=n_draws, seed=seed, conf_level=conf_level)
+                n_draws=n_draws, seed=seed, conf_level=conf_level,
+                allow_unreachable=inference == "auto")
         except EstimationError as exc:
             if inference != "auto":
                 raise
             notes.append(f"design-based inference is not possible here ({exc})")
             notes += warn_few_clusters(fn, n_tc)
             label += "; design-based inference not possible"
+        if placebo is not None and not placebo.overall.reaches_level:
+            notes.append(unreachable_note(fn, placebo.overall))
     else:
         notes += warn_few_clusters(fn, n_tc)
         if inference == "auto":

@@ -272,18 +272,21 @@ def event_study_placebo(
     n_draws: int | None,
     seed: int | None,
     conf_level: float,
+    allow_unreachable: bool = False,
 ) -> EventPlacebo:
     """The permutation test of every event-time coefficient (see the module docstring).
 
     ``df`` holds the estimation sample (one row per observation, no missing outcome); the units
     with a cohort are the treated units, the others the comparison pool; ``coef`` are the
-    estimates at ``events``, which the actual assignment must reproduce.
+    estimates at ``events``, which the actual assignment must reproduce. With
+    ``allow_unreachable``, assignments too few to reach ``conf_level`` still give the exact
+    p-values, and every interval is the whole line (the test never rejects at that level).
 
     Raises
     ------
     EstimationError
-        Without comparison units, when the assignments cannot reach ``conf_level``, or when the
-        actual assignment does not reproduce ``coef``.
+        Without comparison units, when the assignments cannot reach ``conf_level`` (unless
+        ``allow_unreachable``), or when the actual assignment does not reproduce ``coef``.
     """
     fn = "event_study"
     ucode, ids = pd.factorize(df[unit])
@@ -304,7 +307,7 @@ def event_study_placebo(
     actual[treated_pos] = True
     z, exact = placebo_assignments(n, k, actual, n_draws, seed)
     alpha = 1 - conf_level
-    if 1 / (1 + len(z)) > alpha + 1e-12:
+    if 1 / (1 + len(z)) > alpha + 1e-12 and not allow_unreachable:
         raise EstimationError(
             f"{fn}: with {k} treated unit(s) and {n_pool} comparison units there are "
             f"{len(z) + 1} assignments, so the smallest attainable p-value is "
@@ -344,7 +347,8 @@ def event_study_placebo(
                               f"({coef!r}); please report this.")
     n_invalid = int((~valid).sum())
     b_plac = b_plac[valid]
-    if 1 / (1 + len(b_plac)) > alpha + 1e-12:
+    unreachable = 1 / (1 + len(b_plac)) > alpha + 1e-12
+    if unreachable and (not allow_unreachable or not len(b_plac)):
         raise EstimationError(f"{fn}: only {len(b_plac)} placebo assignments give an "
                               "identified fit; design-based inference cannot reach "
                               f"conf_level={conf_level}.")
@@ -360,6 +364,9 @@ def event_study_placebo(
     o_lo, o_hi = (float(v[0]) for v in invert_linear_permutation(
         np.array([est]), np.array([b_act[0, post_rows, -1].mean()]), a_over[:, None],
         b_plac[:, post_rows, -1].mean(axis=1)[:, None], alpha))
+    if unreachable:  # no effect can be rejected at this level: the whole line
+        lo_ci, hi_ci = np.full(n_rows, -np.inf), np.full(n_rows, np.inf)
+        o_lo, o_hi = -np.inf, np.inf
     ids_sorted = np.asarray(ids, dtype=str)
     treated_ids = tuple(ids_sorted[order[treated_pos]].tolist())
     pool_ids = tuple(ids_sorted[order[np.flatnonzero(g_unit[order] == 0)]].tolist())

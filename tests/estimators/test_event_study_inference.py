@@ -225,12 +225,22 @@ def test_analytic_with_one_treated_unit_warns(small: em.Panel) -> None:
     assert any("not reliable" in n for n in res.notes) and "permutation" not in res.details
 
 
-def test_too_small_pool_falls_back_or_raises(design: Design) -> None:
+def test_too_small_pool_keeps_the_permutation_test_or_raises(design: Design) -> None:
+    """10 comparison units: 11 assignments, p >= 0.0909 > 0.05. The default still permutes
+    (analytic errors over-reject with one treated unit): every interval is the whole line,
+    the p-values are the exact test's (equal to those at a level it can reach), a warning and
+    a note name the fix; an explicit permutation request is refused."""
     tiny = design.panel.select(units=[*design.treated, *design.comparison[:10]])
-    with pytest.warns(FewTreatedClustersWarning):
+    with pytest.warns(FewTreatedClustersWarning, match=r"smallest attainable p-value is 0\.0909"):
         res = event_study(tiny, Y)
-    assert res.inference.endswith("design-based inference not possible")
-    assert any("smallest attainable p-value is 0.0909" in n for n in res.notes)
+    assert "design-based inference not possible" not in res.inference
+    assert any("lower conf_level to at most 0.9091" in n for n in res.notes)
+    rows = _rows(res)
+    assert np.isneginf(rows["ci_lower"]).all() and np.isposinf(rows["ci_upper"]).all()
+    assert (rows["p_value"] >= 1 / 11 - 1e-12).all()
+    r85 = _rows(event_study(tiny, Y, conf_level=0.85))
+    assert np.isfinite(r85["ci_lower"]).all()
+    np.testing.assert_array_equal(rows["p_value"].to_numpy(), r85["p_value"].to_numpy())
     with pytest.raises(EstimationError, match="smallest attainable p-value"):
         event_study(tiny, Y, inference="permutation")
 
