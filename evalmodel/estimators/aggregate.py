@@ -21,7 +21,7 @@ import pandas as pd
 
 from evalmodel.core.clusters import cluster_sums
 from evalmodel.errors import EstimationError
-from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, warn_few_clusters
+from evalmodel.estimators._common import MIN_TREATED_CLUSTERS, unreachable_note, warn_few_clusters
 from evalmodel.estimators.drdid import CellFactors
 from evalmodel.estimators.staggered_data import cohort_codes
 from evalmodel.inference.multiplier import multiplier_bootstrap
@@ -288,6 +288,8 @@ def aggregate(res: AttGtResult, kind: AggregationKind = "dynamic", *, balance_e:
                          "standard errors stand and are not reliable with "
                          f"{n_tc} treated cluster(s)")
             label += "; design-based inference not possible"
+        if perms and not perms[-1].reaches_level:
+            extra.append(unreachable_note("aggregate", perms[-1]))
     if boot and perms is None:
         comp = multiplier_bootstrap(psi[:, :-1], n_draws=res.n_draws, seed=res.seed,
                                     cluster=res.cluster_codes, conf_level=res.conf_level,

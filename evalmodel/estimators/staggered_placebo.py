@@ -173,12 +173,16 @@ class _Row:
 
 def placebo_rows(res: AttGtResult, kind: str, n_rows: int, options: dict[str, Any]
                  ) -> list[PermutationResult]:
-    """One permutation test per aggregation row (raises ``EstimationError`` if impossible)."""
+    """One permutation test per aggregation row (raises ``EstimationError`` if impossible).
+
+    A pool too small to reach the level still gets the test (exact p-values, whole-line
+    intervals; the caller notes it): the default never falls back to analytic errors, which
+    over-reject with few treated units."""
     design = res.design
     assert design is not None
     stat = AggregateStatistic(res, kind, options)
     return [permutation_inference(design["panel"], res.outcome, statistic=stat.row(r),
                                   treated=design["treated"], pool=design["pool"],
                                   n_draws=design["n_draws"], seed=res.seed,
-                                  conf_level=res.conf_level)
+                                  conf_level=res.conf_level, allow_unreachable=True)
             for r in range(n_rows)]

@@ -107,12 +107,20 @@ def test_bad_inference_option(small) -> None:  # type: ignore[no-untyped-def]
         _fit(panel).aggregate("simple", inference="placebo")  # type: ignore[arg-type]
 
 
-def test_pool_too_small_falls_back_to_analytic_with_a_note(small) -> None:  # type: ignore[no-untyped-def]
+def test_pool_too_small_keeps_the_permutation_test_with_a_note(small) -> None:  # type: ignore[no-untyped-def]
+    """10 comparison units, 11 assignments: p >= 0.0909 > 0.05. The aggregation keeps its
+    design-based test (analytic errors over-reject with one treated unit): exact p-value,
+    whole-line interval, a warning and a note with the fix."""
     panel, treated, pool = small
     res = _fit(panel.select(units=[treated, *pool[:10]]))
-    agg = res.aggregate("simple")
-    assert agg.inference.endswith("design-based inference not possible")
-    assert any("design-based inference is not possible here" in n for n in agg.notes)
+    with pytest.warns(FewTreatedClustersWarning, match=r"smallest attainable p-value is 0\.0909"):
+        agg = res.aggregate("simple")
+    assert agg.inference.startswith("design-based")
+    assert any("lower conf_level to at most 0.9091" in n for n in agg.notes)
+    row = agg.overall
+    assert row is not None and row["p_value"] >= 1 / 11 - 1e-12
+    assert (row["ci_lower"], row["ci_upper"]) == (-np.inf, np.inf)
+    assert agg.details["permutation"].p_value == row["p_value"]
 
 
 def test_several_treated_units_reassigned_over_all_pairs(small) -> None:  # type: ignore[no-untyped-def]
