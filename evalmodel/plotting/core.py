@@ -27,6 +27,8 @@ __all__ = [
     "PALETTE",
     "coefficient_plot",
     "forest_plot",
+    "interval_errors",
+    "mark_unbounded",
     "new_axes",
     "table_plot",
     "trend_plot",
@@ -45,6 +47,28 @@ def new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
     return new
 
 
+def interval_errors(est: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Error-bar lengths ``(2, n)`` below and above ``est``, and which intervals are unbounded.
+
+    A missing (NaN) end draws no bar on its side; an infinite end (a permutation test that
+    cannot reach its level reports the whole line) draws none either and flags the row, for
+    :func:`mark_unbounded`.
+    """
+    below, above = est - lo, hi - est
+    unbounded = np.isinf(below) | np.isinf(above)
+    err = np.vstack([below, above])
+    return np.where(np.isfinite(err), np.maximum(err, 0.0), 0.0), unbounded
+
+
+def mark_unbounded(ax: Axes, x: np.ndarray, y: np.ndarray, unbounded: np.ndarray) -> None:
+    """Ring the points whose interval is unbounded (see :func:`interval_errors`)."""
+    if unbounded.any():
+        ax.scatter(x[unbounded], y[unbounded], s=110, facecolors="none", linewidths=1.2,
+                   edgecolors=PALETTE["comparison"], zorder=4,
+                   label="interval unbounded (the test cannot reach its level)")
+
+
 def table_plot(table: pd.DataFrame, *, conf_level: float, title: str,
                ax: Axes | None = None) -> Axes:
     """Point estimates of a result table with their intervals, one row each, and the zero line.
@@ -59,10 +83,11 @@ def table_plot(table: pd.DataFrame, *, conf_level: float, title: str,
               else pd.Series(t.index.astype(str)))
     y = np.arange(len(t))[::-1]
     est = t["estimate"].to_numpy(float)
-    lo = np.nan_to_num(est - t["ci_lower"].to_numpy(float))
-    hi = np.nan_to_num(t["ci_upper"].to_numpy(float) - est)
-    ax.errorbar(est, y, xerr=[np.maximum(lo, 0), np.maximum(hi, 0)], fmt="o",
-                color=PALETTE["treated"], ecolor=PALETTE["comparison"], capsize=3)
+    err, unbounded = interval_errors(est, t["ci_lower"].to_numpy(float),
+                                     t["ci_upper"].to_numpy(float))
+    ax.errorbar(est, y, xerr=err, fmt="o", color=PALETTE["treated"],
+                ecolor=PALETTE["comparison"], capsize=3)
+    mark_unbounded(ax, est, y, unbounded)
     ax.axvline(0, color=PALETTE["neutral"], lw=1, ls="--")
     ax.set_yticks(y, labels.tolist())
     ax.set_xlabel(f"estimate ({conf_level:.0%} interval)")
@@ -130,9 +155,11 @@ def forest_plot(table: pd.DataFrame, *, label: str = "method", truth: str | None
     ax = new_axes(ax, (7.0, 1.0 + 0.42 * len(table)))
     y = np.arange(len(table))[::-1]
     est = table["estimate"].to_numpy(float)
-    lo, hi = table["ci_lower"].to_numpy(float), table["ci_upper"].to_numpy(float)
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=PALETTE["treated"],
+    err, unbounded = interval_errors(est, table["ci_lower"].to_numpy(float),
+                                     table["ci_upper"].to_numpy(float))
+    ax.errorbar(est, y, xerr=err, fmt="o", color=PALETTE["treated"],
                 ecolor=PALETTE["comparison"], capsize=3, label="estimate and interval")
+    mark_unbounded(ax, est, y, unbounded)
     if truth is not None and truth in table and table[truth].notna().any():
         ax.scatter(table[truth].to_numpy(float), y, marker="x", s=60, color="#16a085",
                    zorder=3, label="planted effect")

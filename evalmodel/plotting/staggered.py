@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from evalmodel.months import period_label
-from evalmodel.plotting.core import PALETTE, new_axes
+from evalmodel.plotting.core import PALETTE, interval_errors, mark_unbounded, new_axes
 from evalmodel.plotting.monthly import period_axis
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,12 +38,17 @@ def path_plot(table: pd.DataFrame, *, x: str, conf_level: float, title: str,
         ax.axvspan(shade_from - 0.5, xs.max() + 0.5, color=PALETTE["neutral"], alpha=0.12,
                    lw=0, label="post-treatment")
     if "band_lower" in t:
+        finite = np.isfinite(t["band_lower"].to_numpy(float)) & np.isfinite(
+            t["band_upper"].to_numpy(float))
         ax.fill_between(xs, t["band_lower"].to_numpy(float), t["band_upper"].to_numpy(float),
+                        where=finite,
                         color=PALETTE["treated"], alpha=0.15, lw=0,
                         label=f"{conf_level:.0%} uniform band")
-    err = np.vstack([est - t["ci_lower"].to_numpy(float), t["ci_upper"].to_numpy(float) - est])
-    ax.errorbar(xs, est, yerr=np.nan_to_num(err), fmt="o", color=PALETTE["treated"],
+    err, unbounded = interval_errors(est, t["ci_lower"].to_numpy(float),
+                                     t["ci_upper"].to_numpy(float))
+    ax.errorbar(xs, est, yerr=err, fmt="o", color=PALETTE["treated"],
                 ecolor=PALETTE["comparison"], capsize=3, label=f"estimate, {conf_level:.0%} CI")
+    mark_unbounded(ax, xs, est, unbounded)
     ax.axhline(0, color=PALETTE["neutral"], lw=1, ls="--")
     if reference is not None:
         ax.axvline(reference, color=PALETTE["comparison"], lw=1, ls=":",
@@ -89,8 +94,9 @@ def att_gt_plot(result: AttGtResult, ax: Axes | None = None) -> Axes:
         s = t[t["cohort"] == g]
         xs = s["event_time"].to_numpy(float) + (i - (len(cohorts) - 1) / 2) * 0.08
         est = s["estimate"].to_numpy(float)
-        err = np.vstack([est - s["ci_lower"], s["ci_upper"] - est])
-        ax.errorbar(xs, est, yerr=np.nan_to_num(err), fmt="o", color=colour, capsize=2,
+        err, _ = interval_errors(est, s["ci_lower"].to_numpy(float),
+                                 s["ci_upper"].to_numpy(float))
+        ax.errorbar(xs, est, yerr=err, fmt="o", color=colour, capsize=2,
                     label=f"cohort {period_label(g, result.sample.frequency)}")
     ax.axhline(0, color=PALETTE["neutral"], lw=1, ls="--")
     ax.axvspan(-0.5, t["event_time"].max() + 0.5, color=PALETTE["neutral"], alpha=0.12, lw=0)
