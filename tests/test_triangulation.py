@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -57,4 +59,31 @@ def test_adoption_range_reuses_the_triangulation_for_the_registry_year(
     kind = reused["inference"].str.split().str[0]
     assert kind.equals(computed["inference"].str.split().str[0])
     assert sorted(set(reused["adoption"])) == [2011, 2012]
+    plt.close("all")
+
+
+def test_a_pool_too_small_for_5_percent_gives_untestable_rows_and_verdict(
+        districts: em.Panel) -> None:
+    """Lindängen against 14 other districts: 15 assignments, smallest p-value 1/15. No row
+    may fall back to analytic or cluster-robust errors (they over-reject with one treated
+    unit); the design-based rows report p = 1/15 and the whole line, and the verdict says the
+    data cannot settle it rather than 'no change'."""
+    design = em.cases.get("lindangen").design(districts)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sections = standard_sections(design, ["N31807"], adoption_range=False)
+    assert any(issubclass(w.category, em.errors.FewTreatedClustersWarning)
+               and "smallest attainable p-value is 0.0667" in str(w.message) for w in caught)
+    table = dict(next(s for s in sections if s.key == "triangulation").tables)["table"]
+    assert isinstance(table, pd.DataFrame)
+    assert not table["inference"].str.contains("analytic|cluster-robust|not valid").any()
+    perm = table[table["inference"].str.startswith("permutation")]
+    assert len(perm) == 5
+    assert np.allclose(perm["p_value"], 1 / 15)
+    assert np.isneginf(perm["ci_lower"]).all() and np.isposinf(perm["ci_upper"]).all()
+    verdict = next(s for s in sections if s.key == "verdict")
+    text = " ".join(verdict.notes)
+    assert "N31807: not testable at 5 % against 14 comparison districts" in text
+    assert "p = 0.067 is the smallest attainable p-value" in text
+    assert "no change detectable" not in text
     plt.close("all")

@@ -64,7 +64,12 @@ def _outcome_verdict(plan: OutcomePlan, found: OutcomeEstimates,
     word = "lower" if est < 0 else "higher"
     unit = _unit(kpi)
     name = KPI_LABELS.get(kpi, kpi)
-    text = [f"{kpi} ({name}): relative to the comparison municipalities, the outcome {direction} "
+    peers = f"comparison {'districts' if design.case.level == 'district' else 'municipalities'}"
+    # the headline's permutation test cannot reach 5 % (too few comparison units): the whole
+    # line is its interval and p is its smallest attainable value
+    untestable = (not sig and float(head["ci_lower"]) == -np.inf
+                  and float(head["ci_upper"]) == np.inf)
+    text = [f"{kpi} ({name}): relative to the {peers}, the outcome {direction} "
             f"by {abs(est):.3g} {unit} ({abs(rel):.0%} of the pre-adoption level {level:.3g}) "
             f"by the {head['method']}" if np.isfinite(rel) else
             f"{kpi}: the estimate is {_fmt(est)} {unit} by the {head['method']}"]
@@ -80,7 +85,14 @@ def _outcome_verdict(plan: OutcomePlan, found: OutcomeEstimates,
                     "scale), where the plain one's placebo test over-rejects.")
     mde = found.mde_headline
     mde = np.nan if mde is None else mde
-    if not sig:
+    if untestable:
+        text.append(f"Not testable at 5 % with these data: {len(design.comparison)} "
+                    f"{peers} give {len(design.comparison) + 1} placebo assignments, so "
+                    f"p = {p:.3f} is the smallest attainable p-value and every interval of the "
+                    "design-based tests is the whole line. This is neither evidence of an "
+                    "effect nor of none; a larger comparison pool, or a lower confidence level, "
+                    "would be needed.")
+    elif not sig:
         text.append("Not distinguishable from zero"
                     + (f": with this comparison pool only effects larger than about "
                        f"{mde:.3g} {unit} in size would be detected with 80 % power, so smaller "
@@ -128,13 +140,17 @@ def _outcome_verdict(plan: OutcomePlan, found: OutcomeEstimates,
     if plan.choice:
         text.append(plan.choice)
     if sig and agree == len(rows):
-        short = (f"{kpi} {direction} by {abs(est):.3g} {unit} against the comparison "
-                 f"municipalities (p = {p:.3f}; {n_sig} of {len(rows)} methods significant)")
+        short = (f"{kpi} {direction} by {abs(est):.3g} {unit} against the {peers} "
+                 f"(p = {p:.3f}; {n_sig} of {len(rows)} methods significant)")
     elif sig:
         short = (f"{kpi} {direction} by {abs(est):.3g} {unit} (p = {p:.3f}), but the methods "
                  f"disagree ({agree} of {len(rows)} in that direction)")
+    elif untestable:
+        short = (f"{kpi}: not testable at 5 % against {len(design.comparison)} {peers} "
+                 f"({_fmt(est)} {unit}, p = {p:.3f}, the smallest attainable; {agree} of "
+                 f"{len(rows)} methods put it {word})")
     else:
-        short = (f"{kpi}: no change detectable against the comparison municipalities "
+        short = (f"{kpi}: no change detectable against the {peers} "
                  f"({_fmt(est)} {unit}, p = {p:.3f}"
                  + (f"; effects smaller than about {mde:.3g} {unit} could not be detected)"
                     if np.isfinite(mde) else ")"))
