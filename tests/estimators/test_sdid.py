@@ -234,8 +234,10 @@ def test_frank_wolfe_engines_agree(masked: bool) -> None:
 
 
 def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: float,
-                             n_rows: float, tol: float, max_iter: int) -> np.ndarray:
-    """The kernel's steps in plain Python, with ``g'x`` summed over every column."""
+                             n_rows: float, tol: float, max_iter: int,
+                             mask: np.ndarray | None = None) -> np.ndarray:
+    """The kernel's steps in plain Python, with ``g'x`` summed over every column, the vertex
+    found by a plain scan and each pass over the rows done on its own."""
     n, m = a.shape
     zeta2 = zeta**2
     eta = n_rows * zeta2
@@ -246,7 +248,8 @@ def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: 
     xx = sum(float(v) * float(v) for v in x)
     prev = 0.0
     for it in range(max_iter):
-        j = min((k for k in range(m)), key=lambda k: (g[k], k))
+        allowed = [k for k in range(m) if mask is None or mask[k]]
+        j = min(allowed, key=lambda k: (g[k], k))
         x_j, g_j = x[j], g[j]
         gx = 0.0
         for k in range(m):
@@ -296,3 +299,80 @@ def test_frank_wolfe_kernel_sums_over_the_support_exactly() -> None:
                                         tol[p] ** 2, 400)
         assert np.array_equal(fast[p], slow)
         assert np.count_nonzero(slow) > 3  # the support grew during the run
+
+
+def test_frank_wolfe_kernel_masked_matches_plain_steps() -> None:
+    """With columns switched off (as the placebo draws switch off the pseudo-treated rows), the
+    compiled steps (the vertex found through integer keys in chunks of columns, the row passes
+    fused) give the plain steps' weights to the last bit. 70 columns: two full chunks and a
+    tail; problem 0 has a minimum in its tail, problem 1 ties between two columns."""
+    from evalmodel.core.fw_kernel import frank_wolfe_batch
+
+    rng = np.random.default_rng(23)
+    n_b, n, m = 5, 9, 70
+    a = rng.normal(size=(n_b, n, m))
+    a[1, :, 40] = a[1, :, 8]  # two equal columns: equal gradients, the first one wins
+    b = rng.normal(size=(n_b, n))
+    mask = rng.random((n_b, m)) < 0.85
+    mask[:, [0, 8, 40, 66]] = True
+    a = np.where(mask[:, None, :], a, 0.0)
+    a[0, :, 66] = b[0] * 1.5  # the tail column fits b best
+    x0 = np.where(mask, 1.0, 0.0) / mask.sum(axis=1, keepdims=True)
+    x0[2] = 0.0
+    x0[2, 0] = 1.0  # a vertex start: the support grows
+    zeta = rng.uniform(0.05, 0.5, n_b)
+    tol = np.full(n_b, 1e-9)
+    fast = frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=np.full(n_b, float(n)),
+                             min_decrease=tol, max_iter=300, col_mask=mask)
+    for p in range(n_b):
+        slow = _frank_wolfe_all_columns(a[p], b[p], x0[p].copy(), zeta[p], float(n),
+                                        tol[p] ** 2, 300, mask[p])
+        assert np.array_equal(fast[p], slow)
+        assert np.all(fast[p, ~mask[p]] == 0.0)
+    assert fast[0, 66] > 0.0
+    assert np.count_nonzero(fast[2]) > 1
+
+
+def _keys_first_min(g: np.ndarray, mask: np.ndarray) -> int:
+    from evalmodel.core.fw_kernel import _KEY_MAX, _first_min
+
+    g = np.ascontiguousarray(g, dtype=np.float64)
+    allowed = np.where(mask, -_KEY_MAX - 1, _KEY_MAX).astype(np.int64)
+    return int(_first_min(g, g.view(np.int64), allowed, mask))
+
+
+def _plain_first_min(g: np.ndarray, mask: np.ndarray) -> int:
+    j, best = -1, np.inf
+    for k in range(g.size):
+        if mask[k] and g[k] < best:
+            j, best = k, g[k]
+    return j
+
+
+@pytest.mark.parametrize("m", [0, 1, 5, 31, 32, 33, 64, 95, 285])
+def test_vertex_by_integer_keys_is_the_plain_scan(m: int) -> None:
+    """The chunked integer-key search picks the plain scan's column: the first of equal
+    minima, never a masked column, -0.0 equal to +0.0, NaNs never chosen, infinities."""
+    rng = np.random.default_rng(m)
+    specials = np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-310, -1e-310])
+    checked = 0
+    for trial in range(300):
+        g = rng.normal(size=m)
+        if m and trial % 3:
+            g[rng.integers(0, m, size=max(1, m // 4))] = rng.choice(g)  # ties
+        if m and trial % 4 == 1:
+            g[rng.integers(0, m, size=3)] = rng.choice(specials, size=3)
+        if m and trial % 5 == 2:
+            g = np.abs(g)
+            g[rng.integers(0, m, size=2)] = rng.choice([0.0, -0.0], size=2)  # a zero minimum
+        mask = rng.random(m) < (0.0 if trial == 7 else 0.8)
+        assert _keys_first_min(g, mask) == _plain_first_min(g, mask), (trial, g, mask)
+        checked += 1
+    assert checked == 300
+    if m >= 40:  # planted: the smallest value in the last chunk, its twin after it
+        g = np.linspace(1.0, 2.0, m)
+        g[m - 3] = g[m - 1] = -5.0
+        assert _keys_first_min(g, np.ones(m, dtype=bool)) == m - 3
+        mask = np.ones(m, dtype=bool)
+        mask[m - 3] = False
+        assert _keys_first_min(g, mask) == m - 1
