@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["HAVE_NUMBA", "njit", "use_numba"]
+__all__ = ["HAVE_NUMBA", "njit", "numba_threads", "use_numba"]
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
@@ -34,3 +35,24 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return numba.njit(cache=True, **options)(fn)
 
     return wrap
+
+
+@contextmanager
+def numba_threads(n: int) -> Iterator[None]:
+    """Within the block, the compiled parallel loops that this thread starts use at most ``n``
+    threads (:func:`numba.set_num_threads`; the previous number is restored after). A
+    process that already has a core to itself, such as a report worker, gains nothing from
+    more and would only crowd the other workers. Nothing happens without numba or with
+    ``EVALMODEL_NUMBA=0``."""
+    if not use_numba():
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    most = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 (set at import)
+    numba.set_num_threads(max(1, min(int(n), most)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

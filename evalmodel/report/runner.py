@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from evalmodel import cases as registry
 from evalmodel._version import __version__
+from evalmodel.core.jit import numba_threads
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
@@ -169,9 +170,11 @@ def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: 
     """Build and write one case: its output (figures written and dropped, so that what returns
     from a worker is small), or the error that stopped it as ``"Type: message"``."""
     case = registry.get(name)
-    # BLAS on one thread: the case's many small fits gain nothing from more, and the numbers
-    # (e.g. the smoothness bounds' optimisation) then do not depend on the worker's threads
-    with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1):
+    # BLAS and numba's parallel loops on one thread: the case's many small fits gain nothing
+    # from more (the workers already fill the cores), and the numbers (e.g. the smoothness
+    # bounds' optimisation) then do not depend on the worker's threads
+    with (warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1),
+          numba_threads(1)):
         warnings.simplefilter("always")
         try:
             sections = _case_sections(name, panel, analyses)
