@@ -4,9 +4,10 @@ Placebo-in-space inference for the ridge-augmented synthetic control (Ben-Michae
 Rothstein 2021) fits, for each donor :math:`j`, the same estimator as the treated unit's with
 :math:`j` as the treated unit and the other donors as its pool (the real treated unit is in no
 placebo's pool). The simplex weights are a small active-set problem per placebo (and per
-cross-validation fold), solved in a loop; the ridge part is linear and is batched over the
-placebos. With outcomes :math:`F_k` (periods as a vector) of the donors, the centred
-cross-products of the pool without :math:`j` are a rank-two update of one matrix,
+cross-validation fold), all of a fold solved in one compiled call
+(:func:`~evalmodel.core.simplex_kernel.leave_one_out_weights`); the ridge part is linear and
+is batched over the placebos. With outcomes :math:`F_k` (periods as a vector) of the donors,
+the centred cross-products of the pool without :math:`j` are a rank-two update of one matrix,
 
 .. math::
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalmodel.core.ascm import _centre, _outcome_weights, lambda_grid
+from evalmodel.core.ascm import lambda_grid
 from evalmodel.vocabulary import LambdaRule
 
 __all__ = ["forecast_scales", "loo_folds", "placebo_ascm_gaps", "rolling_folds"]
@@ -45,14 +46,11 @@ def _cross_products(f: np.ndarray) -> np.ndarray:
 
 def _simplex_weights(f: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Each donor's simplex weights on the others over ``cols`` (``(J, J)``, zero diagonal),
-    fitted exactly as :func:`~evalmodel.core.ascm.ascm_fit` fits the treated unit's."""
-    j = f.shape[0]
-    w = np.zeros((j, j))
-    sub = f[:, cols]
-    for i in range(j):
-        pool = np.arange(j) != i
-        w[i, pool] = _outcome_weights(*_centre(sub[pool].T, sub[i]))
-    return w
+    fitted exactly as :func:`~evalmodel.core.ascm.ascm_fit` fits the treated unit's (the
+    same numbers as ``_outcome_weights(*_centre(...))`` per donor, in one compiled call)."""
+    from evalmodel.core.simplex_kernel import leave_one_out_weights
+
+    return leave_one_out_weights(f[:, cols])
 
 
 def _eig(k: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from evalmodel.core.jit import njit, use_numba
 
-__all__ = ["InnerProblem", "simplex_ls"]
+__all__ = ["InnerProblem", "leave_one_out_weights", "simplex_ls"]
 
 #: Relative size of a reduced gradient (against ``|A|_max * (|A|_max + |b|_max)``) that still
 #: counts as optimal.
@@ -114,7 +114,21 @@ def _eliminate(m: np.ndarray, x: np.ndarray, rel_pivot: float) -> np.ndarray:
     return x
 
 
+def _insert(on: np.ndarray, p: int, j: int) -> int:
+    """Insert column ``j`` into the ascending list ``on[:p]``; returns the new length."""
+    q = p
+    while q > 0 and on[q - 1] > j:
+        on[q] = on[q - 1]
+        q -= 1
+    on[q] = j
+    return p + 1
+
+
 def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> np.ndarray:
+    """The active-set method. The passive set is kept both as flags and as an ascending list
+    of its columns, so that the residual, the mean reduced gradient and the KKT system visit
+    the passive columns in the order a scan over all columns would, without the scan: the
+    same sums in the same order, so the same numbers."""
     n, m = a.shape
     scale, bscale = 0.0, 0.0
     for r in range(n):
@@ -154,25 +168,28 @@ def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> 
             j_any = j
     resid = np.empty(n)
     g = np.empty(m)
+    on = np.empty(m, dtype=np.int64)  # the passive columns, ascending
+    p = 0
+    for j in range(m):
+        if passive[j]:
+            on[p] = j
+            p += 1
     for _ in range(max_iter):
         if not warm:
             for r in range(n):
                 acc = -b[r]
-                for j in range(m):
-                    if passive[j]:
-                        acc += a[r, j] * w[j]
+                for q in range(p):
+                    acc += a[r, on[q]] * w[on[q]]
                 resid[r] = acc
             g[:] = 0.0
             for r in range(n):
                 rr = resid[r]
                 for j in range(m):
                     g[j] += a[r, j] * rr
-            gbar, cnt = 0.0, 0
-            for j in range(m):
-                if passive[j]:
-                    gbar += g[j]
-                    cnt += 1
-            gbar /= cnt
+            gbar = 0.0
+            for q in range(p):
+                gbar += g[on[q]]
+            gbar /= p
             enter, low = -1, -tol
             for j in range(m):
                 if not passive[j] and g[j] - gbar < low:
@@ -180,20 +197,15 @@ def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> 
             if enter < 0:
                 break
             passive[enter] = True
+            p = _insert(on, p, enter)
         warm = False
         stop = False
         while True:
-            p = 0
-            for j in range(m):
-                p += passive[j]
-            idx = np.empty(p, dtype=np.int64)
-            q, at_enter = 0, -1
-            for j in range(m):
-                if passive[j]:
-                    if j == enter:
-                        at_enter = q
-                    idx[q] = j
-                    q += 1
+            idx = on[:p].copy()
+            at_enter = -1
+            for q in range(p):
+                if idx[q] == enter:
+                    at_enter = q
             z = _kkt_solve(a, b, idx)
             zmin = np.inf
             for q in range(p):
@@ -206,6 +218,11 @@ def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> 
             if at_enter >= 0 and w[enter] == 0.0 and z[at_enter] <= 0.0:
                 # rounding: the entering column would get no weight; w is optimal
                 passive[enter] = False
+                p = 0
+                for q in range(idx.size):
+                    if idx[q] != enter:
+                        on[p] = idx[q]
+                        p += 1
                 stop = True
                 break
             alpha = 1.0
@@ -213,15 +230,22 @@ def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> 
                 if z[q] <= 0.0:
                     wq = w[idx[q]]
                     alpha = min(alpha, wq / (wq - z[q]))
+            kept = 0
             for q in range(p):
                 i = idx[q]
                 w[i] += alpha * (z[q] - w[i])
                 if w[i] <= 1e-14:
                     w[i] = 0.0
                     passive[i] = False
-            if p == 0 or not _any(passive):
+                else:
+                    on[kept] = i
+                    kept += 1
+            p = kept
+            if p == 0:
                 passive[j_any] = True
                 w[j_any] = 1.0
+                on[0] = j_any
+                p = 1
                 break
         if stop:
             break
@@ -231,13 +255,6 @@ def _simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray, max_iter: int) -> 
     for j in range(m):
         w[j] /= total
     return w
-
-
-def _any(flags: np.ndarray) -> bool:
-    for f in flags:
-        if f:
-            return True
-    return False
 
 
 def _w_of_v(v: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray,
@@ -300,13 +317,52 @@ def _v_loss(x: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: n
     return out / t
 
 
+def _leave_one_out(sub: np.ndarray, max_iter: int) -> np.ndarray:
+    """Each row of ``sub`` (units x periods) fitted over the simplex on the other rows, every
+    period centred on the other rows' mean as :func:`evalmodel.core.ascm._centre` centres it
+    (the mean summed over units in order, then divided by their number: the numbers NumPy's
+    ``mean`` over that axis gives). Row ``i`` of the result holds unit ``i``'s weights on
+    the others (zero at ``i``)."""
+    units, n = sub.shape
+    m = units - 1
+    out = np.zeros((units, units))
+    a = np.empty((n, m))
+    b = np.empty(n)
+    mean = np.empty(n)
+    start = np.zeros(m)
+    for i in range(units):
+        mean[:] = 0.0
+        for k in range(units):
+            if k != i:
+                for r in range(n):
+                    mean[r] += sub[k, r]
+        for r in range(n):
+            mean[r] = mean[r] / m
+        q = 0
+        for k in range(units):
+            if k != i:
+                for r in range(n):
+                    a[r, q] = sub[k, r] - mean[r]
+                q += 1
+        for r in range(n):
+            b[r] = sub[i, r] - mean[r]
+        w = _simplex_ls(a, b, start, max_iter)
+        q = 0
+        for k in range(units):
+            if k != i:
+                out[i, k] = w[q]
+                q += 1
+    return out
+
+
 if use_numba():  # the same functions compiled; each calls the others' compiled versions
-    _any = njit()(_any)
     _eliminate = njit()(_eliminate)
     _kkt_solve = njit()(_kkt_solve)
+    _insert = njit()(_insert)
     _simplex_ls = njit()(_simplex_ls)
     _w_of_v = njit()(_w_of_v)
     _v_loss = njit()(_v_loss)
+    _leave_one_out = njit()(_leave_one_out)
 
 
 def _max_iter(m: int) -> int:
@@ -333,6 +389,27 @@ def simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray | None = None) -> np
     b = np.ascontiguousarray(b, dtype=np.float64)
     start = np.zeros(a.shape[1]) if w0 is None else np.asarray(w0, dtype=np.float64)
     return np.asarray(_simplex_ls(a, b, start, _max_iter(a.shape[1])))
+
+
+def leave_one_out_weights(sub: np.ndarray) -> np.ndarray:
+    """Each unit's exact simplex least-squares weights on all the other units, in one call.
+
+    Row ``i`` equals ``simplex_ls(*_centre(sub[others].T, sub[i]))`` bit for bit (the fit of
+    :func:`evalmodel.core.ascm.ascm_fit` with unit ``i`` as the treated unit), without a
+    Python round trip per unit.
+
+    Parameters
+    ----------
+    sub : ndarray, shape (N, n)
+        Units (rows) by the periods fitted; at least 2 units.
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+        Row ``i``: unit ``i``'s weights on the others, zero at ``i``; each row sums to one.
+    """
+    sub = np.ascontiguousarray(sub, dtype=np.float64)
+    return np.asarray(_leave_one_out(sub, _max_iter(sub.shape[0] - 1)))
 
 
 class InnerProblem:

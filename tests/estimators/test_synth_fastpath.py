@@ -1,0 +1,253 @@
+"""Fast paths of the synthetic control's inner problem give the old numbers bit for bit.
+
+The placebo fits of the augmented synthetic control (every donor against the others, in every
+cross-validation fold) run the exact simplex solver tens of thousands of times per report case.
+Two changes make them cheaper without changing a number, and each is checked here against the
+code it replaced:
+
+- the active-set method keeps its passive set as an ascending list of columns besides the
+  flags, so the residual, the mean reduced gradient and the KKT system visit the passive
+  columns in the order the old scan over all columns did (the old kernel, verbatim, is
+  :func:`_reference_simplex_ls` below);
+- :func:`~evalmodel.core.simplex_kernel.leave_one_out_weights` fits every unit against all the
+  others in one compiled call, centring each period on the others' mean as
+  :func:`~evalmodel.core.ascm._centre` does (the old path was a Python loop over units).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evalmodel.core import simplex_kernel as sk
+from evalmodel.core.ascm import _centre, _outcome_weights
+from evalmodel.core.ascm_placebo import _simplex_weights, forecast_scales, placebo_ascm_gaps
+
+
+def _reference_simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray,
+                          max_iter: int) -> np.ndarray:
+    """The active-set kernel as it was before the passive list (commit e4d7057), in Python."""
+    kkt_solve = getattr(sk._kkt_solve, "py_func", sk._kkt_solve)
+    n, m = a.shape
+    scale, bscale = 0.0, 0.0
+    for r in range(n):
+        bscale = max(bscale, abs(b[r]))
+        for j in range(m):
+            scale = max(scale, abs(a[r, j]))
+    tol = sk._TOL * max(scale * (scale + bscale), 1e-300)
+    w = np.zeros(m)
+    passive = np.zeros(m, dtype=np.bool_)
+    total0, support = 0.0, 0
+    for j in range(m):
+        total0 += w0[j]
+        support += w0[j] > 0.0
+    warm = total0 > 0.0 and support <= n + 1
+    enter = -1
+    if warm:
+        for j in range(m):
+            w[j] = w0[j] / total0
+            passive[j] = w[j] > 0.0
+    else:
+        dist = np.zeros(m)
+        for r in range(n):
+            for j in range(m):
+                e = a[r, j] - b[r]
+                dist[j] += e * e
+        enter = 0
+        for j in range(1, m):
+            if dist[j] < dist[enter]:
+                enter = j
+        w[enter] = 1.0
+        passive[enter] = True
+    j_any = 0
+    for j in range(1, m):
+        if w[j] > w[j_any]:
+            j_any = j
+    resid = np.empty(n)
+    g = np.empty(m)
+    for _ in range(max_iter):
+        if not warm:
+            for r in range(n):
+                acc = -b[r]
+                for j in range(m):
+                    if passive[j]:
+                        acc += a[r, j] * w[j]
+                resid[r] = acc
+            g[:] = 0.0
+            for r in range(n):
+                rr = resid[r]
+                for j in range(m):
+                    g[j] += a[r, j] * rr
+            gbar, cnt = 0.0, 0
+            for j in range(m):
+                if passive[j]:
+                    gbar += g[j]
+                    cnt += 1
+            gbar /= cnt
+            enter, low = -1, -tol
+            for j in range(m):
+                if not passive[j] and g[j] - gbar < low:
+                    low, enter = g[j] - gbar, j
+            if enter < 0:
+                break
+            passive[enter] = True
+        warm = False
+        stop = False
+        while True:
+            p = int(passive.sum())
+            idx = np.empty(p, dtype=np.int64)
+            q, at_enter = 0, -1
+            for j in range(m):
+                if passive[j]:
+                    if j == enter:
+                        at_enter = q
+                    idx[q] = j
+                    q += 1
+            z = kkt_solve(a, b, idx)
+            zmin = np.inf
+            for q in range(p):
+                zmin = min(zmin, z[q])
+            if zmin > 0.0:
+                w[:] = 0.0
+                for q in range(p):
+                    w[idx[q]] = z[q]
+                break
+            if at_enter >= 0 and w[enter] == 0.0 and z[at_enter] <= 0.0:
+                passive[enter] = False
+                stop = True
+                break
+            alpha = 1.0
+            for q in range(p):
+                if z[q] <= 0.0:
+                    wq = w[idx[q]]
+                    alpha = min(alpha, wq / (wq - z[q]))
+            for q in range(p):
+                i = idx[q]
+                w[i] += alpha * (z[q] - w[i])
+                if w[i] <= 1e-14:
+                    w[i] = 0.0
+                    passive[i] = False
+            if p == 0 or not passive.any():
+                passive[j_any] = True
+                w[j_any] = 1.0
+                break
+        if stop:
+            break
+    total = 0.0
+    for j in range(m):
+        total += w[j]
+    for j in range(m):
+        w[j] /= total
+    return w
+
+
+def _problems(rng: np.random.Generator, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Small problems of every kind the fits meet: outside the hull, inside it (many exact
+    fits), duplicated columns (a singular KKT system), a tied best vertex."""
+    out = []
+    for k in range(count):
+        n, m = int(rng.integers(2, 9)), int(rng.integers(2, 40))
+        a = rng.normal(size=(n, m))
+        kind = k % 4
+        if kind == 1:
+            b = a @ rng.dirichlet(np.full(m, 0.3))
+        else:
+            b = 3 * rng.normal(size=n)
+        if kind == 2 and m > 3:
+            a[:, 1] = a[:, 0]
+            a[:, 3] = a[:, 2]
+        if kind == 3:
+            b = a[:, 0].copy()
+            a[:, -1] = a[:, 0]
+        out.append((np.ascontiguousarray(a), b))
+    return out
+
+
+def test_passive_list_kernel_equals_the_scanning_kernel_bit_for_bit() -> None:
+    """The kernel, compiled and as Python, against the old kernel on 80 problems, cold and
+    warm-started; the old kernel's support really is reached by different paths (warm)."""
+    rng = np.random.default_rng(2026)
+    twin = getattr(sk._simplex_ls, "py_func", sk._simplex_ls)
+    for a, b in _problems(rng, 80):
+        m = a.shape[1]
+        for w0 in (np.zeros(m), rng.dirichlet(np.ones(m)) * (rng.random(m) < 0.3)):
+            ref = _reference_simplex_ls(a, b, w0, sk._max_iter(m))
+            assert np.array_equal(twin(a, b, w0, sk._max_iter(m)), ref)
+            assert np.array_equal(sk._simplex_ls(a, b, w0, sk._max_iter(m)), ref)
+
+
+def _panel(rng: np.random.Generator, units: int, periods: int) -> np.ndarray:
+    """Two-factor outcomes, with one unit an exact mix of three others (inside the hull), two
+    identical units and one unit far above every other (outside the hull)."""
+    load = rng.uniform(0.5, 1.5, (units, 2))
+    y = 10 + load @ np.cumsum(rng.normal(0, 1, (periods, 2)), axis=0).T
+    y += rng.normal(0, 0.3, (units, periods))
+    if units >= 8:
+        y[0] = 0.5 * y[3] + 0.3 * y[4] + 0.2 * y[5]
+        y[1] = y[2]
+        y[-1] += 5.0
+    return y
+
+
+@pytest.mark.parametrize("units,periods", [(3, 4), (12, 6), (60, 15)])
+def test_leave_one_out_weights_equal_the_loop_over_units_bit_for_bit(units: int,
+                                                                     periods: int) -> None:
+    """Row ``i`` equals the per-unit fit of ascm_fit (centre on the others, then solve), on
+    every column subset a cross-validation uses."""
+    rng = np.random.default_rng(units)
+    y = _panel(rng, units, periods)
+    cols = np.arange(periods)
+    for keep in (cols, np.delete(cols, periods // 2), cols[: periods - 1]):
+        sub = y[:, keep]
+        loop = np.zeros((units, units))
+        for i in range(units):
+            pool = np.arange(units) != i
+            loop[i, pool] = _outcome_weights(*_centre(sub[pool].T, sub[i]))
+        fast = sk.leave_one_out_weights(sub)
+        assert np.array_equal(fast, loop)
+        assert np.array_equal(_simplex_weights(y, keep), loop)
+        assert np.allclose(fast.sum(axis=1), 1.0, atol=1e-12) and (np.diag(fast) == 0).all()
+
+
+def test_leave_one_out_weights_recover_a_planted_mix() -> None:
+    """Planted truth: a unit that is an exact mix of three others (and far from the rest) gets
+    that mix back from the batched fit."""
+    rng = np.random.default_rng(5)
+    y = _panel(rng, 30, 12)
+    w = sk.leave_one_out_weights(y)
+    expect = np.zeros(30)
+    expect[[3, 4, 5]] = [0.5, 0.3, 0.2]
+    assert np.allclose(w[0], expect, atol=1e-6)
+
+
+def _loop_simplex_weights(f: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The old ``_simplex_weights``: a Python loop over units."""
+    j = f.shape[0]
+    w = np.zeros((j, j))
+    sub = f[:, cols]
+    for i in range(j):
+        pool = np.arange(j) != i
+        w[i, pool] = _outcome_weights(*_centre(sub[pool].T, sub[i]))
+    return w
+
+
+@pytest.mark.parametrize("demean", [False, True])
+def test_placebo_gaps_and_forecast_scales_equal_the_loop_path(
+        monkeypatch: pytest.MonkeyPatch, demean: bool) -> None:
+    """The placebo gaps, penalties and forecast scales (cross-validated, both rules) with the
+    batched weights equal those with the old per-unit loop bit for bit."""
+    from evalmodel.core import ascm_placebo
+
+    rng = np.random.default_rng(9)
+    y = _panel(rng, 25, 14)
+    pre = np.arange(10)
+    fast = [placebo_ascm_gaps(y[:-1], pre, demean=demean),
+            placebo_ascm_gaps(y[:-1], pre, demean=demean, rule="1se"),
+            forecast_scales(y, pre, demean=demean)]
+    monkeypatch.setattr(ascm_placebo, "_simplex_weights", _loop_simplex_weights)
+    slow = [placebo_ascm_gaps(y[:-1], pre, demean=demean),
+            placebo_ascm_gaps(y[:-1], pre, demean=demean, rule="1se"),
+            forecast_scales(y, pre, demean=demean)]
+    for (a1, b1), (a2, b2) in zip(fast, slow, strict=True):
+        assert np.array_equal(a1, a2) and np.array_equal(b1, b2)
+
