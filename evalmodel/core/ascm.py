@@ -43,6 +43,7 @@ from evalmodel.vocabulary import LambdaRule
 __all__ = [
     "AscmFit",
     "LambdaRule",
+    "ResidualRefit",
     "WeightFn",
     "ascm_fit",
     "ascm_residuals",
@@ -65,6 +66,12 @@ def _centre(y0: np.ndarray, y1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y0 - m[:, None], y1 - m
 
 
+def _gram_eig(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (clipped at 0) and eigenvectors of ``a a'``."""
+    s, u = np.linalg.eigh(a @ a.T)
+    return np.clip(s, 0.0, None), u
+
+
 class _Ridge:
     """``gamma(lambda)`` for one centred design, from one eigendecomposition.
 
@@ -73,9 +80,10 @@ class _Ridge:
     of penalties.
     """
 
-    def __init__(self, a: np.ndarray, r: np.ndarray) -> None:
-        s, u = np.linalg.eigh(a @ a.T)
-        self.a, self.s, self.ur = a, np.clip(s, 0.0, None), u.T @ r
+    def __init__(self, a: np.ndarray, r: np.ndarray,
+                 eig: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        s, u = _gram_eig(a) if eig is None else eig
+        self.a, self.s, self.ur = a, s, u.T @ r
         self.u = u
 
     def gamma(self, lam: float) -> np.ndarray:
@@ -286,3 +294,50 @@ def ascm_residuals(y0: np.ndarray, y1: np.ndarray, *, lam: float | None,
     if lam is not None:
         w = w + _Ridge(a, b - a @ w).gamma(float(lam))
     return np.asarray(f1 - f0 @ w)
+
+
+class ResidualRefit:
+    """:func:`ascm_residuals` of one donor matrix for many column sets and treated outcomes.
+
+    Conformal inference re-fits on the same columns for every null effect it tests, and only
+    the treated outcome changes between those fits; the donors' side of a fit (their
+    de-meaned and period-centred outcomes, the eigendecomposition of the ridge) is computed
+    once per column set here, and each call gives the numbers of :func:`ascm_residuals`
+    exactly (the same operations on the same arrays).
+
+    Parameters
+    ----------
+    y0 : ndarray, shape (J, T)
+        The donors' outcomes over all periods.
+    lam : float or None
+        Ridge penalty; None for the plain synthetic control.
+    demean : bool
+        Subtract each unit's mean over the columns of a fit first.
+    """
+
+    def __init__(self, y0: np.ndarray, *, lam: float | None, demean: bool = False) -> None:
+        self.y0, self.lam, self.demean = y0, lam, demean
+        self._donors: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray,
+                                        tuple[np.ndarray, np.ndarray] | None]] = {}
+
+    def _side(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                tuple[np.ndarray, np.ndarray] | None]:
+        key = np.asarray(cols, dtype=np.int64).tobytes()
+        if key not in self._donors:
+            f0 = self.y0[:, cols].T
+            if self.demean:
+                f0 = f0 - f0.mean(axis=0)
+            m = f0.mean(axis=1)
+            a = f0 - m[:, None]
+            self._donors[key] = (f0, m, a, None if self.lam is None else _gram_eig(a))
+        return self._donors[key]
+
+    def __call__(self, cols: np.ndarray, y1: np.ndarray) -> np.ndarray:
+        """Residuals of the treated outcome ``y1`` (over ``cols``) after the fit on ``cols``."""
+        f0, m, a, eig = self._side(cols)
+        f1 = y1 - y1.mean() if self.demean else y1
+        b = f1 - m
+        w = _outcome_weights(a, b)
+        if self.lam is not None:
+            w = w + _Ridge(a, b - a @ w, eig).gamma(float(self.lam))
+        return np.asarray(f1 - f0 @ w)

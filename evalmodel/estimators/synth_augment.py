@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.core.ascm import AscmFit, ascm_fit, ascm_residuals
+from evalmodel.core.ascm import AscmFit, ResidualRefit, ascm_fit
 from evalmodel.core.synth_solver import SynthProblem
 from evalmodel.errors import EstimationError
 from evalmodel.inference.conformal import ConformalResult, conformal_inference
@@ -172,11 +172,9 @@ def conformal_synth(y: np.ndarray, n0: int, pre_cols: np.ndarray, post_cols: np.
     """
     lam = None if augmentation is None else augmentation.penalty
     demean = augmentation is not None and augmentation.kind == "ridge_fe"
-    y0 = y[:n0]
-
-    def refit(cols: np.ndarray, y1: np.ndarray) -> np.ndarray:
-        return ascm_residuals(y0[:, cols], y1, lam=lam, demean=demean)
-
+    # ascm_residuals(y[:n0][:, cols], y1, lam=lam, demean=demean), the donors' side of each
+    # column set computed once for all the nulls tested on it
+    refit = ResidualRefit(y[:n0], lam=lam, demean=demean)
     res = conformal_inference(refit, y[n0], pre_cols=pre_cols, post_cols=post_cols,
                               estimates=estimates, terms=terms, conf_level=conf_level)
     what = "synthetic control" if lam is None else "ridge-augmented synthetic control"

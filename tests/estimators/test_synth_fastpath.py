@@ -1,9 +1,9 @@
 """Fast paths of the synthetic control's inner problem give the old numbers bit for bit.
 
 The placebo fits of the augmented synthetic control (every donor against the others, in every
-cross-validation fold) run the exact simplex solver tens of thousands of times per report case.
-Two changes make them cheaper without changing a number, and each is checked here against the
-code it replaced:
+cross-validation fold) run the exact simplex solver tens of thousands of times per report case,
+and its conformal test re-fits thousands of times. These changes make them cheaper without
+changing a number, and each is checked here against the code it replaced:
 
 - the active-set method keeps its passive set as an ascending list of columns besides the
   flags, so the residual, the mean reduced gradient and the KKT system visit the passive
@@ -11,7 +11,9 @@ code it replaced:
   :func:`_reference_simplex_ls` below);
 - :func:`~evalmodel.core.simplex_kernel.leave_one_out_weights` fits every unit against all the
   others in one compiled call, centring each period on the others' mean as
-  :func:`~evalmodel.core.ascm._centre` does (the old path was a Python loop over units).
+  :func:`~evalmodel.core.ascm._centre` does (the old path was a Python loop over units);
+- the conformal refit (:class:`~evalmodel.core.ascm.ResidualRefit`) computes the donors' side
+  of a fit once per column set instead of once per null tested.
 """
 
 from __future__ import annotations
@@ -251,3 +253,25 @@ def test_placebo_gaps_and_forecast_scales_equal_the_loop_path(
     for (a1, b1), (a2, b2) in zip(fast, slow, strict=True):
         assert np.array_equal(a1, a2) and np.array_equal(b1, b2)
 
+
+@pytest.mark.parametrize("lam", [None, 0.7])
+@pytest.mark.parametrize("demean", [False, True])
+def test_residual_refit_equals_ascm_residuals_bit_for_bit(lam: float | None,
+                                                         demean: bool) -> None:
+    """The conformal refit with the donors' side kept per column set gives the residuals of
+    ascm_residuals exactly, whatever order the column sets and nulls come in."""
+    from evalmodel.core.ascm import ResidualRefit, ascm_residuals
+
+    rng = np.random.default_rng(17)
+    y = _panel(rng, 40, 16)
+    y0, y1 = y[:-1], y[-1]
+    refit = ResidualRefit(y0, lam=lam, demean=demean)
+    pre = np.arange(12)
+    col_sets = [np.append(pre, t) for t in range(12, 16)] + [np.arange(16)]
+    for _ in range(3):
+        for cols in col_sets:
+            for null in (0.0, -1.5, 4.0):
+                y1c = y1[cols].copy()
+                y1c[-1] -= null
+                expect = ascm_residuals(y0[:, cols], y1c, lam=lam, demean=demean)
+                assert np.array_equal(refit(cols, y1c), expect)
