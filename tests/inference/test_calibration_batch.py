@@ -1,0 +1,121 @@
+"""The placebo study's batch of did2x2 and twfe equals one fit per placebo unit.
+
+``calibrate.did2x2`` and ``calibrate.twfe`` compute every placebo unit's permutation test at
+once (``Adapter.placebo_batch``) on a balanced panel without missing outcomes (issue 16). The
+reference is the adapter itself called on each fake panel, and the placebo study with the batch
+switched off: intervals and p-values must agree to 1e-12 (they are the same arithmetic), the
+estimates too (the batch gives the permutation statistic, the estimators their regression).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalmodel as em
+from evalmodel import calibrate
+from evalmodel.calibrate import Adapter
+
+ADOPTION = 2006
+TOL = 1e-12
+
+
+def _panel(*, gaps: int = 0, missing: int = 0, seed: int = 3) -> em.Panel:
+    """30 units whose ids do not follow their order in the frame (rows shuffled), a unit and
+    period effect, a trend for some units and noise; no cohort."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{u:04d}" for u in rng.choice(9000, size=30, replace=False)]
+    years = list(range(2000, 2010))
+    df = pd.DataFrame([(u, t) for u in ids for t in years], columns=["kommun", "year"])
+    level = dict(zip(ids, rng.normal(0, 3, len(ids)), strict=True))
+    trend = dict(zip(ids, rng.normal(0, 0.3, len(ids)), strict=True))
+    df["y"] = (df["kommun"].map(level) + (df["year"] - 2000) * df["kommun"].map(trend)
+               + 0.2 * (df["year"] - 2000) + rng.normal(0, 1, len(df)))
+    if gaps:
+        df = df.drop(index=rng.choice(len(df), size=gaps, replace=False))
+    if missing:
+        df.loc[df.index[rng.choice(len(df), size=missing, replace=False)], "y"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)
+        return em.Panel(df.sample(frac=1, random_state=seed), unit="kommun", time="year")
+
+
+ADAPTERS = {
+    "did2x2": lambda: calibrate.did2x2(pre=[2004, 2005], post=[2006, 2007, 2008]),
+    "twfe": lambda: calibrate.twfe(),
+}
+
+
+def _per_unit(adapter: Adapter, panel: em.Panel, units: list[str]) -> np.ndarray:
+    rows = []
+    for u in units:
+        r = adapter(panel.with_cohorts({u: ADOPTION}), "y", u, ADOPTION)
+        o = r.overall if hasattr(r, "overall") else None
+        rows.append([float(o["estimate"]), float(o["ci_lower"]), float(o["ci_upper"]),
+                     float(o["p_value"])] if o is not None else list(r))
+    return np.array(rows)
+
+
+def _assert_close(fast: np.ndarray, slow: np.ndarray) -> None:
+    assert fast.shape == slow.shape
+    assert np.isfinite(slow).all()
+    np.testing.assert_allclose(fast, slow, rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("kind", sorted(ADAPTERS))
+def test_batch_equals_one_fit_per_unit(kind: str) -> None:
+    panel = _panel()
+    adapter = ADAPTERS[kind]()
+    units = panel.units[::5]
+    fast = adapter.placebo_batch(panel, "y", units, ADOPTION)
+    assert fast is not None  # the batch applies here: the comparison is not loop against loop
+    _assert_close(np.array(fast), _per_unit(adapter, panel, units))
+
+
+@pytest.mark.parametrize("kind", sorted(ADAPTERS))
+def test_placebo_study_with_and_without_the_batch(kind: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    panel = _panel(seed=5)
+    adapter = ADAPTERS[kind]()
+    pool = panel.units
+    fast = em.placebo_study(panel, "y", adapter, pool=pool, adoption=ADOPTION, n_units=12,
+                            seed=2)
+    monkeypatch.setattr(Adapter, "placebo_batch", lambda *a, **k: None)
+    slow = em.placebo_study(panel, "y", adapter, pool=pool, adoption=ADOPTION, n_units=12,
+                            seed=2)
+    cols = ["estimate", "ci_lower", "ci_upper", "p_value"]
+    _assert_close(fast.placebos[cols].to_numpy(float), slow.placebos[cols].to_numpy(float))
+    for c in ("unit", "rejected", "covered"):
+        assert fast.placebos[c].tolist() == slow.placebos[c].tolist()
+    assert fast.warnings == slow.warnings and fast.notes == slow.notes
+    pd.testing.assert_frame_equal(fast.table, slow.table, rtol=TOL)
+
+
+@pytest.mark.parametrize("kind", sorted(ADAPTERS))
+@pytest.mark.parametrize("gaps,missing", [(4, 0), (0, 3)])
+def test_no_batch_on_unbalanced_or_missing_data(kind: str, gaps: int, missing: int) -> None:
+    """Absent cells or missing outcomes change the estimators' samples: no batch, so the
+    study fits each unit (tests/inference/test_calibration.py covers that loop)."""
+    panel = _panel(gaps=gaps, missing=missing)
+    assert not panel.is_balanced or np.isnan(panel.column("y")).any()
+    assert ADAPTERS[kind]().placebo_batch(panel, "y", panel.units[:3], ADOPTION) is None
+
+
+def test_no_batch_for_other_options_or_a_planted_effect() -> None:
+    panel = _panel()
+    units = panel.units[:3]
+    assert calibrate.twfe(cluster=None).placebo_batch(panel, "y", units, ADOPTION) is None
+    assert calibrate.did2x2(pre=2005, post=2006, n_draws=50).placebo_batch(
+        panel, "y", units, ADOPTION) is None
+    adapter = calibrate.twfe()
+    s = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION,
+                         effect=2.0, n_units=5, seed=1)  # the loop: the batch plants nothing
+    wide = panel.wide("y")
+    ref = np.vstack([_per_unit(adapter, panel.with_values("y", {
+        (u, t): v + 2.0 for t, v in wide.loc[u].items() if t >= ADOPTION}), [u])
+        for u in s.placebos["unit"]])
+    _assert_close(s.placebos[["estimate", "ci_lower", "ci_upper", "p_value"]].to_numpy(float),
+                  ref)
