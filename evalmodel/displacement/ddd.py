@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.displacement._shared import resolve_inference
@@ -135,7 +134,9 @@ def triple_difference(
     if few:
         notes += warn_few_clusters(fn, n_tc)
     X = np.column_stack([np.ones_like(T), T, P, G, T * P, T * G, P * G, T * P * G])
-    model = sm.OLS(df[outcome].to_numpy(), X)
+    from statsmodels.regression.linear_model import OLS  # statsmodels loads on first use
+
+    model = OLS(df[outcome].to_numpy(), X)
     if cluster is None:
         fit = model.fit(cov_type="HC1")
         dof = None

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from evalmodel.core.twfe_ols import TwfeFit, twfe_ols
 from evalmodel.errors import EstimationError, EvalModelWarning
@@ -255,7 +254,9 @@ def did2x2(
                                       "periods; check pre/post and the outcome.")
     X = np.column_stack([np.ones(len(df)), treat, after, treat * after])
     w = df[panel.weight].to_numpy() if panel.weight else None
-    model = sm.WLS(df[outcome].to_numpy(), X, weights=w) if w is not None else sm.OLS(
+    from statsmodels.regression.linear_model import OLS, WLS  # statsmodels loads on first use
+
+    model = WLS(df[outcome].to_numpy(), X, weights=w) if w is not None else OLS(
         df[outcome].to_numpy(), X)
     n_treated_clusters: int | None = None
     fit: object
