@@ -139,6 +139,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from evalmodel.core.parallel import forked_workers
     from evalmodel.report.runner import command_line, run_report
 
     _check_run_options(args)
@@ -153,9 +154,12 @@ def _run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(name)
         bar.update(1)
 
-    index = run_report(panels, Path(args.out), case_names=names,
-                       analyses=Path(args.analyses) if args.analyses else None,
-                       command=command_line(), progress=step, n_jobs=args.jobs)
+    # the workers are forked from this process, the package already imported (on Linux,
+    # unless the caller chose a joblib backend); the report is the same on any backend
+    with forked_workers():
+        index = run_report(panels, Path(args.out), case_names=names,
+                           analyses=Path(args.analyses) if args.analyses else None,
+                           command=command_line(), progress=step, n_jobs=args.jobs)
     bar.close()
     print(f"report: {index}")
     return 0

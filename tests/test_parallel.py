@@ -8,6 +8,9 @@ equal, not close.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -17,9 +20,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from joblib import parallel_config
+from joblib.parallel import get_active_backend
 
 import evalmodel as em
-from evalmodel.core.parallel import run_tasks, task_rng
+from evalmodel.core.parallel import (
+    backend_chosen,
+    fork_refused,
+    forked_workers,
+    run_tasks,
+    task_rng,
+)
 from evalmodel.core.synth_solver import SynthProblem
 from evalmodel.errors import EstimationError, EvalModelError
 from evalmodel.inference.placebo import placebo_in_space
@@ -110,6 +120,101 @@ def test_placebo_in_space_identical_on_every_backend(run: str) -> None:
 
 def _draws(seed: int, index: int) -> np.ndarray:
     return task_rng(seed, index).normal(size=3)
+
+
+#: Run in a fresh interpreter, as the command is: ``forked_workers`` forks (numba not loaded),
+#: the workers see state set in the parent after import (a loky worker would not), and the
+#: placebos in space on them are equal to the one-process run. With ``BEFORE`` set to a numba
+#: parallel loop, it must keep loky instead: a fork would kill the workers and hang the loop.
+FORK_SCRIPT = """
+import os, sys
+import numpy as np
+from joblib.parallel import get_active_backend
+from evalmodel.core import parallel
+BEFORE
+parallel.PLANTED = "set in the parent"
+
+def view(i):
+    return i, getattr(parallel, "PLANTED", "fresh"), os.getpid()
+
+refused = parallel.fork_refused()
+with parallel.forked_workers():
+    print(type(get_active_backend()[0]).__name__, refused)
+    got = parallel.run_tasks(view, [(i,) for i in range(4)], n_jobs=2)
+print([g[1] for g in got], os.getpid() in {g[2] for g in got})
+
+from evalmodel.core.synth_solver import SynthProblem
+from evalmodel.inference.placebo import placebo_in_space
+rng = np.random.default_rng(3)  # the planted problem of _synth_problem
+y = rng.uniform(0.5, 1.5, 8)[:, None] * np.linspace(1, 3, 12) + rng.normal(0, 0.05, (8, 12))
+y[-1, 8:] -= 2.0
+problem = SynthProblem(x=np.vstack([y[:, :8].mean(axis=1), y[:, 7], y[:, 3]]), y=y,
+                       fit_cols=np.arange(8))
+fit = problem.fit(7, np.arange(7))
+def gaps(n_jobs):
+    return placebo_in_space(problem, 7, fit, periods=np.arange(2000, 2012), start=2008,
+                            units=[f"u{i}" for i in range(8)], n_jobs=n_jobs).gaps
+one = gaps(1)
+with parallel.forked_workers():
+    two = gaps(2)
+    backend = type(get_active_backend()[0]).__name__
+print(backend, one.equals(two), round(float(one.loc["u7", 2008:].mean()), 1))
+"""
+
+NUMBA_LOOP = """
+import numba
+@numba.njit(parallel=True)
+def total(x):
+    s = 0.0
+    for i in numba.prange(x.size):
+        s += x[i]
+    return s
+assert total(np.ones(100)) == 100.0
+"""
+
+
+def _fork_script(before: str) -> list[str]:
+    # the synthetic control's NumPy kernels, so that fitting in this process loads no numba
+    env = {**os.environ, "EVALMODEL_NUMBA": "0"}
+    done = subprocess.run([sys.executable, "-c", FORK_SCRIPT.replace("BEFORE", before)],
+                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_forked_workers_start_from_this_process() -> None:
+    backend, planted, placebos = _fork_script("")
+    assert backend == "MultiprocessingBackend None"
+    assert planted == "['set in the parent', 'set in the parent', 'set in the parent', " \
+                      "'set in the parent'] False"
+    # equal to the one-process run, and the planted effect recovered
+    assert placebos == "MultiprocessingBackend True -2.0"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_forked_workers_keep_loky_once_numba_ran() -> None:
+    backend, planted, placebos = _fork_script(NUMBA_LOOP)
+    assert backend == "LokyBackend numba is loaded (its OpenMP threads do not survive a fork)"
+    assert planted == "['fresh', 'fresh', 'fresh', 'fresh'] False"
+    assert placebos == "LokyBackend True -2.0"
+
+
+@pytest.mark.parametrize("config, inside", [
+    ({"backend": "loky"}, "LokyBackend"),
+    ({"backend": "threading"}, "ThreadingBackend"),
+    ({"prefer": "threads"}, "ThreadingBackend"),
+    ({"require": "sharedmem"}, "ThreadingBackend"),
+])
+def test_forked_workers_keep_a_chosen_backend(config: dict[str, object], inside: str) -> None:
+    assert backend_chosen() is False
+    with parallel_config(**config):  # type: ignore[arg-type]
+        assert backend_chosen() is True
+        assert fork_refused() == "a joblib backend was chosen"
+        with forked_workers():
+            assert type(get_active_backend()[0]).__name__ == inside
+    with parallel_config(n_jobs=3):  # a number of workers alone chooses no backend
+        assert backend_chosen() is False
 
 
 def test_task_seeds_do_not_depend_on_the_workers() -> None:

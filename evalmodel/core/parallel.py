@@ -10,20 +10,29 @@ A task's result must depend on its arguments only, never on the worker that runs
 order of the tasks. Random draws are therefore made before the loop, or inside a task from a
 generator seeded for that task by :func:`task_rng` (the study's seed and the task's index), so
 the numbers are identical whatever the number of workers or the backend.
+
+The command (``evalmodel run``) wraps its loop in :func:`forked_workers`, so that on Linux its
+workers are forked from it, with the package already imported, instead of loky's fresh
+processes, unless a backend was chosen or forking is not safe (:func:`fork_refused`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
+from joblib.parallel import BACKENDS, get_active_backend
 
 from evalmodel.errors import EvalModelError
 
-__all__ = ["check_n_jobs", "run_tasks", "task_rng"]
+__all__ = ["backend_chosen", "check_n_jobs", "fork_refused", "forked_workers", "run_tasks",
+           "task_rng"]
 
 T = TypeVar("T")
 
@@ -70,3 +79,52 @@ def run_tasks(fn: Callable[..., T], args: Iterable[Sequence[Any]], *, n_jobs: in
         warnings.simplefilter("ignore", UserWarning)  # joblib's notes on worker start-up
         out = Parallel(n_jobs=n_jobs)(delayed(fn)(*a) for a in args)
     return list(out)
+
+
+def backend_chosen() -> bool:
+    """Whether the caller chose joblib's backend (``joblib.parallel_config(backend=...)``, or
+    ``prefer``/``require`` asking for threads) rather than leaving joblib's default, loky.
+
+    joblib builds its default backend afresh at every look-up but returns the chosen one
+    itself, so two look-ups give the same object only when one was chosen. Should joblib
+    ever keep its default, this reads it as chosen, and :func:`forked_workers` keeps loky.
+    """
+    first, again = get_active_backend()[0], get_active_backend()[0]
+    return first is again or not isinstance(first, BACKENDS["loky"])
+
+
+def fork_refused() -> str | None:
+    """Why :func:`forked_workers` keeps joblib's backend in this process, or ``None`` when it
+    forks.
+
+    It keeps it when a backend was chosen (:func:`backend_chosen`); off Linux, where fork is
+    not the platform's start method and system libraries (macOS's) are not safe after it; and
+    once numba is loaded, since its OpenMP threading layer kills a child forked after a
+    parallel loop ran ("fork() called from a process already using GNU OpenMP") and the
+    loop would wait for it forever. The command loads numba only in its workers.
+    """
+    if backend_chosen():
+        return "a joblib backend was chosen"
+    if not sys.platform.startswith("linux"):
+        return f"fork is not safe on {sys.platform}"
+    if "numba" in sys.modules:
+        return "numba is loaded (its OpenMP threads do not survive a fork)"
+    return None
+
+
+@contextmanager
+def forked_workers() -> Iterator[None]:
+    """Within the block, joblib loops run on worker processes forked from this one, unless
+    :func:`fork_refused` gives a reason not to (then joblib's backend is kept).
+
+    A forked worker starts with the modules this process has imported, where a loky worker
+    is a fresh interpreter that imports the package again (about a second of CPU each). The
+    tasks and their results are pickled as with loky (joblib's ``"multiprocessing"``
+    backend, on a ``fork`` context), so the numbers are the same.
+    """
+    if fork_refused() is not None:
+        yield
+        return
+    with parallel_config(backend="multiprocessing",
+                         context=multiprocessing.get_context("fork")):
+        yield
