@@ -85,14 +85,24 @@ class AggregateStatistic:
         ant = self.res.anticipation
         out = np.zeros((cohort.shape[0], len(self.cell_g)))
         periods = np.asarray(self.res.periods)
+        # the masks and their sizes are shared by the cells of a cohort (and, with never-
+        # treated controls, by every cell): made once, the arithmetic is that of each cell
+        never_treated = cohort == 0
+        n_never = never_treated.sum(1)
+        by_cohort: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for j in np.flatnonzero(~self.zero):
             dy = y[:, self.t_idx[j]] - y[:, self.b_idx[j]]
-            treated = cohort == self.cell_g[j]
-            control = cohort == 0
+            g = int(self.cell_g[j])
+            if g not in by_cohort:
+                mask = cohort == g
+                by_cohort[g] = (mask, mask.sum(1))
+            treated, n_treated = by_cohort[g]
+            control, n_control = never_treated, n_never
             if not never:
                 horizon = max(periods[self.t_idx[j]], periods[self.b_idx[j]]) + ant
-                control |= (cohort > horizon) & ~treated
-            out[:, j] = treated @ dy / treated.sum(1) - control @ dy / control.sum(1)
+                control = never_treated | ((cohort > horizon) & ~treated)
+                n_control = control.sum(1)
+            out[:, j] = treated @ dy / n_treated - control @ dy / n_control
         return out
 
     # -- the statistic --------------------------------------------------------------------
