@@ -1,4 +1,4 @@
-"""The report's figure writer lays a figure out once and saves the pixels savefig would."""
+"""The report's figure writer: one layout pass, one draw, the pixels savefig would write."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
+from matplotlib.layout_engine import TightLayoutEngine
+from PIL import Image
 
-from evalmodel.report.tables import FIGURE_DPI, save_figure
+from evalmodel.report.tables import FIGURE_DPI, TIGHT_PAD, save_figure
 
 
-def _figure(layout: str | None) -> plt.Figure:
+def _figure(layout: object) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(7, 3), layout=layout)
     x = np.arange(2000, 2016)
     axes[0].plot(x, np.sin(x), label="a rather long legend entry")
@@ -25,13 +28,71 @@ def _figure(layout: str | None) -> plt.Figure:
     return fig
 
 
-def test_same_bytes_as_savefig_with_its_layout(tmp_path: Path) -> None:
-    for layout in ("constrained", "compressed", "tight", None):
-        plain = tmp_path / f"plain_{layout}.png"
-        _figure(layout).savefig(plain, dpi=FIGURE_DPI, metadata={"Software": None})
-        ours = save_figure(_figure(layout), tmp_path / f"ours_{layout}.png")
-        assert ours.read_bytes() == plain.read_bytes(), layout
-    # the layout ran: a constrained figure differs from the same figure without one
-    assert (tmp_path / "ours_constrained.png").read_bytes() != (
-        tmp_path / "ours_None.png").read_bytes()
-    plt.close("all")
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGBA"))
+
+
+def _savefig(fig: plt.Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=FIGURE_DPI, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def test_same_pixels_as_savefig(tmp_path: Path) -> None:
+    # a constrained layout becomes one tight pass with TIGHT_PAD; the others are kept
+    cases = {"constrained": TightLayoutEngine(pad=TIGHT_PAD), "tight": "tight", None: None}
+    for ours_layout, theirs_layout in cases.items():
+        ours = save_figure(_figure(ours_layout), tmp_path / f"ours_{ours_layout}.png")
+        theirs = _savefig(_figure(theirs_layout), tmp_path / f"theirs_{ours_layout}.png")
+        assert np.array_equal(_pixels(ours), _pixels(theirs)), ours_layout
+        with Image.open(ours) as im:
+            assert im.mode == "RGB"  # opaque: no alpha channel written
+            assert im.info["dpi"] == pytest.approx((FIGURE_DPI, FIGURE_DPI), abs=0.01)
+    # the layout ran: the laid-out figure differs from the same figure without one
+    assert not np.array_equal(_pixels(tmp_path / "ours_constrained.png"),
+                              _pixels(tmp_path / "ours_None.png"))
+
+
+def test_colorbar_figure_keeps_its_constrained_layout(tmp_path: Path) -> None:
+    def fig_with_colorbar() -> plt.Figure:
+        fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+        im = ax.imshow(np.arange(12.0).reshape(3, 4))
+        fig.colorbar(im, ax=ax, label="a colorbar label")
+        ax.set_title("heat map")
+        return fig
+
+    ours = save_figure(fig_with_colorbar(), tmp_path / "ours.png")
+    theirs = _savefig(fig_with_colorbar(), tmp_path / "theirs.png")
+    assert np.array_equal(_pixels(ours), _pixels(theirs))
+
+
+def test_transparent_figure_keeps_its_alpha(tmp_path: Path) -> None:
+    def transparent() -> plt.Figure:
+        fig = _figure(None)
+        fig.patch.set_alpha(0.0)
+        return fig
+
+    ours = save_figure(transparent(), tmp_path / "ours.png")
+    with Image.open(ours) as im:
+        assert im.mode == "RGBA"
+    theirs = _savefig(transparent(), tmp_path / "theirs.png")
+    assert np.array_equal(_pixels(ours), _pixels(theirs))
+
+
+def test_one_draw_and_stable_bytes(tmp_path: Path) -> None:
+    draws = []
+    saved = []
+    for i in range(2):
+        fig = _figure("constrained")
+        draw = fig.draw
+
+        def counting_draw(renderer: object, draw: object = draw) -> None:
+            draws.append(1)
+            draw(renderer)  # type: ignore[operator]
+
+        fig.draw = counting_draw  # type: ignore[method-assign]
+        saved.append(save_figure(fig, tmp_path / f"run{i}.png"))
+    assert len(draws) == 2  # once per figure: no draw only to lay it out
+    assert saved[0].read_bytes() == saved[1].read_bytes()
+    assert not plt.get_fignums()  # the figures are closed
