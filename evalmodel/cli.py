@@ -173,6 +173,15 @@ def _cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compile(args: argparse.Namespace) -> int:
+    from evalmodel.report.warmup import warm_kernels
+
+    ran = warm_kernels()
+    print("compiled kernels, cached: " + ", ".join(ran) if ran else
+          "numba is not in use (not installed, or EVALMODEL_NUMBA=0): nothing to compile")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evalmodel`` command."""
     parser = argparse.ArgumentParser(prog="evalmodel", description=__doc__)
@@ -203,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     cases = sub.add_parser("cases", help="list the registered cases")
     cases.set_defaults(func=_cases)
+    comp = sub.add_parser("compile", help="compile the numba kernels into their on-disk cache "
+                                          "(make does it after installing; otherwise the "
+                                          "first run pays it)")
+    comp.set_defaults(func=_compile)
     add_data_commands(sub)
     return parser
 
