@@ -150,8 +150,9 @@ def _run(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(names), desc="cases", unit="case", disable=args.quiet or None,
                file=sys.stderr)
 
-    def step(name: str) -> None:
-        bar.set_postfix_str(name)
+    def step(name: str) -> None:  # once per finished case (its name when known)
+        if name:
+            bar.set_postfix_str(name)
         bar.update(1)
 
     # the workers are forked from this process, the package already imported (on Linux,

@@ -278,3 +278,39 @@ def test_report_cases_identical_over_two_workers(tmp_path: Path,
     html = (outs[1] / "index.html").read_text(encoding="utf-8")
     where = [html.find(f'<a href="#{n}">') for n in names]
     assert min(where) >= 0 and where == sorted(where)
+
+
+def _wait_for(path: str, index: int) -> str:
+    """Task 0 waits (up to 60 s) for ``path``, which the progress callback writes once
+    another task has finished; the others return at once."""
+    import time
+
+    if index:
+        return "fast"
+    for _ in range(600):
+        if os.path.exists(path):
+            return "saw the progress"
+        time.sleep(0.1)
+    return "timed out"
+
+
+@pytest.mark.parametrize("config", [{}, {"backend": "loky"}, "forked"])
+def test_progress_is_reported_as_tasks_finish(tmp_path: Path,
+                                              config: dict[str, object] | str) -> None:
+    """The callback hears of the fast task while the slow one still runs (the slow task waits
+    for a file the callback writes), on loky and on forked workers, and counts every task."""
+    flag = str(tmp_path / "one-done")
+    counts: list[int] = []
+
+    def done(n: int) -> None:
+        counts.append(n)
+        Path(flag).write_text(str(n))
+
+    ctx = forked_workers() if config == "forked" else parallel_config(**config)  # type: ignore[arg-type]
+    with ctx:
+        out = run_tasks(_wait_for, [(flag, 0), (flag, 1)], n_jobs=2, done=done)
+    assert out == ["saw the progress", "fast"]
+    assert counts == [1, 2]
+    seen: list[int] = []
+    assert run_tasks(_wait_for, [(flag, 1), (flag, 2)], n_jobs=1, done=seen.append) == [
+        "fast", "fast"] and seen == [1, 2]

@@ -65,20 +65,45 @@ def task_rng(seed: int | None, index: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(index)])
 
 
-def run_tasks(fn: Callable[..., T], args: Iterable[Sequence[Any]], *, n_jobs: int = 1
-              ) -> list[T]:
+class _Counted(Parallel):
+    """joblib's :class:`~joblib.Parallel`, calling ``done(n)`` each time the number of finished
+    tasks grows to ``n`` (from joblib's progress hook, which every backend calls as a batch
+    completes; the results still come back together, in order)."""
+
+    def __init__(self, done: Callable[[int], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._done = done
+        self._told = 0
+
+    def print_progress(self) -> None:
+        super().print_progress()
+        if self.n_completed_tasks > self._told:
+            self._told = self.n_completed_tasks
+            self._done(self._told)
+
+
+def run_tasks(fn: Callable[..., T], args: Iterable[Sequence[Any]], *, n_jobs: int = 1,
+              done: Callable[[int], None] | None = None) -> list[T]:
     """``[fn(*a) for a in args]``, in order, over ``n_jobs`` joblib workers.
 
     ``n_jobs=1`` runs in this process, without joblib; otherwise the tasks go to joblib's
     current backend (loky processes unless ``joblib.parallel_config`` says otherwise). The
-    result list is in the order of ``args`` whatever the backend.
+    result list is in the order of ``args`` whatever the backend. ``done``, if given, is
+    called with the number of tasks finished so far as that number grows (for a progress
+    bar; with workers, in the order the tasks finish).
     """
     if n_jobs == 1:
-        return [fn(*a) for a in args]
+        out: list[T] = []
+        for a in args:
+            out.append(fn(*a))
+            if done is not None:
+                done(len(out))
+        return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # joblib's notes on worker start-up
-        out = Parallel(n_jobs=n_jobs)(delayed(fn)(*a) for a in args)
-    return list(out)
+        parallel = Parallel(n_jobs=n_jobs) if done is None else _Counted(done, n_jobs=n_jobs)
+        result = parallel(delayed(fn)(*a) for a in args)
+    return list(result)
 
 
 def backend_chosen() -> bool:

@@ -96,7 +96,8 @@ def run_report(
     command : str
         The command line, recorded in the manifest.
     progress : callable, optional
-        Called with each case name as its output is collected.
+        Called once as each case finishes, with its name when the cases run one after the
+        other (``n_jobs=1``) and with ``""`` from workers (which finish in any order).
     n_jobs : int
         Cases run at once, each in its own worker (1, the default: one after the other in
         this process; -1: every core), on joblib's current backend
@@ -125,12 +126,18 @@ def run_report(
             runnable.append(name)
         else:
             skipped[name] = _not_run_reason(level)
-    tasks = [(name, panels[registry.get(name).level], analyses, out, stamp)
-             for name in _costliest_first(runnable)]
-    done = dict(run_tasks(_run_case, tasks, n_jobs=n_jobs))
+    order = _costliest_first(runnable)
+    tasks = [(name, panels[registry.get(name).level], analyses, out, stamp) for name in order]
+    told = [0]
+
+    def finished(n: int) -> None:  # called as cases finish (in workers: in any order)
+        if progress is not None:
+            for k in range(told[0], n):
+                progress(order[k] if n_jobs == 1 else "")
+        told[0] = n
+
+    done = dict(run_tasks(_run_case, tasks, n_jobs=n_jobs, done=finished))
     for name in runnable:  # registry order, whatever order they ran in
-        if progress:
-            progress(name)
         result = done[name]
         if isinstance(result, str):
             failed[name] = result
