@@ -105,6 +105,12 @@ class AggregateStatistic:
             out[:, j] = treated @ dy / n_treated - control @ dy / n_control
         return out
 
+    def fast_rows(self, y: np.ndarray, cohort: np.ndarray) -> np.ndarray:
+        """(assignments x rows) aggregated estimates of the vectorised path, from the outcome
+        (units x periods) and each assignment's cohorts (assignments x units, 0 = never
+        treated); also used by the placebo study's batch of single treated units."""
+        return self._cells(y, cohort) @ self.linear.T
+
     # -- the statistic --------------------------------------------------------------------
     def _cohorts(self, units: list[str], assignments: np.ndarray) -> np.ndarray:
         """Each assignment's cohorts over ``units`` (0 = never treated).
@@ -139,7 +145,7 @@ class AggregateStatistic:
             return self._cache[key]
         cohort = self._cohorts([str(u) for u in panel.units], assignments)
         if self.fast:
-            out = self._cells(y, cohort) @ self.linear.T
+            out = self.fast_rows(y, cohort)
         else:
             out = np.array([self._rerun(panel, row) for row in cohort])
         self._cache[key] = out

@@ -424,8 +424,10 @@ def _batched(estimator: Any, base: Panel, outcome: str, units: list[str], adopti
     on a balanced panel without missing values).
 
     The first unit is fitted as the loop fits it, and the batch is used only when that fit
-    raised no warning and no error and the batch agrees with it (to 1e-9 relative), so the
-    study's warnings, errors and numbers are those of the loop."""
+    raised no error and no warning other than those every fit of the batched configuration
+    raises (the estimator's ``batch_warnings``, counted for every unit), and the batch
+    agrees with it (to 1e-9 relative), so the study's warnings, errors and numbers are those
+    of the loop."""
     batch = getattr(estimator, "placebo_batch", None)
     if not callable(batch) or effect != 0 or len(units) < 2:
         return None
@@ -433,14 +435,15 @@ def _batched(estimator: Any, base: Panel, outcome: str, units: list[str], adopti
     if fours is None or len(fours) != len(units):
         return None
     first = _one_placebo(base, None, outcome, estimator, units[0], adoption, effect)
-    if first[1] or "error" in first[0]:
+    expected = sorted(getattr(estimator, "batch_warnings", ()))
+    if first[1] != expected or "error" in first[0]:
         return None
     keys = ("estimate", "ci_lower", "ci_upper", "p_value")
     if not all(_close(float(first[0][k]), float(v)) for k, v in zip(keys, fours[0],
                                                                       strict=True)):
         return None
     rest: list[tuple[dict[str, Any], list[str]]] = [
-        ({"unit": u, **dict(zip(keys, map(float, f), strict=True))}, [])
+        ({"unit": u, **dict(zip(keys, map(float, f), strict=True))}, list(expected))
         for u, f in zip(units[1:], fours[1:], strict=True)]
     return [first, *rest]
 

@@ -119,3 +119,76 @@ def test_no_batch_for_other_options_or_a_planted_effect() -> None:
         for u in s.placebos["unit"]])
     _assert_close(s.placebos[["estimate", "ci_lower", "ci_upper", "p_value"]].to_numpy(float),
                   ref)
+
+
+# -- att_gt: the aggregation's permutation test of every placebo unit at once ----------------
+STAGGERED = {
+    "simple": lambda: calibrate.att_gt("simple"),
+    "dynamic": lambda: calibrate.att_gt("dynamic"),
+}
+FOUR = ["estimate", "ci_lower", "ci_upper", "p_value"]
+
+
+def _assert_same(fast: np.ndarray, slow: np.ndarray) -> None:
+    """Intervals and p-values bit for bit (the same arithmetic as the estimator's own test);
+    the estimates to 1e-12 relative (the batch gives the permutation statistic, ``att_gt``
+    its cells)."""
+    assert fast.shape == slow.shape
+    assert np.isfinite(slow).all()
+    assert np.array_equal(fast[:, 1:], slow[:, 1:])
+    np.testing.assert_allclose(fast[:, 0], slow[:, 0], rtol=TOL, atol=0)
+
+
+@pytest.mark.parametrize("kind", sorted(STAGGERED))
+def test_att_gt_batch_equals_one_fit_per_unit(kind: str) -> None:
+    panel = _panel(seed=7)
+    adapter = STAGGERED[kind]()
+    units = panel.units[1::4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.SmallCohortWarning)
+        fast = adapter.placebo_batch(panel, "y", units, ADOPTION)
+        assert fast is not None  # the batch applies: the comparison is not loop against loop
+        _assert_same(np.array(fast), _per_unit(adapter, panel, units))
+
+
+def test_att_gt_placebo_study_with_and_without_the_batch(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Same rows, flags, table, notes and warnings: each fit's SmallCohortWarning (a cohort
+    of one unit) is counted for every placebo unit of the batch too."""
+    panel = _panel(seed=11)
+    adapter = STAGGERED["simple"]()
+    calls: list[int] = []
+    batch = Adapter.placebo_batch
+
+    def counted(self: Adapter, *a: object) -> object:
+        out = batch(self, *a)  # type: ignore[arg-type]
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(Adapter, "placebo_batch", counted)
+    fast = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION,
+                            n_units=12, seed=2)
+    assert calls == [True]
+    monkeypatch.setattr(Adapter, "placebo_batch", lambda *a, **k: None)
+    slow = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION,
+                            n_units=12, seed=2)
+    _assert_same(fast.placebos[FOUR].to_numpy(float), slow.placebos[FOUR].to_numpy(float))
+    for c in ("unit", "rejected", "covered"):
+        assert fast.placebos[c].tolist() == slow.placebos[c].tolist()
+    assert fast.warnings == slow.warnings == (("SmallCohortWarning", 12),)
+    assert fast.notes == slow.notes
+    pd.testing.assert_frame_equal(fast.table, slow.table, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("gaps,missing", [(4, 0), (0, 3)])
+def test_att_gt_no_batch_on_unbalanced_or_missing_data(gaps: int, missing: int) -> None:
+    panel = _panel(gaps=gaps, missing=missing)
+    assert STAGGERED["simple"]().placebo_batch(panel, "y", panel.units[:3], ADOPTION) is None
+
+
+def test_att_gt_no_batch_for_other_options() -> None:
+    panel = _panel()
+    units = panel.units[:3]
+    for adapter in (calibrate.att_gt("simple", control_group="not_yet"),
+                    calibrate.att_gt("group", inference="analytic")):
+        assert adapter.placebo_batch(panel, "y", units, ADOPTION) is None
