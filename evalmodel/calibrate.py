@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from evalmodel.displacement import triple_difference as _ddd
 from evalmodel.errors import EstimationError
@@ -33,8 +34,10 @@ from evalmodel.estimators._common import check_periods
 from evalmodel.estimators.did import did2x2 as _did2x2
 from evalmodel.estimators.did import twfe as _twfe
 from evalmodel.estimators.event_study import event_study as _event_study
+from evalmodel.estimators.imputation import imputation_fit
 from evalmodel.estimators.sdid import sdid as _sdid
 from evalmodel.estimators.staggered import att_gt as _att_gt
+from evalmodel.estimators.sun_abraham import sun_abraham_fit
 from evalmodel.estimators.synth import synth as _synth
 from evalmodel.inference.permutation import (
     MAX_EXACT,
@@ -290,6 +293,48 @@ def batch_att_gt(panel: Panel, outcome: str, units: Sequence[str], adoption: int
     return out
 
 
+def batch_event_study(panel: Panel, outcome: str, units: Sequence[str], adoption: int, *,
+                      estimator: EventStudyEstimator, event_time: int | None,
+                      window: tuple[int, int] = (-4, 4), **options: Any) -> Batch | None:
+    """:func:`event_study` with its default (design-based) inference for each unit of
+    ``units``: the post average of every unit from one set of solved systems
+    (:func:`~evalmodel.estimators.event_study_placebo.single_unit_placebos`), the same test
+    as the estimator's own up to the order of the sums."""
+    from evalmodel.estimators.event_study_placebo import single_unit_placebos
+
+    alpha = 1 - 0.95
+    if options or event_time is not None or not units or not _full(panel, outcome, alpha):
+        return None
+    lo, hi = window
+    if not lo <= -1 < 0 <= hi:
+        return None
+    if estimator == "twfe" or not panel.periods[0] < adoption <= panel.periods[-1]:
+        return None
+    fake = panel.with_cohorts({units[0]: adoption})
+    df = fake.data
+    unit, time, cohort = fake.unit, fake.time, fake.cohort
+    assert cohort is not None
+    ucode, ids = pd.factorize(df[unit])
+    position = {str(u): i for i, u in enumerate(ids)}
+    events = np.array([e for e in range(lo, hi + 1) if e != -1])
+    leads, horizons = np.arange(lo, 0), np.arange(0, hi + 1)
+
+    def estimates(u: str) -> np.ndarray:
+        """What event_study's fit gives with ``u`` treated."""
+        df[cohort] = np.where(ucode == position[u], adoption, 0).astype(np.int64)
+        if estimator == "sun_abraham":
+            return sun_abraham_fit(df, outcome, unit, time, cohort, ucode, -1, events,
+                                   fake.frequency)[0]
+        pre, _, post, _ = imputation_fit(df, outcome, unit, time, cohort, ucode, leads,
+                                         horizons, anticipation=0)
+        return np.concatenate([pre, post])
+
+    return single_unit_placebos(df, outcome, unit, time, treated=list(units),
+                                adoption=adoption, estimator=estimator, window=(lo, hi),
+                                reference=-1, anticipation=0, conf_level=0.95,
+                                estimates=estimates)
+
+
 def did2x2(*, pre: int | Sequence[int], post: int | Sequence[int], **options: Any) -> Adapter:
     """:func:`evalmodel.did2x2` on ``pre`` and ``post`` periods (other options as given)."""
     fn = "calibrate.did2x2"
@@ -358,7 +403,7 @@ def event_study(estimator: str = "twfe", *, event_time: int | None = None,
                                   f"the window ({lo}, {hi}); pick an event time inside it.")
     label = f"event_study ({estimator}" + ("" if event_time is None else f", e={event_time}")
     return Adapter(label + ")", {"estimator": estimator, "event_time": event_time, **options},
-                   run=_run_event_study)
+                   run=_run_event_study, batch=batch_event_study)
 
 
 def permutation_did2x2(*, pre: int | Sequence[int], post: int | Sequence[int],

@@ -152,6 +152,19 @@ def _identified(xmx: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         return ok
 
 
+def _normal(lay: _Layout, cnt: np.ndarray, tot: np.ndarray, fa: np.ndarray, u: np.ndarray,
+            diag: np.ndarray) -> np.ndarray:
+    """The stacked ``X'MX`` of assignments treating ``u`` (a x slots) with the per-unit
+    counts ``cnt`` (a x slots x K), their totals ``tot`` and the summed ``P'X`` blocks
+    ``fa`` (a x K x T-1); absent columns get a 1 on the diagonal (coefficient 0)."""
+    xmx = np.einsum("amk,aml,am->akl", cnt, cnt, -1.0 / lay.t_count[u])
+    xmx[:, diag, diag] += tot
+    xmx -= fa @ lay.w @ fa.transpose(0, 2, 1)
+    empty = np.nonzero(tot == 0)
+    xmx[empty[0], empty[1], empty[1]] = 1.0              # absent columns: coefficient 0
+    return xmx
+
+
 def _fit(lay: _Layout, spec: _Spec, units: np.ndarray, cohorts: np.ndarray
          ) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (assignments x rows x rhs) and validity for assignments of ``cohorts`` to
@@ -171,12 +184,8 @@ def _fit(lay: _Layout, spec: _Spec, units: np.ndarray, cohorts: np.ndarray
         u, c = units[lo:lo + chunk], which[lo:lo + chunk]
         cnt = count[c, u]                                    # a x k x K
         tot = cnt.sum(axis=1)
-        xmx = np.einsum("amk,aml,am->akl", cnt, cnt, -1.0 / lay.t_count[u])
-        xmx[:, diag, diag] += tot
         fa = f[c, u].sum(axis=1)                             # a x K x T-1
-        xmx -= fa @ lay.w @ fa.transpose(0, 2, 1)
-        empty = np.nonzero(tot == 0)
-        xmx[empty[0], empty[1], empty[1]] = 1.0              # absent columns: coefficient 0
+        xmx = _normal(lay, cnt, tot, fa, u, diag)
         ok = _identified(xmx)
         b = np.full((len(u), spec.n_cols, s.shape[-1]), np.nan)
         b[ok] = np.linalg.solve(xmx[ok], s[c, u].sum(axis=1)[ok])
@@ -254,6 +263,31 @@ def _specs(estimator: str, periods: np.ndarray, cohorts: np.ndarray, events: np.
         out.insert(0, (_Spec(post_cols + len(leads), lead_cols, lead_coef, by_slot=True),
                        np.arange(len(leads))))
     return out
+
+
+def _tests(coef: np.ndarray, b_act: np.ndarray, b_plac: np.ndarray, post_rows: np.ndarray,
+           alpha: float, unreachable: bool
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float, np.ndarray]:
+    """Each row's p-value and interval, and the estimate, interval and placebo distribution of
+    the post-period average, from the estimates ``coef`` and the solutions of the actual and
+    the valid placebo assignments (right-hand sides: outcome, each row's effect pattern, the
+    post pattern)."""
+    n_rows = len(coef)
+    # each row against its own effect pattern (right-hand side 1 + r); exact inversion
+    a = b_plac[:, :, 0]
+    own = np.arange(n_rows)
+    p = rank_p_values(coef, a)
+    lo_ci, hi_ci = invert_linear_permutation(coef, b_act[0, own, 1 + own], a,
+                                             b_plac[:, own, 1 + own], alpha)
+    a_over = a[:, post_rows].mean(axis=1)
+    est = float(np.mean(coef[post_rows]))
+    o_lo, o_hi = (float(v[0]) for v in invert_linear_permutation(
+        np.array([est]), np.array([b_act[0, post_rows, -1].mean()]), a_over[:, None],
+        b_plac[:, post_rows, -1].mean(axis=1)[:, None], alpha))
+    if unreachable:  # no effect can be rejected at this level: the whole line
+        lo_ci, hi_ci = np.full(n_rows, -np.inf), np.full(n_rows, np.inf)
+        o_lo, o_hi = -np.inf, np.inf
+    return p, lo_ci, hi_ci, est, o_lo, o_hi, a_over
 
 
 def event_study_placebo(
@@ -352,21 +386,10 @@ def event_study_placebo(
         raise EstimationError(f"{fn}: only {len(b_plac)} placebo assignments give an "
                               "identified fit; design-based inference cannot reach "
                               f"conf_level={conf_level}.")
-    # each row against its own effect pattern (right-hand side 1 + r); exact inversion
     a = b_plac[:, :, 0]
-    own = np.arange(n_rows)
-    p = rank_p_values(coef, a)
-    lo_ci, hi_ci = invert_linear_permutation(coef, b_act[0, own, 1 + own], a,
-                                             b_plac[:, own, 1 + own], alpha)
+    p, lo_ci, hi_ci, est, o_lo, o_hi, a_over = _tests(coef, b_act, b_plac, post_rows, alpha,
+                                                      unreachable)
     se = np.std(a, axis=0, ddof=1)
-    a_over = a[:, post_rows].mean(axis=1)
-    est = float(np.mean(coef[post_rows]))
-    o_lo, o_hi = (float(v[0]) for v in invert_linear_permutation(
-        np.array([est]), np.array([b_act[0, post_rows, -1].mean()]), a_over[:, None],
-        b_plac[:, post_rows, -1].mean(axis=1)[:, None], alpha))
-    if unreachable:  # no effect can be rejected at this level: the whole line
-        lo_ci, hi_ci = np.full(n_rows, -np.inf), np.full(n_rows, np.inf)
-        o_lo, o_hi = -np.inf, np.inf
     ids_sorted = np.asarray(ids, dtype=str)
     treated_ids = tuple(ids_sorted[order[treated_pos]].tolist())
     pool_ids = tuple(ids_sorted[order[np.flatnonzero(g_unit[order] == 0)]].tolist())
@@ -380,3 +403,111 @@ def event_study_placebo(
               ["+".join(row) for row in names.tolist()])
     return EventPlacebo(std_error=se, ci_lower=lo_ci, ci_upper=hi_ci, p_value=p, placebo=a,
                         overall=overall, labels=labels, n_invalid=n_invalid)
+
+
+# -- every single treated unit at once: the placebo study's batch ------------------------------
+# A placebo study makes each of several units in turn the one treated unit (all with the same
+# cohort) of a panel whose other units form the pool. The systems ``X'MX`` of every unit given
+# that cohort, the outcome's right-hand sides and ``P'X`` do not depend on which unit is the
+# fake treated one: they are solved once, for the outcome and for ``F = P'X``. The effect
+# patterns of treated unit ``u`` are zero outside its observations, so on another unit ``j``
+# their two-way residuals are ``-P_j v_u`` with ``v_u = W P_u' (D_u - unit mean)``, and the
+# placebo solutions of the patterns are ``-(X_j'MX_j)^{-1} F_j v_u``: a product per unit. Only
+# the actual assignment of ``u`` is solved with its own right-hand side. The estimates the
+# test is centred on come from the estimator's own fit of each unit, as in the loop; the
+# placebo and pattern solutions are those of :func:`event_study_placebo` up to the order of
+# the sums (about 1e-14 relative).
+
+
+def single_unit_placebos(
+    df: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    *,
+    treated: list[str],
+    adoption: int,
+    estimator: str,
+    window: tuple[int, int],
+    reference: int,
+    anticipation: int,
+    conf_level: float,
+    estimates: Callable[[str], np.ndarray],
+) -> list[tuple[float, float, float, float]] | None:
+    """``(post average, ci_lower, ci_upper, p_value)`` of the design-based event study of
+    each of ``treated`` in turn made the only treated unit, first treated in ``adoption``,
+    every other unit of ``df`` in its pool (see above), or None where a placebo fit of a
+    unit is not identified or the pool cannot reach ``conf_level`` (then each unit is fitted
+    on its own).
+
+    ``df`` holds one row per observation, no missing ``outcome``; ``reference`` and the event
+    times are those :func:`~evalmodel.estimators.event_study.event_study` uses.
+    ``estimates(u)`` gives the estimator's own estimates at the event times with ``u``
+    treated, as its fit computes them (the test is centred on them, as in
+    :func:`event_study_placebo`, which checks that the actual assignment reproduces them).
+    """
+    ucode, ids = pd.factorize(df[unit])
+    names = np.asarray(ids, dtype=str)
+    periods = np.unique(df[time].to_numpy())
+    tval = df[time].to_numpy()
+    tcode = np.searchsorted(periods, tval)
+    n = len(ids)
+    alpha = 1 - conf_level
+    if 1 / n > alpha + 1e-12:  # n - 1 placebo assignments and the actual one
+        return None
+    lo, hi = window
+    if estimator == "imputation":
+        events = np.concatenate([np.arange(lo, -anticipation), np.arange(-anticipation, hi + 1)])
+    else:
+        events = np.array([e for e in range(lo, hi + 1) if e != reference])
+    post_rows = np.flatnonzero(events >= 0)
+    weight = (events >= 0) / (events >= 0).sum()
+    lay = _Layout(ucode, tcode, n, len(periods), df[outcome].to_numpy(float)[:, None])
+    parts = []
+    for spec, rows in _specs(estimator, periods, np.array([adoption]), events, reference,
+                             lo, hi, anticipation, 1):
+        count, f, s = _blocks(lay, spec, adoption, 0)
+        every = np.arange(n)
+        xmx = _normal(lay, count[:, None, :], count, f, every[:, None], np.arange(spec.n_cols))
+        ok = _identified(xmx)
+        sol = np.full((n, spec.n_cols, 1 + f.shape[-1]), np.nan)
+        sol[ok] = np.linalg.solve(xmx[ok], np.concatenate([s, f], axis=2)[ok])
+        parts.append((spec, rows, count, xmx, ok, sol))
+    order = np.argsort(names, kind="stable")
+    position = {u: int(i) for i, u in enumerate(names.tolist())}
+    out: list[tuple[float, float, float, float]] = []
+    for u in treated:
+        i = position[u]
+        mine = ucode == i
+        e_obs = tval[mine] - adoption
+        binned = np.clip(e_obs, lo, hi) if estimator == "twfe" else e_obs
+        pattern = np.column_stack([*(binned == e for e in events), e_obs >= 0]).astype(float)
+        demeaned = pattern - pattern.mean(axis=0)
+        v = lay.w @ (lay.pd[mine].T @ demeaned)
+        resid = demeaned - lay.pd[mine] @ v          # the patterns' residuals on unit u
+        coef_all = np.full((n, len(events), 1 + pattern.shape[1]), np.nan)
+        valid = np.ones(n, dtype=bool)
+        for spec, rows, count, xmx, ok, sol in parts:
+            b = np.concatenate([sol[:, :, :1], -(sol[:, :, 1:] @ v)], axis=2)
+            col = spec.colmap(adoption, 0)[tcode[mine]]
+            rhs = np.zeros((spec.n_cols, pattern.shape[1]))
+            np.add.at(rhs, col[col >= 0], resid[col >= 0])
+            b[i, :, 1:] = np.linalg.solve(xmx[i], rhs) if ok[i] else np.nan
+            coef, good = spec.combine(b, count)
+            coef_all[:, rows] = coef
+            valid &= ok & good
+        if not valid[i]:
+            return None
+        placebo = order[order != i]
+        b_plac = coef_all[placebo][valid[placebo]]
+        if 1 / (1 + len(b_plac)) > alpha + 1e-12:
+            return None
+        b_act = coef_all[i][None]
+        coef = np.asarray(estimates(u), dtype=float)
+        scale = max(1.0, float(np.max(np.abs(coef))))
+        if not np.allclose(b_act[0, :, 0], coef, rtol=0, atol=1e-7 * scale):
+            return None
+        _, _, _, est, o_lo, o_hi, a_over = _tests(coef, b_act, b_plac, post_rows, alpha, False)
+        p = float(rank_p_values(np.array([est]), a_over[:, None])[0])
+        out.append((float(weight @ coef), o_lo, o_hi, p))
+    return out

@@ -60,7 +60,8 @@ class PlaceboEstimator(Protocol):
     It may also have ``placebo_batch(panel, outcome, units, adoption)`` returning those
     4-tuples for each of ``units`` at once (or None where it has no such form); the study then
     uses it for a size study (no planted effect), after checking it against one ordinary fit
-    (:class:`~evalmodel.calibrate.Adapter` has one for did2x2 and twfe).
+    (:class:`~evalmodel.calibrate.Adapter` has one for did2x2, twfe, att_gt and the
+    Sun-Abraham and imputation event studies).
     """
 
     def __call__(self, panel: Panel, outcome: str, treated: str, adoption: int) -> Any:
@@ -420,8 +421,9 @@ def _close(x: float, y: float) -> bool:
 def _batched(estimator: Any, base: Panel, outcome: str, units: list[str], adoption: int,
              effect: float) -> list[tuple[dict[str, Any], list[str]]] | None:
     """The placebo rows from the estimator's ``placebo_batch`` (every unit at once), or None
-    where it has none or gives none (:class:`~evalmodel.calibrate.Adapter` of did2x2 and twfe
-    on a balanced panel without missing values).
+    where it has none or gives none (:class:`~evalmodel.calibrate.Adapter` of did2x2, twfe,
+    att_gt and the Sun-Abraham and imputation event studies, on a balanced panel without
+    missing values).
 
     The first unit is fitted as the loop fits it, and the batch is used only when that fit
     raised no error and no warning other than those every fit of the batched configuration
@@ -519,7 +521,9 @@ def placebo_study(
     distribution over the pool) per placebo unit, in a Python loop: a study costs ``n`` times
     one fit (less for an estimator with a ``placebo_batch``: the adapters of did2x2 and twfe
     test every placebo unit of a balanced panel without missing outcomes at once, about 2 ms a
-    unit instead of 20 ms). On the simulated world's 286-unit pool (2 cores, single-threaded
+    unit instead of 20 ms; att_gt about 4 ms instead of 17 ms; the Sun-Abraham and imputation
+    event studies fit each unit's estimates but solve every placebo system once, about 16 and
+    11 ms instead of 35 and 33 ms). On the simulated world's 286-unit pool (2 cores, single-threaded
     BLAS) a study of every unit took about 5 s for the permutation 2x2, 8 s for ``did2x2``,
     2 s for ``att_gt`` and 20 s for ``synth`` (placebos in space on 285 donors per unit), and
     one of 200 units about 60 s for ``twfe`` and 3 min for ``sdid`` (200 placebo draws per

@@ -192,3 +192,67 @@ def test_att_gt_no_batch_for_other_options() -> None:
     for adapter in (calibrate.att_gt("simple", control_group="not_yet"),
                     calibrate.att_gt("group", inference="analytic")):
         assert adapter.placebo_batch(panel, "y", units, ADOPTION) is None
+
+
+# -- event studies: the post average's permutation test of every placebo unit at once ---------
+EVENT = {
+    "sun_abraham": lambda: calibrate.event_study("sun_abraham", window=(-3, 3)),
+    "imputation": lambda: calibrate.event_study("imputation", window=(-3, 3)),
+}
+
+
+def _assert_event(fast: np.ndarray, slow: np.ndarray) -> None:
+    """Estimates and p-values bit for bit (the estimator's own fit of each unit; the rank of
+    placebos equal to about 1e-14), intervals to 1e-12 relative (the placebo and pattern
+    solutions of the batch add up in another order)."""
+    assert fast.shape == slow.shape
+    assert np.isfinite(slow).all()
+    assert np.array_equal(fast[:, [0, 3]], slow[:, [0, 3]])
+    np.testing.assert_allclose(fast[:, 1:3], slow[:, 1:3], rtol=TOL, atol=0)
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT))
+def test_event_study_batch_equals_one_fit_per_unit(kind: str) -> None:
+    panel = _panel(seed=13)
+    adapter = EVENT[kind]()
+    units = panel.units[2::4]
+    fast = adapter.placebo_batch(panel, "y", units, ADOPTION)
+    assert fast is not None  # the batch applies: the comparison is not loop against loop
+    _assert_event(np.array(fast), _per_unit(adapter, panel, units))
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT))
+def test_event_study_placebo_study_with_and_without_the_batch(
+        kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    panel = _panel(seed=17)
+    adapter = EVENT[kind]()
+    fast = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION,
+                            n_units=12, seed=4)
+    assert adapter.placebo_batch(panel, "y", fast.placebos["unit"].tolist(),
+                                 ADOPTION) is not None
+    monkeypatch.setattr(Adapter, "placebo_batch", lambda *a, **k: None)
+    slow = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION,
+                            n_units=12, seed=4)
+    _assert_event(fast.placebos[FOUR].to_numpy(float), slow.placebos[FOUR].to_numpy(float))
+    for c in ("unit", "rejected", "covered"):
+        assert fast.placebos[c].tolist() == slow.placebos[c].tolist()
+    assert fast.warnings == slow.warnings and fast.notes == slow.notes
+    pd.testing.assert_frame_equal(fast.table, slow.table, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT))
+@pytest.mark.parametrize("gaps,missing", [(4, 0), (0, 3)])
+def test_event_study_no_batch_on_unbalanced_or_missing_data(kind: str, gaps: int,
+                                                            missing: int) -> None:
+    panel = _panel(gaps=gaps, missing=missing)
+    assert EVENT[kind]().placebo_batch(panel, "y", panel.units[:3], ADOPTION) is None
+
+
+def test_event_study_no_batch_for_other_options() -> None:
+    panel = _panel()
+    units = panel.units[:3]
+    for adapter in (calibrate.event_study("twfe", window=(-3, 3)),
+                    calibrate.event_study("sun_abraham", window=(-3, 3), event_time=1),
+                    calibrate.event_study("imputation", window=(-3, 3), inference="analytic"),
+                    calibrate.event_study("sun_abraham", window=(-3, 3), reference=-2)):
+        assert adapter.placebo_batch(panel, "y", units, ADOPTION) is None
