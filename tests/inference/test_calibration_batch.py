@@ -1,4 +1,6 @@
-"""The placebo study's batch of did2x2 and twfe equals one fit per placebo unit.
+"""The placebo study's batch of did2x2, twfe, att_gt and the Sun-Abraham and imputation event
+studies equals one fit per placebo unit (for att_gt and the event studies see the sections
+below for what is bitwise and what agrees to 1e-12).
 
 ``calibrate.did2x2`` and ``calibrate.twfe`` compute every placebo unit's permutation test at
 once (``Adapter.placebo_batch``) on a balanced panel without missing outcomes (issue 16). The
@@ -256,3 +258,49 @@ def test_event_study_no_batch_for_other_options() -> None:
                     calibrate.event_study("imputation", window=(-3, 3), inference="analytic"),
                     calibrate.event_study("sun_abraham", window=(-3, 3), reference=-2)):
         assert adapter.placebo_batch(panel, "y", units, ADOPTION) is None
+
+
+@pytest.mark.parametrize("estimator", ["sun_abraham", "imputation"])
+def test_single_unit_placebos_on_rows_not_in_id_order(estimator: str) -> None:
+    """A Panel keeps its rows in id order; the batch of the event-study placebo is also right
+    on a frame whose units come in another order (factorize order != id order): each unit's
+    post average, interval and p-value are those of event_study_placebo on that frame."""
+    from evalmodel.estimators.event_study_placebo import (
+        event_study_placebo,
+        single_unit_placebos,
+    )
+    from evalmodel.estimators.imputation import imputation_fit
+    from evalmodel.estimators.sun_abraham import sun_abraham_fit
+
+    panel = _panel(seed=19)
+    df = panel.data.sample(frac=1, random_state=4).reset_index(drop=True)
+    codes = pd.factorize(df["kommun"])[0]
+    assert list(pd.unique(df["kommun"])) != sorted(panel.units)
+    window, events = (-3, 3), np.array([-3, -2, 0, 1, 2, 3])
+    if estimator == "imputation":
+        events = np.arange(-3, 4)
+
+    def estimates(u: str) -> np.ndarray:
+        df["cohort"] = np.where(df["kommun"] == u, ADOPTION, 0).astype(np.int64)
+        if estimator == "sun_abraham":
+            return sun_abraham_fit(df, "y", "kommun", "year", "cohort", codes, -1, events)[0]
+        pre, _, post, _ = imputation_fit(df, "y", "kommun", "year", "cohort", codes,
+                                         np.arange(-3, 0), np.arange(0, 4))
+        return np.concatenate([pre, post])
+
+    units = panel.units[3::5]
+    fast = single_unit_placebos(df, "y", "kommun", "year", treated=units, adoption=ADOPTION,
+                                estimator=estimator, window=window, reference=-1,
+                                anticipation=0, conf_level=0.95, estimates=estimates)
+    assert fast is not None
+    slow = []
+    for u in units:
+        coef = estimates(u)  # sets the cohort column to u
+        over = event_study_placebo(
+            df, "y", "kommun", "year", "cohort", estimator=estimator, events=events,
+            coef=coef, reference=-1 if estimator != "imputation" else -4, window=window,
+            anticipation=0, n_draws=None, seed=None, conf_level=0.95).overall
+        post = events >= 0
+        slow.append([float(post / post.sum() @ coef), over.ci_lower, over.ci_upper,
+                     over.p_value])
+    _assert_event(np.array(fast), np.array(slow))
