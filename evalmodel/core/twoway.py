@@ -28,8 +28,11 @@ def unit_demean(a: np.ndarray, ucode: np.ndarray, n_units: int) -> np.ndarray:
     count = np.bincount(ucode, minlength=n_units).astype(float)
     if a.ndim == 1:
         return a - (np.bincount(ucode, weights=a, minlength=n_units) / count)[ucode]
+    # one bincount per column: the same sums in the same row order as np.add.at (bit for bit),
+    # about four times faster
     sums = np.zeros((n_units, a.shape[1]))
-    np.add.at(sums, ucode, a)
+    for k in range(a.shape[1]):
+        sums[:, k] = np.bincount(ucode, weights=a[:, k], minlength=n_units)
     return a - (sums / count[:, None])[ucode]
 
 
