@@ -68,7 +68,7 @@ SOLVER_RTOL = {"synthetic control": 1e-8}
 #: after: -258.40 [-645.53, 128.74] p 0.171 and -0.030 [-0.893, 0.833] p 0.914, each interval
 #: covering the planted effect (-312.26 and -0.678). Their hull RMSPEs are 6.6 and 12.1 noise
 #: scales; every other simulated case is inside, at 0.2 to 1.2.
-HULL_OUTSIDE = {("linkoping", "N31910"), ("malmo", "N31807")}
+HULL_OUTSIDE = {("linkoping", "N31910"), ("malmo", "N31807"), ("lindangen", "N31807")}
 #: Event-study rows with analytic inference (too small a pool for permutation): the interval
 #: is now estimate +/- norm.ppf(0.975) * se instead of +/- 1.96 * se.
 EVENT_ROWS = ("Sun-Abraham event study, mean post effect",

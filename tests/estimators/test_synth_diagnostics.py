@@ -124,22 +124,23 @@ def test_real_trelleborg_long_term_share_page_shows_hull_and_augmented_estimate(
     hull = tables["synth_hull"]
     # Trelleborg's 2001-2009 path is about 3.5 points (8 % of its 43 % level) from the hull,
     # 1.4 times the noise scale 2.5 (the median donor's held-out hull RMSPE; the donors are
-    # mostly smaller municipalities with noisier shares): within the 2 noise scales of the
-    # rule, so inside, and the plain synthetic control is the one chosen (the old rule, the
-    # median donor's in-sample distance 0.51, called it outside)
+    # mostly smaller municipalities with noisier shares): beyond the 1 noise scale of the rule,
+    # so outside, and the augmented synthetic control is the one chosen. Plain SC's placebo
+    # test over-rejects for units 1-2 noise scales off the hull (0.69 at 5 % over 2,837 null
+    # worlds, benchmarks/study_hull_size.py), which is why the rule is 1, not 2.
     assert hull["hull_rmspe"].iloc[0] == pytest.approx(3.54, abs=0.05)
     assert hull["noise_scale"].iloc[0] == pytest.approx(2.50, abs=0.05)
     assert hull["noise_ratio"].iloc[0] == pytest.approx(1.41, abs=0.03)
     assert hull["donor_median_rmspe"].iloc[0] == pytest.approx(0.51, abs=0.01)
-    assert bool(hull["inside"].iloc[0])
+    assert not bool(hull["inside"].iloc[0])
     est = tables["estimates"].set_index("method")
-    assert bool(est.loc["synthetic control", "chosen"])
-    assert not bool(est.loc["augmented synthetic control", "chosen"])
+    assert not bool(est.loc["synthetic control", "chosen"])
+    assert bool(est.loc["augmented synthetic control", "chosen"])
     assert est.loc["augmented synthetic control", "estimate"] == pytest.approx(-17.07, abs=0.05)
     assert est.loc["synthetic control", "estimate"] == pytest.approx(-17.35, abs=0.05)
     assert est.loc["augmented synthetic control", "bias"] == pytest.approx(-0.27, abs=0.05)
-    assert any("lies within the donors' convex hull" in n and "1.4 times the noise scale 2.5"
-               in n for n in sec.notes)
+    assert any("lies outside the donors' convex hull" in n and "1.4 times the noise scale 2.5"
+               in n and "outside beyond 1 times" in n for n in sec.notes)
     assert "synth_donors" in tables and "synth_balance" in tables
     # the augmented estimate's design-based inference: placebos in space of the augmented
     # fit (222 donors, 110 kept), the studentized effect-rank test (each effect over the
