@@ -66,9 +66,10 @@ def task_rng(seed: int | None, index: int) -> np.random.Generator:
 
 
 class _Counted(Parallel):
-    """joblib's :class:`~joblib.Parallel`, calling ``done(n)`` each time the number of finished
-    tasks grows to ``n`` (from joblib's progress hook, which every backend calls as a batch
-    completes; the results still come back together, in order)."""
+    """joblib's :class:`~joblib.Parallel`, calling ``done(n)`` once for each ``n`` as the number
+    of finished tasks grows to it (from joblib's progress hook, which every backend calls as a
+    batch completes, so a batch of several tasks gives several calls; the results still come
+    back together, in order)."""
 
     def __init__(self, done: Callable[[int], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,8 +78,8 @@ class _Counted(Parallel):
 
     def print_progress(self) -> None:
         super().print_progress()
-        if self.n_completed_tasks > self._told:
-            self._told = self.n_completed_tasks
+        while self._told < self.n_completed_tasks:
+            self._told += 1
             self._done(self._told)
 
 
@@ -89,8 +90,8 @@ def run_tasks(fn: Callable[..., T], args: Iterable[Sequence[Any]], *, n_jobs: in
     ``n_jobs=1`` runs in this process, without joblib; otherwise the tasks go to joblib's
     current backend (loky processes unless ``joblib.parallel_config`` says otherwise). The
     result list is in the order of ``args`` whatever the backend. ``done``, if given, is
-    called with the number of tasks finished so far as that number grows (for a progress
-    bar; with workers, in the order the tasks finish).
+    called once per finished task with the number finished so far, 1, 2, ... (for a
+    progress bar; with workers, as the tasks finish, in any order).
     """
     if n_jobs == 1:
         out: list[T] = []

@@ -128,13 +128,10 @@ def run_report(
             skipped[name] = _not_run_reason(level)
     order = _costliest_first(runnable)
     tasks = [(name, panels[registry.get(name).level], analyses, out, stamp) for name in order]
-    told = [0]
 
-    def finished(n: int) -> None:  # called as cases finish (in workers: in any order)
+    def finished(n: int) -> None:  # the n-th case finished (in workers: which one is unknown)
         if progress is not None:
-            for k in range(told[0], n):
-                progress(order[k] if n_jobs == 1 else "")
-        told[0] = n
+            progress(order[n - 1] if n_jobs == 1 else "")
 
     done = dict(run_tasks(_run_case, tasks, n_jobs=n_jobs, done=finished))
     for name in runnable:  # registry order, whatever order they ran in
