@@ -59,7 +59,7 @@ test-browser: $(DOCS_STAMP)
 	$(BIN)/python -m pytest -q -m browser tests/browser
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	EVALMODEL_REAL_DATA="$${EVALMODEL_REAL_DATA:-$(abspath $(REAL_DATA))}" $(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) results results-real .pytest_cache .mypy_cache docs/_build docs/api/index.rst docs/api/generated docs/jupyter_execute

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MODULES = ("bench_panel", "bench_twfe", "bench_staggered", "bench_synth", "bench_inference",
-           "bench_memory")
+           "bench_data", "bench_memory")
 
 
 def main() -> None:

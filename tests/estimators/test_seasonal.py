@@ -6,7 +6,6 @@ control and SDID run on the monthly world."""
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -299,19 +298,16 @@ def test_planted_effect_recovered_and_permutation_size() -> None:
 def test_synth_and_sdid_on_the_monthly_world() -> None:
     """Synthetic control and SDID on 289 units x 126 months (Linköping from 2021-01: 84 pre
     months, 42 post) recover the planted effect's post-period mean (-0.452) within 0.1
-    percentage points (22 % of it; on this world SC is off by 0.036, SDID by 0.010); both fits
-    together take under a second (0.4 s and 0.1 s), so no donor pool is needed."""
+    percentage points (22 % of it; on this world SC is off by 0.036, SDID by 0.010). Their
+    speed on this shape is measured in benchmarks/bench_synth.py, not here."""
     panel = em.datasets.simulated_monthly()
     panel = panel.select(units=[u for u in panel.units if u != "1280"])
     truth = panel.truth.query("unit == '0580' and outcome == 'share'")["effect"].mean()
     assert truth == pytest.approx(-0.452, abs=0.001)
-    t0 = time.process_time()
     sc = em.synth(panel, "share", treated="0580", start=JAN21, inference="none")
     sd = em.sdid(panel, "share", treated="0580", start=JAN21, inference="none")
-    elapsed = time.process_time() - t0
     assert abs(sc.estimate - truth) < 0.1
     assert abs(sd.estimate - truth) < 0.1
-    assert elapsed < 10
 
 
 def test_permutation_refits_when_the_closed_form_does_not_apply() -> None:

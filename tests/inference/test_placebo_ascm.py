@@ -267,4 +267,3 @@ def test_studentized_placebo_keeps_its_size_for_a_unit_outside_the_hull() -> Non
     assert out_r > alpha + 3 * se_out, out_r  # the raw test's failure, pinned
     assert out_s <= alpha + 2 * se_out, out_s
     assert pw_out >= 0.35 and pw_in >= 0.35, (pw_out, pw_in)
-    assert time.process_time() - tic < 30
