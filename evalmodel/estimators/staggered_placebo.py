@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evalmodel.errors import EstimationError
-from evalmodel.inference.permutation import PermutationResult, permutation_inference
+from evalmodel.inference.permutation import PermutationResult, permutation_tests
 from evalmodel.panel import Panel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +51,10 @@ class AggregateStatistic:
         self.cohort_of = dict(zip(treated, res.unit_cohort[is_treated].astype(np.int64).tolist(),
                                   strict=True))
         self._cache: dict[bytes, np.ndarray] = {}
+        # the rows by the identity of the panel and assignments asked with (both kept, so the
+        # ids stay theirs): every row of one permutation test asks with the same objects,
+        # which are then neither reshaped nor hashed again
+        self._seen: dict[tuple[int, int], tuple[Panel, np.ndarray, np.ndarray]] = {}
         d = res.details
         w = res.unit_weight
         self.fast = (not d["covariates"] and not d["repeated_cross_section"]
@@ -136,20 +140,22 @@ class AggregateStatistic:
 
     def rows(self, panel: Panel, assignments: np.ndarray) -> np.ndarray:
         """(assignments x rows) aggregated estimates; ``assignments`` is over ``panel.units``."""
+        seen = self._seen.get((id(panel), id(assignments)))
+        if seen is not None:
+            return seen[2]
         wide = panel.wide(self.outcome).reindex(index=list(panel.units),
                                                 columns=list(self.res.periods))
         y = wide.to_numpy(float)
         key = hashlib.sha1(np.ascontiguousarray(y).tobytes()
                            + np.ascontiguousarray(assignments, dtype=bool).tobytes()).digest()
-        if key in self._cache:
-            return self._cache[key]
-        cohort = self._cohorts([str(u) for u in panel.units], assignments)
-        if self.fast:
-            out = self.fast_rows(y, cohort)
-        else:
-            out = np.array([self._rerun(panel, row) for row in cohort])
-        self._cache[key] = out
-        return out
+        if key not in self._cache:
+            cohort = self._cohorts([str(u) for u in panel.units], assignments)
+            if self.fast:
+                self._cache[key] = self.fast_rows(y, cohort)
+            else:
+                self._cache[key] = np.array([self._rerun(panel, row) for row in cohort])
+        self._seen[id(panel), id(assignments)] = (panel, assignments, self._cache[key])
+        return self._cache[key]
 
     def _rerun(self, panel: Panel, cohort: np.ndarray) -> np.ndarray:
         from evalmodel.estimators.staggered import att_gt
@@ -197,8 +203,9 @@ def placebo_rows(res: AttGtResult, kind: str, n_rows: int, options: dict[str, An
     design = res.design
     assert design is not None
     stat = AggregateStatistic(res, kind, options)
-    return [permutation_inference(design["panel"], res.outcome, statistic=stat.row(r),
-                                  treated=design["treated"], pool=design["pool"],
-                                  n_draws=design["n_draws"], seed=res.seed,
-                                  conf_level=res.conf_level, allow_unreachable=True)
-            for r in range(n_rows)]
+    # one set of assignments for every row (each row's test as permutation_inference's)
+    return permutation_tests(design["panel"], res.outcome,
+                             statistics=[stat.row(r) for r in range(n_rows)],
+                             treated=design["treated"], pool=design["pool"],
+                             n_draws=design["n_draws"], seed=res.seed,
+                             conf_level=res.conf_level, allow_unreachable=True)

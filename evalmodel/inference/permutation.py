@@ -55,6 +55,7 @@ __all__ = [
     "PermutationResult",
     "n_assignments",
     "permutation_inference",
+    "permutation_tests",
     "placebo_assignments",
 ]
 
@@ -281,6 +282,88 @@ def _statistic_at(statistic: Statistic, panel: Panel, order: Sequence[str], row:
     return float(statistic(panel, chosen))
 
 
+@dataclass(frozen=True)
+class _Assignments:
+    """What every statistic of one permutation test shares: the sub-panel of the treated and
+    pool units, the treatment pattern ``D`` for the interval, and the assignments."""
+
+    sub: Panel
+    d_panel: Panel | None  # the outcome replaced by D; None when the treatment is not timed
+    cohort_list: list[int] | None  # the treated units' cohorts in the order of ``sub.units``
+    actual: np.ndarray
+    z: np.ndarray  # the placebo assignments (the actual one left out)
+    exact: bool
+    unreachable: bool
+    treated: tuple[str, ...]
+    pool: tuple[str, ...]
+    conf_level: float
+    seed: int | None
+
+    @classmethod
+    def build(cls, panel: Panel, outcome: str, treated_t: tuple[str, ...],
+              pool_t: tuple[str, ...], *, n_draws: int | None, seed: int | None,
+              conf_level: float, unreachable: bool) -> _Assignments:
+        n, k = len(treated_t) + len(pool_t), len(treated_t)
+        sub = panel.select(units=sorted(treated_t + pool_t))
+        order = sub.units
+        cohorts = sub.cohorts()
+        t_cohorts = [int(cohorts.get(u, NEVER)) for u in treated_t]
+        timed = all(c != NEVER for c in t_cohorts)
+        actual = np.isin(order, treated_t)
+        z, exact = placebo_assignments(n, k, actual, n_draws, seed)
+        # the treatment pattern D (1 for treated units from their cohort on), for the interval
+        d_panel = None
+        cohort_list = None
+        if timed:
+            data = sub.data
+            cmap = dict(zip(treated_t, t_cohorts, strict=True))
+            start = data[sub.unit].map(cmap)
+            data[outcome] = ((start.notna()) & (data[sub.time] >= start.fillna(0))).astype(float)
+            d_panel = Panel._from_validated(sub, data)
+            # the treated units' cohorts in id order (the order of ``order``), not sorted by
+            # cohort, so that the actual row gets back each treated unit's own cohort
+            cohort_list = [cmap[u] for u in order if u in cmap]
+        return cls(sub, d_panel, cohort_list, actual, z, exact, unreachable, treated_t, pool_t,
+                   conf_level, seed)
+
+    def test(self, statistic: Statistic, n_jobs: int) -> PermutationResult:
+        """The permutation test of ``statistic`` on these assignments."""
+        sub, d_panel, actual, z = self.sub, self.d_panel, self.actual, self.z
+        batch = getattr(statistic, "batch", None)
+        if callable(batch):  # the actual assignment and the placebos in one call
+            both = self._both
+            vals = np.asarray(batch(sub, both), dtype=float)
+            a0, a = float(vals[0]), vals[1:]
+            if d_panel is not None:
+                vals = np.asarray(batch(d_panel, both), dtype=float)
+                c0, c = float(vals[0]), vals[1:]
+        else:  # one fit per assignment, spread over n_jobs workers
+            base = sub.with_cohorts({}) if d_panel is not None else sub
+            bases = [base] if d_panel is None else [base, d_panel.with_cohorts({})]
+            stats = run_tasks(_statistic_at, [(statistic, b, sub.units, row, self.cohort_list)
+                                              for b in bases for row in (actual, *z)],
+                              n_jobs=n_jobs)
+            m = len(z) + 1
+            a0, a = float(stats[0]), np.array(stats[1:m], dtype=float)
+            if d_panel is not None:
+                c0, c = float(stats[m]), np.array(stats[m + 1:], dtype=float)
+        p_value = _pvals(a0, 0.0, a, np.zeros_like(a), 0.0)
+        lo = hi = float("nan")
+        if d_panel is not None:  # an unreachable level rejects no effect: the whole line
+            lo, hi = ((-np.inf, np.inf) if self.unreachable
+                      else _invert(a0, c0, a, c, 1 - self.conf_level))
+        return PermutationResult(
+            estimate=a0, p_value=p_value, ci_lower=lo, ci_upper=hi, distribution=a,
+            n_draws=int(a.size), exact=self.exact, min_p_value=1.0 / (1 + a.size),
+            conf_level=self.conf_level, treated=self.treated, pool=self.pool, seed=self.seed,
+        )
+
+    @cached_property
+    def _both(self) -> np.ndarray:
+        """The actual assignment, then the placebos (one array, shared by the statistics)."""
+        return np.vstack([self.actual[None, :], self.z])
+
+
 def permutation_inference(
     panel: Panel,
     outcome: str,
@@ -347,10 +430,56 @@ def permutation_inference(
         smallest attainable p-value ``1 / (number of assignments)`` exceeds
         ``1 - conf_level``; for overlapping or unknown units; for ``n_draws < 1``.
     """
+    n_jobs = check_n_jobs("permutation_inference", n_jobs, EstimationError)
+    setup = _setup(panel, outcome, treated=treated, pool=pool, n_draws=n_draws, seed=seed,
+                   conf_level=conf_level, n_perm=n_perm, allow_unreachable=allow_unreachable)
+    return setup.test(statistic, n_jobs=n_jobs)
+
+
+def permutation_tests(
+    panel: Panel,
+    outcome: str,
+    *,
+    statistics: Sequence[Statistic],
+    treated: Sequence[str],
+    pool: Sequence[str],
+    n_draws: int | None = None,
+    seed: int | None = None,
+    conf_level: float = 0.95,
+    allow_unreachable: bool = False,
+) -> list[PermutationResult]:
+    """:func:`permutation_inference` of each of several statistics over the same assignments.
+
+    The arguments are checked, the sub-panel, the treatment pattern and the placebo
+    assignments are made once, and each statistic is then tested on them exactly as
+    :func:`permutation_inference` tests it alone (the same numbers, bit for bit); a statistic
+    whose ``batch`` caches by panel and assignments (the rows of one aggregation) computes
+    its values once for all. Statistics without ``batch`` are fitted in this process.
+
+    Parameters
+    ----------
+    panel, outcome, treated, pool, n_draws, seed, conf_level, allow_unreachable
+        As for :func:`permutation_inference`.
+    statistics : sequence of callables
+        The statistics, each as ``statistic`` of :func:`permutation_inference`.
+
+    Returns
+    -------
+    list of PermutationResult
+        One per statistic, in order.
+    """
+    setup = _setup(panel, outcome, treated=treated, pool=pool, n_draws=n_draws, seed=seed,
+                   conf_level=conf_level, n_perm=None, allow_unreachable=allow_unreachable)
+    return [setup.test(stat, n_jobs=1) for stat in statistics]
+
+
+def _setup(panel: Panel, outcome: str, *, treated: Sequence[str], pool: Sequence[str],
+           n_draws: int | None, seed: int | None, conf_level: float, n_perm: int | None,
+           allow_unreachable: bool) -> _Assignments:
+    """The checked arguments of :func:`permutation_inference` and its assignments."""
     n_draws = draws_argument("permutation_inference", n_draws, default=None, n_perm=n_perm)
     check_conf_level("permutation_inference", conf_level)
     check_seed("permutation_inference", seed)
-    n_jobs = check_n_jobs("permutation_inference", n_jobs, EstimationError)
     if n_draws is not None and n_draws < 1:
         raise EstimationError(f"permutation_inference: n_draws={n_draws!r} must be at least 1.")
     treated_t = tuple(check_names("permutation_inference", "treated", treated, allow_empty=True))
@@ -380,51 +509,6 @@ def permutation_inference(
             f"{min_p:.4f}, above 1 - conf_level = {alpha:.4f}; use at least {need} comparison "
             f"units or lower conf_level to at most {1 - min_p:.4f}."
         )
-    sub = panel.select(units=sorted(treated_t + pool_t))
-    order = sub.units
-    cohorts = sub.cohorts()
-    t_cohorts = [int(cohorts.get(u, NEVER)) for u in treated_t]
-    timed = all(c != NEVER for c in t_cohorts)
-    actual = np.isin(order, treated_t)
-    z, exact = placebo_assignments(n, k, actual, n_draws, seed)
-
-    # the treatment pattern D (1 for treated units from their cohort on), for the interval
-    d_panel = None
-    if timed:
-        data = sub.data
-        cmap = dict(zip(treated_t, t_cohorts, strict=True))
-        start = data[sub.unit].map(cmap)
-        data[outcome] = ((start.notna()) & (data[sub.time] >= start.fillna(0))).astype(float)
-        d_panel = Panel._from_validated(sub, data)
-
-    batch = getattr(statistic, "batch", None)
-    if callable(batch):  # the actual assignment and the placebos in one call
-        both = np.vstack([actual[None, :], z])
-        vals = np.asarray(batch(sub, both), dtype=float)
-        a0, a = float(vals[0]), vals[1:]
-        if d_panel is not None:
-            vals = np.asarray(batch(d_panel, both), dtype=float)
-            c0, c = float(vals[0]), vals[1:]
-    else:  # one fit per assignment, spread over n_jobs workers
-        base = sub.with_cohorts({}) if timed else sub
-        bases = [base] if d_panel is None else [base, d_panel.with_cohorts({})]
-        # the treated units' cohorts in id order (the order of ``order``), not sorted by
-        # cohort, so that the actual row gets back each treated unit's own cohort
-        cohort_list = [cmap[u] for u in order if u in cmap] if timed else None
-        stats = run_tasks(_statistic_at, [(statistic, b, order, row, cohort_list)
-                                          for b in bases for row in (actual, *z)],
-                          n_jobs=n_jobs)
-        m = len(z) + 1
-        a0, a = float(stats[0]), np.array(stats[1:m], dtype=float)
-        if d_panel is not None:
-            c0, c = float(stats[m]), np.array(stats[m + 1:], dtype=float)
-    p_value = _pvals(a0, 0.0, a, np.zeros_like(a), 0.0)
-    lo = hi = float("nan")
-    if d_panel is not None:  # an unreachable level rejects no effect: the whole line
-        lo, hi = (-np.inf, np.inf) if unreachable else _invert(a0, c0, a, c, alpha)
-    return PermutationResult(
-        estimate=a0, p_value=p_value, ci_lower=lo, ci_upper=hi, distribution=a,
-        n_draws=int(a.size), exact=exact, min_p_value=1.0 / (1 + a.size),
-        conf_level=conf_level, treated=treated_t, pool=pool_t, seed=seed,
-    )
+    return _Assignments.build(panel, outcome, treated_t, pool_t, n_draws=n_draws, seed=seed,
+                              conf_level=conf_level, unreachable=unreachable)
 
