@@ -44,13 +44,16 @@ def _cross_products(f: np.ndarray) -> np.ndarray:
     return full[None] - fc[:, :, None] * fc[:, None, :] - n * m[:, :, None] * m[:, None, :]
 
 
-def _simplex_weights(f: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _simplex_weights(f: np.ndarray, cols: np.ndarray, warm: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Each donor's simplex weights on the others over ``cols`` (``(J, J)``, zero diagonal),
     fitted exactly as :func:`~evalmodel.core.ascm.ascm_fit` fits the treated unit's (the
-    same numbers as ``_outcome_weights(*_centre(...))`` per donor, in one compiled call)."""
+    same numbers as ``_outcome_weights(*_centre(...))`` per donor, in one compiled call);
+    ``warm`` (the weights over more columns) starts each fit's active set, with the same
+    numbers (:func:`~evalmodel.core.simplex_kernel.leave_one_out_weights`)."""
     from evalmodel.core.simplex_kernel import leave_one_out_weights
 
-    return leave_one_out_weights(f[:, cols])
+    return leave_one_out_weights(f[:, cols], warm)
 
 
 def _eig(k: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,12 +78,13 @@ def rolling_folds(pre: np.ndarray) -> Folds:
 
 
 def _fold_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray,
-                 omegas: np.ndarray | None) -> np.ndarray:
-    """Squared held-out errors (units x penalties x folds) of every unit's augmented fit."""
+                 omegas: np.ndarray | None, warm: np.ndarray | None = None) -> np.ndarray:
+    """Squared held-out errors (units x penalties x folds) of every unit's augmented fit
+    (``warm``: the simplex weights on all pre-periods, which start each fold's fits)."""
     n = f.shape[0]
     err = np.empty((n, grids.shape[1], len(folds)))
     for i, (t, keep) in enumerate(folds):
-        w = omegas if omegas is not None else _simplex_weights(f, keep)
+        w = omegas if omegas is not None else _simplex_weights(f, keep, warm)
         resid = f - w @ f  # residual of each placebo's synthetic control, every period
         s, u = _eig(k, keep)
         ur = np.einsum("jik,ji->jk", u, resid[:, keep])
@@ -92,10 +96,11 @@ def _fold_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray,
 
 
 def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
-        omegas: np.ndarray | None, rule: LambdaRule) -> np.ndarray:
+        omegas: np.ndarray | None, rule: LambdaRule, warm: np.ndarray | None = None
+        ) -> np.ndarray:
     """Each placebo's penalty by leave-one-period-out cross-validation over its own grid."""
     n, t0 = f.shape[0], pre.size
-    err = _fold_errors(f, k, loo_folds(pre), grids, omegas)
+    err = _fold_errors(f, k, loo_folds(pre), grids, omegas, warm)
     total = err.sum(axis=2)
     best = np.argmin(total, axis=1)
     if rule == "1se":
@@ -145,12 +150,13 @@ def forecast_scales(y: np.ndarray, pre_cols: np.ndarray, *, lam: float | None = 
     cols = np.arange(pre.size)
     f = y - y.mean(axis=1, keepdims=True) if demean else y
     k = _cross_products(f)
+    full = _simplex_weights(f, cols)  # starts the folds' fits (the same numbers, faster)
     if lam is None:
         grids = np.vstack([lambda_grid(row) for row in y])
-        lams = _cv(f, k, cols, grids, None, rule)
+        lams = _cv(f, k, cols, grids, None, rule, full)
     else:
         lams = np.full(f.shape[0], float(lam))
-    err = _fold_errors(f, k, rolling_folds(cols), lams[:, None], None)
+    err = _fold_errors(f, k, rolling_folds(cols), lams[:, None], None, full)
     return np.sqrt(err[:, 0, :].mean(axis=1)), lams
 
 
@@ -188,12 +194,12 @@ def placebo_ascm_gaps(y0: np.ndarray, pre_cols: np.ndarray, *, omegas: np.ndarra
     pre = np.asarray(pre_cols)
     f = y0 - y0[:, pre].mean(axis=1, keepdims=True) if demean else y0
     k = _cross_products(f)
+    w = omegas if omegas is not None else _simplex_weights(f, pre)
     if lam is None:
         grids = np.vstack([lambda_grid(row) for row in y0[:, pre]])
-        lams = _cv(f, k, pre, grids, omegas, rule)
+        lams = _cv(f, k, pre, grids, omegas, rule, w if omegas is None else None)
     else:
         lams = np.full(f.shape[0], float(lam))
-    w = omegas if omegas is not None else _simplex_weights(f, pre)
     resid = f - w @ f
     s, u = _eig(k, pre)
     ur = np.einsum("jik,ji->jk", u, resid[:, pre]) / (s + lams[:, None])

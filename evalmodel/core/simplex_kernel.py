@@ -38,6 +38,10 @@ _TOL = 1e-11
 _EXACT = 1e-10
 #: Weight of the predictor rows against the outcome rows when breaking ties inside the hull.
 _TIE_WEIGHT = 1e3
+#: Relative square residual (against the target's and the support columns' square norms) at
+#: or below which a warm-started leave-one-out fit counts as inside the hull (its optimum not
+#: unique) and is redone from the cold start; generous, as a fit redone costs only time.
+_INSIDE = 1e-8
 
 
 def _kkt_solve(a: np.ndarray, b: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -317,12 +321,41 @@ def _v_loss(x: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: n
     return out / t
 
 
-def _leave_one_out(sub: np.ndarray, max_iter: int) -> np.ndarray:
+def _inside(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> bool:
+    """Whether ``a w`` matches ``b`` to :data:`_INSIDE` of the square norms of ``b`` and of
+    the mean column of the support (the target inside the columns' hull, where simplex least
+    squares has many solutions; ``b`` itself may be about 0 there)."""
+    n, m = a.shape
+    on = np.empty(m, dtype=np.int64)  # the support: at most n + 1 columns of many
+    p = 0
+    for j in range(m):
+        if w[j] != 0.0:
+            on[p] = j
+            p += 1
+    rr, ref = 0.0, 0.0
+    for r in range(n):
+        acc = -b[r]
+        for q in range(p):
+            aq = a[r, on[q]]
+            acc += aq * w[on[q]]
+            ref += aq * aq / p
+        rr += acc * acc
+        ref += b[r] * b[r]
+    return rr <= _INSIDE * ref
+
+
+def _leave_one_out(sub: np.ndarray, warm: np.ndarray, max_iter: int) -> np.ndarray:
     """Each row of ``sub`` (units x periods) fitted over the simplex on the other rows, every
     period centred on the other rows' mean as :func:`evalmodel.core.ascm._centre` centres it
     (the mean summed over units in order, then divided by their number: the numbers NumPy's
     ``mean`` over that axis gives). Row ``i`` of the result holds unit ``i``'s weights on
-    the others (zero at ``i``)."""
+    the others (zero at ``i``).
+
+    Row ``i`` of ``warm`` (units x units), when not all zero, starts unit ``i``'s active set.
+    The solver ends with the KKT solution on its final passive set, visited in ascending
+    order, so a start that reaches the same passive set gives the same numbers bit for bit;
+    where the optimum is not unique (the unit inside the others' hull: :func:`_inside`) the
+    fit is redone from the cold start."""
     units, n = sub.shape
     m = units - 1
     out = np.zeros((units, units))
@@ -330,12 +363,14 @@ def _leave_one_out(sub: np.ndarray, max_iter: int) -> np.ndarray:
     b = np.empty(n)
     mean = np.empty(n)
     start = np.zeros(m)
+    head = np.zeros(n)  # the sum of the rows before unit i, added in order
     for i in range(units):
-        mean[:] = 0.0
-        for k in range(units):
-            if k != i:
-                for r in range(n):
-                    mean[r] += sub[k, r]
+        mean[:] = head
+        for k in range(i + 1, units):
+            for r in range(n):
+                mean[r] += sub[k, r]
+        for r in range(n):
+            head[r] += sub[i, r]
         for r in range(n):
             mean[r] = mean[r] / m
         q = 0
@@ -346,7 +381,17 @@ def _leave_one_out(sub: np.ndarray, max_iter: int) -> np.ndarray:
                 q += 1
         for r in range(n):
             b[r] = sub[i, r] - mean[r]
+        q = 0
+        started = False
+        for k in range(units):
+            if k != i:
+                start[q] = warm[i, k]
+                started = started or warm[i, k] != 0.0
+                q += 1
         w = _simplex_ls(a, b, start, max_iter)
+        if started and _inside(a, b, w):  # not unique: the cold start's vertex
+            start[:] = 0.0
+            w = _simplex_ls(a, b, start, max_iter)
         q = 0
         for k in range(units):
             if k != i:
@@ -362,6 +407,7 @@ if use_numba():  # the same functions compiled; each calls the others' compiled 
     _simplex_ls = njit()(_simplex_ls)
     _w_of_v = njit()(_w_of_v)
     _v_loss = njit()(_v_loss)
+    _inside = njit()(_inside)
     _leave_one_out = njit()(_leave_one_out)
 
 
@@ -391,7 +437,7 @@ def simplex_ls(a: np.ndarray, b: np.ndarray, w0: np.ndarray | None = None) -> np
     return np.asarray(_simplex_ls(a, b, start, _max_iter(a.shape[1])))
 
 
-def leave_one_out_weights(sub: np.ndarray) -> np.ndarray:
+def leave_one_out_weights(sub: np.ndarray, warm: np.ndarray | None = None) -> np.ndarray:
     """Each unit's exact simplex least-squares weights on all the other units, in one call.
 
     Row ``i`` equals ``simplex_ls(*_centre(sub[others].T, sub[i]))`` bit for bit (the fit of
@@ -402,6 +448,13 @@ def leave_one_out_weights(sub: np.ndarray) -> np.ndarray:
     ----------
     sub : ndarray, shape (N, n)
         Units (rows) by the periods fitted; at least 2 units.
+    warm : ndarray, shape (N, N), optional
+        Starting weights, row ``i`` for unit ``i`` (zero at ``i``), e.g. the weights of the
+        same units fitted on more periods: a cross-validation fold then takes a few active-set
+        steps instead of a cold start's many. Where the optimum is unique the result is the
+        same bit for bit (the solver ends with the KKT solution on the optimum's support,
+        however it got there); a unit inside the others' hull, where it is not, is fitted
+        from the cold start as without ``warm``.
 
     Returns
     -------
@@ -409,7 +462,9 @@ def leave_one_out_weights(sub: np.ndarray) -> np.ndarray:
         Row ``i``: unit ``i``'s weights on the others, zero at ``i``; each row sums to one.
     """
     sub = np.ascontiguousarray(sub, dtype=np.float64)
-    return np.asarray(_leave_one_out(sub, _max_iter(sub.shape[0] - 1)))
+    start = (np.zeros((sub.shape[0], sub.shape[0])) if warm is None
+             else np.ascontiguousarray(warm, dtype=np.float64))
+    return np.asarray(_leave_one_out(sub, start, _max_iter(sub.shape[0] - 1)))
 
 
 class InnerProblem:

@@ -13,7 +13,10 @@ changing a number, and each is checked here against the code it replaced:
   others in one compiled call, centring each period on the others' mean as
   :func:`~evalmodel.core.ascm._centre` does (the old path was a Python loop over units);
 - the conformal refit (:class:`~evalmodel.core.ascm.ResidualRefit`) computes the donors' side
-  of a fit once per column set instead of once per null tested.
+  of a fit once per column set instead of once per null tested;
+- each cross-validation fold of the augmented placebos starts every unit's active set from its
+  weights on all pre-periods (``leave_one_out_weights(sub, warm)``), and a unit inside the
+  others' hull, whose optimum is not unique, is fitted again from the cold start (issue 16).
 """
 
 from __future__ import annotations
@@ -222,8 +225,10 @@ def test_leave_one_out_weights_recover_a_planted_mix() -> None:
     assert np.allclose(w[0], expect, atol=1e-6)
 
 
-def _loop_simplex_weights(f: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The old ``_simplex_weights``: a Python loop over units."""
+def _loop_simplex_weights(f: np.ndarray, cols: np.ndarray,
+                          warm: np.ndarray | None = None) -> np.ndarray:
+    """The old ``_simplex_weights``: a Python loop over units, each from the cold start
+    (``warm`` ignored)."""
     j = f.shape[0]
     w = np.zeros((j, j))
     sub = f[:, cols]
@@ -275,3 +280,34 @@ def test_residual_refit_equals_ascm_residuals_bit_for_bit(lam: float | None,
                 y1c[-1] -= null
                 expect = ascm_residuals(y0[:, cols], y1c, lam=lam, demean=demean)
                 assert np.array_equal(refit(cols, y1c), expect)
+
+
+@pytest.mark.parametrize("units,periods", [(12, 6), (60, 15), (200, 14)])
+def test_warm_started_leave_one_out_equals_the_cold_start_bit_for_bit(units: int,
+                                                                      periods: int) -> None:
+    """Every fold of a cross-validation (leave one period out, rolling origin) started from
+    the weights on all periods gives the cold start's weights exactly, the unit inside the
+    hull (an exact mix), the twins and the unit outside included."""
+    from evalmodel.core.ascm_placebo import loo_folds, rolling_folds
+
+    rng = np.random.default_rng(units + 1)
+    y = _panel(rng, units, periods)
+    cols = np.arange(periods)
+    full = sk.leave_one_out_weights(y)
+    for _, keep in [*loo_folds(cols), *rolling_folds(cols)]:
+        sub = y[:, keep]
+        assert np.array_equal(sk.leave_one_out_weights(sub, full), sk.leave_one_out_weights(sub))
+
+
+def test_a_unit_inside_the_hull_is_refitted_from_the_cold_start() -> None:
+    """Inside the hull the optimum is not unique: unit 0, the mean of 29 units in 4 periods,
+    is matched exactly by many mixes, and a start on other units ends at another one (0.59
+    apart in weight). The result is still the cold start's mix, bit for bit."""
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=(30, 4))
+    y[0] = y[1:].mean(axis=0)
+    cold = sk.leave_one_out_weights(y)
+    warm = np.zeros((30, 30))
+    warm[0, [10, 12, 14, 16, 18]] = 0.2
+    assert np.array_equal(sk.leave_one_out_weights(y, warm), cold)
+    assert np.allclose(cold[0, 1:] @ y[1:], y[0], atol=1e-12)
