@@ -23,6 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ from evalmodel.inference.permutation import (
     permutation_inference,
     placebo_assignments,
 )
+from evalmodel.inference.placebo_starts import PlaceboStarts, placebo_starts
 from evalmodel.panel import Panel
 from evalmodel.vocabulary import (
     AggregationKind,
@@ -112,8 +114,10 @@ def _run_twfe(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any)
     return _twfe(panel, outcome, **o)
 
 
-def _run_synth(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
-    return _synth(panel, outcome, treated=treated, start=adoption, **o)
+def _run_synth(panel: Panel, outcome: str, treated: str, adoption: int, *,
+               starts: PlaceboStarts, **o: Any) -> Any:
+    with placebo_starts(starts):  # placebo fits start from the last run's (same numbers)
+        return _synth(panel, outcome, treated=treated, start=adoption, **o)
 
 
 def _run_sdid(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
@@ -350,8 +354,9 @@ def twfe(**options: Any) -> Adapter:
 
 def synth(**options: Any) -> Adapter:
     """:func:`evalmodel.synth`: the ``"average"`` row, placebo-in-space inference over the
-    other units of the panel."""
-    return Adapter("synth", dict(options), run=_run_synth)
+    other units of the panel. Successive calls share placebo starting weights
+    (:mod:`evalmodel.inference.placebo_starts`: fewer solver steps, the same numbers)."""
+    return Adapter("synth", dict(options), run=partial(_run_synth, starts=PlaceboStarts()))
 
 
 def sdid(*, seed: int | None = 0, **options: Any) -> Adapter:

@@ -29,7 +29,7 @@ import numpy as np
 
 from evalmodel.core.jit import njit, use_numba
 
-__all__ = ["InnerProblem", "leave_one_out_weights", "simplex_ls"]
+__all__ = ["InnerProblem", "leave_one_out_weights", "placebo_weights", "simplex_ls"]
 
 #: Relative size of a reduced gradient (against ``|A|_max * (|A|_max + |b|_max)``) that still
 #: counts as optimal.
@@ -400,6 +400,76 @@ def _leave_one_out(sub: np.ndarray, warm: np.ndarray, max_iter: int) -> np.ndarr
     return out
 
 
+def _placebo_weights(x: np.ndarray, z: np.ndarray, v: np.ndarray, warm: np.ndarray,
+                     max_iter: int) -> np.ndarray:
+    """Each column ``j`` of ``x`` (predictors, k x J) and ``z`` (fit-period outcomes, T x J)
+    fitted by :func:`_w_of_v` on the other columns in order, with fixed ``v``: row ``j`` of
+    the result, zero at ``j``. Row ``j`` of ``warm`` starts the predictor fit (a fresh
+    :class:`InnerProblem` with ``w0`` = that row without ``j``); the tie-break starts cold."""
+    k, units = x.shape
+    t = z.shape[0]
+    m = units - 1
+    out = np.zeros((units, units))
+    x0 = np.empty((k, m))
+    x1 = np.empty(k)
+    z0 = np.empty((t, m))
+    z1 = np.empty(t)
+    starts = np.zeros((2, m))
+    for j in range(units):
+        q = 0
+        for c in range(units):
+            if c != j:
+                for r in range(k):
+                    x0[r, q] = x[r, c]
+                for r in range(t):
+                    z0[r, q] = z[r, c]
+                starts[0, q] = warm[j, c]
+                starts[1, q] = 0.0
+                q += 1
+        for r in range(k):
+            x1[r] = x[r, j]
+        for r in range(t):
+            z1[r] = z[r, j]
+        w = _w_of_v(v, x0, x1, z0, z1, starts, max_iter)
+        q = 0
+        for c in range(units):
+            if c != j:
+                out[j, c] = w[q]
+                q += 1
+    return out
+
+
+def placebo_weights(x: np.ndarray, z: np.ndarray, v: np.ndarray,
+                    warm: np.ndarray | None = None) -> np.ndarray:
+    """Every unit's synthetic control weights on the other units at fixed predictor weights,
+    in one compiled call: row ``j`` equals ``InnerProblem(x0, x1, z0, z1, w0).weights(v)``
+    with unit ``j`` as the target and the others, in order, as its pool, bit for bit.
+
+    Parameters
+    ----------
+    x : ndarray, shape (k, J)
+        Predictors of the units (as the fit uses them, scaled or not).
+    z : ndarray, shape (T, J)
+        Fit-period outcomes of the units.
+    v : ndarray, shape (k,)
+        Normalised predictor weights.
+    warm : ndarray, shape (J, J), optional
+        Row ``j``: weights that start unit ``j``'s fit (zero at ``j``), e.g. its weights on a
+        larger pool; the same numbers wherever the optimum is unique.
+
+    Returns
+    -------
+    ndarray, shape (J, J)
+        Row ``j``: unit ``j``'s weights on the others, zero at ``j``.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    start = (np.zeros((x.shape[1], x.shape[1])) if warm is None
+             else np.ascontiguousarray(warm, dtype=np.float64))
+    return np.asarray(_placebo_weights(x, z, np.ascontiguousarray(v, dtype=np.float64), start,
+                                       _max_iter(x.shape[1] - 1)))
+
+
 if use_numba():  # the same functions compiled; each calls the others' compiled versions
     _eliminate = njit()(_eliminate)
     _kkt_solve = njit()(_kkt_solve)
@@ -409,6 +479,7 @@ if use_numba():  # the same functions compiled; each calls the others' compiled 
     _v_loss = njit()(_v_loss)
     _inside = njit()(_inside)
     _leave_one_out = njit()(_leave_one_out)
+    _placebo_weights = njit()(_placebo_weights)
 
 
 def _max_iter(m: int) -> int:
@@ -482,13 +553,20 @@ class InnerProblem:
     Successive calls start the active-set method from the previous weights (an outer search
     moves V a little at a time, so the support rarely changes and one or two steps suffice).
     The optimum does not depend on the start except where it is not unique, which the
-    tie-breaking of :meth:`weights` removes.
+    tie-breaking of :meth:`weights` removes. ``w0`` (J,), optional, starts the first call,
+    e.g. the same target's weights on a larger pool; the tie-break (inside the hull) still
+    starts cold on the first call, so the weights are those of a cold start bit for bit
+    wherever the predictor fit's optimum is unique (the solver ends with the KKT solution on
+    the optimum's support, however it got there).
     """
 
-    def __init__(self, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: np.ndarray) -> None:
+    def __init__(self, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: np.ndarray,
+                 w0: np.ndarray | None = None) -> None:
         self.x0, self.x1, self.z0, self.z1 = (np.ascontiguousarray(x, dtype=np.float64)
                                               for x in (x0, x1, z0, z1))
         self._warm = np.zeros((2, self.x0.shape[1]))
+        if w0 is not None:  # starts the first solve only; the tie-break starts cold
+            self._warm[0] = w0
         self._max_iter = _max_iter(self.x0.shape[1])
 
     def weights(self, v: np.ndarray) -> np.ndarray:

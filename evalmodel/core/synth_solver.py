@@ -211,6 +211,7 @@ def fit_v(
     optimizer_options: Mapping[str, Any] | None = None,
     x_apply: tuple[np.ndarray, np.ndarray] | None = None,
     tie_break: tuple[np.ndarray, np.ndarray] | None = None,
+    warm_w: np.ndarray | None = None,
 ) -> VFit:
     """Choose V by the fit-period MSPE and return the unit weights.
 
@@ -241,6 +242,10 @@ def fit_v(
         it to 1e-8); from the best V a Nelder-Mead search then keeps, among the V's within
         :data:`TIE_RTOL` of the best validation loss, the one whose weights (on ``x_apply``)
         fit these outcomes best. Not used for placebo fits (``warm_v``).
+    warm_w : ndarray, shape (J,), optional
+        Unit weights that start the inner solver (:class:`~evalmodel.core.simplex_kernel.
+        InnerProblem`'s ``w0``), e.g. the target's weights on a larger pool: fewer active-set
+        steps, the same weights wherever the optimum is unique.
 
     Returns
     -------
@@ -249,8 +254,8 @@ def fit_v(
     from evalmodel.core.simplex_kernel import InnerProblem
 
     k = x0.shape[0]
-    train = InnerProblem(x0, x1, z0, z1)
-    apply = train if x_apply is None else InnerProblem(x_apply[0], x_apply[1], z0, z1)
+    train = InnerProblem(x0, x1, z0, z1, warm_w)
+    apply = train if x_apply is None else InnerProblem(x_apply[0], x_apply[1], z0, z1, warm_w)
 
     def finish(v: np.ndarray, search: tuple[tuple[str, str, float], ...] = ()) -> VFit:
         v = v / v.sum()
@@ -362,12 +367,14 @@ class SynthProblem:
         xs = scale_predictors(x[:, cols]) if self.scale else x[:, cols]
         return xs[:, :-1], xs[:, -1]
 
-    def fit(self, target: int, pool: np.ndarray, warm_v: np.ndarray | None = None) -> VFit:
+    def fit(self, target: int, pool: np.ndarray, warm_v: np.ndarray | None = None,
+            warm_w: np.ndarray | None = None) -> VFit:
         """Fit the synthetic control of unit ``target`` from the units ``pool``.
 
         With ``warm_v`` (a placebo fit started from the treated unit's V) only the first
         optimiser of ``optimizer`` refines V: one local search from a good start instead of
         R ``Synth``'s full search, which keeps a placebo run over hundreds of units in seconds.
+        ``warm_w`` (one weight per unit of ``pool``) starts the inner solver (:func:`fit_v`).
         """
         cols = np.append(pool, target)
         x0, x1 = self._scaled(self.x, cols)
@@ -377,7 +384,7 @@ class SynthProblem:
         kw: dict[str, Any] = {"v_start": self.v_start, "custom_v": self.custom_v,
                               "warm_v": warm_v,
                               "optimizer": self.optimizer if warm_v is None else methods[0],
-                              "optimizer_options": self.optimizer_options}
+                              "optimizer_options": self.optimizer_options, "warm_w": warm_w}
         if self.x_train is not None:
             t0, t1 = self._scaled(self.x_train, cols)
             tie = None if self.pre_cols is None else (self.y[pool][:, self.pre_cols].T,

@@ -161,8 +161,9 @@ def resolve_design(
                 "there is no post-period to estimate an effect for."
             )
     if donors is None:
-        pool = [u for u in units if u not in adoption and cohorts[u] == NEVER]
-        left = [u for u in units if u not in adoption and cohorts[u] != NEVER]
+        never = dict(zip(cohorts.index, cohorts.to_numpy() == NEVER, strict=True))
+        pool = [u for u in units if u not in adoption and never[u]]
+        left = [u for u in units if u not in adoption and not never[u]]
         if left:
             notes.append(
                 f"{len(left)} units treated at some time but not named in treated= are left out "

@@ -39,6 +39,7 @@ from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.core.synth_solver import SynthProblem, VFit
 from evalmodel.errors import ConvexHullWarning, EstimationError
+from evalmodel.inference.placebo_starts import PlaceboStarts, active_starts
 from evalmodel.months import period_label, period_span
 from evalmodel.results import Result
 from evalmodel.vocabulary import check_conf_level, check_number, check_period
@@ -287,7 +288,10 @@ def placebo_in_space(
     n_jobs : int
         Workers over which the placebo fits are spread (1, the default: this process; -1:
         every core), on joblib's current backend (``evalmodel.core.parallel``). Each fit
-        is deterministic, so the result does not depend on it.
+        is deterministic, so the result does not depend on it. Inside
+        :func:`~evalmodel.inference.placebo_starts.placebo_starts` (the placebo study's
+        synthetic control) the fits run in this process, each started from the unit's weights
+        of the previous run (the same numbers, fewer solver steps).
 
     Returns
     -------
@@ -303,9 +307,12 @@ def placebo_in_space(
     donors = np.arange(n_donors)
     gaps = np.empty((n_donors + 1, problem.y.shape[1]))
     gaps[n_donors] = problem.gaps(n_donors, donors, fit.w)
-    # each placebo is its own nested optimisation
-    gaps[:n_donors] = run_tasks(_placebo_gaps, [(problem, int(j), donors, fit.v)
-                                                for j in donors], n_jobs=n_jobs)
+    starts = active_starts()
+    if starts is None:  # each placebo is its own nested optimisation
+        gaps[:n_donors] = run_tasks(_placebo_gaps, [(problem, int(j), donors, fit.v)
+                                                    for j in donors], n_jobs=n_jobs)
+    else:
+        gaps[:n_donors] = _shared_start_gaps(problem, donors, fit.v, units, starts)
     return PlaceboResult(**placebo_fields(gaps, periods=periods, start=start, units=units,
                                           max_pre_mspe_ratio=max_pre_mspe_ratio,
                                           conf_level=conf_level))
@@ -349,6 +356,35 @@ def placebo_fields(gaps: np.ndarray, *, periods: np.ndarray, start: int, units: 
         kept=pd.Series(kept, index=idx[:n_donors], name="kept"),
         max_pre_mspe_ratio=float(max_pre_mspe_ratio), conf_level=conf_level,
     )
+
+
+def _shared_start_gaps(problem: SynthProblem, donors: np.ndarray, warm_v: np.ndarray,
+                       units: Sequence[str], starts: PlaceboStarts) -> np.ndarray:
+    """The placebo gaps of every donor, each fit started from the weights ``starts`` kept for
+    it (:mod:`evalmodel.inference.placebo_starts`; the same numbers), keeping the new ones.
+    With V fixed and unscaled predictors (the default outcome-path fit) every donor's weights
+    come from one compiled call (:func:`~evalmodel.core.simplex_kernel.placebo_weights`)."""
+    from evalmodel.core.simplex_kernel import placebo_weights
+
+    ids = [str(u) for u in units[:donors.size]]
+    w0 = starts.starts(ids, problem.y[donors])
+    k = problem.x.shape[0]
+    if problem.x_train is None and not problem.scale and (problem.custom_v is not None
+                                                          or k == 1):
+        v = np.ones(1) if problem.custom_v is None else np.asarray(problem.custom_v, dtype=float)
+        w = placebo_weights(problem.x[:, donors], problem.y[donors][:, problem.fit_cols].T,
+                            v / v.sum(), w0)
+    else:
+        w = np.zeros((donors.size, donors.size))
+        for j in donors:
+            pool = donors[donors != j]
+            w[j, pool] = problem.fit(int(j), pool, warm_v=warm_v, warm_w=w0[j, pool]).w
+    starts.keep(ids, problem.y[donors], w)
+    out = np.empty((donors.size, problem.y.shape[1]))
+    for j in donors:
+        pool = donors[donors != j]
+        out[j] = problem.gaps(int(j), pool, w[j, pool])
+    return out
 
 
 def _placebo_gaps(problem: SynthProblem, j: int, donors: np.ndarray, warm_v: np.ndarray

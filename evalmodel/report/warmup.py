@@ -26,6 +26,7 @@ def warm_kernels() -> list[str]:
     from evalmodel.estimators.sdid import sdid
     from evalmodel.estimators.staggered import att_gt
     from evalmodel.estimators.synth import synth
+    from evalmodel.inference.placebo_starts import placebo_starts
 
     design = cases.get("trelleborg").design(datasets.simulated())
     treated = design.treated[0]
@@ -37,8 +38,11 @@ def warm_kernels() -> list[str]:
         # Frank-Wolfe (fw_kernel): the weights and the placebo standard error's refits
         sdid(small, kpi, treated=treated, start=design.adoption, n_draws=4, seed=0)
         ran.append("sdid")
-        # the exact simplex solver (simplex_kernel): plain synthetic control with placebos
+        # the exact simplex solver (simplex_kernel): plain synthetic control with placebos,
+        # as alone and as the placebo study runs it (placebo_weights, shared starts)
         synth(small, kpi, treated=treated, start=design.adoption)
+        with placebo_starts():
+            synth(small, kpi, treated=treated, start=design.adoption)
         ran.append("synth")
         # the leave-one-out solves of the augmented synthetic control's placebo test
         synth(small, kpi, treated=treated, start=design.adoption, augment="ridge")

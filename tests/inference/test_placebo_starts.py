@@ -1,0 +1,127 @@
+"""Placebo fits started from the weights of an earlier run give the cold start's numbers.
+
+The synthetic control's placebo study (``calibrate.synth()``) runs placebos in space around 30
+units in turn, each over nearly the same pools. Inside ``placebo_starts()`` every placebo fit
+starts from that unit's last weights (:mod:`evalmodel.inference.placebo_starts`), and with V
+fixed and unscaled predictors (the default outcome-path fit) all of one run's fits come from
+one compiled call (:func:`~evalmodel.core.simplex_kernel.placebo_weights`). Both are checked
+bit for bit against the old path (issue 16): the kernel against a loop of ``InnerProblem``,
+the runs against the same runs without a store, and the placebo study against the estimator
+called on each fake panel.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalmodel as em
+from evalmodel import calibrate
+from evalmodel.core import simplex_kernel as sk
+from evalmodel.inference.placebo_starts import PlaceboStarts, placebo_starts
+
+ADOPTION = 2008
+
+
+def _outcomes(seed: int, units: int = 40, periods: int = 12) -> np.ndarray:
+    """Two-factor outcomes with a unit that is an exact mix of others (inside the hull, where
+    the predictor fit is not unique), twins and a unit far above the rest."""
+    rng = np.random.default_rng(seed)
+    load = rng.uniform(0.5, 1.5, (units, 2))
+    y = 10 + load @ np.cumsum(rng.normal(0, 1, (periods, 2)), axis=0).T
+    y += rng.normal(0, 0.3, (units, periods))
+    y[0] = 0.5 * y[3] + 0.3 * y[4] + 0.2 * y[5]
+    y[1] = y[2]
+    y[-1] += 5.0
+    return y
+
+
+def _loop(x: np.ndarray, z: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The old path: one InnerProblem per target, cold."""
+    n = x.shape[1]
+    w = np.zeros((n, n))
+    for j in range(n):
+        pool = np.arange(n) != j
+        w[j, pool] = sk.InnerProblem(x[:, pool], x[:, j], z[:, pool], z[:, j]).weights(v)
+    return w
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_placebo_weights_equal_the_loop_cold_and_warm(k: int) -> None:
+    """Every unit's weights equal a fresh InnerProblem's, from the cold start and from starts
+    taken from a fit on other periods (so not the optimum), bit for bit."""
+    y = _outcomes(k)
+    x, z = y[:, :k].T, y[:, :8].T
+    v = np.full(k, 1.0 / k)
+    loop = _loop(x, z, v)
+    assert np.array_equal(sk.placebo_weights(x, z, v), loop)
+    other = sk.placebo_weights(y[:, 4:].T, y[:, 4:].T, np.full(8, 1 / 8))
+    assert np.array_equal(sk.placebo_weights(x, z, v, other), loop)
+    assert (np.diag(loop) == 0).all() and np.allclose(loop.sum(axis=1), 1.0, atol=1e-12)
+
+
+def _panel(seed: int = 4) -> em.Panel:
+    y = _outcomes(seed, units=30, periods=14)
+    ids = [f"{u:04d}" for u in range(1000, 1030)]
+    years = list(range(2000, 2014))
+    df = pd.DataFrame({"kommun": np.repeat(ids, len(years)), "year": years * len(ids),
+                       "y": y.ravel(), "x": (y ** 0.5).ravel()})
+    return em.Panel(df, unit="kommun", time="year")
+
+
+@pytest.mark.parametrize("options", [{}, {"predictors": ["x", ("y", [2003, 2006], "mean")]}])
+def test_runs_sharing_starts_equal_runs_without(options: dict[str, object]) -> None:
+    """Placebos in space around five treated units in turn, sharing one store: every gap,
+    p-value and interval equals the same run without a store, with the default fit (the
+    compiled batch) and with scaled predictors and V searched (the per-unit path)."""
+    panel = _panel()
+    units = panel.units[:5]
+    store = PlaceboStarts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)
+        for u in units:
+            alone = em.synth(panel, "y", treated=u, start=ADOPTION, **options)
+            with placebo_starts(store):
+                shared = em.synth(panel, "y", treated=u, start=ADOPTION, **options)
+            assert alone.placebo is not None and shared.placebo is not None
+            assert np.array_equal(alone.placebo.gaps.to_numpy(),
+                                  shared.placebo.gaps.to_numpy())
+            pd.testing.assert_frame_equal(alone.table, shared.table, check_exact=True)
+    assert store._w.any()  # the store was used
+
+
+def test_placebo_study_equals_the_estimator_on_each_fake_panel() -> None:
+    """The synthetic control's placebo study (whose adapter shares starts) gives each unit
+    the numbers of em.synth on that unit's fake panel, bit for bit."""
+    panel = _panel(seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)
+        study = em.placebo_study(panel, "y", calibrate.synth(), pool=panel.units,
+                                 adoption=ADOPTION, n_units=6, seed=2)
+        for _, row in study.placebos.iterrows():
+            fake = panel.with_cohorts({row["unit"]: ADOPTION})
+            o = em.synth(fake, "y", treated=row["unit"], start=ADOPTION).overall
+            assert o is not None
+            got = [row[k] for k in ("estimate", "ci_lower", "ci_upper", "p_value")]
+            want = [o[k] for k in ("estimate", "ci_lower", "ci_upper", "p_value")]
+            assert np.array_equal(np.asarray(got, float), np.asarray(want, float))
+
+
+def test_a_changed_outcome_row_is_not_started_from_old_weights() -> None:
+    """Weights kept for a unit are dropped when its outcome row changes (another outcome or
+    panel), and the diagonal of the starts is always zero."""
+    store = PlaceboStarts()
+    y = _outcomes(2, units=6, periods=5)
+    w = np.full((6, 6), 0.2)
+    np.fill_diagonal(w, 0.0)
+    store.keep([f"u{i}" for i in range(6)], y, w)
+    same = store.starts([f"u{i}" for i in range(6)], y)
+    assert np.array_equal(same, w)
+    y2 = y.copy()
+    y2[1] += 1.0
+    again = store.starts([f"u{i}" for i in range(6)], y2)
+    assert (again[1] == 0).all() and np.array_equal(again[2], w[2])
+    assert (np.diag(store.starts(["u3", "u0"], y[[3, 0]])) == 0).all()
