@@ -96,3 +96,26 @@ def test_one_draw_and_stable_bytes(tmp_path: Path) -> None:
     assert len(draws) == 2  # once per figure: no draw only to lay it out
     assert saved[0].read_bytes() == saved[1].read_bytes()
     assert not plt.get_fignums()  # the figures are closed
+
+
+def test_tight_layout_measures_each_axes_once(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # TightLayoutEngine's two passes (its default rect) share one measurement per Axes
+    from matplotlib.axes import Axes
+
+    calls: list[int] = []
+    measure = Axes.get_tightbbox
+
+    def counting(self: Axes, *args: object, **kwargs: object) -> object:
+        calls.append(id(self))
+        return measure(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Axes, "get_tightbbox", counting)
+    fig = _figure("constrained")
+    axes = list(fig.axes)
+    save_figure(fig, tmp_path / "once.png")
+    assert sorted(calls) == sorted(id(ax) for ax in axes)  # once each (twice without)
+    assert all("get_tightbbox" not in vars(ax) for ax in axes)  # the class method is back
+    monkeypatch.undo()
+    theirs = _savefig(_figure(TightLayoutEngine(pad=TIGHT_PAD)), tmp_path / "theirs.png")
+    assert np.array_equal(_pixels(tmp_path / "once.png"), _pixels(theirs))
