@@ -3,7 +3,10 @@
 
 Three frames of 1,000,000 rows with a cohort and one outcome: 20,000 text ids x 50 years in
 (unit, year) order, the same rows shuffled, and 100,000 integer ids x 10 years (the ids become
-text, and the rows are put in the order of that text). The groupby is
+text, and the rows are put in the order of that text). The first and the last are in blocks of
+one unit each, which the build reads per block (``evalmodel.panel_blocks``: ids once per run,
+blocks moved whole, the integer ids' text made when first read); the shuffled rows take the
+general path (the ids hashed, the rows sorted by their key codes). The groupby is
 ``df.groupby(unit)[outcome].mean()``, the least a tool that reads the units must do. The two
 are timed back to back, seven times: the ratio printed is the median of the pairs' ratios,
 with their range (on a shared machine the load changes between two separate series of runs),

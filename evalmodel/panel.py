@@ -23,8 +23,10 @@ from evalmodel.errors import (
 )
 from evalmodel.frames import as_pandas
 from evalmodel.months import month_label
+from evalmodel.panel_blocks import balanced_blocks, unit_runs
 from evalmodel.panel_checks import check_weights, refuse_duplicates
 from evalmodel.panel_columns import (
+    Labels,
     _check_roles,
     _codes_in_order,
     _column_names,
@@ -33,17 +35,17 @@ from evalmodel.panel_columns import (
     _labels_of,
     _missing_outcome,
     _nfc,
-    _not_a_period,
     _pivot_long,
     _refuse_infinite,
     _row_order,
     _strictly_increasing,
     _to_float,
     _to_labels,
-    _to_unit_ids,
+    _unit_labels,
     _wide_by_codes,
     late_cohort_note,
 )
+from evalmodel.panel_edits import with_cohorts, with_values
 from evalmodel.panel_months import to_annual
 from evalmodel.panel_periods import NEVER, _cohort_years, _to_periods, check_cohort
 from evalmodel.vocabulary import did_you_mean
@@ -177,8 +179,17 @@ class Panel:
             df = data[[c for c in wanted if c in data.columns]].reset_index(drop=True)
         else:
             df = data.reset_index(drop=True)  # columns are replaced, never written into
-        labels = {unit: _to_unit_ids(df[unit], unit, ids, notes)}  # codes; text made last
+        runs = unit_runs(df[unit]) if not (group or variable) else None  # ids read per run
+        unit_labels, runs = _unit_labels(df[unit], runs, unit, ids, notes)
+        labels = {unit: unit_labels}  # codes (of the runs, or the rows); text made last
         df[time], self._frequency = _to_periods(df[time], time, notes, frequency)
+        blocks = None  # the rows in blocks, one per unit (balanced): read per block
+        if runs is not None:
+            blocks = balanced_blocks(runs, labels[unit].codes, labels[unit].size,
+                                     df[time].to_numpy())
+            if blocks is None:  # the rows' codes, from their runs'
+                labels[unit] = unit_labels.with_codes(runs.spread(unit_labels.codes),
+                                                      unit_labels.given)
         if group is not None:
             labels[group] = _to_labels(df[group], group, "group", notes)
         keys = [unit] + ([group] if group else []) + [time]
@@ -189,7 +200,8 @@ class Panel:
             labels = {k: _labels_of(df[k]) for k in keys[:-1]}  # the rows changed
 
         def shown() -> pd.DataFrame:  # the rows as read, with their labels, for messages
-            return df.assign(**{k: lab.as_read() for k, lab in labels.items()})
+            return df.assign(**{k: (lab if blocks is None or k != unit else lab.with_codes(
+                blocks.spread(lab.codes))).as_read() for k, lab in labels.items()})
 
         self._unit, self._time, self._cohort = unit, time, cohort
         self._weight, self._group = weight, group
@@ -204,12 +216,15 @@ class Panel:
         self._outcomes = tuple(outcomes)
         # Integer codes sort like the ids themselves; one stable sort of their combined key
         # orders the rows (in linear time when they already are) and puts duplicates together.
-        time_codes, self._periods = _integer_codes(np.asarray(df[time], dtype=np.int64))
-        key_codes = [*(labels[k].codes for k in keys[:-1]), time_codes]
-        sizes = [*(len(labels[k].ids) for k in keys[:-1]), len(self._periods)]
-        order, key = _row_order(key_codes, sizes)
-        if order is not None:  # None: in order, so the keys are distinct
-            refuse_duplicates(order, key, keys, shown, notes)
+        if blocks is not None:  # distinct keys; in order unless the blocks are moved
+            self._periods, order = blocks.periods, None
+        else:
+            time_codes, self._periods = _integer_codes(np.asarray(df[time], dtype=np.int64))
+            key_codes = [*(labels[k].codes for k in keys[:-1]), time_codes]
+            sizes = [*(labels[k].size for k in keys[:-1]), len(self._periods)]
+            order, key = _row_order(key_codes, sizes)
+            if order is not None:  # None: in order, so the keys are distinct
+                refuse_duplicates(order, key, keys, shown, notes)
         n_missing = {}  # one pass each when every value is finite (no inf, no NaN to count)
         for c in [*self._outcomes, *([weight] if weight else [])]:
             df[c] = _to_float(df[c], c, notes)
@@ -223,35 +238,49 @@ class Panel:
             if np.isnan(w).any() or (w <= 0).any():
                 check_weights(shown(), weight, keys)
         late: dict[str, int] = {}
-        unit_ids = labels[unit].ids
+        unit_ids = labels[unit]  # their text is made when first read
         if cohort is not None:
             df[cohort] = _cohort_years(df[cohort], cohort, notes, self._frequency)
-            df[cohort], late = check_cohort(df, cohort, self._periods, labels[unit].codes,
-                                            unit_ids, notes, self._frequency)
+            df[cohort], late, by_unit = check_cohort(
+                df, cohort, self._periods, labels[unit].codes, unit_ids, notes, self._frequency,
+                block=blocks.k if blocks is not None else 0)
         values = [c for c in (cohort, weight) if c] + list(self._outcomes)
-        if order is None:  # the rows as read: the frame's columns, the labels as given
-            del key, key_codes, time_codes
+        lazy: tuple[Labels, np.ndarray] | None = None  # the unit column, made when first read
+        if blocks is not None and blocks.inverse is not None:  # whole blocks moved in order
+            in_order = {unit: blocks.codes_in_order()}  # the periods: every block's the same
+            df = pd.DataFrame({time: df[time], **{c: blocks.in_order(
+                df[c].to_numpy(), constant=c == cohort) for c in values}}, copy=False)
+            lazy = (labels[unit], in_order[unit])
+        elif order is None:  # the rows as read: the frame's columns, the labels as given
+            if blocks is None:
+                del key, key_codes, time_codes
             df = df[[time, *values]].reset_index(drop=True)
             in_order = {k: lab.codes for k, lab in labels.items()}
+            if blocks is not None:
+                in_order[unit] = blocks.codes_in_order()
             for i, k in enumerate(keys[:-1]):  # the label columns, made once
                 as_read = labels[k].given
-                df.insert(i, k, as_read if as_read is not None else
-                          labels[k].column(in_order[k], df.index))
+                if as_read is None and k == unit:
+                    lazy = (labels[k], in_order[k])
+                else:
+                    df.insert(i - (lazy is not None), k, as_read if as_read is not None else
+                              labels[k].column(in_order[k], df.index))
         else:  # new arrays in the new order: the keys read back from the sorted combined key
             split = _codes_in_order(key_codes, sizes, order, key)
             del key, key_codes, time_codes  # a row's size each: freed before the copies
             in_order = dict(zip(keys[:-1], split, strict=False))
-            columns: dict[str, Any] = {k: labels[k].text.take(in_order[k]) for k in keys[:-1]}
+            columns: dict[str, Any] = {k: labels[k].text.take(in_order[k]) for k in keys[1:-1]}
             columns[time] = np.take(self._periods, split[-1], out=split[-1])  # codes: done
             columns.update((c, np.take(df[c].to_numpy(), order)) for c in values if c != cohort)
-            if cohort is not None:  # constant within units: each unit's value at its first row
-                u = in_order[unit]
-                first = np.take(order, np.flatnonzero(np.r_[True, u[1:] != u[:-1]]))
-                columns[cohort] = np.take(np.take(df[cohort].to_numpy(), first), u)
-            columns = {c: columns[c] for c in [*keys[:-1], time, *values]}  # in role order
+            if cohort is not None:  # constant within units: each unit's value
+                columns[cohort] = np.take(by_unit, in_order[unit])
+            columns = {c: columns[c] for c in [*keys[1:-1], time, *values]}  # in role order
             df = pd.DataFrame(columns, copy=False)
+            lazy = (labels[unit], in_order[unit])
         self._data = df
-        self._unit_codes: tuple[np.ndarray, np.ndarray] | None = (in_order[unit], unit_ids)
+        self._lazy_unit: tuple[Labels, np.ndarray] | None = lazy  # the setter clears it
+        self._unit_codes: tuple[np.ndarray, np.ndarray | Labels] | None = (in_order[unit],
+                                                                             unit_ids)
         self._notes = notes
         for note in notes:  # every coercion made above
             warnings.warn(f"Panel: {note}.", CoercedValuesWarning, stacklevel=2)
@@ -267,7 +296,7 @@ class Panel:
     # -- construction helpers -------------------------------------------------------------
     def _report_gaps_and_missing(self, n_missing: Mapping[str, int]) -> None:
         """Note absent cells and missing values (``n_missing``: by column, where not 0)."""
-        n_gaps = len(self._codes()[1]) * len(self._periods) - len(self._data)  # keys distinct
+        n_gaps = self._n_units() * len(self._periods) - len(self._frame)  # keys distinct
         if self._group is not None or n_gaps:
             counts = self._rows_per_unit()
             n_gaps = int(len(counts) * len(self._periods) - counts.sum())
@@ -281,7 +310,7 @@ class Panel:
         for c in self._outcomes:
             n = n_missing.get(c, 0)
             if n:
-                msg = (f"column {c!r}: {n} missing values kept as NaN" if n < len(self._data)
+                msg = (f"column {c!r}: {n} missing values kept as NaN" if n < len(self._frame)
                        else f"column {c!r}: all {n} values are missing (kept as NaN)")
                 self._notes.append(msg)
                 warnings.warn(f"Panel: {msg}.", MissingValueWarning, stacklevel=3)
@@ -322,12 +351,40 @@ class Panel:
     def _codes(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`unit_codes` without the copies (read only)."""
         if self._unit_codes is None:
-            codes, ids = pd.factorize(self._data[self._unit], sort=True)
-            self._unit_codes = (codes, np.asarray(ids))
-        return self._unit_codes
+            codes, uniq = pd.factorize(self._data[self._unit], sort=True)
+            self._unit_codes = (codes, np.asarray(uniq))
+        codes, ids = self._unit_codes
+        if isinstance(ids, Labels):  # integer ids: their text made now
+            self._unit_codes = (codes, ids.ids)
+        return self._unit_codes  # type: ignore[return-value]
+
+    def _n_units(self) -> int:
+        """The number of units (without making the text of integer ids)."""
+        ids = self._unit_codes[1] if self._unit_codes is not None else self._codes()[1]
+        return ids.size
 
     def _key_cols(self) -> list[str]:
         return [self._unit] + ([self._group] if self._group else []) + [self._time]
+
+    @property
+    def _data(self) -> pd.DataFrame:
+        """The validated frame; a unit column still held as codes is made here, once."""
+        if self._lazy_unit is not None:
+            labels, codes = self._lazy_unit
+            if self._unit not in self._frame.columns:  # else made by a copy sharing the frame
+                self._frame.insert(0, self._unit, labels.column(codes, self._frame.index))
+            self._lazy_unit = None
+        return self._frame
+
+    @_data.setter
+    def _data(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._lazy_unit = None
+
+    def _unit_dtype(self) -> Any:
+        """The dtype of the unit column, without making it."""
+        lazy = self._lazy_unit
+        return lazy[0].text.dtype if lazy is not None else self._frame[self._unit].dtype
 
     # -- read-only views ------------------------------------------------------------------
     @property
@@ -337,7 +394,7 @@ class Panel:
 
     def column(self, name: str) -> np.ndarray:
         """One column of :attr:`data` as a read-only array, without copying the frame."""
-        values = self._data[name].to_numpy().view()
+        values = (self._frame if name != self._unit else self._data)[name].to_numpy().view()
         values.flags.writeable = False
         return values
 
@@ -415,7 +472,7 @@ class Panel:
         """
         late = self._late_cohorts
         if late:
-            present = set(self._data[self._unit].unique().tolist())
+            present = set(self._codes()[1].tolist())  # the units with rows
             late = {u: g for u, g in late.items() if u in present}
         return pd.Series(late, dtype="int64", name="late_cohort").rename_axis(self._unit)
 
@@ -423,13 +480,13 @@ class Panel:
         """First treated period by unit (0 = never treated); all 0 without a cohort role."""
         if self._cohort is None:
             return pd.Series(NEVER, index=pd.Index(self.units, name=self._unit), name="cohort")
-        values = self._data[self._cohort]
+        values = self._frame[self._cohort]
         if values.dtype != np.int64:  # not a panel this class built: pandas' own reading
             return self._data.groupby(self._unit)[self._cohort].first().rename("cohort")
         codes, ids = self._codes()
         first = np.empty(len(ids), dtype=np.intp)  # each unit's first row
         first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-        index = pd.Index(ids, name=self._unit, dtype=self._data[self._unit].dtype)
+        index = pd.Index(ids, name=self._unit, dtype=self._unit_dtype())
         return pd.Series(values.to_numpy()[first], index=index, name="cohort")
 
     def wide(self, outcome: str) -> pd.DataFrame:
@@ -493,41 +550,7 @@ class Panel:
         kept in :attr:`late_cohorts`); a cohort before the first period, or between periods
         without being one, raises :class:`PanelError`.
         """
-        col = self._cohort or name
-        periods = set(self._periods.tolist())
-        last = int(self._periods[-1])
-        given: dict[str, int] = {}
-        late: dict[str, int] = {}
-        for u, c in cohorts.items():
-            number = isinstance(c, int | float | np.integer | np.floating)
-            if number and (c == NEVER or c == np.inf or np.isnan(c)):
-                continue  # never treated, as a unit left out
-            if c in periods:
-                given[_nfc(str(u))] = int(c)
-            elif number and np.isfinite(c) and c > last and c == np.floor(c):
-                late[_nfc(str(u))] = int(c)
-            else:
-                why = (_not_a_period(float(c), self._periods, self.frequency) if number else
-                       "is not a number: a cohort is a period of the panel, 0 for never treated")
-                raise PanelError(f"Panel.with_cohorts: cohort {c!r} of unit {u!r} {why}.")
-        codes, ids = self._codes()
-        by_code = np.full(len(ids), NEVER, dtype=np.int64)  # each unit's cohort, by its code
-        position = {u: i for i, u in enumerate(ids.tolist())}
-        for u, c in given.items():
-            if u in position:
-                by_code[position[u]] = c
-        data = self._data.copy(deep=False)  # only the cohort column is new (copy on write)
-        data[col] = by_code[codes]
-        if col not in self._data.columns:
-            cols = [*self._key_cols(), col, *[c for c in data.columns if c not in self._key_cols()]]
-            data = data[list(dict.fromkeys(cols))]
-        notes = list(self._notes)
-        if late:
-            msg = late_cohort_note(late, last, frequency=self.frequency)
-            notes.append(msg)
-            warnings.warn(f"Panel.with_cohorts: {msg}.", LateCohortWarning, stacklevel=2)
-        return Panel._from_validated(self, data, _cohort=col, _late_cohorts=late, _notes=notes,
-                                     _unit_codes=(codes, ids))  # the same rows in order
+        return with_cohorts(self, cohorts, name=name)
 
     def with_values(self, outcome: str, cells: Mapping[tuple[str, int], float],
                     *, note: str | None = None) -> Panel:
@@ -536,31 +559,7 @@ class Panel:
         Used for stated repairs (e.g. interpolated interior gaps); rows absent from the panel
         are added with NaN in the other variables. ``note`` is appended to :attr:`notes`.
         """
-        self.check_outcome(outcome)
-        if self._group is not None:
-            raise PanelError("Panel.with_values: not available for a panel with a group role.")
-        data = self._data.copy()
-        where_of = {(str(u), int(p)): i for i, (u, p) in
-                    enumerate(zip(data[self._unit], data[self._time], strict=True))}
-        col = int(data.columns.get_loc(outcome))  # type: ignore[arg-type]
-        new_rows = []
-        for (u, p), v in cells.items():
-            where = where_of.get((str(u), int(p)), -1)
-            if where >= 0:
-                data.iat[where, col] = float(v)
-            else:
-                new_rows.append({self._unit: str(u), self._time: int(p), outcome: float(v)})
-        if new_rows:
-            add = pd.DataFrame(new_rows)
-            if self._cohort is not None:
-                add[self._cohort] = add[self._unit].map(self.cohorts()).fillna(NEVER)
-            data = pd.concat([data, add], ignore_index=True)
-            data = data.sort_values([self._unit, self._time], kind="stable")
-            data[self._time] = data[self._time].astype("int64")
-            if self._cohort is not None:
-                data[self._cohort] = data[self._cohort].astype("int64")
-        notes = [*self._notes, *([note] if note else [])]
-        return Panel._from_validated(self, data, _notes=notes)
+        return with_values(self, outcome, cells, note=note)
 
     def with_notes(self, notes: Iterable[str]) -> Panel:
         """Return the same panel with ``notes`` appended to :attr:`notes` (e.g. series breaks)."""
@@ -591,7 +590,7 @@ class Panel:
         return to_annual(self, how, month=month, min_months=min_months)
 
     def __repr__(self) -> str:
-        n_units = self._data[self._unit].nunique()
+        n_units = self._n_units()
         p = self._periods
         span = f"{self._label(p[0])}-{self._label(p[-1])}" if len(p) else "no periods"
         return (

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalmodel.errors import PanelError
 from evalmodel.months import period_label, period_span
+from evalmodel.panel_blocks import Runs, _codes_in_order, _row_order, _sort_keys  # noqa: F401
 from evalmodel.vocabulary import did_you_mean
 
 __all__ = ["late_cohort_note"]
@@ -60,71 +62,6 @@ def late_cohort_note(late: Mapping[str, int], last: int, after: str = "",
             "never treated within the "
             f"sample: cohort{'s' * (len(counts) != 1)} {cohorts}, unit{'s' * (len(units) != 1)} "
             f"{shown}; set to cohort 0, as R did does")
-
-
-def _sort_keys(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Stable order of rows by several integer keys, and the sorted combined key (see
-    :func:`_row_order`)."""
-    order, key = _row_order(codes, sizes)
-    return (np.arange(len(key)) if order is None else order), key
-
-
-def _row_order(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray | None, np.ndarray]:
-    """Stable order of rows by several integer keys (None: the rows are in order, with distinct
-    keys), and the sorted combined key.
-
-    The keys are combined into one integer (mixed radix) when that fits in 63 bits, so a single
-    stable sort does the work of a lexsort, in linear time on rows that are already in order.
-    Rows in a few ordered runs (blocks of units in another order, such as integer ids sorted
-    as numbers, not as text) are merged by the stable sort's run detection. Otherwise, when the
-    combined keys are few compared with the rows, each row is written at its key in a table
-    over the keys; when every key was written once (a panel without duplicate keys), reading
-    the table in key order gives the rows' order and the sorted keys, in linear time in any
-    order, without a sort.
-    """
-    n_keys = np.prod([max(m, 1) for m in sizes], dtype=float)
-    if n_keys < 2.0**62:
-        key = np.array(codes[0], dtype=np.int64)  # a copy, combined in place
-        for code, m in zip(codes[1:], sizes[1:], strict=True):
-            key *= max(m, 1)
-            key += code
-        rising = int(np.count_nonzero(key[1:] > key[:-1]))
-        if len(key) < 2 or rising == len(key) - 1:  # in order, distinct: keep it
-            return None, key
-        few_runs = (len(key) - 1 - rising) * 64 < len(key)  # few steps down (or ties)
-        if n_keys <= 4 * len(key) + 1024 and not few_runs:
-            row_of = np.full(int(n_keys), -1, dtype=np.intp)  # each key's row, -1 for none
-            row_of[key] = np.arange(len(key))
-            taken = row_of >= 0
-            if np.count_nonzero(taken) == len(key):  # distinct keys: the key order is stable
-                return row_of[taken], np.flatnonzero(taken).astype(np.int64, copy=False)
-        order = np.argsort(key, kind="stable")
-        return order, np.take(key, order)
-    order = np.lexsort(codes[::-1])
-    rank = np.zeros(len(order), dtype=np.int64)  # position of each distinct key, in order
-    if len(order) > 1:
-        new = np.zeros(len(order) - 1, dtype=bool)
-        for code in codes:
-            sc = code[order]
-            new |= sc[1:] != sc[:-1]
-        rank[1:] = np.cumsum(new)
-    return order, rank
-
-
-def _codes_in_order(codes: list[np.ndarray], sizes: list[int], order: np.ndarray,
-                    key: np.ndarray) -> list[np.ndarray]:
-    """Each key's codes in the rows' new ``order``, given :func:`_row_order`'s sorted ``key``:
-    read back from the combined key by division (a pass in order) where it is one, else taken
-    row by row."""
-    if np.prod([max(m, 1) for m in sizes], dtype=float) >= 2.0**62:  # a rank, not a key
-        return [code[order] for code in codes]
-    out = []
-    for m in sizes[:0:-1]:  # the last key is the remainder of the combined key
-        above = key // max(m, 1)
-        rest = above * max(m, 1)
-        out.append(np.subtract(key, rest, out=rest))  # in place: a new array costs its pages
-        key = above
-    return [key, *out[::-1]]
 
 
 def _strictly_increasing(ids: np.ndarray) -> bool:
@@ -306,14 +243,49 @@ def _as_text(uniq: pd.Index, col: str, role: str) -> tuple[pd.Series, bool]:
     )
 
 
-class Labels(NamedTuple):
+class Labels:
     """A label column (unit ids, groups, variable names) as codes: each row's position in the
-    sorted distinct labels, which are kept once; the text column is made only when needed."""
+    sorted distinct labels, which are kept once; the text column is made only when needed.
 
-    codes: np.ndarray  #: int64, one per row of the column read
-    ids: np.ndarray  #: the sorted distinct labels (Python str, object array)
-    text: Any  #: the same labels as a pandas "str" array
-    given: pd.Series | None  #: the column read, when it already is this text, row for row
+    Integer ids are kept as numbers (``numbers``: the distinct ids in the order of their text)
+    until their text is first read (:attr:`text`, :attr:`ids`).
+    """
+
+    def __init__(self, codes: np.ndarray, ids: np.ndarray | None = None, text: Any = None,
+                 given: pd.Series | None = None, numbers: np.ndarray | None = None) -> None:
+        self.codes = codes  #: int64, one per row of the column read
+        self.given = given  #: the column read, when it already is this text, row for row
+        self._numbers = numbers
+        if text is not None:
+            self.__dict__["text"] = text
+        if ids is not None:
+            self.__dict__["ids"] = ids
+
+    @cached_property
+    def text(self) -> Any:
+        """The sorted distinct labels as a pandas "str" array."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pd.array(pc.cast(pa.array(self._numbers), pa.string()), dtype="str")
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """The sorted distinct labels (Python str, object array)."""
+        # pandas makes the Python strings faster than pyarrow's to_numpy (the same values)
+        return np.asarray(self.text.to_numpy(), dtype=object)
+
+    @property
+    def size(self) -> int:
+        """The number of distinct labels (without making their text)."""
+        return len(self._numbers) if self._numbers is not None else len(self.ids)
+
+    def with_codes(self, codes: np.ndarray, given: pd.Series | None = None) -> Labels:
+        """The same labels for other rows (``codes``; ``given``: their column as read, when it
+        is this text)."""
+        new = Labels(codes, given=given, numbers=self._numbers)
+        new.__dict__.update((k, v) for k, v in self.__dict__.items() if k in ("text", "ids"))
+        return new
 
     def column(self, codes: np.ndarray, index: pd.Index) -> pd.Series:
         """The labels of ``codes`` as a text column with ``index``."""
@@ -325,7 +297,8 @@ class Labels(NamedTuple):
             self.codes, pd.RangeIndex(len(self.codes)))
 
 
-def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
+def _to_labels(s: pd.Series, col: str, role: str, notes: list[str],
+               rows: int | None = None) -> Labels:
     """Return a column of labels (unit ids, groups, variable names) as NFC text, each row's
     code and the sorted distinct labels the codes index (as ``pd.factorize(..., sort=True)``),
     as :class:`Labels`.
@@ -333,10 +306,11 @@ def _to_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
     Missing labels and labels of several types (``1`` beside ``'0001'``) are refused. Surrounding
     spaces are removed and labels are normalised to Unicode NFC; when that changes or merges
     labels, the count goes to ``notes``. Numeric unit ids become text, with a note. The work is
-    done once per distinct label, not per row.
+    done once per distinct label, not per row. ``rows``: the rows an integer column stands for
+    when it holds one id per run of rows (:func:`~evalmodel.panel_blocks.unit_runs`).
     """
     if _is_integer(s):
-        return _integer_labels(s, col, role, notes)
+        return _integer_labels(s, col, role, notes, rows)
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy(), s.cat.categories
         used = np.zeros(len(uniq) + 1, dtype=bool)
@@ -456,7 +430,8 @@ def _text_order(uniq: np.ndarray) -> np.ndarray | None:
     return np.argsort(padded * 32 + digits, kind="stable")
 
 
-def _integer_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labels:
+def _integer_labels(s: pd.Series, col: str, role: str, notes: list[str],
+                    rows: int | None = None) -> Labels:
     """:func:`_to_labels` of an integer column: the distinct numbers are written as text once
     (by pyarrow) and sorted as text; the rows get their codes without a string per row until
     the column is made. Integers have no spaces and no Unicode forms to normalise."""
@@ -466,28 +441,51 @@ def _integer_labels(s: pd.Series, col: str, role: str, notes: list[str]) -> Labe
     if len(s) == 0:
         return _to_labels(s.astype(object), col, role, notes)
     codes, uniq = _integer_codes(s.to_numpy().astype(np.int64, copy=False))
-    text = pc.cast(pa.array(uniq), pa.string())
-    by_text = _text_order(uniq)  # code point order, as str
+    by_text = _text_order(uniq)  # code point order, as str, without the text
+    text = None
     if by_text is None:
+        text = pc.cast(pa.array(uniq), pa.string())
         by_text = np.asarray(pc.sort_indices(text), dtype=np.int64)
+        text = pd.array(text.take(pa.array(by_text)), dtype="str")
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[by_text] = np.arange(len(uniq))
     row_codes = np.take(rank, codes, out=codes, mode="clip")
-    labels = text.take(pa.array(by_text))
     if role == "unit":
-        notes.append(f"unit column {col!r}: {len(s)} numeric ids converted to strings")
-    text_array = pd.array(labels, dtype="str")
-    # pandas makes the Python strings of the ids faster than pyarrow's to_numpy (same values)
-    return Labels(row_codes, np.asarray(text_array.to_numpy(), dtype=object), text_array, None)
+        notes.append(f"unit column {col!r}: {rows or len(s)} numeric ids converted to strings")
+    return Labels(row_codes, text=text, numbers=np.take(uniq, by_text))
+
+
+def _unit_labels(s: pd.Series, runs: Runs | None, col: str, ids: Iterable[str] | None,
+                 notes: list[str]) -> tuple[Labels, Runs | None]:
+    """Unit ids as :func:`_to_unit_ids` reads them from ``s``, read once per run of equal ids
+    where ``runs`` are given: integer ids (their note counts the rows), and text that needs no
+    note and is not refused (else it is read again row by row, for the counts and the rows a
+    note or a message gives). Returns the labels and the runs their codes are of (None: the
+    codes are the rows')."""
+    if runs is None:
+        return _to_unit_ids(s, col, ids, notes), None
+    if _is_integer(s):
+        return _to_unit_ids(runs.values, col, ids, notes, rows=len(s)), runs
+    mine: list[str] = []
+    try:
+        out = _to_unit_ids(runs.values, col, ids, mine)
+    except PanelError:
+        mine.append("refused")
+    if mine:
+        return _to_unit_ids(s, col, ids, notes), None
+    if out.given is not None:  # the column read is the text: kept, row for row
+        out.given = s
+    return out, runs
 
 
 def _to_unit_ids(
-    s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str]
+    s: pd.Series, col: str, ids: Iterable[str] | None, notes: list[str],
+    rows: int | None = None,
 ) -> Labels:
     """Return unit ids as :func:`_to_labels` does, checking leading zeros against known ids."""
     if isinstance(ids, str):
         raise PanelError(f"Panel: ids must be a list of unit ids, got the string {ids!r}.")
-    out = _to_labels(s, col, "unit", notes)
+    out = _to_labels(s, col, "unit", notes, rows)
     if ids is not None:
         known = {str(i) for i in ids}
         unknown = [u for u in out.ids if u not in known]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from evalmodel.errors import PanelError
 from evalmodel.months import period_label
-from evalmodel.panel_columns import _not_a_period
+from evalmodel.panel_columns import Labels, _not_a_period
 from evalmodel.panel_months import check_frequency, check_month_codes, months_of
 
 #: Largest magnitude a period may have (floats are exact integers below it).
@@ -248,17 +248,21 @@ def check_cohort(
     cohort: str,
     periods: np.ndarray,
     ucode: np.ndarray,
-    unit_ids: np.ndarray,
+    labels: np.ndarray | Labels,
     notes: list[str],
     frequency: str = "year",
-) -> tuple[pd.Series, dict[str, int]]:
-    """The cohort column as int64 (0 = never treated), and the units first treated after the
+    block: int = 0,
+) -> tuple[pd.Series, dict[str, int], np.ndarray]:
+    """The cohort column as int64 (0 = never treated), the units first treated after the
     last period (set to 0 here) with their first treated period (messages write periods for
-    ``frequency``).
+    ``frequency``), and the cohort of each unit code (int64, as in the column).
 
-    ``ucode`` gives each row's position in the sorted ``unit_ids``. The checks run on one
-    value per unit once the cohort is known to be constant within units; an int64 column
-    that needs no change is returned as it is (no copy).
+    ``ucode`` gives each row's position in the sorted unit ids (``labels``, whose text is
+    read only for a message or a late cohort), or with ``block`` each
+    block's, when the rows come in blocks of ``block`` rows, one per unit
+    (:class:`~evalmodel.panel_blocks.Blocks`). The checks run on one value per unit once the
+    cohort is known to be constant within units; an int64 column that needs no change is
+    returned as it is (no copy).
     """
     raw = df[cohort]
     whole_numbers = isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu"
@@ -296,10 +300,19 @@ def check_cohort(
     never = np.zeros(0, dtype=bool) if whole_numbers else np.isnan(c) | (c == np.inf)
     if never.any():
         c = np.where(never, float(NEVER), c)
-    per_unit = np.empty(len(unit_ids), dtype=c.dtype)
-    per_unit[ucode] = c
-    varies = per_unit[ucode] != c
+    per_unit = np.empty(labels.size, dtype=c.dtype)
+    if block:  # one block of rows per unit: constant when each row equals its block's first
+        by_block = c.reshape(-1, block)
+        if bool((by_block[:, 1:] == by_block[:, :1]).all()):
+            per_unit[ucode] = by_block[:, 0]
+            varies = np.zeros(0, dtype=bool)
+        else:  # the rows' codes, for the message
+            ucode, block = np.repeat(ucode, block), 0
+    if not block:
+        per_unit[ucode] = c
+        varies = per_unit[ucode] != c
     if varies.any():
+        unit_ids = labels.ids if isinstance(labels, Labels) else labels
         first = int(ucode[varies].min())  # the first unit, in the order of the ids
         vals = [int(v) if float(v).is_integer() else v
                 for v in np.unique(c[ucode == first]).tolist()]
@@ -312,20 +325,25 @@ def check_cohort(
     after = whole & (per_unit > periods[-1])  # never treated within the sample (R did)
     bad = (per_unit != NEVER) & ~np.isin(per_unit, periods) & ~after
     if bad.any():
-        pos = int(np.flatnonzero(bad[ucode])[0])  # the first such row
+        unit_ids = labels.ids if isinstance(labels, Labels) else labels
+        where = int(np.flatnonzero(bad[ucode])[0])  # the first such row (or block)
+        pos = where * max(block, 1)
         v = c[pos]
         v = int(v) if np.isfinite(v) and v == np.floor(v) else v
         shown = period_label(v, frequency) if frequency == "month" and isinstance(v, int) else v
         raise PanelError(
             f"Panel: cohort column {cohort!r} has value {_show(shown)} (unit "
-            f"{unit_ids[ucode[pos]]!r}), which {_not_a_period(v, periods, frequency)}. A "
+            f"{unit_ids[ucode[where]]!r}), which {_not_a_period(v, periods, frequency)}. A "
             "cohort is the unit's first treated period; 0 or NaN means never treated, and a "
             "period after the last one means never treated within the sample."
         )
     if not after.any():
         if raw.dtype == np.int64:
-            return raw, {}
-        return pd.Series(c.astype(np.int64), index=df.index), {}
+            return raw, {}, per_unit.astype(np.int64, copy=False)
+        return pd.Series(c.astype(np.int64), index=df.index), {}, per_unit.astype(np.int64)
+    unit_ids = labels.ids if isinstance(labels, Labels) else labels
     late = dict(zip(unit_ids[after].tolist(), per_unit[after].astype(np.int64).tolist(),
                     strict=True))  # in the order of the ids, whatever the rows' order
-    return pd.Series(np.where(after[ucode], NEVER, c).astype(np.int64), index=df.index), late
+    late_rows = after[ucode] if not block else np.repeat(after[ucode], block)
+    return (pd.Series(np.where(late_rows, NEVER, c).astype(np.int64), index=df.index), late,
+            np.where(after, NEVER, per_unit).astype(np.int64))

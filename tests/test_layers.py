@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "evalmodel.months")),
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.panel_periods",
-                    "evalmodel.panel_checks",
+                    "evalmodel.panel_checks", "evalmodel.panel_blocks", "evalmodel.panel_edits",
                     "evalmodel.panel_months",
                     "evalmodel.results",
                     "evalmodel.frames")),
