@@ -36,6 +36,33 @@ def unit_demean(a: np.ndarray, ucode: np.ndarray, n_units: int) -> np.ndarray:
     return a - (sums / count[:, None])[ucode]
 
 
+def _demeaned_design(x: np.ndarray, ucode: np.ndarray, tcode: np.ndarray, n_units: int,
+                     n_t: int) -> np.ndarray:
+    """``[x, dummies of periods 1..n_t-1]`` demeaned within unit, made in one array.
+
+    What :func:`unit_demean` gives for the stacked matrix, bit for bit: each column's unit
+    sums in row order (``bincount``) divided by the unit's count and subtracted. A unit's sum
+    of a period dummy is its count of rows in that period, an exact whole number whatever
+    the order of the additions, so those come from one ``bincount`` of the (unit, period)
+    cells instead of one pass per column; and the matrix is filled in place instead of being
+    stacked from parts.
+    """
+    p = x.shape[1]
+    count = np.bincount(ucode, minlength=n_units).astype(float)
+    means = np.empty((n_units, p + n_t - 1))
+    for k in range(p):
+        means[:, k] = np.bincount(ucode, weights=x[:, k], minlength=n_units)
+    cells = np.bincount(ucode * n_t + tcode, minlength=n_units * n_t).reshape(n_units, n_t)
+    means[:, p:] = cells[:, 1:]
+    means /= count[:, None]
+    z = np.zeros((len(ucode), p + n_t - 1))
+    z[:, :p] = x
+    rows = np.flatnonzero(tcode > 0)
+    z[rows, p + tcode[rows] - 1] = 1.0
+    z -= means[ucode]
+    return z
+
+
 @dataclass(frozen=True)
 class TwoWayFit:
     """Coefficients of the regressors of interest and their cluster-robust covariance."""
@@ -52,10 +79,7 @@ def twoway_ols(y: np.ndarray, x: np.ndarray, ucode: np.ndarray, tcode: np.ndarra
     """OLS of ``y`` on ``x`` with unit and period effects; CR1 covariance by ``cluster``."""
     n_units = int(ucode.max()) + 1
     n_t = int(tcode.max()) + 1
-    dummies = np.zeros((len(y), n_t - 1))
-    rows = np.flatnonzero(tcode > 0)
-    dummies[rows, tcode[rows] - 1] = 1.0
-    z = unit_demean(np.column_stack([x, dummies]), ucode, n_units)
+    z = _demeaned_design(x, ucode, tcode, n_units, n_t)
     yd = unit_demean(y, ucode, n_units)
     zz = z.T @ z
     p = x.shape[1]
@@ -94,8 +118,9 @@ def fe_normal_solve(ucode: np.ndarray, tcode: np.ndarray, n_units: int, n_t: int
     du = np.bincount(ucode, minlength=n_units).astype(float)
     if (du == 0).any():
         raise EstimationError("imputation: a unit has no untreated observation to fit its effect.")
-    inc = np.zeros((n_units, n_t))
-    np.add.at(inc, (ucode, tcode), 1.0)
+    # observations per (unit, period): whole numbers, exact in any order of addition
+    inc = np.bincount(ucode * n_t + tcode, minlength=n_units * n_t).reshape(
+        n_units, n_t).astype(float)
     dt = inc.sum(axis=0)
     # Schur complement on the period block (periods 1..T-1)
     nd = inc / du[:, None]
