@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -43,6 +45,32 @@ from evalmodel.vocabulary import Restriction, check_conf_level, check_option, ch
 __all__ = ["Restriction", "breakdown_value", "honest_ci", "original_ci"]
 
 _MAX_VERTEX_SUBSETS = 300_000
+
+T = TypeVar("T")
+
+#: How many FLCI problems (and relative-magnitude intervals) are remembered: a sensitivity
+#: analysis asks for the same covariance at many ``m`` (its grid, then the breakdown value's
+#: bisection), and the parts that do not depend on ``m`` are computed once for all of them.
+_MEMO_SIZE = 16
+_problems: OrderedDict[bytes, _FLCIProblem] = OrderedDict()
+_rm_intervals: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
+
+
+def _remember(memo: OrderedDict[bytes, T], key: bytes, value: T) -> T:
+    """Keep ``value`` under ``key``, forgetting the oldest beyond :data:`_MEMO_SIZE`."""
+    memo[key] = value
+    while len(memo) > _MEMO_SIZE:
+        memo.popitem(last=False)
+    return value
+
+
+def _key(*parts: np.ndarray | float | int | None) -> bytes:
+    """The exact bytes of arrays and numbers (shape and dtype included), for the memos."""
+    out = []
+    for x in parts:
+        a = np.asarray(x if x is not None else np.nan, dtype=float)
+        out += [str(a.shape).encode(), np.ascontiguousarray(a).tobytes()]
+    return b"|".join(out)
 
 
 # -- input checks -----------------------------------------------------------------------------
@@ -143,6 +171,10 @@ class _FLCIProblem:
     n_free: int
     to_lpre: np.ndarray  # l_pre = to_lpre @ z_free + to_lpre_const
     to_lpre_const: np.ndarray
+    #: the smallest bias at a standard deviation ``h`` (and its weights), by ``h``: it does
+    #: not depend on ``m``, so every interval of the same problem shares it
+    biases: dict[float, tuple[float, np.ndarray]] = field(default_factory=dict, repr=False,
+                                                          compare=False)
 
     @classmethod
     def build(cls, sigma: np.ndarray, npre: int, lv: np.ndarray) -> _FLCIProblem:
@@ -200,7 +232,8 @@ class _FLCIProblem:
 
 def _flci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, m: float,
           conf_level: float) -> tuple[float, float]:
-    prob = _FLCIProblem.build(sigma, npre, lv)
+    key = _key(sigma, npre, lv)
+    prob = _problems.get(key) or _remember(_problems, key, _FLCIProblem.build(sigma, npre, lv))
     z_min = prob.min_variance()
     h_min = np.sqrt(prob.variance(z_min))
     z_bias = np.zeros(prob.n_free)
@@ -211,16 +244,19 @@ def _flci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, m: float,
         if h <= h_min * (1 + 1e-12):
             return _folded_normal_quantile(p, m * (prob.const + np.abs(z_min).sum()
                                                    + abs(prob.zk)) / h_min) * h_min, z_min
-        # start from the point on the segment between the two ends with sd h
-        lo, hi = 0.0, 1.0
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            if prob.variance(mid * z_min + (1 - mid) * z_bias) > h * h:
-                hi = mid
-            else:
-                lo = mid
-        t = lo
-        bias, z = prob.min_bias(h, t * z_min + (1 - t) * z_bias)
+        found = prob.biases.get(h)
+        if found is None:
+            # start from the point on the segment between the two ends with sd h
+            lo, hi = 0.0, 1.0
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                if prob.variance(mid * z_min + (1 - mid) * z_bias) > h * h:
+                    hi = mid
+                else:
+                    lo = mid
+            t = lo
+            found = prob.biases[h] = prob.min_bias(h, t * z_min + (1 - t) * z_bias)
+        bias, z = found
         return _folded_normal_quantile(p, m * bias / h) * h, z
 
     if m == 0 or h0 <= h_min * (1 + 1e-10):
@@ -328,11 +364,13 @@ def _arp_accept(
     cval = np.zeros(thetas.size)
     if inside.any():
         lo, hi = zlo[inside], zup[inside]
-        plo, phi = stats.norm.cdf(lo), stats.norm.cdf(hi)
-        q = stats.norm.ppf(plo + (1 - mod_size) * (phi - plo))
+        # the standard normal's cdf, quantile, survival function and its inverse straight
+        # from scipy.special (the functions scipy.stats.norm calls, without its checks)
+        plo, phi = special.ndtr(lo), special.ndtr(hi)
+        q = special.ndtri(plo + (1 - mod_size) * (phi - plo))
         # far in the upper tail use the survival function for accuracy
-        slo, shi = stats.norm.sf(lo), stats.norm.sf(hi)
-        q_tail = stats.norm.isf(shi + mod_size * (slo - shi))
+        slo, shi = special.ndtr(-lo), special.ndtr(-hi)
+        q_tail = -special.ndtri(shi + mod_size * (slo - shi))
         q = np.where(lo > 0, q_tail, q)
         cval[inside] = np.maximum(0.0, q)
     reject = np.where(
@@ -426,7 +464,13 @@ def honest_ci(
         sd = float(np.sqrt(lv @ s[post, post] @ lv))
         grid_bounds = (-20 * sd, 20 * sd)
     thetas = np.linspace(grid_bounds[0], grid_bounds[1], grid_points)
-    return _rm_ci(b, s, num_pre_periods, lv, float(m), conf_level, thetas, lf_sims, seed)
+    # the same interval is asked for again (m = 0 by the grid and the breakdown value)
+    key = _key(b, s, num_pre_periods, lv, m, conf_level, thetas, lf_sims, seed)
+    found = _rm_intervals.get(key)
+    if found is None:
+        found = _remember(_rm_intervals, key, _rm_ci(b, s, num_pre_periods, lv, float(m),
+                                                     conf_level, thetas, lf_sims, seed))
+    return found
 
 
 def breakdown_value(
