@@ -111,10 +111,13 @@ def _combine(inf: np.ndarray | CellFactors, cells: np.ndarray, weights: np.ndarr
 
 def _weighted(inf: np.ndarray | CellFactors, att: np.ndarray, cells: np.ndarray,
               cohorts: np.ndarray, res: AttGtResult) -> tuple[float, np.ndarray]:
-    """Cohort-share weighted mean of ``att[cells]`` and its influence function (with wif)."""
+    """Cohort-share weighted mean of ``att[cells]`` and its influence function (with wif);
+    for a matrix ``att`` (cells x columns) the means of its columns only (no influence)."""
     values, code, share = _cohort_shares(res)
     pg = share[np.searchsorted(values, cohorts[cells])]
     total = pg.sum()
+    if att.ndim == 2:
+        return att[cells].T @ pg / total, None  # type: ignore[return-value]
     est = float(att[cells] @ pg / total)
     w = res.unit_weight / res.unit_weight.mean()
     # influence of the estimated weights: h_ij = w_i 1{G_i = g_j} - pg_j
@@ -135,13 +138,19 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
     """Rows ``(term, key, estimate)`` and their influence functions (``att``/``inf`` given:
     those in place of the result's cells). The cells' influence functions are read from
     ``res.influence_source``: in factored form (no covariates, balanced panel) the
-    aggregations are computed without the ``(n, K)`` matrix."""
+    aggregations are computed without the ``(n, K)`` matrix.
+
+    ``att`` may be a matrix (cells x columns), each column a set of cell values: then each
+    row's estimate is the array of the columns' aggregations, by the same arithmetic (the
+    linear map of the design-based test: with unit vectors each estimate is a single product,
+    exact in any order of summation), and no influence function is computed (``None``)."""
     tab = res.table
     att = tab["estimate"].to_numpy(float) if att is None else att
     g = tab["cohort"].to_numpy()
     t = tab["time"].to_numpy()
     e = t - g
     source: np.ndarray | CellFactors = res.influence_source if inf is None else inf
+    many = att.ndim == 2  # columns of cell values: estimates only
     window = (e >= min_e) & (e <= max_e)
     post = g <= t
     rows: list[tuple[str, float, float]] = []
@@ -150,15 +159,22 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
         keep = np.flatnonzero(post & window)
         _need(keep, kind)
         est, psi = _weighted(source, att, keep, g, res)
-        return [("overall", np.nan, est)], psi[:, None]
+        return [("overall", np.nan, est)], None if many else psi[:, None]  # type: ignore[return-value]
     if kind == "group":
         groups = np.unique(g)
         for gg in groups:
             cells = np.flatnonzero((g == gg) & post & window)
             _need(cells, f"group {gg}")
+            if many:
+                rows.append((f"g={gg}", gg, att[cells].mean(axis=0)))
+                continue
             rows.append((f"g={gg}", gg, float(att[cells].mean())))
             ifs.append(source[:, cells].mean(axis=1) if isinstance(source, np.ndarray) else
                        source.dot(np.bincount(cells, minlength=len(source.zero)) / len(cells)))
+        if many:
+            est, _ = _weighted(source, np.array([r[2] for r in rows]), np.arange(len(groups)),
+                               groups, res)
+            return [*rows, ("overall", np.nan, est)], None  # type: ignore[return-value]
         comp = np.column_stack(ifs)
         est, psi = _weighted(comp, np.array([r[2] for r in rows]), np.arange(len(groups)),
                              groups, res)
@@ -179,8 +195,11 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
             rows.append((f"e={ee}", ee, est))
             ifs.append(psi)
         _need(eseq[eseq >= 0], kind)
-        comp = np.column_stack(ifs)
         pos = eseq >= 0
+        if many:
+            mean = np.mean([r[2] for r, p in zip(rows, pos, strict=True) if p], axis=0)
+            return [*rows, ("overall", np.nan, mean)], None  # type: ignore[return-value]
+        comp = np.column_stack(ifs)
         overall = float(np.mean([r[2] for r, p in zip(rows, pos, strict=True) if p]))
         return ([*rows, ("overall", np.nan, overall)],
                 np.column_stack([comp, comp[:, pos].mean(axis=1)]))
@@ -193,6 +212,9 @@ def _components(res: AttGtResult, kind: str, balance_e: int | None = None,
         est, psi = _weighted(source, att, cells, g, res)
         rows.append((f"t={tt}", tt, est))
         ifs.append(psi)
+    if many:
+        mean = np.mean([r[2] for r in rows], axis=0)
+        return [*rows, ("overall", np.nan, mean)], None  # type: ignore[return-value]
     comp = np.column_stack(ifs)
     overall = float(np.mean([r[2] for r in rows]))
     return [*rows, ("overall", np.nan, overall)], np.column_stack([comp, comp.mean(axis=1)])

@@ -73,15 +73,11 @@ class AggregateStatistic:
         self.t_idx = np.searchsorted(periods, self.cell_t)
         self.b_idx = np.searchsorted(periods, tab["base_period"].to_numpy(np.int64))
         self.zero = self.t_idx == self.b_idx
-        k = len(self.cell_g)
-        zeros = np.zeros((len(self.res.unit_cohort), k))
-        cols = []
-        for j in range(k):
-            basis = np.zeros(k)
-            basis[j] = 1.0
-            rows, _ = _components(self.res, self.kind, att=basis, inf=zeros, **self.options)
-            cols.append([r[2] for r in rows])
-        self.linear = np.array(cols).T  # rows x cells
+        # each row's weight on each cell: the aggregation of every unit vector of cells at
+        # once (each a single product, so the numbers of one unit vector at a time)
+        rows, _ = _components(self.res, self.kind, att=np.eye(len(self.cell_g)),
+                              **self.options)
+        self.linear = np.array([r[2] for r in rows])  # rows x cells
 
     def _cells(self, y: np.ndarray, cohort: np.ndarray) -> np.ndarray:
         """ATT of every cell for each assignment: ``cohort`` is (A, n), 0 = never treated."""
