@@ -166,7 +166,9 @@ def unit_runs(s: pd.Series) -> Runs | None:
     if 2 * (len(starts) + 1) > n:
         return None
     starts = np.concatenate([np.zeros(1, dtype=starts.dtype), starts + 1])
-    return Runs(s.iloc[starts].reset_index(drop=True), starts, n)
+    values = (pd.Series(s.to_numpy()[starts], dtype=s.dtype) if isinstance(s.dtype, np.dtype)
+              else s.iloc[starts].reset_index(drop=True))
+    return Runs(values, starts, n)
 
 
 #: pandas' text dtype
@@ -184,9 +186,8 @@ def balanced_blocks(runs: Runs, codes: np.ndarray, n_units: int, time: np.ndarra
     k = n // m
     if not np.array_equal(runs.starts, np.arange(0, n, k)):
         return None
-    by_block = time.reshape(m, k)
-    first = by_block[0]
-    if not bool((first[1:] > first[:-1]).all()) or not bool((by_block == first).all()):
+    first = time[:k]  # every block holds these: each equals the block before it
+    if not bool((first[1:] > first[:-1]).all()) or not bool((time[k:] == time[:-k]).all()):
         return None
     inverse = None
     if not bool((codes[1:] > codes[:-1]).all()):  # the blocks in another order than the ids

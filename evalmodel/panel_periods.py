@@ -302,9 +302,10 @@ def check_cohort(
         c = np.where(never, float(NEVER), c)
     per_unit = np.empty(labels.size, dtype=c.dtype)
     if block:  # one block of rows per unit: constant when each row equals its block's first
-        by_block = c.reshape(-1, block)
-        if bool((by_block[:, 1:] == by_block[:, :1]).all()):
-            per_unit[ucode] = by_block[:, 0]
+        steps = c[1:] != c[:-1]  # changes between neighbours; between blocks they may
+        steps[block - 1::block] = False
+        if not steps.any():
+            per_unit[ucode] = c[::block]
             varies = np.zeros(0, dtype=bool)
         else:  # the rows' codes, for the message
             ucode, block = np.repeat(ucode, block), 0

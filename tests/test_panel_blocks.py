@@ -124,6 +124,10 @@ def _variants() -> dict[str, pd.DataFrame]:
                                                           df["t"])),
         "a cohort changing within a unit": df.assign(
             g=np.where(np.arange(len(df)) == unit_3[2], 2004, df["g"])),
+        "a cohort changing in a block's last row": df.assign(
+            g=np.where(np.arange(len(df)) == unit_3[-1], 2004, df["g"])),
+        "a cohort changing in a block's first row": df.assign(
+            g=np.where(np.arange(len(df)) == unit_3[0], 2004, df["g"])),
         "a cohort that is no period": df.assign(g=np.where(df["u"] == 55, 1990, df["g"])),
         "an infinite outcome": df.assign(y=np.where(df.index == 23, np.inf, df["y"])),
         "a zero weight": df.assign(w=np.where(df.index == 31, 0.0, df["w"])),
