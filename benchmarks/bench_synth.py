@@ -17,6 +17,9 @@
 3. The classic studies (when ``$EVALMODEL_REFERENCE_DATA`` or ``../shared/data/reference``
    holds them): the synthetic Basque Country with V optimised, evalmodel (R Synth's search: two
    starts, Nelder-Mead and BFGS) beside pysyncon (one start, Nelder-Mead).
+0. The report's synthetic-control work on a simulated case, old path beside new (issue 16):
+   the augmented placebos and the synthetic control's placebo study, CPU seconds, identical
+   numbers checked (:func:`bench_report_paths`).
 4. The augmented synthetic control (ridge, penalty cross-validated) beside augsynth-py 0.6's
    ``AugSynth`` on Proposition 99 (38 donors, 1970-2000) and on the 290-unit panel of part 1:
    the point estimate (``"ridge"`` and ``"ridge_fe"``), conformal inference of the average
@@ -30,6 +33,7 @@ Run ``python benchmarks/bench_synth.py``; ``main()`` prints times and ratios.
 
 from __future__ import annotations
 
+import time
 import warnings
 from importlib.resources import files
 from pathlib import Path
@@ -342,9 +346,84 @@ def bench_ascm() -> dict[str, float]:
     return out
 
 
+def _cpu(fn: Any) -> tuple[float, Any]:
+    """CPU seconds of one call of ``fn`` (this process; the machine may be shared) and its
+    output."""
+    t0 = time.process_time()
+    out = fn()
+    return time.process_time() - t0, out
+
+
+def bench_report_paths(case: str = "linkoping") -> dict[str, float]:
+    """The report's synthetic-control work on one simulated case, old path beside new (issue
+    16), CPU seconds with BLAS on one thread, the numbers checked equal bit for bit:
+
+    - the augmented synthetic control's placebos (every donor's gaps and every unit's forecast
+      scale, penalties cross-validated): cold-started simplex fits and eigen-decompositions in
+      every fold (old) against warm starts and the tridiagonal penalty choice (new);
+    - the synthetic control's placebo study over 30 units (the calibration section): one
+      fit per placebo through the Python loop (old) against shared starting weights and the
+      compiled batch (``calibrate.synth()``, new).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from evalmodel import calibrate
+    from evalmodel.core import ascm_placebo as ap
+    from evalmodel.inference.calibration import placebo_study
+
+    design = em.cases.get(case).design(em.datasets.simulated())
+    outcome, treated = design.case.outcomes[0], design.treated[0]
+    wide = design.panel.wide(outcome)
+    units = [*design.comparison, treated]
+    y = wide.loc[units].to_numpy(dtype=float)
+    pre = np.flatnonzero(wide.columns.to_numpy() < design.adoption)
+
+    def augmented() -> list[np.ndarray]:
+        return [*ap.placebo_ascm_gaps(y[:-1], pre), *ap.forecast_scales(y, pre)]
+
+    def cold(f: np.ndarray, cols: np.ndarray, warm: np.ndarray | None = None) -> np.ndarray:
+        return simplex_weights(f, cols)
+
+    def study(estimator: Any) -> pd.DataFrame:
+        panel = design.panel.select(units=list(design.comparison))
+        return placebo_study(panel, outcome, estimator, pool=list(design.comparison),
+                             adoption=int(design.adoption), n_units=30, seed=0).placebos
+
+    def loop(panel: em.Panel, outcome: str, unit: str, adoption: int) -> Any:
+        return em.synth(panel, outcome, treated=unit, start=adoption)
+
+    simplex_weights = ap._simplex_weights
+    out: dict[str, float] = {}
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study(calibrate.synth())  # compile or load the kernels first
+        augmented()
+        new_t, new = _cpu(augmented)
+        ap._simplex_weights, choice = cold, ap._choice_errors
+        ap._choice_errors = ap._fold_errors
+        try:
+            old_t, old = _cpu(augmented)
+        finally:
+            ap._simplex_weights, ap._choice_errors = simplex_weights, choice
+        same = all(np.array_equal(a, b) for a, b in zip(old, new, strict=True))
+        print(f"report paths, simulated {case} {outcome} ({len(design.comparison)} donors, "
+              f"{pre.size} pre-periods), CPU s:")
+        print(f"  augmented SC placebos + forecast scales: old {old_t:6.2f}  new {new_t:6.2f}  "
+              f"({old_t / new_t:.1f}x; identical: {same})")
+        old_s, a = _cpu(lambda: study(loop))
+        new_s, b = _cpu(lambda: study(calibrate.synth()))
+        same = a.equals(b)
+        print(f"  SC placebo study, 30 units             : old {old_s:6.2f}  new {new_s:6.2f}  "
+              f"({old_s / new_s:.1f}x; identical: {same})")
+    out["report_ascm_old"], out["report_ascm_new"] = old_t, new_t
+    out["report_sc_study_old"], out["report_sc_study_new"] = old_s, new_s
+    return out
+
+
 def main() -> dict[str, float]:
     """Run the benchmarks and print times and ratios."""
-    out = bench_sdid_placebo()
+    out = bench_report_paths()
+    out |= bench_sdid_placebo()
     out |= bench_placebo_space()
     out |= bench_basque()
     out |= bench_ascm()
