@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from evalmodel.report.draw_memo import measurements_memoised
 from evalmodel.results import Summary, format_cell
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,7 +124,9 @@ def _lay_out_once(fig: Figure) -> None:
 def save_figure(fig: Figure, path: Path) -> Path:
     """Save ``fig`` as a PNG without time stamps (identical bytes for identical figures).
 
-    The figure is laid out once (see ``_lay_out_once``) and drawn once; an opaque figure is
+    The figure is laid out once (see ``_lay_out_once``) and drawn once, with matplotlib's
+    repeated measurements memoised (:func:`~evalmodel.report.draw_memo.measurements_memoised`,
+    the same pixels); an opaque figure is
     written as RGB (no alpha channel; the same pixels) with zlib level ``PNG_COMPRESS_LEVEL``.
     """
     import io
@@ -132,9 +135,10 @@ def save_figure(fig: Figure, path: Path) -> Path:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    _lay_out_once(fig)
     raw = io.BytesIO()
-    fig.savefig(raw, format="raw", dpi=FIGURE_DPI)
+    with measurements_memoised():
+        _lay_out_once(fig)
+        fig.savefig(raw, format="raw", dpi=FIGURE_DPI)
     width, height = (int(v) for v in fig.bbox.size)
     plt.close(fig)
     image = Image.frombuffer("RGBA", (width, height), raw.getvalue(), "raw", "RGBA", 0, 1)

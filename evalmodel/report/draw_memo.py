@@ -1,0 +1,86 @@
+"""matplotlib's repeated measurements of one figure, memoised while the report saves it.
+
+Laying out and drawing one report figure asks each axis for its ticks about ten times and
+each text for its size about six times, with nothing changed in between (a tick-label box is
+measured for the layout, for the axis label's position, for the spines, for the title, ...).
+Within :func:`measurements_memoised`, an axis computes its ticks once per view interval, axes
+box and locator/formatter, and a text its layout once per string, font, alignment, rotation,
+renderer and resolution; asked again with the same inputs, they return what they returned.
+The figure is the same to the bit (tested against ``savefig`` on the report's figures).
+
+The memo patches two private matplotlib methods (``Axis._update_ticks``, ``Text._get_layout``)
+for the duration of the block only, in this thread's process; when a matplotlib version lacks
+either, the block leaves it alone and the figure is drawn the ordinary way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["measurements_memoised"]
+
+
+def _ticks_key(axis: Any) -> tuple[Any, ...]:
+    """Everything an axis's tick computation reads that can differ between two calls."""
+    return (tuple(axis.get_view_interval()), tuple(axis.axes.bbox.bounds),
+            id(axis.major.locator), id(axis.major.formatter),
+            id(axis.minor.locator), id(axis.minor.formatter))
+
+
+def _layout_key(text: Any, renderer: Any) -> tuple[Any, ...] | None:
+    """Everything a text's layout reads, or None when it also depends on where the text is
+    (wrapped text) and is measured every time."""
+    if text.get_wrap():
+        return None
+    fig = text.get_figure(root=True)
+    return (id(renderer), text.get_text(), hash(text.get_fontproperties()),
+            text.get_fontproperties().get_size_in_points(), text.get_rotation(),
+            text.get_rotation_mode(), text._linespacing, text.get_usetex(),
+            text.get_parse_math(), text.get_horizontalalignment(),
+            text.get_verticalalignment(), text._get_multialignment(),
+            None if fig is None else fig.dpi)
+
+
+#: id of an artist -> (the artist, kept alive so the id stays its own; key; value)
+_Store = dict[int, tuple[Any, tuple[Any, ...], Any]]
+
+
+def _memoised(method: Callable[..., Any], key: Callable[..., tuple[Any, ...] | None],
+              store: _Store) -> Callable[..., Any]:
+    def wrapper(self: Any, *args: Any) -> Any:
+        k = key(self, *args)
+        if k is None:
+            return method(self, *args)
+        hit = store.get(id(self))
+        if hit is not None and hit[0] is self and hit[1] == k:
+            return hit[2]
+        value = method(self, *args)
+        store[id(self)] = (self, k, value)
+        return value
+
+    return wrapper
+
+
+@contextmanager
+def measurements_memoised() -> Iterator[None]:
+    """Memoise tick computations and text layouts until the block ends (see the module)."""
+    from matplotlib.axis import Axis
+    from matplotlib.text import Text
+
+    patched: list[tuple[type, str, Any, _Store]] = []
+    memos: tuple[tuple[type, str, Callable[..., tuple[Any, ...] | None]], ...] = (
+        (Axis, "_update_ticks", _ticks_key), (Text, "_get_layout", _layout_key))
+    for cls, name, key in memos:
+        original = vars(cls).get(name)
+        if callable(original):
+            store: _Store = {}
+            patched.append((cls, name, original, store))
+            setattr(cls, name, _memoised(original, key, store))
+    try:
+        yield
+    finally:
+        for cls, name, original, store in patched:
+            setattr(cls, name, original)
+            store.clear()
