@@ -75,14 +75,15 @@ class TwoWayFit:
 
 
 def twoway_ols(y: np.ndarray, x: np.ndarray, ucode: np.ndarray, tcode: np.ndarray,
-               cluster: np.ndarray, fn: str) -> TwoWayFit:
-    """OLS of ``y`` on ``x`` with unit and period effects; CR1 covariance by ``cluster``."""
+               cluster: np.ndarray, fn: str, *, covariance: bool = True) -> TwoWayFit:
+    """OLS of ``y`` on ``x`` with unit and period effects; CR1 covariance by ``cluster``
+    (``covariance=False``: the coefficients only, the same numbers; the covariance NaN and
+    no residuals, for callers that read only the estimates)."""
     n_units = int(ucode.max()) + 1
     n_t = int(tcode.max()) + 1
     z = _demeaned_design(x, ucode, tcode, n_units, n_t)
     yd = unit_demean(y, ucode, n_units)
     zz = z.T @ z
-    p = x.shape[1]
     try:
         bread = np.linalg.inv(zz)
     except np.linalg.LinAlgError as exc:
@@ -97,6 +98,10 @@ def twoway_ols(y: np.ndarray, x: np.ndarray, ucode: np.ndarray, tcode: np.ndarra
             "narrow the window or add never-treated units."
         )
     beta = bread @ (z.T @ yd)
+    p = x.shape[1]
+    if not covariance:
+        return TwoWayFit(coef=beta[:p], vcov=np.full((p, p), np.nan), n_obs=len(y),
+                         n_clusters=0, residual=np.zeros(0))
     u = yd - z @ beta
     s = cluster_sums(z * u[:, None], cluster)
     g = s.shape[0]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.clusters import cluster_sums
-from evalmodel.core.twoway import fe_normal_solve, twoway_ols
+from evalmodel.core.twoway import TwoWayFit, fe_normal_solve, twoway_ols
 from evalmodel.errors import EstimationError
 
 __all__ = ["imputation_fit"]
@@ -29,14 +29,15 @@ __all__ = ["imputation_fit"]
 
 def imputation_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
                    cluster: np.ndarray, leads: np.ndarray, horizons: np.ndarray,
-                   anticipation: int = 0
+                   anticipation: int = 0, *, covariance: bool = True
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lead and horizon estimates with their covariances (pre, post blocks).
 
     ``df`` holds one row per observation with no missing outcome; units without an untreated
     observation must already be removed. Observations less than ``anticipation`` periods
     before adoption count as treated (their horizons are negative). Returns ``(pre_est,
-    pre_vcov, post_est, post_vcov)``.
+    pre_vcov, post_est, post_vcov)``; with ``covariance=False`` the covariances are NaN (the
+    same estimates, without the weights and cluster sums behind the variance).
     """
     g = df[cohort].to_numpy()
     t = df[time].to_numpy()
@@ -63,6 +64,12 @@ def imputation_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
         )
     w1 /= counts
     post = w1.T @ tau[tr]
+    if not covariance:
+        post_vcov = np.full((len(horizons), len(horizons)), np.nan)
+        if len(leads) == 0:
+            return np.zeros(0), np.zeros((0, 0)), post, post_vcov
+        lead = _lead_fit(yv, e, ucode, tcode, cluster, untreated, leads, covariance=False)
+        return lead.coef, lead.vcov, post, post_vcov
     # weights of the untreated observations, one column per horizon
     bu = np.zeros((n_u, len(horizons)))
     np.add.at(bu, ucode[tr], w1)
@@ -80,9 +87,15 @@ def imputation_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
     post_vcov = s.T @ s
     if len(leads) == 0:
         return np.zeros(0), np.zeros((0, 0)), post, post_vcov
-    sub = untreated
-    x = (e[sub][:, None] == leads[None, :]).astype(float)
-    fit = twoway_ols(yv[sub], x, pd.factorize(ucode[sub])[0],
-                     np.unique(tcode[sub], return_inverse=True)[1],
-                     pd.factorize(cluster[sub])[0], "event_study")
+    fit = _lead_fit(yv, e, ucode, tcode, cluster, untreated, leads, covariance=True)
     return fit.coef, fit.vcov, post, post_vcov
+
+
+def _lead_fit(yv: np.ndarray, e: np.ndarray, ucode: np.ndarray, tcode: np.ndarray,
+              cluster: np.ndarray, sub: np.ndarray, leads: np.ndarray, *, covariance: bool
+              ) -> TwoWayFit:
+    """BJS's pre-trend regression: the untreated observations on lead dummies."""
+    x = (e[sub][:, None] == leads[None, :]).astype(float)
+    return twoway_ols(yv[sub], x, pd.factorize(ucode[sub])[0],
+                      np.unique(tcode[sub], return_inverse=True)[1],
+                      pd.factorize(cluster[sub])[0], "event_study", covariance=covariance)

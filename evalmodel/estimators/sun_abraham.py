@@ -23,12 +23,13 @@ __all__ = ["sun_abraham_fit"]
 
 def sun_abraham_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
                     cluster: np.ndarray, reference: int, events: np.ndarray,
-                    frequency: str = "year"
+                    frequency: str = "year", *, covariance: bool = True
                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, list[str]]:
     """Interaction-weighted estimates at ``events``, their covariance, and the CATT table.
 
     ``df`` holds one row per observation with no missing outcome; ``cluster`` gives each row's
-    cluster code.
+    cluster code. ``covariance=False`` leaves the covariance NaN (the same estimates, without
+    the cluster-robust sums: the placebo study's batch reads only them).
     """
     notes: list[str] = []
     g = df[cohort].to_numpy()
@@ -54,7 +55,7 @@ def sun_abraham_fit(df: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
     ucode = pd.factorize(df[unit])[0]
     tcode = np.searchsorted(np.unique(t), t)
     fit = twoway_ols(df[y].to_numpy(float), x, ucode, tcode, pd.factorize(cluster)[0],
-                     "event_study")
+                     "event_study", covariance=covariance)
     counts = np.bincount(col[treated], minlength=len(cells)).astype(float)
     cells = cells.assign(estimate=fit.coef, n_obs=counts)
     weights = np.zeros((len(events), len(cells)))
