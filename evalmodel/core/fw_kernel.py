@@ -10,18 +10,30 @@ Each step does the arithmetic of the plain loop (``test_sdid.py`` holds it in Py
 the weights to the last bit), arranged to cost less:
 
 - the next vertex is found through integer keys (the bits of a double, the negative ones
-  flipped, order as the doubles do), whose minimum over a chunk of columns compiles to vector
-  instructions; a chunk is scanned column by column only when it holds a new minimum. Where the
-  keys and the comparison ``<`` of doubles could disagree (a minimum of zero, of either sign; a
-  NaN; no allowed column below infinity) the plain scan decides;
+  flipped, order as the doubles do). Their minimum is taken in the same pass over the columns
+  that updates ``x`` and ``g`` (column ``j``, updated once more after that pass, is left out
+  of it and added after), and a second pass finds the first column holding it; both compile
+  to vector instructions, with no branch per column. Where the keys and the comparison ``<``
+  of doubles could disagree (a minimum of zero, of either sign; a NaN; no allowed column below
+  infinity) the plain scan decides;
+- ``G_k - A'b`` is stored once per problem (row ``k``: the change of ``g`` towards vertex
+  ``k``), the same subtraction as in the plain loop, so the same bits;
+- the support's column numbers are unsigned, so reading ``g`` and ``x`` through them needs no
+  check for negative indices (``g'x`` over the support is a chain of dependent additions and
+  the longest wait of a step);
 - the residual update, its sum of squares and the squared distance to the next vertex
   (``|A e_j - A x|^2``) share one pass over the rows, with ``A e_k - b`` stored once.
+
+Issue 16 measured these on the report's replayed problems (``benchmarks/bench_sdid.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import prange
+from numba.core import types
+from numba.extending import intrinsic
 
 from evalmodel.core.jit import njit
 
@@ -34,7 +46,7 @@ def _support(x: np.ndarray, supp: np.ndarray) -> int:
     ns = 0
     for k in range(x.shape[0]):
         if x[k] != 0.0:
-            supp[ns] = k
+            supp[ns] = np.uint64(k)
             ns += 1
     return ns
 
@@ -97,6 +109,61 @@ def _first_min(g: np.ndarray, bits: np.ndarray, allowed: np.ndarray, mask: np.nd
     return _first_min_scan(g, mask)
 
 
+@intrinsic
+def _bits_of(typingctx, v):  # type: ignore[no-untyped-def]
+    """The bits of a float64 as an int64 (a reinterpretation, no conversion)."""
+    if not (isinstance(v, types.Float) and v.bitwidth == 64):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@njit(fastmath=False, inline="always")
+def _key(v: float, allowed: int) -> int:
+    """The integer key of ``v`` (ordered as the doubles), or ``allowed`` if larger."""
+    b: int = _bits_of(v)  # type: ignore[call-arg]
+    return max(b ^ ((b >> 63) & _KEY_MAX), allowed)
+
+
+@njit(fastmath=False, inline="always")
+def _update(x: np.ndarray, g: np.ndarray, cj: np.ndarray, allowed: np.ndarray, keep: float,
+            step: float) -> int:
+    """``x`` and ``g`` scaled and moved; the smallest key returned."""
+    best: int = _KEY_MAX  # type: ignore[assignment]
+    for k in range(x.shape[0]):
+        x[k] *= keep
+        v = keep * g[k] + step * cj[k]
+        g[k] = v
+        best = min(best, _key(v, allowed[k]))
+    return best
+
+
+@njit(fastmath=False, inline="always")
+def _index_of(g: np.ndarray, allowed: np.ndarray, best: int) -> int:
+    """The first column whose key is ``best`` (the number of columns if none)."""
+    m = g.shape[0]
+    k = m
+    for kk in range(m):
+        k = min(k, kk if _key(g[kk], allowed[kk]) == best else m)
+    return k
+
+
+@njit(fastmath=False, inline="always")
+def _first_at(g: np.ndarray, allowed: np.ndarray, mask: np.ndarray, best: int) -> int:
+    """The plain scan's vertex, given the smallest key ``best`` of the allowed columns."""
+    m = g.shape[0]
+    if best != _KEY_MAX:
+        k = _index_of(g, allowed, best)
+        if k < m:
+            v = g[k]
+            if v == v and v != 0.0 and v != np.inf and mask[k]:
+                return k
+    return _first_min_scan(g, mask)
+
+
 @njit(fastmath=False)
 def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float,
                n_rows: float, tol: float, max_iter: int, mask: np.ndarray) -> None:
@@ -117,13 +184,17 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
         for r in range(n):
             amb[k, r] = at[k, r] - b[r]
     bits = g.view(np.int64)
+    c = np.empty((m, m))  # row k: G_k - A'b, the change of g towards vertex k
+    for k in range(m):
+        for kk in range(m):
+            c[k, kk] = gram[k, kk] - atb[kk]
     allowed = np.empty(m, dtype=np.int64)
     for k in range(m):
         allowed[k] = -_KEY_MAX - 1 if mask[k] else _KEY_MAX
     xx = 0.0
     for k in range(m):
         xx += x[k] * x[k]
-    supp = np.empty(m, dtype=np.int64)  # the columns with x != 0, in increasing order
+    supp = np.empty(m, dtype=np.uint64)  # the columns with x != 0, in increasing order
     ns = _support(x, supp)
     if max_iter <= 0:
         return
@@ -145,14 +216,17 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
         step = min(max(step, 0.0), 1.0)
         keep = 1.0 - step
         xx = keep * keep * xx + 2.0 * step * keep * x_j + step * step
-        for k in range(m):
-            x[k] *= keep
-            g[k] = keep * g[k] + step * (gram[j, k] - atb[k])
+        cj = c[j]
+        al_j = allowed[j]
+        allowed[j] = _KEY_MAX  # g_j changes once more below
+        best = _update(x, g, cj, allowed, keep, step)
+        allowed[j] = al_j
         x[j] += step
         g[j] += eta * step
+        best = min(best, _key(g[j], al_j))
         if keep == 0.0 or (x_j == 0.0 and x[j] != 0.0):  # the support changed
             ns = _support(x, supp)
-        nxt = _first_min(g, bits, allowed, mask)  # the next step's vertex
+        nxt = _first_at(g, allowed, mask, best)  # the next step's vertex
         ss = 0.0
         dd = 0.0
         if nxt >= 0:

@@ -256,7 +256,8 @@ def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: 
             gx += g[k] * x[k]
         dd = 0.0
         for r in range(n):
-            dd += (at[j, r] - b[r] - resid[r]) ** 2
+            e = at[j, r] - b[r] - resid[r]
+            dd += e * e  # not e ** 2: numpy's power of a float64 scalar can differ in the last bit
         denom = dd + eta * (xx - 2.0 * x_j + 1.0)
         step = min(max(-(g_j - gx) / denom if denom > 0 else 0.0, 0.0), 1.0)
         keep = 1.0 - step
@@ -341,6 +342,19 @@ def _keys_first_min(g: np.ndarray, mask: np.ndarray) -> int:
     return int(_first_min(g, g.view(np.int64), allowed, mask))
 
 
+def _first_at_best_key(g: np.ndarray, mask: np.ndarray) -> int:
+    """The vertex as the step loop finds it: the smallest key taken over the allowed columns
+    (in the pass that updates g), then the first column holding it."""
+    from evalmodel.core.fw_kernel import _KEY_MAX, _first_at
+
+    g = np.ascontiguousarray(g, dtype=np.float64)
+    allowed = np.where(mask, -_KEY_MAX - 1, _KEY_MAX).astype(np.int64)
+    bits = g.view(np.int64)
+    keys = np.maximum(bits ^ ((bits >> 63) & _KEY_MAX), allowed)
+    best = int(keys.min()) if g.size else int(_KEY_MAX)
+    return int(_first_at(g, allowed, np.ascontiguousarray(mask), best))
+
+
 def _plain_first_min(g: np.ndarray, mask: np.ndarray) -> int:
     j, best = -1, np.inf
     for k in range(g.size):
@@ -367,6 +381,7 @@ def test_vertex_by_integer_keys_is_the_plain_scan(m: int) -> None:
             g[rng.integers(0, m, size=2)] = rng.choice([0.0, -0.0], size=2)  # a zero minimum
         mask = rng.random(m) < (0.0 if trial == 7 else 0.8)
         assert _keys_first_min(g, mask) == _plain_first_min(g, mask), (trial, g, mask)
+        assert _first_at_best_key(g, mask) == _plain_first_min(g, mask), (trial, g, mask)
         checked += 1
     assert checked == 300
     if m >= 40:  # planted: the smallest value in the last chunk, its twin after it
@@ -376,3 +391,41 @@ def test_vertex_by_integer_keys_is_the_plain_scan(m: int) -> None:
         mask = np.ones(m, dtype=bool)
         mask[m - 3] = False
         assert _keys_first_min(g, mask) == m - 1
+
+
+@pytest.mark.parametrize("shape", ["omega", "lambda"])
+def test_frank_wolfe_kernel_replays_plain_steps(shape: str) -> None:
+    """Problems shaped like the report's (issue 16): unit weights with few rows and many
+    columns, some of them padding switched off by the mask; time weights with many rows, some
+    of them zero padding, and few columns. From even, sparse (as after sparsifying) and vertex
+    starts, the kernel's weights are the plain steps' to the last bit."""
+    from evalmodel.core.fw_kernel import frank_wolfe_batch
+
+    rng = np.random.default_rng(16 if shape == "omega" else 61)
+    n_b = 4
+    n, m = (6, 90) if shape == "omega" else (120, 7)
+    a = rng.normal(size=(n_b, n, m)) + rng.normal(size=(n_b, 1, m))
+    b = a[:, :, :3].mean(axis=2) + 0.3 * rng.normal(size=(n_b, n))
+    mask = np.ones((n_b, m), dtype=bool)
+    if shape == "omega":
+        mask[:, m - 12:] = False  # padded columns (a smaller problem in a wider batch)
+        mask[1, rng.choice(m - 12, 5, replace=False)] = False  # pseudo-treated units
+        a = np.where(mask[:, None, :], a, 0.0)
+    else:
+        a[:, n - 20:, :] = 0.0  # padded rows (a problem with fewer control units)
+        b[:, n - 20:] = 0.0
+    x0 = mask / mask.sum(axis=1, keepdims=True)
+    x0[2] = 0.0
+    x0[2, :3] = 1 / 3  # a sparse start
+    x0[3] = 0.0
+    x0[3, 1] = 1.0  # a vertex start
+    zeta = rng.uniform(0.02, 0.4, n_b)
+    tol = np.full(n_b, 1e-8)
+    fast = frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=np.full(n_b, float(n)),
+                             min_decrease=tol, max_iter=250, col_mask=mask)
+    for p in range(n_b):
+        slow = _frank_wolfe_all_columns(a[p], b[p], x0[p].copy(), zeta[p], float(n),
+                                        tol[p] ** 2, 250, mask[p])
+        assert np.array_equal(fast[p], slow), p
+        assert np.all(fast[p, ~mask[p]] == 0.0)
+        assert np.count_nonzero(fast[p]) > 1
