@@ -1,16 +1,19 @@
 """matplotlib's repeated measurements of one figure, memoised while the report saves it.
 
 Laying out and drawing one report figure asks each axis for its ticks about ten times and
-each text for its size about six times, with nothing changed in between (a tick-label box is
-measured for the layout, for the axis label's position, for the spines, for the title, ...).
-Within :func:`measurements_memoised`, an axis computes its ticks once per view interval, axes
-box and locator/formatter, and a text its layout once per string, font, alignment, rotation,
-renderer and resolution; asked again with the same inputs, they return what they returned.
+each text for its size about six times, and each legend at ``loc="best"`` searches the data
+for its place three times, with nothing changed in between (a tick-label box is measured for
+the layout, for the axis label's position, for the spines, for the title, ...). Within
+:func:`measurements_memoised`, an axis computes its ticks once per view interval, axes box and
+locator/formatter, a text its layout once per string, font, alignment, rotation, renderer and
+resolution, and a legend its best place once per size, axes box and data limits; asked again
+with the same inputs, they return what they returned.
 The figure is the same to the bit (tested against ``savefig`` on the report's figures).
 
-The memo patches two private matplotlib methods (``Axis._update_ticks``, ``Text._get_layout``)
-for the duration of the block only, in this thread's process; when a matplotlib version lacks
-either, the block leaves it alone and the figure is drawn the ordinary way.
+The memo patches three private matplotlib methods (``Axis._update_ticks``,
+``Text._get_layout``, ``Legend._find_best_position``) for the duration of the block only, in
+this process (not thread-safe: the report draws in one thread); when a matplotlib version lacks
+one, the block leaves it alone and the figure is drawn the ordinary way.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ def _layout_key(text: Any, renderer: Any) -> tuple[Any, ...] | None:
             None if fig is None else fig.dpi)
 
 
+def _best_key(legend: Any, width: float, height: float, renderer: Any) -> tuple[Any, ...]:
+    """Everything the search for a legend's "best" place reads that can differ between calls:
+    the legend's size and the box and data limits of the axes it searches."""
+    parent = legend.parent
+    return (width, height, id(renderer), tuple(legend.get_bbox_to_anchor().bounds),
+            tuple(parent.bbox.bounds), tuple(parent.viewLim.bounds))
+
+
 #: id of an artist -> (the artist, kept alive so the id stays its own; key; value)
 _Store = dict[int, tuple[Any, tuple[Any, ...], Any]]
 
@@ -67,11 +78,13 @@ def _memoised(method: Callable[..., Any], key: Callable[..., tuple[Any, ...] | N
 def measurements_memoised() -> Iterator[None]:
     """Memoise tick computations and text layouts until the block ends (see the module)."""
     from matplotlib.axis import Axis
+    from matplotlib.legend import Legend
     from matplotlib.text import Text
 
     patched: list[tuple[type, str, Any, _Store]] = []
     memos: tuple[tuple[type, str, Callable[..., tuple[Any, ...] | None]], ...] = (
-        (Axis, "_update_ticks", _ticks_key), (Text, "_get_layout", _layout_key))
+        (Axis, "_update_ticks", _ticks_key), (Text, "_get_layout", _layout_key),
+        (Legend, "_find_best_position", _best_key))
     for cls, name, key in memos:
         original = vars(cls).get(name)
         if callable(original):

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.axis import Axis
+from matplotlib.legend import Legend
 from matplotlib.text import Text
 from PIL import Image
 
@@ -86,8 +87,8 @@ def test_same_pixels_as_without_the_memo(name: str, tmp_path: Path,
 
 
 def test_fewer_measurements_and_the_methods_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    counts = {"ticks": 0, "layout": 0}
-    ticks, layout = Axis._update_ticks, Text._get_layout
+    counts = {"ticks": 0, "layout": 0, "best": 0}
+    ticks, layout, best = Axis._update_ticks, Text._get_layout, Legend._find_best_position
 
     def counting_ticks(self: Axis) -> object:
         counts["ticks"] += 1
@@ -97,18 +98,25 @@ def test_fewer_measurements_and_the_methods_restored(monkeypatch: pytest.MonkeyP
         counts["layout"] += 1
         return layout(self, renderer)
 
+    def counting_best(self: Legend, *args: object) -> object:
+        counts["best"] += 1
+        return best(self, *args)
+
+    monkeypatch.setattr(Legend, "_find_best_position", counting_best)
     monkeypatch.setattr(Axis, "_update_ticks", counting_ticks)
     monkeypatch.setattr(Text, "_get_layout", counting_layout)
     fig = _trend()
     fig.set_layout_engine(None)  # a layout inside the draw would move the axes between calls
     fig.canvas.draw()
     plain = dict(counts)
-    counts.update(ticks=0, layout=0)
+    counts.update(ticks=0, layout=0, best=0)
     with measurements_memoised():
         assert Axis._update_ticks is not counting_ticks  # memoised while the block runs
         fig.canvas.draw()
         fig.canvas.draw()  # nothing changed: the second draw measures nothing again
     plt.close(fig)
     assert Axis._update_ticks is counting_ticks and Text._get_layout is counting_layout
+    assert Legend._find_best_position is counting_best
+    assert counts["best"] == 1 and plain["best"] > 1  # the legend at loc="best" searches once
     assert counts["ticks"] == 2 and plain["ticks"] > 4  # once per axis (x, y)
     assert 0 < counts["layout"] < plain["layout"] / 2
