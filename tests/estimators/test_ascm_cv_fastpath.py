@@ -108,3 +108,15 @@ def test_penalties_gaps_and_scales_equal_the_old_path(monkeypatch: pytest.Monkey
             ap.forecast_scales(y, pre, demean=demean)]
     for (a1, b1), (a2, b2) in zip(fast, slow, strict=True):
         assert np.array_equal(a1, a2) and np.array_equal(b1, b2)
+
+
+def test_grids_equal_lambda_grid_per_row_bit_for_bit() -> None:
+    """Every unit's penalty grid from one array call equals lambda_grid of its row, the
+    constant rows (variance 0: the mean-squared fallback, and 1 for a zero row) included."""
+    y = _panel(4)[:, :10]
+    y[6] = 3.0
+    y[7] = 0.0
+    grids = ap._grids(y)
+    for row, grid in zip(y, grids, strict=True):
+        assert np.array_equal(grid, lambda_grid(row))
+    assert grids[6, 0] == 9.0 * 1e-4 and grids[7, 0] == 1e-4
