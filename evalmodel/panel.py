@@ -66,13 +66,14 @@ class Panel:
         converted with a note, surrounding spaces are removed and labels are normalised to
         Unicode NFC (counted in :attr:`notes` when that changes or merges labels); a column
         mixing numbers and text (``1`` beside ``'0001'``) is refused; of a categorical column,
-        the categories without rows are no units. Periods must be
-        integer-valued; text holding whole numbers (``'2019'``), dates that all fall on one
-        calendar day of their year (``2019-01-01`` or ``2019-12-31``) and annual pandas Periods
-        become their year, with a :class:`~evalmodel.errors.CoercedValuesWarning` and a note.
-        Months (text ``'2021-01'`` or ``'2021M01'``, pandas ``Period[M]``, or dates on the
-        first of the month with several per year) become month codes ``12 * year + month - 1``
-        (``evalmodel.months``), with a note, and the panel is monthly (:attr:`frequency`).
+        the categories without rows are no units. (The panel keeps integer codes and makes the
+        text when it is first read.) Periods must be integer-valued; text holding whole numbers
+        (``'2019'``), dates that all fall on one calendar day of their year (``2019-01-01`` or
+        ``2019-12-31``) and annual pandas Periods become their year, with a
+        :class:`~evalmodel.errors.CoercedValuesWarning` and a note. Months (text ``'2021-01'``
+        or ``'2021M01'``, pandas ``Period[M]``, or dates on the first of the month with several
+        per year) become month codes ``12 * year + month - 1`` (``evalmodel.months``), with a
+        note, and the panel is monthly (:attr:`frequency`).
     cohort : str, optional
         Column with the first treated period of each unit; NaN, 0 or inf means never treated. It
         must be constant within a unit and be a period of the panel, or come after the last
