@@ -11,7 +11,9 @@ adoptions per outcome; almost all of that time is in the compiled Frank-Wolfe ke
 2. replays those batches through the kernel and through ``plain_kernel`` below, the step loop
    as it was written before issue 16 (the vertex by a plain scan, each pass over the rows on its
    own), which also counts the steps: both CPU times, the cost per step, and whether the two
-   give the same weights to the last bit (they must).
+   give the same weights to the last bit (they must), for each shape of problem: the unit
+   weights (``omega``: A is T0 rows by N0 columns, most steps of the report) and the time
+   weights (``lambda``: N0 rows by T0 columns).
 
 Run ``python benchmarks/bench_sdid.py [CASE]`` (default ``trelleborg``).
 """
@@ -148,24 +150,40 @@ def calibration(case: str, record: list[dict[str, Any]] | None = None) -> float:
         fw.frank_wolfe_batch = original  # type: ignore[assignment]
 
 
-def replay(batches: list[dict[str, Any]]) -> dict[str, float]:
-    """Both kernels on the recorded batches: CPU seconds (best of ``REPEAT``), steps, identity."""
-    best = {"kernel": np.inf, "plain": np.inf}
-    steps, identical = 0, True
-    for _ in range(REPEAT):
-        spent = {"kernel": 0.0, "plain": 0.0}
-        steps = 0
-        for c in batches:
-            t0 = time.process_time()
-            new = fw.frank_wolfe_batch(c["a"], c["b"], c["x0"], **c["kw"])
-            spent["kernel"] += time.process_time() - t0
-            t0 = time.process_time()
-            old, n = plain_kernel(c["a"], c["b"], c["x0"], **c["kw"])
-            spent["plain"] += time.process_time() - t0
-            steps += n
-            identical &= bool(np.array_equal(new, old))
-        best = {k: min(best[k], spent[k]) for k in best}
-    return {**best, "steps": float(steps), "identical": float(identical)}
+#: The two shapes of problem.
+_WHAT = {"omega": "unit weights: few rows, many columns",
+         "lambda": "time weights: many rows, few columns"}
+
+
+def _shape(batch: dict[str, Any]) -> str:
+    """``"omega"`` for unit weights (few rows, many columns, masked), else ``"lambda"``."""
+    return "lambda" if batch["kw"]["col_mask"] is None else "omega"
+
+
+def replay(batches: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Both kernels on the recorded batches, per shape: CPU seconds (best of ``REPEAT``),
+    steps, identity."""
+    out: dict[str, dict[str, float]] = {}
+    for shape in ("omega", "lambda"):
+        mine = [c for c in batches if _shape(c) == shape]
+        best = {"kernel": np.inf, "plain": np.inf}
+        steps, identical = 0, True
+        for _ in range(REPEAT):
+            spent = {"kernel": 0.0, "plain": 0.0}
+            steps = 0
+            for c in mine:
+                t0 = time.process_time()
+                new = fw.frank_wolfe_batch(c["a"], c["b"], c["x0"], **c["kw"])
+                spent["kernel"] += time.process_time() - t0
+                t0 = time.process_time()
+                old, n = plain_kernel(c["a"], c["b"], c["x0"], **c["kw"])
+                spent["plain"] += time.process_time() - t0
+                steps += n
+                identical &= bool(np.array_equal(new, old))
+            best = {k: min(best[k], spent[k]) for k in best}
+        out[shape] = {**best, "steps": float(steps), "identical": float(identical),
+                      "problems": float(sum(c["a"].shape[0] for c in mine))}
+    return out
 
 
 def main() -> None:
@@ -177,13 +195,16 @@ def main() -> None:
     spent = min(calibration(case, batches if r == 0 else None) for r in range(REPEAT))
     print(f"SDID calibration of {case} (30 placebo units, {N_DRAWS} draws each): "
           f"{spent:.2f} s CPU (best of {REPEAT})")
-    r = replay(batches)
-    n_steps = int(r["steps"])
-    print(f"  {len(batches)} kernel batches, {n_steps:,} Frank-Wolfe steps")
-    for name, label in (("plain", "before (plain step loop)"), ("kernel", "now (fw_kernel)")):
-        print(f"  {label:26s} {r[name]:6.2f} s CPU  {r[name] / n_steps * 1e9:6.1f} ns per step")
-    print(f"  speed-up {r['plain'] / r['kernel']:.2f}x; weights bit-identical: "
-          f"{bool(r['identical'])}")
+    print(f"  {len(batches)} kernel batches")
+    for shape, r in replay(batches).items():
+        n_steps = int(r["steps"])
+        what = _WHAT[shape]
+        print(f"  {shape} ({what}): {int(r['problems']):,} problems, {n_steps:,} steps")
+        for name, label in (("plain", "before (plain step loop)"), ("kernel", "now (fw_kernel)")):
+            per_step = r[name] / n_steps * 1e9
+            print(f"    {label:26s} {r[name]:6.2f} s CPU  {per_step:6.1f} ns per step")
+        print(f"    speed-up {r['plain'] / r['kernel']:.2f}x; weights bit-identical: "
+              f"{bool(r['identical'])}")
 
 
 if __name__ == "__main__":
