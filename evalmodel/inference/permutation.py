@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.core.inversion import invert_test, rank_p_values
+from evalmodel.core.inversion import invert_test
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
@@ -53,8 +53,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DiD2x2Statistic",
     "PermutationResult",
+    "PermutationSetup",
     "n_assignments",
     "permutation_inference",
+    "permutation_setup",
     "permutation_tests",
     "placebo_assignments",
 ]
@@ -256,9 +258,15 @@ def placebo_assignments(n: int, k: int, actual: np.ndarray, n_draws: int | None,
 
 
 def _pvals(a0: float, c0: float, a: np.ndarray, c: np.ndarray, tau: float) -> float:
-    """Rank p-value of the statistic of ``Y - tau D`` (ties within a relative ``1e-10``)."""
-    return float(rank_p_values(np.array([a0 - tau * c0]), (a - tau * c)[:, None],
-                               rel_tol=1e-10)[0])
+    """Rank p-value of the statistic of ``Y - tau D`` (ties within a relative ``1e-10``).
+
+    :func:`~evalmodel.core.inversion.rank_p_values` of the one statistic, written out for a
+    scalar (the same operations on the same numbers, so the same value): the test inversion
+    calls it some sixty times per bound.
+    """
+    obs = abs(a0 - tau * c0)
+    count = int(np.count_nonzero(np.abs(a - tau * c) >= obs - 1e-10 * max(1.0, obs)))
+    return (1 + count) / (1 + a.size)
 
 
 def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float
@@ -283,9 +291,13 @@ def _statistic_at(statistic: Statistic, panel: Panel, order: Sequence[str], row:
 
 
 @dataclass(frozen=True)
-class _Assignments:
+class PermutationSetup:
     """What every statistic of one permutation test shares: the sub-panel of the treated and
-    pool units, the treatment pattern ``D`` for the interval, and the assignments."""
+    pool units, the treatment pattern ``D`` for the interval, and the assignments.
+
+    Made by :func:`permutation_setup`; :meth:`test` tests a statistic on it as
+    :func:`permutation_inference` would with the same arguments (the same numbers).
+    """
 
     sub: Panel
     d_panel: Panel | None  # the outcome replaced by D; None when the treatment is not timed
@@ -302,7 +314,7 @@ class _Assignments:
     @classmethod
     def build(cls, panel: Panel, outcome: str, treated_t: tuple[str, ...],
               pool_t: tuple[str, ...], *, n_draws: int | None, seed: int | None,
-              conf_level: float, unreachable: bool) -> _Assignments:
+              conf_level: float, unreachable: bool) -> PermutationSetup:
         n, k = len(treated_t) + len(pool_t), len(treated_t)
         sub = panel.select(units=sorted(treated_t + pool_t))
         order = sub.units
@@ -326,8 +338,9 @@ class _Assignments:
         return cls(sub, d_panel, cohort_list, actual, z, exact, unreachable, treated_t, pool_t,
                    conf_level, seed)
 
-    def test(self, statistic: Statistic, n_jobs: int) -> PermutationResult:
-        """The permutation test of ``statistic`` on these assignments."""
+    def test(self, statistic: Statistic, n_jobs: int = 1) -> PermutationResult:
+        """The permutation test of ``statistic`` on these assignments (``n_jobs``: workers
+        for a statistic without ``batch``, as in :func:`permutation_inference`)."""
         sub, d_panel, actual, z = self.sub, self.d_panel, self.actual, self.z
         batch = getattr(statistic, "batch", None)
         if callable(batch):  # the actual assignment and the placebos in one call
@@ -473,9 +486,20 @@ def permutation_tests(
     return [setup.test(stat, n_jobs=1) for stat in statistics]
 
 
+def permutation_setup(panel: Panel, outcome: str, *, treated: Sequence[str],
+                      pool: Sequence[str], n_draws: int | None = None, seed: int | None = None,
+                      conf_level: float = 0.95, allow_unreachable: bool = False
+                      ) -> PermutationSetup:
+    """The assignments of a permutation test, checked and made once, for testing several
+    statistics on them (:meth:`PermutationSetup.test`); the arguments and errors are those
+    of :func:`permutation_inference`."""
+    return _setup(panel, outcome, treated=treated, pool=pool, n_draws=n_draws, seed=seed,
+                  conf_level=conf_level, n_perm=None, allow_unreachable=allow_unreachable)
+
+
 def _setup(panel: Panel, outcome: str, *, treated: Sequence[str], pool: Sequence[str],
            n_draws: int | None, seed: int | None, conf_level: float, n_perm: int | None,
-           allow_unreachable: bool) -> _Assignments:
+           allow_unreachable: bool) -> PermutationSetup:
     """The checked arguments of :func:`permutation_inference` and its assignments."""
     n_draws = draws_argument("permutation_inference", n_draws, default=None, n_perm=n_perm)
     check_conf_level("permutation_inference", conf_level)
@@ -509,6 +533,6 @@ def _setup(panel: Panel, outcome: str, *, treated: Sequence[str], pool: Sequence
             f"{min_p:.4f}, above 1 - conf_level = {alpha:.4f}; use at least {need} comparison "
             f"units or lower conf_level to at most {1 - min_p:.4f}."
         )
-    return _Assignments.build(panel, outcome, treated_t, pool_t, n_draws=n_draws, seed=seed,
+    return PermutationSetup.build(panel, outcome, treated_t, pool_t, n_draws=n_draws, seed=seed,
                               conf_level=conf_level, unreachable=unreachable)
 

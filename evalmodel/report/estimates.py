@@ -33,7 +33,8 @@ from evalmodel.inference.conley_taber import ConleyTaberResult, conley_taber
 from evalmodel.inference.permutation import (
     DiD2x2Statistic,
     PermutationResult,
-    permutation_inference,
+    PermutationSetup,
+    permutation_setup,
 )
 from evalmodel.inference.placebo_event import PlaceboEventStudy, placebo_event_study
 from evalmodel.inference.power import MDEResult, minimum_detectable_effect
@@ -321,17 +322,29 @@ class OutcomeEstimates:
         then its interval is the whole line and it never rejects, as did2x2's default)."""
         key = (tuple(int(p) for p in pre), tuple(int(p) for p in post))
         if key not in self._permutations:
-            d = self.design
 
             def run() -> PermutationResult:
                 stat = DiD2x2Statistic(self.outcome, pre=key[0], post=key[1])
-                return permutation_inference(d.panel, self.outcome, statistic=stat,
-                                             treated=d.treated, pool=d.comparison, seed=SEED,
-                                             conf_level=CONF_LEVEL, allow_unreachable=True)
+                setup = self._permutation_setup
+                setup.reemit()  # its warnings belong to every test made on it
+                if setup.value is None:
+                    assert setup.error is not None
+                    raise setup.error
+                return setup.value.test(stat)
 
             done = self._did2x2_permutation(key)
             self._permutations[key] = Fit(done) if done is not None else _fit(run)
         return self._permutations[key]
+
+    @cached_property
+    def _permutation_setup(self) -> Fit[PermutationSetup]:
+        """The assignments of every permutation test of a 2x2 statistic over the comparison
+        pool (:meth:`permutation`), made once: each test is then the one
+        ``permutation_inference`` makes with the same arguments (the same numbers)."""
+        d = self.design
+        return _fit(permutation_setup, d.panel, self.outcome, treated=d.treated,
+                    pool=d.comparison, seed=SEED, conf_level=CONF_LEVEL,
+                    allow_unreachable=True)
 
     def _did2x2_permutation(self, key: tuple[Periods, Periods]) -> PermutationResult | None:
         """The permutation test that :attr:`did2x2` already ran, when it is the one asked for.

@@ -121,3 +121,26 @@ def test_aggregation_rows_equal_separate_tests(municipalities: em.Panel, n_treat
         # the design-based table reads those tests
         np.testing.assert_array_equal(table["p_value"].to_numpy(float),
                                       [r.p_value for r in shared])
+
+
+def test_scalar_rank_p_value_is_rank_p_values() -> None:
+    """The test inversion's p-value, written out for one statistic, is rank_p_values' to the
+    last bit: ties, near-ties inside and outside the tolerance, zero and NaN patterns."""
+    from evalmodel.core.inversion import rank_p_values
+    from evalmodel.inference.permutation import _pvals
+
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=200)
+    c = rng.normal(size=200) * 0.1
+    a0, c0 = float(a[3]), 0.9
+    a[4] = a0  # an exact tie at tau = 0
+    a[5] = a0 * (1 - 5e-11)  # inside the tolerance below
+    a[6] = a0 * (1 - 5e-9)  # outside it
+    c[7] = 0.0
+    taus = [0.0, -0.0, 1e-300, *rng.normal(size=300).tolist(), a0 / c0, 1e6, np.nan]
+    for aa in (a, np.where(np.arange(200) == 9, np.nan, a)):
+        for tau in taus:  # (a NaN placebo or tau compares as False in both)
+            old = float(rank_p_values(np.array([a0 - tau * c0]), (aa - tau * c)[:, None],
+                                      rel_tol=1e-10)[0])
+            assert _pvals(a0, c0, aa, c, tau) == old, tau
+    assert len({_pvals(a0, c0, a, c, t) for t in taus[:50]}) > 5  # the p-values vary

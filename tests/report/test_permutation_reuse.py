@@ -56,3 +56,41 @@ def test_no_2x2_fit_is_run_to_share_its_test(plan: object) -> None:
     other = est2.permutation(pre[-1:], post)
     assert other.value is not est2.did2x2.details["permutation"]
     assert other.value is not None and other.value.estimate != est2.did2x2.estimate
+
+
+def test_every_2x2_test_of_an_outcome_shares_one_setup(plan: object,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The permutation tests of several 2x2 windows (the inference section's, the
+    triangulation's, the adoption range's) are made on one set of assignments: each equal,
+    bit for bit, to permutation_inference's with the same arguments."""
+    from evalmodel.inference import permutation
+
+    made = []
+    setup = permutation.permutation_setup
+
+    def counted(*args: object, **kwargs: object) -> permutation.PermutationSetup:
+        made.append(1)
+        return setup(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("evalmodel.report.estimates.permutation_setup", counted)
+    est = OutcomeEstimates(plan.design, str(plan.kpi), plan)  # type: ignore[attr-defined]
+    d = est.design
+    g = d.adoption
+    windows = [((g - 1,), tuple(d.post_periods)), (tuple(d.pre_periods), tuple(d.post_periods)),
+               ((g - 2, g - 1), (g, g + 1))]
+    for pre, post in windows:
+        fit = est.permutation(pre, post)
+        assert fit.error is None and fit.caught == ()
+        alone = permutation_inference(d.panel, est.outcome,
+                                      statistic=DiD2x2Statistic(est.outcome, pre=pre, post=post),
+                                      treated=d.treated, pool=d.comparison, seed=SEED,
+                                      conf_level=CONF_LEVEL, allow_unreachable=True)
+        r = fit.value
+        assert r is not None
+        assert (r.estimate, r.p_value, r.ci_lower, r.ci_upper) == (
+            alone.estimate, alone.p_value, alone.ci_lower, alone.ci_upper)
+        np.testing.assert_array_equal(r.distribution, alone.distribution)
+    assert made == [1]
+    # an impossible window is that test's error, not the others'
+    bad = est.permutation((1066,), (g,))
+    assert bad.value is None and "1066" in str(bad.error)
