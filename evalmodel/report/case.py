@@ -34,13 +34,6 @@ class CaseOutput:
     notes: tuple[str, ...]
 
 
-def _stamp_text(path: Path, stamp: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    prefix = {".md": f"> **{stamp}**\n\n", ".tex": f"% evalmodel: {stamp}\n"}.get(path.suffix)
-    if prefix:
-        path.write_text(prefix + text, encoding="utf-8")
-
-
 def write_case(
     case: Case,
     sections: Sequence[Section],
@@ -58,10 +51,7 @@ def write_case(
     for sec in sections:
         tables = []
         for name, obj in sec.tables:
-            paths = write_table(obj, folder / f"{sec.key}_{name}")
-            if stamp:
-                for p in paths:
-                    _stamp_text(p, stamp)
+            paths = write_table(obj, folder / f"{sec.key}_{name}", stamp=stamp)
             tables.append((name, obj, tuple(str(p.relative_to(out)) for p in paths)))
         figures = []
         for name, fig in sec.figures:

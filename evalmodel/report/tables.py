@@ -41,18 +41,25 @@ def frame_to_latex(df: pd.DataFrame, caption: str = "") -> str:
     return Summary(title=caption, header=(), table=df).to_latex()
 
 
-def write_table(obj: pd.DataFrame | Summary, stem: Path) -> list[Path]:
-    """Write ``obj`` as ``stem.csv``, ``stem.md`` and ``stem.tex``; return the paths."""
+def write_table(obj: pd.DataFrame | Summary, stem: Path, *, stamp: str | None = None
+                ) -> list[Path]:
+    """Write ``obj`` as ``stem.csv``, ``stem.md`` and ``stem.tex``; return the paths.
+
+    ``stamp`` (e.g. ``"simulated data"``) opens the Markdown (a bold quote) and the LaTeX (a
+    comment); the CSV stays data only.
+    """
     stem.parent.mkdir(parents=True, exist_ok=True)
     df = obj.table if isinstance(obj, Summary) else obj
     paths = [stem.with_suffix(s) for s in (".csv", ".md", ".tex")]
     df.to_csv(paths[0], index=False, float_format="%.10g", lineterminator="\n")
     if isinstance(obj, Summary):
-        paths[1].write_text(obj.to_markdown(), encoding="utf-8")
-        paths[2].write_text(obj.to_latex(), encoding="utf-8")
+        md, tex = obj.to_markdown(), obj.to_latex()
     else:
-        paths[1].write_text(frame_to_markdown(df), encoding="utf-8")
-        paths[2].write_text(frame_to_latex(df, stem.name), encoding="utf-8")
+        md, tex = frame_to_markdown(df), frame_to_latex(df, stem.name)
+    if stamp:
+        md, tex = f"> **{stamp}**\n\n{md}", f"% evalmodel: {stamp}\n{tex}"
+    paths[1].write_text(md, encoding="utf-8")
+    paths[2].write_text(tex, encoding="utf-8")
     return paths
 
 
