@@ -86,8 +86,8 @@ def _codes_in_order(codes: list[np.ndarray], sizes: list[int], order: np.ndarray
         digits, inner = [], len(key)
         for m in (max(m, 1) for m in sizes):
             inner //= m
-            digits.append(np.tile(np.repeat(np.arange(m, dtype=np.int64), inner),
-                                  len(key) // (m * inner)))
+            outer = len(key) // (m * inner)  # each digit: 0 .. m - 1, each ``inner`` times
+            digits.append(_spread(np.arange(m, dtype=np.int64), inner, outer))
         return digits
     out = []
     for m in sizes[:0:-1]:  # the last key is the remainder of the combined key
@@ -96,6 +96,14 @@ def _codes_in_order(codes: list[np.ndarray], sizes: list[int], order: np.ndarray
         out.append(np.subtract(key, rest, out=rest))  # in place: a new array costs its pages
         key = above
     return [key, *out[::-1]]
+
+
+def _spread(values: np.ndarray, inner: int, outer: int = 1) -> np.ndarray:
+    """``values`` with each value repeated ``inner`` times, the whole repeated ``outer`` times
+    (``np.tile(np.repeat(values, inner), outer)``, written by one broadcast copy: a new array)."""
+    out = np.empty(outer * len(values) * inner, dtype=values.dtype)
+    np.copyto(out.reshape(outer, len(values), inner), values.reshape(1, len(values), 1))
+    return out
 
 
 class Runs(NamedTuple):
@@ -121,7 +129,7 @@ class Blocks(NamedTuple):
 
     def spread(self, codes: np.ndarray) -> np.ndarray:
         """Each row's value of the per-block ``codes`` (int64)."""
-        return np.repeat(np.asarray(codes, dtype=np.int64), self.k)
+        return _spread(np.asarray(codes, dtype=np.int64), self.k)
 
     def in_order(self, values: np.ndarray, constant: bool = False) -> np.ndarray:
         """A column (one value per row, input order) with its blocks in unit-code order;
@@ -130,7 +138,7 @@ class Blocks(NamedTuple):
         if self.inverse is None:
             return values
         if constant:
-            return np.repeat(np.take(values[::self.k], self.inverse), self.k)
+            return _spread(np.take(values[::self.k], self.inverse), self.k)
         return np.take(values.reshape(self.n_units, self.k), self.inverse, axis=0).reshape(-1)
 
     def codes_in_order(self) -> np.ndarray:

@@ -233,3 +233,14 @@ def test_a_shallow_copy_reads_the_unit_column_once() -> None:
     twin = copy.copy(p)
     assert p.column("u").tolist() == twin.column("u").tolist() == p.data["u"].tolist()
     assert twin.data.columns.tolist() == p.data.columns.tolist()
+
+
+def test_spread_equals_tile_of_repeat_and_is_a_new_array() -> None:
+    from evalmodel.panel_blocks import _spread
+
+    for values, inner, outer in ((np.arange(5), 3, 2), (np.arange(1), 1, 1),
+                                 (np.array([7, -2]), 1, 4), (np.arange(0), 3, 2)):
+        got = _spread(values, inner, outer)
+        assert np.array_equal(got, np.tile(np.repeat(values, inner), outer))
+        assert got.dtype == values.dtype and got.flags.writeable and got.flags.c_contiguous
+        assert not np.shares_memory(got, values)
