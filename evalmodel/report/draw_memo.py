@@ -13,7 +13,10 @@ The figure is the same to the bit (tested against ``savefig`` on the report's fi
 The memo patches three private matplotlib methods (``Axis._update_ticks``,
 ``Text._get_layout``, ``Legend._find_best_position``) for the duration of the block only, in
 this process (not thread-safe: the report draws in one thread); when a matplotlib version lacks
-one, the block leaves it alone and the figure is drawn the ordinary way.
+one, the block leaves it alone and the figure is drawn the ordinary way. Private methods may
+change meaning between releases, so the memo is used only on the matplotlib releases whose
+figures were checked pixel for pixel against ``savefig`` (:data:`CHECKED_MATPLOTLIB`); on any
+other the block changes nothing (the figures are the same, only slower to draw).
 """
 
 from __future__ import annotations
@@ -22,7 +25,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["measurements_memoised"]
+__all__ = ["CHECKED_MATPLOTLIB", "measurements_memoised"]
+
+#: matplotlib releases (major, minor) on which the memo was checked against ``savefig``.
+CHECKED_MATPLOTLIB = frozenset({(3, 11)})
+
+
+def _checked_release() -> bool:
+    """Whether the installed matplotlib is one of :data:`CHECKED_MATPLOTLIB`."""
+    import matplotlib
+
+    parts = matplotlib.__version__.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) in CHECKED_MATPLOTLIB
+    except (IndexError, ValueError):
+        return False
 
 
 def _ticks_key(axis: Any) -> tuple[Any, ...]:
@@ -82,6 +99,9 @@ def measurements_memoised() -> Iterator[None]:
     from matplotlib.text import Text
 
     patched: list[tuple[type, str, Any, _Store]] = []
+    if not _checked_release():
+        yield
+        return
     memos: tuple[tuple[type, str, Callable[..., tuple[Any, ...] | None]], ...] = (
         (Axis, "_update_ticks", _ticks_key), (Text, "_get_layout", _layout_key),
         (Legend, "_find_best_position", _best_key))

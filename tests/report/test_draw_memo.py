@@ -120,3 +120,22 @@ def test_fewer_measurements_and_the_methods_restored(monkeypatch: pytest.MonkeyP
     assert counts["best"] == 1 and plain["best"] > 1  # the legend at loc="best" searches once
     assert counts["ticks"] == 2 and plain["ticks"] > 4  # once per axis (x, y)
     assert 0 < counts["layout"] < plain["layout"] / 2
+
+
+def test_other_matplotlib_releases_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a release the memo was not checked on, the block patches nothing (the figure is drawn
+    the ordinary way), whatever the version string looks like."""
+    import matplotlib
+
+    from evalmodel.report.draw_memo import CHECKED_MATPLOTLIB
+
+    assert (3, 11) in CHECKED_MATPLOTLIB
+    ticks = Axis._update_ticks
+    for version in ("3.9.4", "4.0.0rc1", "dev"):
+        monkeypatch.setattr(matplotlib, "__version__", version)
+        with measurements_memoised():
+            assert Axis._update_ticks is ticks
+    monkeypatch.setattr(matplotlib, "__version__", "3.11.2")
+    with measurements_memoised():
+        assert Axis._update_ticks is not ticks
+    assert Axis._update_ticks is ticks
