@@ -116,6 +116,10 @@ def load_panels(
 def _check_run_options(args: argparse.Namespace) -> None:
     """Refuse, before any work, options of ``run`` that cannot apply: unknown cases, the Kolada
     options without ``--data kolada``, a missing analyses folder, an output path that is a file."""
+    if args.calibration_units < 0:
+        raise DesignError(f"--calibration-units {args.calibration_units}: give a number of "
+                          "placebo units, at least 0 (30, the default; fewer is quicker and "
+                          "less precise; 0 leaves the calibration section out).")
     known = registry.names()
     unknown = [n for n in (args.cases or []) if n not in known]
     if unknown:
@@ -160,7 +164,8 @@ def _run(args: argparse.Namespace) -> int:
     with forked_workers():
         index = run_report(panels, Path(args.out), case_names=names,
                            analyses=Path(args.analyses) if args.analyses else None,
-                           command=command_line(), progress=step, n_jobs=args.jobs)
+                           command=command_line(), progress=step, n_jobs=args.jobs,
+                           calibration_units=args.calibration_units)
     bar.close()
     print(f"report: {index}")
     return 0
@@ -210,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=-1,
                      help="cases run at once, each in its own process (default -1: every "
                           "core; 1: one after the other); the report is the same whatever it is")
+    run.add_argument("--calibration-units", type=int, default=30, metavar="N",
+                     help="placebo units per method of each case's 'Size and power' section "
+                          "(default 30; fewer is quicker and less precise; 0 leaves the "
+                          "section out)")
     run.set_defaults(func=_run)
     cases = sub.add_parser("cases", help="list the registered cases")
     cases.set_defaults(func=_cases)

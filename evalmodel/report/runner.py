@@ -25,6 +25,11 @@ from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
 from evalmodel.report.case import CaseOutput, write_case
 from evalmodel.report.html import write_html
+from evalmodel.report.sec_calibration import (
+    CALIBRATION_UNITS,
+    calibration_units,
+    check_calibration_units,
+)
 from evalmodel.report.section import Section
 from evalmodel.report.standard import standard_sections
 
@@ -79,6 +84,7 @@ def run_report(
     progress: Progress | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
     n_jobs: int = 1,
+    calibration_units: int = CALIBRATION_UNITS,
 ) -> Path:
     """Run each case on the panel of its level and write ``out/index.html`` and the manifest.
 
@@ -103,8 +109,13 @@ def run_report(
         this process; -1: every core), on joblib's current backend
         (``evalmodel.core.parallel``). Every number of the report is the same whatever it
         is: each case's draws are seeded by the report's settings, not by the worker.
+    calibration_units : int
+        Placebo units per method of each case's calibration section (30, the default: the
+        Monte Carlo s.e. of a size at 5 % is about 4 percentage points); fewer is quicker and
+        less precise, 0 leaves the section out. Recorded in the manifest.
     """
     n_jobs = check_n_jobs("run_report", n_jobs)
+    calibration_units = check_calibration_units("run_report", calibration_units)
     names = list(case_names or registry.names())
     analyses = find_analyses(analyses)
     if out.exists():
@@ -127,7 +138,8 @@ def run_report(
         else:
             skipped[name] = _not_run_reason(level)
     order = _costliest_first(runnable)
-    tasks = [(name, panels[registry.get(name).level], analyses, out, stamp) for name in order]
+    tasks = [(name, panels[registry.get(name).level], analyses, out, stamp, calibration_units)
+             for name in order]
 
     def finished(n: int) -> None:  # the n-th case finished (in workers: which one is unknown)
         if progress is not None:
@@ -155,6 +167,7 @@ def run_report(
         "cases_not_run": skipped,
         "cases_failed": failed,
         "analyses": str(analyses.name) if analyses else None,
+        "calibration_units": calibration_units,
         **dict(extra_manifest or {}),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n",
@@ -169,16 +182,18 @@ def run_report(
     return index
 
 
-def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: str | None
-              ) -> tuple[str, CaseOutput | str]:
+def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: str | None,
+              n_calibration: int = CALIBRATION_UNITS) -> tuple[str, CaseOutput | str]:
     """Build and write one case: its output (figures written and dropped, so that what returns
-    from a worker is small), or the error that stopped it as ``"Type: message"``."""
+    from a worker is small), or the error that stopped it as ``"Type: message"``. The
+    calibration section's units are set here, in the process that builds the sections, so that
+    any joblib backend sees them."""
     case = registry.get(name)
     # BLAS and numba's parallel loops on one thread: the case's many small fits gain nothing
     # from more (the workers already fill the cores), and the numbers (e.g. the smoothness
     # bounds' optimisation) then do not depend on the worker's threads
     with (warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1),
-          numba_threads(1)):
+          numba_threads(1), calibration_units(n_calibration)):
         warnings.simplefilter("always")
         try:
             sections = _case_sections(name, panel, analyses)

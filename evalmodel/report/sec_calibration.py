@@ -14,7 +14,9 @@ estimate's direction detected in 80 % of them.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -29,12 +31,52 @@ from evalmodel.report.section import Section
 from evalmodel.report.settings import CONF_LEVEL, DID_WINDOW, N_DRAWS, SEED
 
 __all__ = ["CALIBRATION_UNITS", "DETECT_POWER", "build_calibration_section", "calibration_rows",
+           "calibration_units", "check_calibration_units", "current_calibration_units",
            "estimates_by_method"]
 
 #: Placebo units per method (drawn from the comparison pool with the report's seed).
 CALIBRATION_UNITS = 30
 #: The power at which the detectable effect is reported.
 DETECT_POWER = 0.8
+
+_UNITS: ContextVar[int] = ContextVar("calibration_units", default=CALIBRATION_UNITS)
+
+
+def check_calibration_units(fn: str, n: Any) -> int:
+    """``n`` as a number of placebo units of the calibration section: a whole number, at
+    least 0 (0 leaves the section out).
+
+    Raises
+    ------
+    EvalModelError
+        For a bool, a non-integer or a negative number, naming ``fn``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise EvalModelError(
+            f"{fn}: calibration_units={n!r} must be a whole number of placebo units, at least "
+            f"0: {CALIBRATION_UNITS} (the default), fewer for a quicker and less precise study "
+            "(the Monte Carlo s.e. of a size at 5 % is about 0.22 / sqrt(units)), or 0 to "
+            "leave the calibration section out.")
+    return int(n)
+
+
+def current_calibration_units() -> int:
+    """The placebo units of the calibration section in this context
+    (:data:`CALIBRATION_UNITS` unless a :func:`calibration_units` block says otherwise)."""
+    return _UNITS.get()
+
+
+@contextmanager
+def calibration_units(n: int) -> Iterator[None]:
+    """Within the block, :func:`~evalmodel.report.standard.standard_sections` gives every
+    case's calibration section ``n`` placebo units per method, or leaves the section out when
+    ``n`` is 0 (the report command's ``--calibration-units``; study scripts that call
+    ``standard_sections`` follow it too)."""
+    token = _UNITS.set(check_calibration_units("calibration_units", n))
+    try:
+        yield
+    finally:
+        _UNITS.reset(token)
 
 
 def _methods(design: Design) -> dict[str, calibrate.Adapter]:

@@ -17,7 +17,11 @@ from evalmodel.cases import Design
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import plan_outcomes
 from evalmodel.report.sec_adoption import build_adoption_section
-from evalmodel.report.sec_calibration import build_calibration_section, estimates_by_method
+from evalmodel.report.sec_calibration import (
+    build_calibration_section,
+    current_calibration_units,
+    estimates_by_method,
+)
 from evalmodel.report.sec_data import build_data_section
 from evalmodel.report.sec_did import build_did_section
 from evalmodel.report.sec_displacement import displacement_findings, displacement_section
@@ -52,7 +56,11 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     Every outcome's estimates are held in one
     :class:`~evalmodel.report.estimates.OutcomeEstimates`, which every section, the
     triangulation and the verdict read: no estimate is computed twice.
-    ``adoption_range=False`` leaves out the re-runs over the registry's adoption range.
+    ``adoption_range=False`` leaves out the re-runs over the registry's adoption range. The
+    calibration section's placebo units are
+    :func:`~evalmodel.report.sec_calibration.current_calibration_units` (30 unless a
+    :func:`~evalmodel.report.sec_calibration.calibration_units` block says otherwise; 0 leaves
+    the section out).
     """
     names = list(outcomes or design.case.outcomes)
     plans = plan_outcomes(design, names)
@@ -67,11 +75,13 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     tri = build_triangulation(plans, estimates)
     tri_table = dict(tri.tables)["table"]
     head = [tri]
-    if primary is not None and primary.design is not None and isinstance(tri_table,
-                                                                          pd.DataFrame):
+    n_units = current_calibration_units()
+    if (n_units and primary is not None and primary.design is not None
+            and isinstance(tri_table, pd.DataFrame)):
         kpi = str(primary.kpi)
         head.append(build_calibration_section(primary.design, kpi,
-                                              estimates_by_method(tri_table, kpi)))
+                                              estimates_by_method(tri_table, kpi),
+                                              n_units=n_units))
     head.append(build_data_section(design, [*plans, *others]))
     adoption = None
     if adoption_range:
