@@ -6,12 +6,36 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import evalmodel as em
+
+
+def _awkward_outcomes(seed: int, units: int = 40, periods: int = 14) -> np.ndarray:
+    """Two-factor outcomes (units x periods) with the rows a simplex fit finds awkward: unit 0
+    an exact mix of units 3-5 (inside the others' hull, where the fit is not unique), units 1
+    and 2 twins (a unit fitted exactly, whose errors tie over a penalty grid) and the last unit
+    far above the rest."""
+    rng = np.random.default_rng(seed)
+    load = rng.uniform(0.5, 1.5, (units, 2))
+    y = 10 + load @ np.cumsum(rng.normal(0, 1, (periods, 2)), axis=0).T
+    y += rng.normal(0, 0.3, (units, periods))
+    y[0] = 0.5 * y[3] + 0.3 * y[4] + 0.2 * y[5]
+    y[1] = y[2]
+    y[-1] += 5.0
+    return y
+
+
+@pytest.fixture(scope="session")
+def awkward_outcomes() -> Callable[..., np.ndarray]:
+    """A generator of outcomes with awkward rows for the synthetic-control solvers' tests:
+    ``awkward_outcomes(seed, units=40, periods=14)`` (see :func:`_awkward_outcomes`)."""
+    return _awkward_outcomes
 
 
 @pytest.fixture(scope="session")

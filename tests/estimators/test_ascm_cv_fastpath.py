@@ -12,6 +12,8 @@ from them, are the old ones bit for bit (issue 16). Checked here against the old
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -19,22 +21,13 @@ from evalmodel.core import ascm_placebo as ap
 from evalmodel.core.ascm import lambda_grid
 from evalmodel.core.ridge_kernel import ridge_predictions
 
-
-def _panel(seed: int, units: int = 40, periods: int = 14) -> np.ndarray:
-    """Two-factor outcomes with a unit that is an exact mix of others, twins (a unit fitted
-    exactly, whose errors tie over the grid) and a unit far above the rest."""
-    rng = np.random.default_rng(seed)
-    load = rng.uniform(0.5, 1.5, (units, 2))
-    y = 10 + load @ np.cumsum(rng.normal(0, 1, (periods, 2)), axis=0).T
-    y += rng.normal(0, 0.3, (units, periods))
-    y[0] = 0.5 * y[3] + 0.3 * y[4] + 0.2 * y[5]
-    y[1] = y[2]
-    y[-1] += 5.0
-    return y
+#: The ``awkward_outcomes`` fixture's generator (tests/conftest.py).
+Outcomes = Callable[..., np.ndarray]
 
 
-def _setup(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    y = _panel(seed)
+def _setup(outcomes: Outcomes, seed: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    y = outcomes(seed)
     pre = np.arange(10)
     k = ap._cross_products(y)
     grids = np.vstack([lambda_grid(row) for row in y[:, pre]])
@@ -42,11 +35,12 @@ def _setup(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_ridge_predictions_equal_the_eigen_decomposition_to_rounding(seed: int) -> None:
+def test_ridge_predictions_equal_the_eigen_decomposition_to_rounding(
+        seed: int, awkward_outcomes: Outcomes) -> None:
     """Every unit, fold and penalty: the tridiagonal predictions equal the eigen-decomposition's
     to 1e-9 relative (the smallest penalties make the systems ill-conditioned; on the
     simulated report's 18 placebo problems the largest relative difference is 2e-11)."""
-    y, pre, k, grids = _setup(seed)
+    y, pre, k, grids = _setup(awkward_outcomes, seed)
     full = ap._simplex_weights(y, pre)
     for t, keep in [*ap.loo_folds(pre), *ap.rolling_folds(pre)]:
         resid = y - ap._simplex_weights(y, keep, full) @ y
@@ -79,10 +73,10 @@ def test_ridge_predictions_recover_a_planted_closed_form() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_choice_errors_choose_the_old_penalties(seed: int) -> None:
+def test_choice_errors_choose_the_old_penalties(seed: int, awkward_outcomes: Outcomes) -> None:
     """The fast errors pick the old errors' penalty for every unit; the units near a tie (the
     twins among them) carry the old errors bit for bit."""
-    y, pre, k, grids = _setup(seed)
+    y, pre, k, grids = _setup(awkward_outcomes, seed)
     full = ap._simplex_weights(y, pre)
     folds = ap.loo_folds(pre)
     old = ap._fold_errors(y, k, folds, grids, None, full)
@@ -96,10 +90,11 @@ def test_choice_errors_choose_the_old_penalties(seed: int) -> None:
 
 @pytest.mark.parametrize("demean", [False, True])
 def test_penalties_gaps_and_scales_equal_the_old_path(monkeypatch: pytest.MonkeyPatch,
+                                                      awkward_outcomes: Outcomes,
                                                       demean: bool) -> None:
     """Placebo gaps, penalties and forecast scales with the fast choice equal those with the
     eigen-decomposition everywhere, bit for bit."""
-    y = _panel(5, units=30)
+    y = awkward_outcomes(5, units=30)
     pre = np.arange(10)
     fast = [ap.placebo_ascm_gaps(y[:-1], pre, demean=demean),
             ap.forecast_scales(y, pre, demean=demean)]
@@ -110,10 +105,10 @@ def test_penalties_gaps_and_scales_equal_the_old_path(monkeypatch: pytest.Monkey
         assert np.array_equal(a1, a2) and np.array_equal(b1, b2)
 
 
-def test_grids_equal_lambda_grid_per_row_bit_for_bit() -> None:
+def test_grids_equal_lambda_grid_per_row_bit_for_bit(awkward_outcomes: Outcomes) -> None:
     """Every unit's penalty grid from one array call equals lambda_grid of its row, the
     constant rows (variance 0: the mean-squared fallback, and 1 for a zero row) included."""
-    y = _panel(4)[:, :10]
+    y = awkward_outcomes(4)[:, :10]
     y[6] = 3.0
     y[7] = 0.0
     grids = ap._grids(y)

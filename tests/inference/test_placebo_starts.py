@@ -13,6 +13,7 @@ called on each fake panel.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -25,18 +26,8 @@ from evalmodel.inference.placebo_starts import PlaceboStarts, placebo_starts
 
 ADOPTION = 2008
 
-
-def _outcomes(seed: int, units: int = 40, periods: int = 12) -> np.ndarray:
-    """Two-factor outcomes with a unit that is an exact mix of others (inside the hull, where
-    the predictor fit is not unique), twins and a unit far above the rest."""
-    rng = np.random.default_rng(seed)
-    load = rng.uniform(0.5, 1.5, (units, 2))
-    y = 10 + load @ np.cumsum(rng.normal(0, 1, (periods, 2)), axis=0).T
-    y += rng.normal(0, 0.3, (units, periods))
-    y[0] = 0.5 * y[3] + 0.3 * y[4] + 0.2 * y[5]
-    y[1] = y[2]
-    y[-1] += 5.0
-    return y
+#: The ``awkward_outcomes`` fixture's generator (tests/conftest.py).
+Outcomes = Callable[..., np.ndarray]
 
 
 def _loop(x: np.ndarray, z: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -50,10 +41,10 @@ def _loop(x: np.ndarray, z: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("k", [1, 3, 8])
-def test_placebo_weights_equal_the_loop_cold_and_warm(k: int) -> None:
+def test_placebo_weights_equal_the_loop_cold_and_warm(k: int, awkward_outcomes: Outcomes) -> None:
     """Every unit's weights equal a fresh InnerProblem's, from the cold start and from starts
     taken from a fit on other periods (so not the optimum), bit for bit."""
-    y = _outcomes(k)
+    y = awkward_outcomes(k, periods=12)
     x, z = y[:, :k].T, y[:, :8].T
     v = np.full(k, 1.0 / k)
     loop = _loop(x, z, v)
@@ -63,8 +54,8 @@ def test_placebo_weights_equal_the_loop_cold_and_warm(k: int) -> None:
     assert (np.diag(loop) == 0).all() and np.allclose(loop.sum(axis=1), 1.0, atol=1e-12)
 
 
-def _panel(seed: int = 4) -> em.Panel:
-    y = _outcomes(seed, units=30, periods=14)
+def _panel(outcomes: Callable[..., np.ndarray], seed: int = 4) -> em.Panel:
+    y = outcomes(seed, units=30, periods=14)
     ids = [f"{u:04d}" for u in range(1000, 1030)]
     years = list(range(2000, 2014))
     df = pd.DataFrame({"kommun": np.repeat(ids, len(years)), "year": years * len(ids),
@@ -73,11 +64,12 @@ def _panel(seed: int = 4) -> em.Panel:
 
 
 @pytest.mark.parametrize("options", [{}, {"predictors": ["x", ("y", [2003, 2006], "mean")]}])
-def test_runs_sharing_starts_equal_runs_without(options: dict[str, object]) -> None:
+def test_runs_sharing_starts_equal_runs_without(options: dict[str, object],
+                                                 awkward_outcomes: Outcomes) -> None:
     """Placebos in space around five treated units in turn, sharing one store: every gap,
     p-value and interval equals the same run without a store, with the default fit (the
     compiled batch) and with scaled predictors and V searched (the per-unit path)."""
-    panel = _panel()
+    panel = _panel(awkward_outcomes)
     units = panel.units[:5]
     store = PlaceboStarts()
     with warnings.catch_warnings():
@@ -93,10 +85,10 @@ def test_runs_sharing_starts_equal_runs_without(options: dict[str, object]) -> N
     assert store._w.any()  # the store was used
 
 
-def test_placebo_study_equals_the_estimator_on_each_fake_panel() -> None:
+def test_placebo_study_equals_the_estimator_on_each_fake_panel(awkward_outcomes: Outcomes) -> None:
     """The synthetic control's placebo study (whose adapter shares starts) gives each unit
     the numbers of em.synth on that unit's fake panel, bit for bit."""
-    panel = _panel(seed=8)
+    panel = _panel(awkward_outcomes, seed=8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", em.errors.EvalModelWarning)
         study = em.placebo_study(panel, "y", calibrate.synth(), pool=panel.units,
@@ -110,11 +102,11 @@ def test_placebo_study_equals_the_estimator_on_each_fake_panel() -> None:
             assert np.array_equal(np.asarray(got, float), np.asarray(want, float))
 
 
-def test_a_changed_outcome_row_is_not_started_from_old_weights() -> None:
+def test_a_changed_outcome_row_is_not_started_from_old_weights(awkward_outcomes: Outcomes) -> None:
     """Weights kept for a unit are dropped when its outcome row changes (another outcome or
     panel), and the diagonal of the starts is always zero."""
     store = PlaceboStarts()
-    y = _outcomes(2, units=6, periods=5)
+    y = awkward_outcomes(2, units=6, periods=5)
     w = np.full((6, 6), 0.2)
     np.fill_diagonal(w, 0.0)
     store.keep([f"u{i}" for i in range(6)], y, w)
