@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["accept_count", "invert_linear_permutation", "invert_test", "rank_p_values"]
+__all__ = ["accept_count", "invert_linear_permutation", "invert_test", "rank_p_value",
+           "rank_p_values"]
 
 
 def invert_test(
@@ -74,6 +75,16 @@ def rank_p_values(observed: np.ndarray, placebo: np.ndarray, *, rel_tol: float =
     pl = np.abs(np.asarray(placebo, dtype=float))
     tol = rel_tol * np.maximum(1.0, obs)
     return (1 + (pl >= obs - tol).sum(axis=0)) / (1 + pl.shape[0])
+
+
+def rank_p_value(observed: float, placebo: np.ndarray, *, rel_tol: float = 1e-12) -> float:
+    """:func:`rank_p_values` of one statistic: ``observed`` a number, ``placebo`` one value
+    per placebo (shape ``(n,)``). The same operations on the same numbers, so the same value,
+    without the arrays of one column (a test inversion asks for it dozens of times per bound).
+    """
+    obs = abs(float(observed))
+    count = int(np.count_nonzero(np.abs(placebo) >= obs - rel_tol * max(1.0, obs)))
+    return (1 + count) / (1 + np.shape(placebo)[0])
 
 
 def invert_linear_permutation(

@@ -321,6 +321,16 @@ def _v_loss(x: np.ndarray, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: n
     return out / t
 
 
+def _put_row(out: np.ndarray, i: int, w: np.ndarray) -> None:
+    """Write ``w`` (weights on every unit but ``i``, in order) into row ``i`` of ``out``,
+    leaving ``out[i, i]`` as it is."""
+    q = 0
+    for k in range(out.shape[1]):
+        if k != i:
+            out[i, k] = w[q]
+            q += 1
+
+
 def _inside(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> bool:
     """Whether ``a w`` matches ``b`` to :data:`_INSIDE` of the square norms of ``b`` and of
     the mean column of the support (the target inside the columns' hull, where simplex least
@@ -392,11 +402,7 @@ def _leave_one_out(sub: np.ndarray, warm: np.ndarray, max_iter: int) -> np.ndarr
         if started and _inside(a, b, w):  # not unique: the cold start's vertex
             start[:] = 0.0
             w = _simplex_ls(a, b, start, max_iter)
-        q = 0
-        for k in range(units):
-            if k != i:
-                out[i, k] = w[q]
-                q += 1
+        _put_row(out, i, w)
     return out
 
 
@@ -431,11 +437,7 @@ def _placebo_weights(x: np.ndarray, z: np.ndarray, v: np.ndarray, warm: np.ndarr
         for r in range(t):
             z1[r] = z[r, j]
         w = _w_of_v(v, x0, x1, z0, z1, starts, max_iter)
-        q = 0
-        for c in range(units):
-            if c != j:
-                out[j, c] = w[q]
-                q += 1
+        _put_row(out, j, w)
     return out
 
 
@@ -478,6 +480,7 @@ if use_numba():  # the same functions compiled; each calls the others' compiled 
     _w_of_v = njit()(_w_of_v)
     _v_loss = njit()(_v_loss)
     _inside = njit()(_inside)
+    _put_row = njit()(_put_row)
     _leave_one_out = njit()(_leave_one_out)
     _placebo_weights = njit()(_placebo_weights)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
+from evalmodel.core.inversion import invert_linear_permutation, rank_p_value
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
@@ -309,7 +309,7 @@ def _displacement_test(
     # the placebos' do not move with tau (the pool mean holds no treated unit), so the
     # accepted effects form the interval estimate -/+ (K-th largest |z|) * s_treated.
     t0, c0 = np.array([estimate / s_treated]), np.array([1 / s_treated])
-    p = float(rank_p_values(t0, z[:, None])[0])
+    p = rank_p_value(float(t0[0]), z)
     lo, hi = invert_linear_permutation(t0, c0, z[:, None], np.zeros((z.size, 1)), alpha)
     mde = s_treated * minimum_detectable_effect(z, conf_level=conf_level, power=power).mde
     how = "exact" if exact else f"{len(placebo)} random sets, seed {seed}"

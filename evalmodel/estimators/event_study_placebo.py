@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
+from evalmodel.core.inversion import invert_linear_permutation, rank_p_value, rank_p_values
 from evalmodel.errors import EstimationError
 from evalmodel.inference.permutation import PermutationResult, placebo_assignments
 
@@ -394,7 +394,7 @@ def event_study_placebo(
     treated_ids = tuple(ids_sorted[order[treated_pos]].tolist())
     pool_ids = tuple(ids_sorted[order[np.flatnonzero(g_unit[order] == 0)]].tolist())
     overall = PermutationResult(
-        estimate=est, p_value=float(rank_p_values(np.array([est]), a_over[:, None])[0]),
+        estimate=est, p_value=rank_p_value(est, a_over),
         ci_lower=o_lo, ci_upper=o_hi, distribution=a_over, n_draws=len(a_over), exact=exact,
         min_p_value=1 / (1 + len(a_over)), conf_level=conf_level, treated=treated_ids,
         pool=pool_ids, seed=seed)
@@ -508,6 +508,6 @@ def single_unit_placebos(
         if not np.allclose(b_act[0, :, 0], coef, rtol=0, atol=1e-7 * scale):
             return None
         _, _, _, est, o_lo, o_hi, a_over = _tests(coef, b_act, b_plac, post_rows, alpha, False)
-        p = float(rank_p_values(np.array([est]), a_over[:, None])[0])
+        p = rank_p_value(est, a_over)
         out.append((float(weight @ coef), o_lo, o_hi, p))
     return out

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evalmodel.core.inversion import invert_test
+from evalmodel.core.inversion import invert_test, rank_p_value
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EstimationError
 from evalmodel.panel import NEVER, Panel
@@ -258,15 +258,8 @@ def placebo_assignments(n: int, k: int, actual: np.ndarray, n_draws: int | None,
 
 
 def _pvals(a0: float, c0: float, a: np.ndarray, c: np.ndarray, tau: float) -> float:
-    """Rank p-value of the statistic of ``Y - tau D`` (ties within a relative ``1e-10``).
-
-    :func:`~evalmodel.core.inversion.rank_p_values` of the one statistic, written out for a
-    scalar (the same operations on the same numbers, so the same value): the test inversion
-    calls it some sixty times per bound.
-    """
-    obs = abs(a0 - tau * c0)
-    count = int(np.count_nonzero(np.abs(a - tau * c) >= obs - 1e-10 * max(1.0, obs)))
-    return (1 + count) / (1 + a.size)
+    """Rank p-value of the statistic of ``Y - tau D`` (ties within a relative ``1e-10``)."""
+    return rank_p_value(a0 - tau * c0, a - tau * c, rel_tol=1e-10)
 
 
 def _invert(a0: float, c0: float, a: np.ndarray, c: np.ndarray, alpha: float

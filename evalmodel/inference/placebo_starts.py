@@ -32,16 +32,19 @@ class PlaceboStarts:
     shares them)."""
 
     def __init__(self) -> None:
+        self._clear(0)
+
+    def _clear(self, periods: int) -> None:
+        """Forget every unit; rows of ``periods`` outcome values from now on."""
         self._ids: dict[str, int] = {}
-        self._rows = np.zeros((0, 0))
+        self._rows = np.zeros((0, periods))
         self._w = np.zeros((0, 0))
 
     def _index(self, units: Sequence[str], y: np.ndarray) -> np.ndarray:
         """The store's index of each of ``units`` (outcome rows ``y``), added where new; a
         unit whose row differs from the one kept loses its weights."""
         if self._rows.shape[1] != y.shape[1]:
-            self.__init__()  # type: ignore[misc]
-            self._rows = np.zeros((0, y.shape[1]))
+            self._clear(y.shape[1])
         new = [u for u in dict.fromkeys(units) if u not in self._ids]
         if new:
             n = len(self._ids)

@@ -28,14 +28,12 @@ from evalmodel.errors import EvalModelError, EvalModelWarning
 from evalmodel.inference.calibration import PlaceboStudyResult, placebo_study
 from evalmodel.report.estimates import event_window
 from evalmodel.report.section import Section
-from evalmodel.report.settings import CONF_LEVEL, DID_WINDOW, N_DRAWS, SEED
+from evalmodel.report.settings import CALIBRATION_UNITS, CONF_LEVEL, DID_WINDOW, N_DRAWS, SEED
 
 __all__ = ["CALIBRATION_UNITS", "DETECT_POWER", "build_calibration_section", "calibration_rows",
            "calibration_units", "check_calibration_units", "current_calibration_units",
            "estimates_by_method"]
 
-#: Placebo units per method (drawn from the comparison pool with the report's seed).
-CALIBRATION_UNITS = 30
 #: The power at which the detectable effect is reported.
 DETECT_POWER = 0.8
 

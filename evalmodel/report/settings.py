@@ -10,8 +10,8 @@ from scipy.stats import norm
 
 from evalmodel.estimators._common import MIN_TREATED_CLUSTERS
 
-__all__ = ["CONF_LEVEL", "DID_WINDOW", "EVENT_WINDOW", "MIN_TREATED", "N_DRAWS", "RM_GRID", "SEED",
-           "Z", "few_treated"]
+__all__ = ["CALIBRATION_UNITS", "CONF_LEVEL", "DID_WINDOW", "EVENT_WINDOW", "MIN_TREATED",
+           "N_DRAWS", "RM_GRID", "SEED", "Z", "few_treated"]
 
 #: Coverage of every interval the report computes itself.
 CONF_LEVEL = 0.95
@@ -23,6 +23,8 @@ MIN_TREATED = MIN_TREATED_CLUSTERS
 SEED = 20240601
 #: Placebo draws of the synthetic DiD standard error.
 N_DRAWS = 50
+#: Placebo units per method of the calibration section (``--calibration-units`` changes it).
+CALIBRATION_UNITS = 30
 #: Periods before and from adoption compared by the report's 2x2 DiD.
 DID_WINDOW = (3, 4)
 #: Event times of the Sun-Abraham and imputation event studies (narrowed to the data).
