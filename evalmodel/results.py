@@ -34,6 +34,7 @@ __all__ = [
     "Summary",
     "compare",
     "format_cell",
+    "format_rows",
     "inference_table",
     "label_periods",
     "single_row_table",
@@ -179,6 +180,34 @@ def format_cell(x: Any) -> str:
     return str(x)
 
 
+def format_rows(df: pd.DataFrame) -> list[list[str]]:
+    """Every cell of ``df`` as text by :func:`format_cell`, row by row.
+
+    The same strings as ``format_cell`` over ``df.itertuples(index=False)``, whatever the
+    dtypes, at a fraction of the cost: one conversion of the frame to Python objects instead
+    of one pandas indexing call per column and one tuple per row.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+
+    Returns
+    -------
+    list of list of str
+        One list per row (empty lists when ``df`` has no columns, as ``itertuples`` gives).
+    """
+
+    def cell(x: Any) -> str:
+        if type(x) is float:  # the common case, format_cell's rules without its dispatch
+            if x != x:
+                return ""
+            return f"{x:.4f}" if abs(x) < 1e5 else f"{x:,.0f}"
+        return x if type(x) is str else format_cell(x)
+
+    return [[cell(v) for v in row] for row in df.to_numpy(dtype=object).tolist()]
+
+
 def _latex_escape(s: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
                  ("#", r"\#"), ("$", r"\$")):
@@ -197,8 +226,7 @@ class Summary:
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
         cols = [str(c) for c in self.table.columns]
-        rows = [[format_cell(v) for v in row] for row in self.table.itertuples(index=False)]
-        return cols, rows
+        return cols, format_rows(self.table)
 
     def __str__(self) -> str:
         cols, rows = self._cells()

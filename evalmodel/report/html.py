@@ -12,7 +12,7 @@ import pandas as pd
 
 from evalmodel.names import unit_label
 from evalmodel.report.case import CaseOutput, WrittenSection
-from evalmodel.results import Summary, format_cell
+from evalmodel.results import Summary, format_rows
 
 __all__ = ["write_html"]
 
@@ -35,8 +35,8 @@ def _table(obj: pd.DataFrame | Summary) -> str:
         return obj._repr_html_()
     e = html.escape
     head = "".join(f"<th>{e(str(c))}</th>" for c in obj.columns)
-    body = "".join("<tr>" + "".join(f"<td>{e(format_cell(v))}</td>" for v in row) + "</tr>"
-                   for row in obj.itertuples(index=False))
+    body = "".join("<tr><td>" + "</td><td>".join(map(e, row)) + "</td></tr>" if row
+                   else "<tr></tr>" for row in format_rows(obj))  # a row of no columns
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -121,12 +121,13 @@ def write_html(
                       for k, v in (not_run or {}).items())
     summary = (f"<h2 id='verdicts'>Verdicts</h2><ul>{verdicts}{skipped}</ul>"
                if verdicts or skipped else "")
-    cases = summary + "\n".join(_case_html(co) for co in outputs)
+    pages = [_case_html(co) for co in outputs]  # each case rendered once, for both pages
+    cases = summary + "\n".join(pages)
     man = (f"<h2 id='manifest'>Manifest</h2><pre>{e(json.dumps(manifest, indent=2))}</pre>")
     index = out / "index.html"
     index.write_text(_page("evalmodel report", intro + cases + man, stamp), encoding="utf-8")
-    for co in outputs:
-        page = "<p><a href='index.html'>&larr; all cases</a></p>" + _case_html(co)
+    for co, case_html in zip(outputs, pages, strict=True):
+        page = "<p><a href='index.html'>&larr; all cases</a></p>" + case_html
         (out / co.case.name / "index.html").write_text(
             _page(co.case.title, page, stamp, base="../"), encoding="utf-8")
     return index

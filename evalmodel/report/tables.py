@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from evalmodel.report.draw_memo import measurements_memoised
-from evalmodel.results import Summary, format_cell
+from evalmodel.results import Summary, format_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -31,8 +31,7 @@ def frame_to_markdown(df: pd.DataFrame) -> str:
     """A pipe table with four-decimal numbers."""
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(format_cell(v) for v in row) + " |"
-              for row in df.itertuples(index=False)]
+    lines += ["| " + " | ".join(row) + " |" for row in format_rows(df)]
     return "\n".join(lines) + "\n"
 
 
