@@ -6,10 +6,14 @@ Every output made from them is stamped "simulated data" by the report layer
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import os
 import warnings
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from evalmodel.data.simulate import simulate_districts, simulate_municipalities
@@ -26,8 +30,47 @@ DISTRICT_SEED = 20150901
 
 
 def frame_sha256(df: pd.DataFrame) -> str:
-    """A content hash of a frame: its CSV text, so equal data give equal hashes."""
-    return hashlib.sha256(df.to_csv(index=False, float_format="%.10g").encode()).hexdigest()
+    """A content hash of a frame: its CSV text, so equal data give equal hashes.
+
+    The text is ``df.to_csv(index=False, float_format="%.10g")``; a frame of float64, int64
+    and ``str`` columns (the embedded data sets) is written by :func:`_plain_csv`, the same
+    text at about half the cost.
+    """
+    text = _plain_csv(df)
+    if text is None:
+        text = df.to_csv(index=False, float_format="%.10g")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain_csv(df: pd.DataFrame) -> str | None:
+    """``df.to_csv(index=False, float_format="%.10g")`` for a frame of float64, int64 and
+    NaN-missing ``str`` columns with text column labels, else ``None``.
+
+    pandas writes each float as ``"%.10g" % value`` and a missing value as an empty field, and
+    hands the rows to :func:`csv.writer` (quoting as needed); so does this, without pandas'
+    per-block formatting machinery.
+    """
+    if df.shape[1] == 0 or not all(type(c) is str for c in df.columns):
+        return None  # pandas formats non-text labels (e.g. floats by float_format)
+    columns: list[list[str]] = []
+    for k in range(df.shape[1]):
+        col = df.iloc[:, k]
+        dtype = col.dtype
+        if dtype == np.float64:
+            # %-formatting, as pandas applies float_format
+            columns.append(["" if v != v else "%.10g" % v  # noqa: UP031
+                            for v in col.to_numpy().tolist()])
+        elif dtype == np.int64:
+            columns.append(list(map(str, col.to_numpy().tolist())))
+        elif isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan:
+            columns.append(["" if v != v else v for v in col.tolist()])
+        else:
+            return None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=os.linesep)
+    writer.writerow([str(c) for c in df.columns])
+    writer.writerows(zip(*columns, strict=True))
+    return out.getvalue()
 
 
 @lru_cache(maxsize=4)
