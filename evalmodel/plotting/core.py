@@ -28,6 +28,7 @@ __all__ = [
     "coefficient_plot",
     "forest_plot",
     "interval_errors",
+    "many_lines",
     "mark_unbounded",
     "new_axes",
     "table_plot",
@@ -45,6 +46,32 @@ def new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
     sns.set_theme(style="whitegrid", context="notebook")
     _, new = plt.subplots(figsize=size, layout="constrained")
     return new
+
+
+def many_lines(ax: Axes, x: np.ndarray, ys: np.ndarray, *, color: str, lw: float,
+               alpha: float | None = None) -> None:
+    """Draw each row of ``ys`` against ``x`` as a line of one style, as one artist.
+
+    The same pixels as one ``ax.plot(x, row, color=color, lw=lw, alpha=alpha)`` per row, in
+    order (tested against that loop), for a fraction of the time when there are hundreds of
+    rows. The lines are an unfilled, open :class:`~matplotlib.collections.PolyCollection`
+    with the caps, joins and layer (zorder 2) of a plotted line; a ``PolyCollection`` rather
+    than a ``LineCollection`` because ``legend(loc="best")`` avoids the paths of the former,
+    as it avoids plotted lines, but not those of the latter.
+    """
+    from matplotlib.collections import PolyCollection
+
+    xs = np.asarray(x, dtype=float)
+    rows = np.asarray(ys, dtype=float).reshape(-1, len(xs))
+    if not len(rows):
+        return
+    verts = np.empty((len(rows), len(xs), 2))
+    verts[:, :, 0] = xs
+    verts[:, :, 1] = rows
+    ax.add_collection(PolyCollection(
+        list(verts), closed=False, facecolors="none", edgecolors=color, linewidths=lw, alpha=alpha,
+        capstyle=plt.rcParams["lines.solid_capstyle"],
+        joinstyle=plt.rcParams["lines.solid_joinstyle"], zorder=2))
 
 
 def interval_errors(est: np.ndarray, lo: np.ndarray, hi: np.ndarray

@@ -13,6 +13,7 @@ import numpy as np
 import seaborn as sns
 
 from evalmodel.names import unit_label
+from evalmodel.plotting.core import many_lines
 from evalmodel.plotting.monthly import period_axis
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,8 +58,8 @@ def gaps_plot(result: SynthResult, ax: Axes | None = None, *, kept_only: bool = 
     if pl is not None:
         units = pl.kept.index[pl.kept] if kept_only else pl.kept.index
         g = pl.gaps.loc[units]
-        for _, row in g.iterrows():
-            ax.plot(row.index, row.to_numpy(), color=_PLACEBO, lw=0.7, alpha=0.8)
+        many_lines(ax, g.columns.to_numpy(), g.to_numpy(dtype=float), color=_PLACEBO, lw=0.7,
+                   alpha=0.8)
     ax.plot(result.gaps.index, result.gaps.to_numpy(), color=_TREATED, lw=2.2,
             label=unit_label(str(result.details["treated"])))
     ax.axhline(0, color="black", lw=0.8)
