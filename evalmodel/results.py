@@ -197,15 +197,7 @@ def format_rows(df: pd.DataFrame) -> list[list[str]]:
     list of list of str
         One list per row (empty lists when ``df`` has no columns, as ``itertuples`` gives).
     """
-
-    def cell(x: Any) -> str:
-        if type(x) is float:  # the common case, format_cell's rules without its dispatch
-            if x != x:
-                return ""
-            return f"{x:.4f}" if abs(x) < 1e5 else f"{x:,.0f}"
-        return x if type(x) is str else format_cell(x)
-
-    return [[cell(v) for v in row] for row in df.to_numpy(dtype=object).tolist()]
+    return [[format_cell(v) for v in row] for row in df.to_numpy(dtype=object).tolist()]
 
 
 def _latex_escape(s: str) -> str:
