@@ -311,3 +311,34 @@ def test_a_unit_inside_the_hull_is_refitted_from_the_cold_start() -> None:
     warm[0, [10, 12, 14, 16, 18]] = 0.2
     assert np.array_equal(sk.leave_one_out_weights(y, warm), cold)
     assert np.allclose(cold[0, 1:] @ y[1:], y[0], atol=1e-12)
+
+
+def _running_abs_max(a: np.ndarray) -> float:
+    """The solver's scale as it was summed before :func:`sk._abs_max`: one running maximum."""
+    scale = 0.0
+    for r in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            scale = max(scale, abs(a[r, j]))
+    return scale
+
+
+def test_abs_max_in_four_runs_equals_the_running_maximum() -> None:
+    """Every width modulo 4, a maximum in each lane and in the tail, NaNs, negative zeros and
+    an empty array: the interleaved maximum is the running one (compiled and as Python)."""
+    rng = np.random.default_rng(16)
+    twin = getattr(sk._abs_max, "py_func", sk._abs_max)
+    cases = [np.empty((0, 3)), np.empty((3, 0)), np.full((2, 3), -0.0)]
+    for m in range(1, 10):
+        for lane in range(m):
+            a = rng.normal(size=(3, m))
+            a[1, lane] = -50.0  # the largest magnitude in each position of the runs
+            cases.append(a)
+    nan = rng.normal(size=(4, 11))
+    nan[0, 0], nan[2, 7] = np.nan, np.nan
+    cases.append(nan)
+    for a in cases:
+        want = _running_abs_max(a)
+        for fn in (sk._abs_max, twin):
+            got = fn(np.ascontiguousarray(a))
+            assert got == want and np.signbit(got) == np.signbit(want), (a, got, want)
+    assert sk._abs_max(cases[-1]) == np.nanmax(np.abs(nan))
