@@ -9,6 +9,7 @@ equal, not close.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -314,3 +315,36 @@ def test_progress_is_reported_as_tasks_finish(tmp_path: Path,
     seen: list[int] = []
     assert run_tasks(_wait_for, [(flag, 1), (flag, 2)], n_jobs=1, done=seen.append) == [
         "fast", "fast"] and seen == [1, 2]
+
+
+@pytest.mark.parametrize("run", ["loky, 2 workers", "dask LocalCluster, 2 workers"])
+def test_report_with_calibration_tasks_identical_to_one_process(tmp_path: Path,
+                                                                 districts: em.Panel,
+                                                                 run: str) -> None:
+    """The standard analysis of a case (its study script), whose calibration studies run as
+    tasks of their own beside the case task with workers and are joined in this process,
+    gives the files, the page and the notes of the one-process run, where the case builds
+    its calibration section itself."""
+    outs, calls = [], []
+    n_jobs, backend = RUNS[run]
+    for jobs, ctx in ((1, nullcontext), (n_jobs, backend)):
+        out = tmp_path / f"out{jobs}"
+        with matplotlib.style.context("default"), ctx():
+            run_report({"district": districts}, out, case_names=["lindangen"],
+                       calibration_units=6, n_jobs=jobs, progress=calls.append)
+        outs.append(out)
+    assert calls == ["lindangen", ""]  # once per case, unnamed from workers
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    assert {"lindangen/calibration_N31807_calibration.csv", "manifest.json"} <= {
+        str(f) for f in files}
+    when = re.compile(rb'(&quot;|")time(&quot;|"): (&quot;|")[-0-9T:+]*(&quot;|")')
+    for f in files:  # the manifest (also shown on the page) holds the time of the run
+        if f.name == "index.html" and run.startswith("dask"):
+            # the page lists each case's warnings, which Python records for the whole
+            # process: tasks on threads at once (this in-process cluster) lose them
+            continue
+        one, two = (when.sub(b"", (o / f).read_bytes()) for o in outs)
+        assert one == two, f
+    table = pd.read_csv(outs[1] / "lindangen" / "calibration_N31807_calibration.csv")
+    assert set(table["n_placebo"]) == {6} and len(table) == 7

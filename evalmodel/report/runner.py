@@ -1,4 +1,11 @@
-"""The main job: every case's analysis on one data set, written as one report."""
+"""The main job: every case's analysis on one data set, written as one report.
+
+With workers (``n_jobs`` other than 1), each case is a task, and so are its calibration
+section's placebo studies (two tasks a case: :mod:`evalmodel.report.calibration_tasks`), all
+in one joblib call, costliest first (:data:`TASK_COST`), so that the workers finish together;
+the main process joins each case's section to its case. With ``n_jobs=1`` each case builds
+its calibration section itself, one case after the other: the same report, byte for byte.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,12 @@ import shutil
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from threadpoolctl import threadpool_limits
 
@@ -23,6 +31,15 @@ from evalmodel.core.jit import numba_threads
 from evalmodel.core.parallel import check_n_jobs, run_tasks
 from evalmodel.errors import EvalModelError
 from evalmodel.panel import Panel
+from evalmodel.report.calibration_tasks import (
+    CALIBRATION_PARTS,
+    Pending,
+    StudiesPart,
+    calibration_task,
+    deferring,
+    is_standard_script,
+    join_calibration,
+)
 from evalmodel.report.case import CaseOutput, write_case
 from evalmodel.report.html import write_html
 from evalmodel.report.sec_calibration import (
@@ -33,8 +50,18 @@ from evalmodel.report.sec_calibration import (
 from evalmodel.report.section import Section
 from evalmodel.report.standard import standard_sections
 
-__all__ = ["CaseFailedError", "command_line", "find_analyses", "load_script",
+__all__ = ["TASK_COST", "CaseFailedError", "command_line", "find_analyses", "load_script",
            "run_report"]
+
+#: CPU seconds of the report's tasks on the simulated world, by (task, level): a case's
+#: sections without its calibration studies, and the two parts of those studies with the
+#: default 30 placebo units (``benchmarks/bench_report.py``, one process, BLAS on one thread;
+#: the studies scale with the units). Used only to hand the costliest tasks out first.
+TASK_COST: dict[tuple[str, str], float] = {
+    ("case", "municipality"): 4.4, ("case", "district"): 1.2,
+    ("synthetic DiD", "municipality"): 2.8, ("other methods", "municipality"): 1.1,
+    ("synthetic DiD", "district"): 0.1, ("other methods", "district"): 0.55,
+}
 
 
 class CaseFailedError(EvalModelError):
@@ -102,13 +129,16 @@ def run_report(
     command : str
         The command line, recorded in the manifest.
     progress : callable, optional
-        Called once as each case finishes, with its name when the cases run one after the
-        other (``n_jobs=1``) and with ``""`` from workers (which finish in any order).
+        Called once per case. With ``n_jobs=1``, as each case finishes, with its name. With
+        workers, whose tasks (cases and their calibration studies) finish in any order and
+        unnamed, with ``""``: the k-th call once k / (number of cases) of the tasks have
+        finished, the last when every task has.
     n_jobs : int
-        Cases run at once, each in its own worker (1, the default: one after the other in
-        this process; -1: every core), on joblib's current backend
-        (``evalmodel.core.parallel``). Every number of the report is the same whatever it
-        is: each case's draws are seeded by the report's settings, not by the worker.
+        Workers (1, the default: the cases one after the other in this process; -1: every
+        core), on joblib's current backend (``evalmodel.core.parallel``); each case, and the
+        calibration studies of a case of the standard analysis, is a task. Every number of
+        the report is the same whatever it is: each case's draws are seeded by the report's
+        settings, not by the worker.
     calibration_units : int
         Placebo units per method of each case's calibration section (30, the default: the
         Monte Carlo s.e. of a size at 5 % is about 4 percentage points); fewer is quicker and
@@ -137,15 +167,25 @@ def run_report(
             runnable.append(name)
         else:
             skipped[name] = _not_run_reason(level)
-    order = _costliest_first(runnable)
-    tasks = [(name, panels[registry.get(name).level], analyses, out, stamp, calibration_units)
-             for name in order]
+    split = {name for name in runnable
+             if _studies_apart(name, panels[registry.get(name).level], analyses, n_jobs,
+                               calibration_units)}
+    tasks = [(kind, name, panels[registry.get(name).level], analyses, out, stamp,
+              calibration_units, name in split)
+             for kind, name in _schedule(runnable, split, calibration_units)]
+    told = [0]
 
-    def finished(n: int) -> None:  # the n-th case finished (in workers: which one is unknown)
-        if progress is not None:
-            progress(order[n - 1] if n_jobs == 1 else "")
+    def finished(n: int) -> None:  # n tasks finished (in workers: which ones is unknown)
+        if progress is None:
+            return
+        if n_jobs == 1:  # one task per case, in order
+            progress(tasks[n - 1][1])
+            return
+        while told[0] < _cases_done(len(runnable), len(tasks), n):
+            told[0] += 1
+            progress("")
 
-    done = dict(run_tasks(_run_case, tasks, n_jobs=n_jobs, done=finished))
+    done = _join(run_tasks(_run_task, tasks, n_jobs=n_jobs, done=finished), out, stamp)
     for name in runnable:  # registry order, whatever order they ran in
         result = done[name]
         if isinstance(result, str):
@@ -182,33 +222,130 @@ def run_report(
     return index
 
 
+CaseRun = tuple[str, CaseOutput | str, Pending | None, list[str]]
+
+
+def _cases_done(n_cases: int, n_tasks: int, n: int) -> int:
+    """How many of ``n_cases`` calls the progress callback has had once ``n`` of
+    ``n_tasks`` tasks have finished: the same share, rounded down (all once all have)."""
+    return n * n_cases // n_tasks
+
+
+def _run_task(kind: str, name: str, panel: Panel, analyses: Path | None, out: Path,
+              stamp: str | None, n_calibration: int, split: bool
+              ) -> tuple[str, str, CaseRun | StudiesPart]:
+    """One task of the report: case ``name`` (``kind="case"``), or a part of its calibration
+    studies (``kind`` one of :data:`~evalmodel.report.calibration_tasks.CALIBRATION_PARTS`),
+    tagged with both."""
+    if kind == "case":
+        return kind, name, _run_case(name, panel, analyses, out, stamp, n_calibration, split)
+    with threadpool_limits(limits=1), numba_threads(1):  # as in the case task
+        return kind, name, calibration_task(name, panel, kind, n_calibration)
+
+
 def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: str | None,
-              n_calibration: int = CALIBRATION_UNITS) -> tuple[str, CaseOutput | str]:
+              n_calibration: int = CALIBRATION_UNITS, split: bool = False) -> CaseRun:
     """Build and write one case: its output (figures written and dropped, so that what returns
     from a worker is small), or the error that stopped it as ``"Type: message"``. The
     calibration section's units are set here, in the process that builds the sections, so that
-    any joblib backend sees them."""
+    any joblib backend sees them. With ``split``, the calibration section is left to its
+    studies' tasks: the output has an empty placeholder of it, and the request and the case's
+    warnings (its notes once the section's are put in) come back beside it."""
     case = registry.get(name)
     # BLAS and numba's parallel loops on one thread: the case's many small fits gain nothing
     # from more (the workers already fill the cores), and the numbers (e.g. the smoothness
     # bounds' optimisation) then do not depend on the worker's threads
     with (warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1),
-          numba_threads(1), calibration_units(n_calibration)):
+          numba_threads(1), calibration_units(n_calibration),
+          _deferring(name, panel, n_calibration, caught, split) as pending):
         warnings.simplefilter("always")
         try:
             sections = _case_sections(name, panel, analyses)
         except Exception as exc:  # recorded, reported and turned into a failed run above
-            return name, f"{type(exc).__name__}: {exc}"
-    notes = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    written = write_case(case, sections, out, stamp=stamp, notes=notes)
+            return name, f"{type(exc).__name__}: {exc}", None, []
+    said = [f"{w.category.__name__}: {w.message}" for w in caught]
+    written = write_case(case, sections, out, stamp=stamp, notes=list(dict.fromkeys(said)))
     return name, replace(written, sections=tuple(
-        replace(ws, section=replace(ws.section, figures=())) for ws in written.sections))
+        replace(ws, section=replace(ws.section, figures=())) for ws in written.sections)), (
+        pending[0] if pending else None), said
 
 
-def _costliest_first(names: Sequence[str]) -> list[str]:
-    """Cases ordered for the workers: municipality cases (every estimator on a large pool)
-    before the others, so that a short case fills the end of a worker's queue."""
-    return sorted(names, key=lambda n: registry.get(n).level != "municipality")
+def _deferring(name: str, panel: Panel, n_calibration: int,
+               caught: list[warnings.WarningMessage], split: bool
+               ) -> AbstractContextManager[list[Pending]]:
+    """:func:`~evalmodel.report.calibration_tasks.deferring` with ``split``, else nothing."""
+    if split:
+        return deferring(name, panel, n_calibration, caught)
+    return nullcontext([])
+
+
+def _join(results: Sequence[tuple[str, str, CaseRun | StudiesPart]], out: Path,
+          stamp: str | None) -> dict[str, CaseOutput | str]:
+    """Each case's output (or error) from the tasks' results: a case whose calibration
+    section was left to its studies' tasks gets it built from them, written, put in its
+    placeholder's place and its studies' warnings in its notes where they belong. A case
+    whose studies failed is reported with their error, its files removed (as a case that
+    fails building the section writes none)."""
+    runs = {name: cast(CaseRun, r) for kind, name, r in results if kind == "case"}
+    parts: dict[str, dict[str, StudiesPart]] = {}
+    for kind, name, r in results:
+        if kind != "case":
+            parts.setdefault(name, {})[kind] = cast(StudiesPart, r)
+    done: dict[str, CaseOutput | str] = {}
+    for name, (_, output, pending, said) in runs.items():
+        if isinstance(output, str) or pending is None:
+            done[name] = output
+            continue
+        joined = join_calibration(pending, [parts[name][p] for p in CALIBRATION_PARTS])
+        if isinstance(joined, str):
+            shutil.rmtree(out / output.case.name, ignore_errors=True)
+            done[name] = joined
+            continue
+        section, more = joined
+        (ws,) = write_case(output.case, [section], out, stamp=stamp).sections
+        done[name] = replace(
+            output,
+            sections=tuple(ws if w.section.key == pending.key and not w.section.tables else w
+                           for w in output.sections),
+            notes=tuple(dict.fromkeys([*said[:pending.at], *more, *said[pending.at:]])))
+    return done
+
+
+def _studies_apart(name: str, panel: Panel, analyses: Path | None, n_jobs: int,
+                   n_calibration: int) -> bool:
+    """Whether case ``name``'s calibration studies run as tasks of their own: with workers, a
+    calibration section, an annual panel (the monthly page has none) and the standard
+    analysis (no study script, or one that names ``standard_sections``). Where a guess is
+    wrong, the case builds the section itself (and the studies' tasks are wasted): the
+    report is the same."""
+    if n_jobs == 1 or n_calibration == 0 or panel.frequency == "month":
+        return False
+    script = analyses / f"{name}.py" if analyses else None
+    return (script is None or not script.is_file()
+            or is_standard_script(script.read_text(encoding="utf-8")))
+
+
+def _schedule(names: Sequence[str], split: set[str], n_calibration: int
+              ) -> list[tuple[str, str]]:
+    """The report's tasks, ``(kind, case)``, costliest first (:data:`TASK_COST`; ties in the
+    order of ``names``): each case, and the two parts of the calibration studies of the
+    cases in ``split``, so that a short task fills the end of a worker's queue."""
+    scale = n_calibration / CALIBRATION_UNITS
+
+    def level(name: str) -> str:
+        return registry.get(name).level if registry.get(name).level in {
+            "municipality", "district"} else "municipality"
+
+    def cost(kind: str, name: str) -> float:
+        if kind != "case":
+            return TASK_COST[kind, level(name)] * scale
+        studies = 0.0 if name in split else sum(TASK_COST[p, level(name)]
+                                                for p in CALIBRATION_PARTS) * scale
+        return TASK_COST["case", level(name)] + studies
+
+    tasks = [("case", n) for n in names] + [(p, n) for n in names if n in split
+                                            for p in CALIBRATION_PARTS]
+    return sorted(tasks, key=lambda t: -cost(*t))
 
 
 def _before_months(case: registry.Case, panel: Panel) -> str | None:

@@ -14,7 +14,7 @@ estimate's direction detected in 80 % of them.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -32,7 +32,8 @@ from evalmodel.report.settings import CALIBRATION_UNITS, CONF_LEVEL, DID_WINDOW,
 
 __all__ = ["CALIBRATION_UNITS", "DETECT_POWER", "build_calibration_section", "calibration_rows",
            "calibration_units", "check_calibration_units", "current_calibration_units",
-           "estimates_by_method"]
+           "estimates_by_method", "method_names", "rows_from_studies", "run_studies",
+           "section_from_studies"]
 
 #: The power at which the detectable effect is reported.
 DETECT_POWER = 0.8
@@ -95,6 +96,11 @@ def _methods(design: Design) -> dict[str, calibrate.Adapter]:
     }
 
 
+def method_names(design: Design) -> list[str]:
+    """The methods of the calibration section of ``design``, in the section's order."""
+    return list(_methods(design))
+
+
 def estimates_by_method(triangulation: pd.DataFrame, outcome: str) -> dict[str, float]:
     """Each calibrated method's estimate of ``outcome`` in the triangulation table (a method
     matches a row whose name is the method's, or starts with it and a colon)."""
@@ -126,6 +132,49 @@ def _row(method: str, study: PlaceboStudyResult, estimate: float) -> dict[str, A
     }
 
 
+#: One method's placebo study, or the note saying why it has none.
+Study = tuple[str, PlaceboStudyResult | str]
+
+
+def run_studies(design: Design, outcome: str, *, seed: int = SEED,
+                conf_level: float = CONF_LEVEL, n_units: int = CALIBRATION_UNITS,
+                methods: Mapping[str, Callable[..., Any]] | None = None,
+                only: Sequence[str] | None = None, n_jobs: int = 1) -> list[Study]:
+    """Each method's placebo study on ``design`` (the work of :func:`calibration_rows`, before
+    the estimates enter), in the order of ``methods``.
+
+    ``only`` keeps the methods of that list (in the order of ``methods``): the report runs a
+    case's studies as several tasks and joins them in order. A method whose study raises an
+    :class:`~evalmodel.errors.EvalModelError` gives, in place of its study, the note
+    ``"<method>: no placebo study (<error>)"``. The other parameters are those of
+    :func:`calibration_rows`.
+    """
+    out: list[Study] = []
+    for method, adapter in (methods or _methods(design)).items():
+        if only is not None and method not in only:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EvalModelWarning)
+                study = placebo_study(design.panel, outcome, adapter, pool=design.comparison,
+                                      adoption=design.adoption, conf_level=conf_level,
+                                      n_units=n_units, seed=seed, n_jobs=n_jobs)
+        except EvalModelError as exc:
+            out.append((method, f"{method}: no placebo study ({exc})"))
+            continue
+        out.append((method, study))
+    return out
+
+
+def rows_from_studies(studies: Sequence[Study], estimates: Mapping[str, float]
+                      ) -> tuple[pd.DataFrame, list[str]]:
+    """The table and notes of :func:`calibration_rows` from studies already run
+    (:func:`run_studies`) and each method's estimate."""
+    rows = [_row(method, study, float(estimates.get(method, float("nan"))))
+            for method, study in studies if not isinstance(study, str)]
+    return pd.DataFrame(rows), [study for _, study in studies if isinstance(study, str)]
+
+
 def calibration_rows(design: Design, outcome: str, estimates: Mapping[str, float], *,
                      seed: int = SEED, conf_level: float = CONF_LEVEL,
                      n_units: int = CALIBRATION_UNITS,
@@ -152,41 +201,41 @@ def calibration_rows(design: Design, outcome: str, estimates: Mapping[str, float
         Method name to placebo-study adapter (default: the triangulation's methods).
     n_jobs : int
         Workers for the placebo fits (1, the default: this process, as in the report, which
-        spreads whole cases instead; -1: every core); the numbers do not depend on it.
+        spreads its cases and their studies instead; -1: every core); the numbers do not
+        depend on it.
 
     Returns
     -------
     (DataFrame, list of str)
         The table and notes (methods whose study failed, with the reason).
     """
-    rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    for method, adapter in (methods or _methods(design)).items():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", EvalModelWarning)
-                study = placebo_study(design.panel, outcome, adapter, pool=design.comparison,
-                                      adoption=design.adoption, conf_level=conf_level,
-                                      n_units=n_units, seed=seed, n_jobs=n_jobs)
-        except EvalModelError as exc:
-            notes.append(f"{method}: no placebo study ({exc})")
-            continue
-        rows.append(_row(method, study, float(estimates.get(method, float("nan")))))
-    return pd.DataFrame(rows), notes
+    return rows_from_studies(run_studies(design, outcome, seed=seed, conf_level=conf_level,
+                                         n_units=n_units, methods=methods, n_jobs=n_jobs),
+                             estimates)
 
 
 def build_calibration_section(design: Design, outcome: str, estimates: Mapping[str, float], *,
                               seed: int = SEED, conf_level: float = CONF_LEVEL,
                               n_units: int = CALIBRATION_UNITS) -> Section:
     """The calibration section of one outcome (see the module notes)."""
-    table, notes = calibration_rows(design, outcome, estimates, seed=seed,
-                                    conf_level=conf_level, n_units=n_units)
+    studies = run_studies(design, outcome, seed=seed, conf_level=conf_level, n_units=n_units)
+    return section_from_studies(outcome, design.adoption, studies, estimates, seed=seed,
+                                conf_level=conf_level)
+
+
+def section_from_studies(outcome: str, adoption: int, studies: Sequence[Study],
+                         estimates: Mapping[str, float], *, seed: int = SEED,
+                         conf_level: float = CONF_LEVEL) -> Section:
+    """The calibration section of ``outcome`` from its placebo studies (:func:`run_studies`
+    with ``seed`` and ``conf_level``, fake adoptions in ``adoption``) and each method's
+    estimate: :func:`build_calibration_section` once the studies are run."""
+    table, notes = rows_from_studies(studies, estimates)
     alpha = 1 - conf_level
     n = int(table["n_placebo"].max()) if len(table) else 0
     se = float(np.sqrt(alpha * (1 - alpha) / n)) if n else float("nan")
     lead = (
         f"Each method, with the inference it reports, run on {n} fake adoptions in "
-        f"{design.adoption}: comparison units drawn with seed {seed}, each made the treated "
+        f"{adoption}: comparison units drawn with seed {seed}, each made the treated "
         f"unit against the rest of the pool. A valid test rejects in about {alpha:.0%} of them "
         f"(Monte Carlo s.e. about {se:.1%} with {n} units); 'power_at_estimate' is the share "
         "that would detect an effect the size of the method's own estimate, and "

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from evalmodel.cases import Design
+from evalmodel.report.calibration_tasks import defer
 from evalmodel.report.estimates import OutcomeEstimates
 from evalmodel.report.plan import plan_outcomes
 from evalmodel.report.sec_adoption import build_adoption_section
@@ -79,9 +80,12 @@ def standard_sections(design: Design, outcomes: Sequence[str] | None = None,
     if (n_units and primary is not None and primary.design is not None
             and isinstance(tri_table, pd.DataFrame)):
         kpi = str(primary.kpi)
-        head.append(build_calibration_section(primary.design, kpi,
-                                              estimates_by_method(tri_table, kpi),
-                                              n_units=n_units))
+        found = estimates_by_method(tri_table, kpi)
+        # inside the report's case tasks, the studies run as tasks of their own
+        # (evalmodel.report.calibration_tasks); elsewhere, here
+        later = defer(primary.design, kpi, found, n_units=n_units)
+        head.append(later if later is not None else
+                    build_calibration_section(primary.design, kpi, found, n_units=n_units))
     head.append(build_data_section(design, [*plans, *others]))
     adoption = None
     if adoption_range:
