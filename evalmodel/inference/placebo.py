@@ -308,7 +308,11 @@ def placebo_in_space(
     gaps = np.empty((n_donors + 1, problem.y.shape[1]))
     gaps[n_donors] = problem.gaps(n_donors, donors, fit.w)
     starts = active_starts()
-    if starts is None:  # each placebo is its own nested optimisation
+    if starts is None and n_jobs == 1 and _fixed_v(problem):
+        # V is not searched: every placebo's weights from one compiled call, each equal to
+        # its own fit's bit for bit (the same cold start)
+        gaps[:n_donors] = _gaps_of(problem, donors, _fixed_v_weights(problem, donors, None))
+    elif starts is None:  # each placebo is its own nested optimisation
         gaps[:n_donors] = run_tasks(_placebo_gaps, [(problem, int(j), donors, fit.v)
                                                     for j in donors], n_jobs=n_jobs)
     else:
@@ -364,22 +368,42 @@ def _shared_start_gaps(problem: SynthProblem, donors: np.ndarray, warm_v: np.nda
     it (:mod:`evalmodel.inference.placebo_starts`; the same numbers), keeping the new ones.
     With V fixed and unscaled predictors (the default outcome-path fit) every donor's weights
     come from one compiled call (:func:`~evalmodel.core.simplex_kernel.placebo_weights`)."""
-    from evalmodel.core.simplex_kernel import placebo_weights
-
     ids = [str(u) for u in units[:donors.size]]
     w0 = starts.starts(ids, problem.y[donors])
-    k = problem.x.shape[0]
-    if problem.x_train is None and not problem.scale and (problem.custom_v is not None
-                                                          or k == 1):
-        v = np.ones(1) if problem.custom_v is None else np.asarray(problem.custom_v, dtype=float)
-        w = placebo_weights(problem.x[:, donors], problem.y[donors][:, problem.fit_cols].T,
-                            v / v.sum(), w0)
+    if _fixed_v(problem):
+        w = _fixed_v_weights(problem, donors, w0)
     else:
         w = np.zeros((donors.size, donors.size))
         for j in donors:
             pool = donors[donors != j]
             w[j, pool] = problem.fit(int(j), pool, warm_v=warm_v, warm_w=w0[j, pool]).w
     starts.keep(ids, problem.y[donors], w)
+    return _gaps_of(problem, donors, w)
+
+
+def _fixed_v(problem: SynthProblem) -> bool:
+    """Whether a fit of ``problem`` takes V as given (a custom V or one predictor) on
+    unscaled predictors, so that a placebo's weights are one inner solve."""
+    return problem.x_train is None and not problem.scale and (
+        problem.custom_v is not None or problem.x.shape[0] == 1)
+
+
+def _fixed_v_weights(problem: SynthProblem, donors: np.ndarray, w0: np.ndarray | None
+                     ) -> np.ndarray:
+    """Every donor's weights on the other donors (row ``j``, zero at ``j``) at the fixed V of
+    a :func:`_fixed_v` problem, in one compiled call
+    (:func:`~evalmodel.core.simplex_kernel.placebo_weights`): row ``j`` equals
+    ``problem.fit(j, others).w`` bit for bit, started from row ``j`` of ``w0`` (cold without
+    it, as ``fit``)."""
+    from evalmodel.core.simplex_kernel import placebo_weights
+
+    v = np.ones(1) if problem.custom_v is None else np.asarray(problem.custom_v, dtype=float)
+    return placebo_weights(problem.x[:, donors], problem.y[donors][:, problem.fit_cols].T,
+                           v / v.sum(), w0)
+
+
+def _gaps_of(problem: SynthProblem, donors: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each donor's gaps under its weights on the others (row ``j`` of ``w``)."""
     out = np.empty((donors.size, problem.y.shape[1]))
     for j in donors:
         pool = donors[donors != j]

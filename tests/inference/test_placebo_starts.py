@@ -117,3 +117,34 @@ def test_a_changed_outcome_row_is_not_started_from_old_weights(awkward_outcomes:
     again = store.starts([f"u{i}" for i in range(6)], y2)
     assert (again[1] == 0).all() and np.array_equal(again[2], w[2])
     assert (np.diag(store.starts(["u3", "u0"], y[[3, 0]])) == 0).all()
+
+
+@pytest.mark.parametrize("options", [{}, {"predictors": ["x", ("y", [2003, 2006], "mean")]}])
+def test_placebos_in_space_from_one_call_equal_one_fit_per_placebo(
+        options: dict[str, object], awkward_outcomes: Outcomes,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a store, a fit whose V is not searched (the default outcome path) takes every
+    placebo's weights from one compiled call; gaps, table and p-values equal one nested fit
+    per placebo (the path with V searched, which the second case takes) bit for bit."""
+    from evalmodel.inference import placebo as pl
+
+    panel = _panel(awkward_outcomes, seed=6)
+    used: list[bool] = []
+    real = pl._fixed_v
+
+    def spy(problem: pl.SynthProblem) -> bool:
+        used.append(real(problem))
+        return used[-1]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)
+        for u in panel.units[:4]:
+            monkeypatch.setattr(pl, "_fixed_v", spy)
+            batched = em.synth(panel, "y", treated=u, start=ADOPTION, **options)
+            monkeypatch.setattr(pl, "_fixed_v", lambda problem: False)
+            each = em.synth(panel, "y", treated=u, start=ADOPTION, **options)
+            assert batched.placebo is not None and each.placebo is not None
+            assert np.array_equal(batched.placebo.gaps.to_numpy(), each.placebo.gaps.to_numpy())
+            pd.testing.assert_frame_equal(batched.table, each.table, check_exact=True)
+            assert batched.placebo.p_value_rmspe_ratio == each.placebo.p_value_rmspe_ratio
+    assert used and all(used) == (not options)  # the default fit took the batched path
