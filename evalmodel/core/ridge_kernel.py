@@ -44,8 +44,8 @@ def _predictions(k: np.ndarray, keep: np.ndarray, t: int, resid: np.ndarray,
     p = np.empty(n)
     d = np.empty(n)
     e = np.zeros(n)
-    c = np.empty(n)
-    z = np.empty(n)
+    c = np.empty((n, g))
+    z = np.empty((n, g))
     for j in range(units):
         for r in range(n):
             x[r] = resid[j, keep[r]]
@@ -99,22 +99,27 @@ def _predictions(k: np.ndarray, keep: np.ndarray, t: int, resid: np.ndarray,
         for r in range(n):
             d[r] = a[r, r]
             e[r] = a[r + 1, r] if r + 1 < n else 0.0
+        # Thomas algorithm for (T + lam I) z = x, every penalty at once: row r of c and z
+        # holds that step of each penalty's elimination (the same operations per penalty as
+        # one solve after another, so the same numbers, in independent chains the processor
+        # overlaps instead of waiting on each division)
         for q in range(g):
-            lam = grids[j, q]
-            # Thomas algorithm for (T + lam I) z = x
-            m = d[0] + lam
-            c[0] = e[0] / m
-            z[0] = x[0] / m
-            for r in range(1, n):
-                m = d[r] + lam - e[r - 1] * c[r - 1]
-                c[r] = e[r] / m
-                z[r] = (x[r] - e[r - 1] * z[r - 1]) / m
-            for r in range(n - 2, -1, -1):
-                z[r] -= c[r] * z[r + 1]
-            acc = 0.0
-            for r in range(n):
-                acc += y[r] * z[r]
-            out[j, q] = acc
+            m = d[0] + grids[j, q]
+            c[0, q] = e[0] / m
+            z[0, q] = x[0] / m
+        for r in range(1, n):
+            for q in range(g):
+                m = d[r] + grids[j, q] - e[r - 1] * c[r - 1, q]
+                c[r, q] = e[r] / m
+                z[r, q] = (x[r] - e[r - 1] * z[r - 1, q]) / m
+        for r in range(n - 2, -1, -1):
+            for q in range(g):
+                z[r, q] -= c[r, q] * z[r + 1, q]
+        for q in range(g):
+            out[j, q] = 0.0
+        for r in range(n):
+            for q in range(g):
+                out[j, q] += y[r] * z[r, q]
     return out
 
 

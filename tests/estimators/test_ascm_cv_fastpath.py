@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from evalmodel.core import ascm_placebo as ap
+from evalmodel.core import ridge_kernel
 from evalmodel.core.ascm import lambda_grid
+from evalmodel.core.jit import njit, use_numba
 from evalmodel.core.ridge_kernel import ridge_predictions
 
 #: The ``awkward_outcomes`` fixture's generator (tests/conftest.py).
@@ -115,3 +117,115 @@ def test_grids_equal_lambda_grid_per_row_bit_for_bit(awkward_outcomes: Outcomes)
     for row, grid in zip(y, grids, strict=True):
         assert np.array_equal(grid, lambda_grid(row))
     assert grids[6, 0] == 9.0 * 1e-4 and grids[7, 0] == 1e-4
+
+
+def _per_penalty_predictions(k: np.ndarray, keep: np.ndarray, t: int,
+                              resid: np.ndarray, grids: np.ndarray) -> np.ndarray:
+    """The kernel as it was before the penalties were solved side by side (commit
+    59b7979), verbatim: one Thomas solve after another."""
+    units = k.shape[0]
+    n = keep.size
+    g = grids.shape[1]
+    out = np.zeros((units, g))
+    a = np.empty((n, n))
+    x = np.empty(n)
+    y = np.empty(n)
+    v = np.empty(n)
+    p = np.empty(n)
+    d = np.empty(n)
+    e = np.zeros(n)
+    c = np.empty(n)
+    z = np.empty(n)
+    for j in range(units):
+        for r in range(n):
+            x[r] = resid[j, keep[r]]
+            y[r] = k[j, t, keep[r]]
+            for s in range(n):
+                a[r, s] = k[j, keep[r], keep[s]]
+        # Householder reduction to tridiagonal form, Q applied to x and y on the way
+        for col in range(n - 2):
+            norm = 0.0
+            for r in range(col + 1, n):
+                norm += a[r, col] * a[r, col]
+            norm = np.sqrt(norm)
+            if norm == 0.0:
+                continue
+            alpha = -norm if a[col + 1, col] >= 0.0 else norm
+            vv = 0.0
+            for r in range(col + 1, n):
+                v[r] = a[r, col]
+            v[col + 1] -= alpha
+            for r in range(col + 1, n):
+                vv += v[r] * v[r]
+            if vv == 0.0:
+                continue
+            scale = 1.0 / np.sqrt(vv)
+            for r in range(col + 1, n):
+                v[r] *= scale
+            vp = 0.0
+            for r in range(col + 1, n):
+                acc = 0.0
+                for s in range(col + 1, n):
+                    acc += a[r, s] * v[s]
+                p[r] = 2.0 * acc
+                vp += v[r] * acc
+            for r in range(col + 1, n):
+                p[r] -= 2.0 * vp * v[r]  # w = 2 A v - 2 (v'Av) v
+            for r in range(col + 1, n):
+                for s in range(col + 1, n):
+                    a[r, s] -= v[r] * p[s] + p[r] * v[s]
+            a[col + 1, col] = alpha
+            a[col, col + 1] = alpha
+            for r in range(col + 2, n):
+                a[r, col] = 0.0
+                a[col, r] = 0.0
+            vx, vy = 0.0, 0.0
+            for r in range(col + 1, n):
+                vx += v[r] * x[r]
+                vy += v[r] * y[r]
+            for r in range(col + 1, n):
+                x[r] -= 2.0 * vx * v[r]
+                y[r] -= 2.0 * vy * v[r]
+        for r in range(n):
+            d[r] = a[r, r]
+            e[r] = a[r + 1, r] if r + 1 < n else 0.0
+        for q in range(g):
+            lam = grids[j, q]
+            # Thomas algorithm for (T + lam I) z = x
+            m = d[0] + lam
+            c[0] = e[0] / m
+            z[0] = x[0] / m
+            for r in range(1, n):
+                m = d[r] + lam - e[r - 1] * c[r - 1]
+                c[r] = e[r] / m
+                z[r] = (x[r] - e[r - 1] * z[r - 1]) / m
+            for r in range(n - 2, -1, -1):
+                z[r] -= c[r] * z[r + 1]
+            acc = 0.0
+            for r in range(n):
+                acc += y[r] * z[r]
+            out[j, q] = acc
+    return out
+
+
+_reference = njit()(_per_penalty_predictions) if use_numba() else _per_penalty_predictions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_penalties_solved_side_by_side_equal_one_solve_after_another(
+        seed: int, awkward_outcomes: Outcomes) -> None:
+    """The tridiagonal solves of all penalties, interleaved, give the numbers of one solve per
+    penalty bit for bit (compiled and as Python), on every fold of awkward outcomes, with a
+    one- and a two-column fold and a single penalty."""
+    y, pre, k, grids = _setup(awkward_outcomes, seed)
+    full = ap._simplex_weights(y, pre)
+    twin = getattr(ridge_kernel._predictions, "py_func", ridge_kernel._predictions)
+    folds = [*ap.loo_folds(pre), *ap.rolling_folds(pre), (2, np.array([0])),
+             (3, np.array([0, 1]))]
+    for t, keep in folds:
+        resid = y - ap._simplex_weights(y, keep, full) @ y
+        for g in (grids, grids[:, 7:8]):
+            args = (k, keep.astype(np.int64), int(t), resid, np.ascontiguousarray(g))
+            want = _reference(*args)
+            assert np.array_equal(ridge_predictions(*args), want)
+            assert np.array_equal(twin(*args), want)
