@@ -233,11 +233,25 @@ def test_frank_wolfe_engines_agree(masked: bool) -> None:
     np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-12)
 
 
-def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: float,
-                             n_rows: float, tol: float, max_iter: int,
-                             mask: np.ndarray | None = None) -> np.ndarray:
-    """The kernel's steps in plain Python, with ``g'x`` summed over every column, the vertex
-    found by a plain scan and each pass over the rows done on its own."""
+def _frank_wolfe_plain(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: float, n_rows: float,
+                       tol: float, max_iter: int, mask: np.ndarray | None = None, *,
+                       fixed_order: bool) -> np.ndarray:
+    """The kernel's steps in plain Python: the vertex by a plain scan, each pass on its own.
+
+    ``fixed_order=False`` sums ``g'x``, ``|r|^2`` and ``|A e_j - r|^2`` one term after
+    another (the loop before issue 16); ``fixed_order=True`` sums them as the kernel does
+    (:func:`~evalmodel.core.fw_passes.fixed_order_sum` over the terms padded with zeros to 32
+    columns and 16 rows)."""
+    from evalmodel.core.fw_passes import fixed_order_sum
+
+    def total(terms: list[float], block: int) -> float:
+        if not fixed_order:
+            s = 0.0
+            for t in terms:
+                s += t
+            return s
+        return fixed_order_sum(terms + [0.0] * (-len(terms) % block))
+
     n, m = a.shape
     zeta2 = zeta**2
     eta = n_rows * zeta2
@@ -245,19 +259,15 @@ def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: 
     gram, atb = at @ a, at @ b
     resid = a @ x - b
     g = at @ resid + eta * x
-    xx = sum(float(v) * float(v) for v in x)
+    xx = total([float(v) * float(v) for v in x], 32)
     prev = 0.0
     for it in range(max_iter):
         allowed = [k for k in range(m) if mask is None or mask[k]]
         j = min(allowed, key=lambda k: (g[k], k))
         x_j, g_j = x[j], g[j]
-        gx = 0.0
-        for k in range(m):
-            gx += g[k] * x[k]
-        dd = 0.0
-        for r in range(n):
-            e = at[j, r] - b[r] - resid[r]
-            dd += e * e  # not e ** 2: numpy's power of a float64 scalar can differ in the last bit
+        gx = total([float(g[k]) * float(x[k]) for k in range(m)], 32)
+        # not e ** 2: numpy's power of a float64 scalar can differ in the last bit
+        dd = total([float(e) * float(e) for e in at[j] - b - resid], 16)
         denom = dd + eta * (xx - 2.0 * x_j + 1.0)
         step = min(max(-(g_j - gx) / denom if denom > 0 else 0.0, 0.0), 1.0)
         keep = 1.0 - step
@@ -267,10 +277,9 @@ def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: 
             g[k] = keep * g[k] + step * (gram[j, k] - atb[k])
         x[j] += step
         g[j] += eta * step
-        ss = 0.0
         for r in range(n):
             resid[r] = keep * resid[r] + step * (at[j, r] - b[r])
-            ss += resid[r] * resid[r]
+        ss = total([float(v) * float(v) for v in resid], 16)
         val = zeta2 * xx + ss / n_rows
         if it >= 1 and not prev - val > tol:
             break
@@ -278,9 +287,28 @@ def _frank_wolfe_all_columns(a: np.ndarray, b: np.ndarray, x: np.ndarray, zeta: 
     return x
 
 
-def test_frank_wolfe_kernel_sums_over_the_support_exactly() -> None:
-    """The kernel sums g'x over the support of x only: the weights are those of the sum over
-    every column to the last bit, from sparse starts whose support grows (and from a vertex)."""
+def _check_against_plain(fast: np.ndarray, a: np.ndarray, b: np.ndarray, x0: np.ndarray,
+                         zeta: np.ndarray, tol: np.ndarray, max_iter: int,
+                         mask: np.ndarray | None) -> float:
+    """Each problem: the kernel's weights are the fixed-order plain loop's to the last bit and
+    the sequential plain loop's to 1e-12; returns the largest difference from the latter."""
+    n_b, n, _ = a.shape
+    worst = 0.0
+    for p in range(n_b):
+        args = (a[p], b[p], zeta[p], float(n), tol[p] ** 2, max_iter,
+                None if mask is None else mask[p])
+        same = _frank_wolfe_plain(args[0], args[1], x0[p].copy(), *args[2:], fixed_order=True)
+        assert np.array_equal(fast[p], same), p
+        seq = _frank_wolfe_plain(args[0], args[1], x0[p].copy(), *args[2:], fixed_order=False)
+        np.testing.assert_allclose(fast[p], seq, rtol=0, atol=1e-12)
+        worst = max(worst, float(np.abs(fast[p] - seq).max()))
+    return worst
+
+
+def test_frank_wolfe_kernel_is_the_plain_loop_summing_in_fixed_order() -> None:
+    """From sparse starts whose support grows (and from a vertex), the kernel's weights are the
+    plain loop's: bit for bit when it sums in the kernel's order, to 1e-12 one term after
+    another (the sums' order changes only the last bits)."""
     from evalmodel.core.fw_kernel import frank_wolfe_batch
 
     rng = np.random.default_rng(11)
@@ -295,18 +323,16 @@ def test_frank_wolfe_kernel_sums_over_the_support_exactly() -> None:
     tol = np.full(n_b, 1e-7)
     fast = frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=np.full(n_b, float(n)),
                              min_decrease=tol, max_iter=400, col_mask=None)
-    for p in range(n_b):
-        slow = _frank_wolfe_all_columns(a[p], b[p], x0[p].copy(), zeta[p], float(n),
-                                        tol[p] ** 2, 400)
-        assert np.array_equal(fast[p], slow)
-        assert np.count_nonzero(slow) > 3  # the support grew during the run
+    worst = _check_against_plain(fast, a, b, x0, zeta, tol, 400, None)
+    assert worst > 0.0  # the order of the sums does show in the last bits
+    assert all(np.count_nonzero(fast[p]) > 3 for p in range(n_b))  # the support grew
 
 
 def test_frank_wolfe_kernel_masked_matches_plain_steps() -> None:
     """With columns switched off (as the placebo draws switch off the pseudo-treated rows), the
-    compiled steps (the vertex found through integer keys in chunks of columns, the row passes
-    fused) give the plain steps' weights to the last bit. 70 columns: two full chunks and a
-    tail; problem 0 has a minimum in its tail, problem 1 ties between two columns."""
+    kernel gives the plain loop's weights. 70 columns: two full blocks of 32 and a padded
+    tail; problem 0 has its best column in the tail, problem 1 ties between two columns (the
+    first one wins)."""
     from evalmodel.core.fw_kernel import frank_wolfe_batch
 
     rng = np.random.default_rng(23)
@@ -325,72 +351,10 @@ def test_frank_wolfe_kernel_masked_matches_plain_steps() -> None:
     tol = np.full(n_b, 1e-9)
     fast = frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=np.full(n_b, float(n)),
                              min_decrease=tol, max_iter=300, col_mask=mask)
-    for p in range(n_b):
-        slow = _frank_wolfe_all_columns(a[p], b[p], x0[p].copy(), zeta[p], float(n),
-                                        tol[p] ** 2, 300, mask[p])
-        assert np.array_equal(fast[p], slow)
-        assert np.all(fast[p, ~mask[p]] == 0.0)
+    _check_against_plain(fast, a, b, x0, zeta, tol, 300, mask)
+    assert np.all(fast[~mask] == 0.0)
     assert fast[0, 66] > 0.0
     assert np.count_nonzero(fast[2]) > 1
-
-
-def _keys_first_min(g: np.ndarray, mask: np.ndarray) -> int:
-    from evalmodel.core.fw_kernel import _KEY_MAX, _first_min
-
-    g = np.ascontiguousarray(g, dtype=np.float64)
-    allowed = np.where(mask, -_KEY_MAX - 1, _KEY_MAX).astype(np.int64)
-    return int(_first_min(g, g.view(np.int64), allowed, mask))
-
-
-def _first_at_best_key(g: np.ndarray, mask: np.ndarray) -> int:
-    """The vertex as the step loop finds it: the smallest key taken over the allowed columns
-    (in the pass that updates g), then the first column holding it."""
-    from evalmodel.core.fw_kernel import _KEY_MAX, _first_at
-
-    g = np.ascontiguousarray(g, dtype=np.float64)
-    allowed = np.where(mask, -_KEY_MAX - 1, _KEY_MAX).astype(np.int64)
-    bits = g.view(np.int64)
-    keys = np.maximum(bits ^ ((bits >> 63) & _KEY_MAX), allowed)
-    best = int(keys.min()) if g.size else int(_KEY_MAX)
-    return int(_first_at(g, allowed, np.ascontiguousarray(mask), best))
-
-
-def _plain_first_min(g: np.ndarray, mask: np.ndarray) -> int:
-    j, best = -1, np.inf
-    for k in range(g.size):
-        if mask[k] and g[k] < best:
-            j, best = k, g[k]
-    return j
-
-
-@pytest.mark.parametrize("m", [0, 1, 5, 31, 32, 33, 64, 95, 285])
-def test_vertex_by_integer_keys_is_the_plain_scan(m: int) -> None:
-    """The chunked integer-key search picks the plain scan's column: the first of equal
-    minima, never a masked column, -0.0 equal to +0.0, NaNs never chosen, infinities."""
-    rng = np.random.default_rng(m)
-    specials = np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-310, -1e-310])
-    checked = 0
-    for trial in range(300):
-        g = rng.normal(size=m)
-        if m and trial % 3:
-            g[rng.integers(0, m, size=max(1, m // 4))] = rng.choice(g)  # ties
-        if m and trial % 4 == 1:
-            g[rng.integers(0, m, size=3)] = rng.choice(specials, size=3)
-        if m and trial % 5 == 2:
-            g = np.abs(g)
-            g[rng.integers(0, m, size=2)] = rng.choice([0.0, -0.0], size=2)  # a zero minimum
-        mask = rng.random(m) < (0.0 if trial == 7 else 0.8)
-        assert _keys_first_min(g, mask) == _plain_first_min(g, mask), (trial, g, mask)
-        assert _first_at_best_key(g, mask) == _plain_first_min(g, mask), (trial, g, mask)
-        checked += 1
-    assert checked == 300
-    if m >= 40:  # planted: the smallest value in the last chunk, its twin after it
-        g = np.linspace(1.0, 2.0, m)
-        g[m - 3] = g[m - 1] = -5.0
-        assert _keys_first_min(g, np.ones(m, dtype=bool)) == m - 3
-        mask = np.ones(m, dtype=bool)
-        mask[m - 3] = False
-        assert _keys_first_min(g, mask) == m - 1
 
 
 @pytest.mark.parametrize("shape", ["omega", "lambda"])
@@ -398,7 +362,8 @@ def test_frank_wolfe_kernel_replays_plain_steps(shape: str) -> None:
     """Problems shaped like the report's (issue 16): unit weights with few rows and many
     columns, some of them padding switched off by the mask; time weights with many rows, some
     of them zero padding, and few columns. From even, sparse (as after sparsifying) and vertex
-    starts, the kernel's weights are the plain steps' to the last bit."""
+    starts, the kernel's weights are the plain loop's (bit for bit in the kernel's order of
+    the sums, to 1e-12 in the sequential one)."""
     from evalmodel.core.fw_kernel import frank_wolfe_batch
 
     rng = np.random.default_rng(16 if shape == "omega" else 61)
@@ -423,9 +388,121 @@ def test_frank_wolfe_kernel_replays_plain_steps(shape: str) -> None:
     tol = np.full(n_b, 1e-8)
     fast = frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=np.full(n_b, float(n)),
                              min_decrease=tol, max_iter=250, col_mask=mask)
+    _check_against_plain(fast, a, b, x0, zeta, tol, 250, mask)
     for p in range(n_b):
-        slow = _frank_wolfe_all_columns(a[p], b[p], x0[p].copy(), zeta[p], float(n),
-                                        tol[p] ** 2, 250, mask[p])
-        assert np.array_equal(fast[p], slow), p
         assert np.all(fast[p, ~mask[p]] == 0.0)
         assert np.count_nonzero(fast[p]) > 1
+
+
+def test_frank_wolfe_kernel_is_deterministic() -> None:
+    """The same batch solved twice, on one thread or two, and one problem at a time, gives
+    the same weights to the last bit."""
+    from evalmodel.core.fw_kernel import frank_wolfe_batch
+    from evalmodel.core.jit import numba_threads
+
+    rng = np.random.default_rng(5)
+    n_b, n, m = 24, 10, 75
+    a = rng.normal(size=(n_b, n, m)) + rng.normal(size=(n_b, 1, m))
+    b = rng.normal(size=(n_b, n))
+    mask = rng.random((n_b, m)) < 0.9
+    x0 = mask / mask.sum(axis=1, keepdims=True)
+    kw = {"zeta": rng.uniform(0.05, 0.5, n_b), "n_rows": np.full(n_b, float(n)),
+          "min_decrease": np.full(n_b, 1e-9), "max_iter": 2_000}
+    with numba_threads(1):
+        first = frank_wolfe_batch(a, b, x0, col_mask=mask, **kw)  # type: ignore[arg-type]
+    with numba_threads(2):
+        again = frank_wolfe_batch(a, b, x0, col_mask=mask, **kw)  # type: ignore[arg-type]
+    assert np.array_equal(first, again)
+    for p in range(n_b):
+        one = {k: (v[p:p + 1] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+        alone = frank_wolfe_batch(a[p:p + 1], b[p:p + 1], x0[p:p + 1], col_mask=mask[p:p + 1],
+                                  **one)  # type: ignore[arg-type]
+        assert np.array_equal(alone[0], first[p]), p
+    assert np.count_nonzero(first, axis=1).min() > 1
+
+
+def test_fixed_order_sums_are_the_python_ones() -> None:
+    """The compiled fixed-order sums (vectors of 8 lanes) are the plain Python
+    ``fixed_order_sum`` to the last bit, for terms spanning many magnitudes, and differ from
+    the sequential sum on some of them (so the order is really the fixed one)."""
+    from numba import njit
+
+    from evalmodel.core.fw_passes import dist, dot, fixed_order_sum
+
+    @njit
+    def compiled(p: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+        return dot(p, q), dist(p, q)
+
+    rng = np.random.default_rng(3)
+    differs = 0
+    for n in [0, 16, 32, 48, 288, 304]:
+        for _ in range(20):
+            p = rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, size=n)
+            q = rng.normal(size=n)
+            d, e = compiled(p, q)
+            assert d == fixed_order_sum((p * q).tolist())
+            assert e == fixed_order_sum(((p - q) * (p - q)).tolist())
+            seq = 0.0
+            for u, v in zip(p, q, strict=True):
+                seq += float(u) * float(v)
+            differs += d != seq
+    assert differs > 0
+
+
+def _plain_first_min(g: np.ndarray, mask: np.ndarray) -> int:
+    j, best = -1, np.inf
+    for k in range(g.size):
+        if mask[k] and g[k] < best:
+            j, best = k, g[k]
+    return j
+
+
+@pytest.mark.parametrize("m", [0, 1, 5, 31, 32, 33, 64, 95, 285])
+def test_vertex_of_the_column_pass_is_the_plain_scan(m: int) -> None:
+    """The vertex the column pass tracks (per lane, as it writes) is the plain scan's: the
+    first of equal minima, never a masked column, -0.0 equal to +0.0, NaNs never chosen,
+    infinities; with it the column's x and g, and g'x as a fixed-order sum."""
+    from numba import njit
+
+    from evalmodel.core.fw_passes import column_pass, fixed_order_sum
+
+    @njit
+    def vertex(x: np.ndarray, g: np.ndarray, gate: np.ndarray) -> tuple[int, float, float, float]:
+        return column_pass(x, g, np.zeros(x.size), gate, 1.0, 0.0, 0.0, -1)
+
+    rng = np.random.default_rng(m)
+    specials = np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-310, -1e-310])
+    mp = -(-m // 32) * 32
+    for trial in range(300):
+        g = rng.normal(size=m)
+        if m and trial % 3:
+            g[rng.integers(0, m, size=max(1, m // 4))] = rng.choice(g)  # ties
+        if m and trial % 4 == 1:
+            g[rng.integers(0, m, size=3)] = rng.choice(specials, size=3)
+        if m and trial % 5 == 2:
+            g = np.abs(g)
+            g[rng.integers(0, m, size=2)] = rng.choice([0.0, -0.0], size=2)  # a zero minimum
+        mask = rng.random(m) < (0.0 if trial == 7 else 0.8)
+        x = np.zeros(mp)
+        x[:m] = rng.random(m)
+        gp = np.zeros(mp)
+        gp[:m] = g
+        gate = np.full(mp, np.inf)
+        gate[:m][mask] = 0.0
+        j, x_j, g_j, gx = vertex(x, gp, gate)
+        want = _plain_first_min(g, mask)
+        assert j == want, (trial, g, mask)
+        if j >= 0:
+            assert x_j == x[j] and g_j == g[j]
+        if np.isfinite(g).all():
+            assert gx == fixed_order_sum((gp * x).tolist())
+    if m >= 40:  # planted: the smallest value in the last block, its twin after it
+        g = np.linspace(1.0, 2.0, m)
+        g[m - 3] = g[m - 1] = -5.0
+        gp = np.zeros(mp)
+        gp[:m] = g
+        gate = np.full(mp, np.inf)
+        gate[:m] = 0.0
+        assert vertex(np.zeros(mp), gp.copy(), gate)[0] == m - 3
+        gate[m - 3] = np.inf
+        assert vertex(np.zeros(mp), gp.copy(), gate)[0] == m - 1
