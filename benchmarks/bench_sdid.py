@@ -9,11 +9,13 @@ adoptions per outcome; almost all of that time is in the compiled Frank-Wolfe ke
    the report runs it (``calibrate.sdid`` with the report's seed and draws, 30 placebo units,
    one process, BLAS and numba on one thread), recording every batch the kernel solves;
 2. replays those batches through the kernel and through ``plain_kernel`` below, the step loop
-   as it was written before issue 16 (the vertex by a plain scan, each pass over the rows on its
-   own), which also counts the steps: both CPU times, the cost per step, and whether the two
-   give the same weights to the last bit (they must), for each shape of problem: the unit
-   weights (``omega``: A is T0 rows by N0 columns, most steps of the report) and the time
-   weights (``lambda``: N0 rows by T0 columns).
+   as it was written before issue 16 (the vertex by a plain scan, each pass on its own, every
+   sum one term after another), which also counts the steps: both CPU times, the cost per
+   step, and the largest difference between their weights, for each shape of problem: the
+   unit weights (``omega``: A is T0 rows by N0 columns, most steps of the report) and the time
+   weights (``lambda``: N0 rows by T0 columns). The kernel sums in a fixed order of its own
+   (16 partial sums, :mod:`evalmodel.core.fw_passes`), so the two differ in the last bits
+   only: about 1e-13 (``test_sdid.py`` holds the tests).
 
 Run ``python benchmarks/bench_sdid.py [CASE]`` (default ``trelleborg``).
 """
@@ -45,6 +47,17 @@ REPEAT = 3
 
 
 @njit(fastmath=False, cache=True)
+def _support(x: np.ndarray, supp: np.ndarray) -> int:
+    """Write the columns with ``x != 0`` into ``supp`` in increasing order; return how many."""
+    ns = 0
+    for k in range(x.shape[0]):
+        if x[k] != 0.0:
+            supp[ns] = k
+            ns += 1
+    return ns
+
+
+@njit(fastmath=False, cache=True)
 def _plain_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float,
                n_rows: float, tol: float, max_iter: int, mask: np.ndarray) -> int:
     """The step loop before issue 16; returns the number of steps taken."""
@@ -58,7 +71,7 @@ def _plain_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
     for k in range(m):
         xx += x[k] * x[k]
     supp = np.empty(m, dtype=np.int64)
-    ns = fw._support(x, supp)
+    ns = _support(x, supp)
     prev = 0.0
     for it in range(max_iter):
         j = -1
@@ -88,7 +101,7 @@ def _plain_one(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
         x[j] += step
         g[j] += eta * step
         if keep == 0.0 or (x_j == 0.0 and x[j] != 0.0):
-            ns = fw._support(x, supp)
+            ns = _support(x, supp)
         ss = 0.0
         for r in range(n):
             resid[r] = keep * resid[r] + step * (at[j, r] - b[r])
@@ -162,12 +175,12 @@ def _shape(batch: dict[str, Any]) -> str:
 
 def replay(batches: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Both kernels on the recorded batches, per shape: CPU seconds (best of ``REPEAT``),
-    steps, identity."""
+    steps, the largest difference of the weights."""
     out: dict[str, dict[str, float]] = {}
     for shape in ("omega", "lambda"):
         mine = [c for c in batches if _shape(c) == shape]
         best = {"kernel": np.inf, "plain": np.inf}
-        steps, identical = 0, True
+        steps, gap = 0, 0.0
         for _ in range(REPEAT):
             spent = {"kernel": 0.0, "plain": 0.0}
             steps = 0
@@ -179,9 +192,9 @@ def replay(batches: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 old, n = plain_kernel(c["a"], c["b"], c["x0"], **c["kw"])
                 spent["plain"] += time.process_time() - t0
                 steps += n
-                identical &= bool(np.array_equal(new, old))
+                gap = max(gap, float(np.abs(new - old).max()))
             best = {k: min(best[k], spent[k]) for k in best}
-        out[shape] = {**best, "steps": float(steps), "identical": float(identical),
+        out[shape] = {**best, "steps": float(steps), "gap": gap,
                       "problems": float(sum(c["a"].shape[0] for c in mine))}
     return out
 
@@ -200,11 +213,11 @@ def main() -> None:
         n_steps = int(r["steps"])
         what = _WHAT[shape]
         print(f"  {shape} ({what}): {int(r['problems']):,} problems, {n_steps:,} steps")
-        for name, label in (("plain", "before (plain step loop)"), ("kernel", "now (fw_kernel)")):
+        for name, label in (("plain", "plain step loop"), ("kernel", "fw_kernel")):
             per_step = r[name] / n_steps * 1e9
             print(f"    {label:26s} {r[name]:6.2f} s CPU  {per_step:6.1f} ns per step")
-        print(f"    speed-up {r['plain'] / r['kernel']:.2f}x; weights bit-identical: "
-              f"{bool(r['identical'])}")
+        print(f"    speed-up {r['plain'] / r['kernel']:.2f}x; largest difference of the "
+              f"weights {r['gap']:.1e}")
 
 
 if __name__ == "__main__":
