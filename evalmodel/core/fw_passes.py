@@ -11,6 +11,10 @@ A **fixed-order sum** of ``n`` terms (``n`` a multiple of 16) puts term ``k`` in
 combined in a fixed tree: partial sum ``i`` plus partial sum ``i + 8``, then lane ``i`` plus
 lane ``i + 4``, ``i + 2`` and ``i + 1`` (:func:`fixed_order_sum` is the same in Python). 16
 chains of additions in place of one: a sum of 285 terms waits on 18 additions, not 285.
+
+The intrinsics are compiled into :func:`.fw_kernel._solve_one`, whose numba cache on disk is
+keyed on ``fw_kernel.py`` alone: after editing this module, touch ``fw_kernel.py`` (or clear
+its ``__pycache__``) so that the cached kernel is rebuilt.
 """
 
 from __future__ import annotations
