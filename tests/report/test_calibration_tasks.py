@@ -4,12 +4,15 @@ section, the files and the notes the case gives when it builds the section itsel
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from joblib import parallel_config
 
 import evalmodel as em
+from evalmodel.report import runner, sec_calibration
 from evalmodel.report.calibration_tasks import (
     CALIBRATION_PARTS,
     Pending,
@@ -21,11 +24,13 @@ from evalmodel.report.calibration_tasks import (
 )
 from evalmodel.report.case import write_case
 from evalmodel.report.runner import (
+    CaseFailedError,
     _cases_done,
     _join,
     _run_case,
     _schedule,
     _studies_apart,
+    run_report,
 )
 from evalmodel.report.section import Section
 
@@ -174,3 +179,33 @@ def test_progress_counts_cases_as_the_tasks_finish() -> None:
     assert due[0] == 0 and due[-1] == 5 and due == sorted(due)
     assert due[3] == 1 and due[14] == 4  # a case's share of the tasks each
     assert [_cases_done(3, 3, n) for n in range(4)] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failing_study_fails_its_case_as_in_one_process(
+        districts: em.Panel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        jobs: int) -> None:
+    """A placebo study that raises fails its case with the same message whether the case
+    builds its section (one process) or the studies run as tasks (two threads here, so that
+    the patch reaches them): the other cases are written, the failed one is not."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no studies today")
+
+    parts: list[str] = []
+
+    def counted(name: str, panel: em.Panel, part: str, n_units: int) -> object:
+        parts.append(part)
+        return calibration_task(name, panel, part, n_units)
+
+    monkeypatch.setattr(sec_calibration, "placebo_study", broken)
+    monkeypatch.setattr(runner, "calibration_task", counted)
+    out = tmp_path / "out"
+    with parallel_config(backend="threading"), pytest.raises(
+            CaseFailedError, match=r"1 case\(s\) failed: lindangen: RuntimeError: no studies"):
+        run_report({"district": districts}, out, case_names=[CASE], calibration_units=UNITS,
+                   n_jobs=jobs)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["cases_failed"] == {CASE: "RuntimeError: no studies today"}
+    assert not (out / CASE).exists() and (out / "index.html").is_file()
+    assert sorted(parts) == ([] if jobs == 1 else sorted(CALIBRATION_PARTS))
