@@ -19,11 +19,19 @@ an empty section of the same key in its place and records a :class:`Pending` req
 outcome, the adoption year, the methods' estimates, a digest of what the studies read
 (:func:`study_key`) and where in the case's warnings the studies' warnings belong. The main
 process then builds the section from the studies' tasks and the request (the rows, the notes,
-three small table files: a few hundredths of a second a case), puts it in the placeholder's
-place and writes it. The alternatives weighed: letting whichever task finishes second join the
-case needs a rendezvous between workers that joblib's backends (a Dask cluster among them)
-do not offer; splitting the studies into one task per method adds as many tasks as it saves
-time, since six of a case's seven studies take about a second together.
+three small table files: about 0.05 s of CPU for the five cases of the simulated world), puts
+it in the placeholder's place and writes it. The alternatives weighed: letting whichever task
+finishes second join the case needs a rendezvous between workers that joblib's backends (a
+Dask cluster among them) do not offer; one task per method would add five more tasks a case
+(each re-plans the case's outcomes, about 0.02 s) for studies that take about a second
+together; one task per case would leave studies of about 4 s at the end of the queue.
+
+What it buys: a case's work no longer has to end in one worker, so one or two cases run on
+two workers at once (``evalmodel run --cases trelleborg``: about 12.1 to 8.3 s wall), and the
+workers of a whole report finish within a fraction of a second of each other whatever the
+cases' costs and order. On the five simulated cases the whole-case schedule in registry order
+happened to be within about 0.5 s of an even split already, so ``evalmodel run`` gains little
+there (the tasks cost about 0.3 s of CPU more: re-planning and digests).
 
 The join is exact: a request is deferred only when its digest equals the digest of the
 studies the runner scheduled for that case (computed in the case task from the registry's
