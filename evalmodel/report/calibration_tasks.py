@@ -1,16 +1,17 @@
 """A case's calibration studies as worker tasks of their own, joined to the case afterwards.
 
-``evalmodel run`` spreads its work over processes. With one task per case, the costliest case
-(every estimator on a 290-unit pool, then its calibration section) fixes the end of the run,
-and two workers cannot share five cases of unequal cost evenly. The calibration section is
+``evalmodel run`` spreads its work over processes. With one task per case, a worker cannot
+share the work of a case: one case on two workers leaves one idle, and few cases of unequal
+cost end unevenly. The calibration section is
 each case's largest separable piece: its placebo studies (:func:`~evalmodel.report.
 sec_calibration.run_studies`) read only the case's primary outcome, its design (pool, adoption,
 periods, the panel's values), the report's seed and level and the number of placebo units,
 never the case's other estimates; the estimates enter only the rows read from the studies
 (power at each method's estimate, the direction of the detectable effect). So the runner
-gives each case's studies to tasks of their own (:func:`calibration_task`: the synthetic DiD,
-the costliest method, in one, the other methods in another) in the same joblib call as the
-case tasks, costliest first, and joins them in the main process (:func:`join_calibration`).
+can give each case's studies to tasks of their own (:func:`calibration_task`: the synthetic
+DiD, the costliest method, in one, the other methods in another) in the same joblib call as
+the case tasks, costliest first, and join them in the main process
+(:func:`join_calibration`).
 
 Design chosen: the case task builds every section but the calibration studies. Where
 :func:`~evalmodel.report.standard.standard_sections` would build the section, it asks
@@ -26,12 +27,13 @@ Dask cluster among them) do not offer; one task per method would add five more t
 (each re-plans the case's outcomes, about 0.02 s) for studies that take about a second
 together; one task per case would leave studies of about 4 s at the end of the queue.
 
-What it buys: a case's work no longer has to end in one worker, so one or two cases run on
-two workers at once (``evalmodel run --cases trelleborg``: about 12.1 to 8.3 s wall), and the
-workers of a whole report finish within a fraction of a second of each other whatever the
-cases' costs and order. On the five simulated cases the whole-case schedule in registry order
-happened to be within about 0.5 s of an even split already, so ``evalmodel run`` gains little
-there (the tasks cost about 0.3 s of CPU more: re-planning and digests).
+What it buys, and when the runner uses it: a case's work no longer has to end in one worker,
+so one or two cases run on two workers at once (``evalmodel run --cases trelleborg``: about
+12.1 to 8.3 s wall). It costs 0.2 to 0.5 s of CPU a case (each task re-plans the case and
+rebuilds the design's panel, which the case task had built), so the runner splits only when
+the cases are fewer than two a worker; with more, whole cases handed out costliest first
+already end close together (the simulated report's five cases on two workers: within 0.3 s,
+where the split made ``evalmodel run`` about 0.3 s slower).
 
 The join is exact: a request is deferred only when its digest equals the digest of the
 studies the runner scheduled for that case (computed in the case task from the registry's

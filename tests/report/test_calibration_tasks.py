@@ -30,6 +30,7 @@ from evalmodel.report.runner import (
     _run_case,
     _schedule,
     _studies_apart,
+    _too_few,
     run_report,
 )
 from evalmodel.report.section import Section
@@ -172,6 +173,13 @@ def test_studies_apart_only_for_the_standard_analysis_with_workers(
         "import evalmodel as em\ndef sections(panel):\n"
         "    return em.report.standard_sections(em.cases.get('lindangen').design(panel))\n")
     assert _studies_apart(CASE, districts, tmp_path, 2, 30)
+
+
+def test_studies_apart_only_when_the_cases_are_too_few_for_the_workers() -> None:
+    # fewer cases than two a worker: a worker would wait; two or more a worker: whole cases
+    assert _too_few(1, 2) and _too_few(3, 2)
+    assert not _too_few(4, 2) and not _too_few(5, 2)
+    assert not _too_few(1, 1)  # one process: nothing to share
 
 
 def test_progress_counts_cases_as_the_tasks_finish() -> None:
