@@ -143,7 +143,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from evalmodel.core.parallel import forked_workers
+    from evalmodel.core.parallel import forked_workers, lean_collector
     from evalmodel.report.runner import command_line, run_report
 
     _check_run_options(args)
@@ -160,8 +160,9 @@ def _run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     # the workers are forked from this process, the package already imported (on Linux,
-    # unless the caller chose a joblib backend); the report is the same on any backend
-    with forked_workers():
+    # unless the caller chose a joblib backend), with the collector kept off the imports; the
+    # report is the same on any backend
+    with forked_workers(), lean_collector():
         index = run_report(panels, Path(args.out), case_names=names,
                            analyses=Path(args.analyses) if args.analyses else None,
                            command=command_line(), progress=step, n_jobs=args.jobs,

@@ -348,3 +348,20 @@ def test_report_with_calibration_tasks_identical_to_one_process(tmp_path: Path,
         assert one == two, f
     table = pd.read_csv(outs[1] / "lindangen" / "calibration_N31807_calibration.csv")
     assert set(table["n_placebo"]) == {6} and len(table) == 7
+
+
+def test_lean_collector_freezes_and_restores() -> None:
+    """Inside the block the existing objects are frozen and the thresholds are the lean ones;
+    after it, both are as before (and a nested error does not leave them changed)."""
+    import gc
+
+    from evalmodel.core.parallel import GC_THRESHOLDS, lean_collector
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), lean_collector():
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 1000  # the imported modules' objects
+        raise RuntimeError
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
