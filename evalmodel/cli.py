@@ -214,8 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--analyses", default=None, help="folder of the study scripts")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--jobs", type=int, default=-1,
-                     help="cases run at once, each in its own process (default -1: every "
-                          "core; 1: one after the other); the report is the same whatever it is")
+                     help="worker processes (default -1: every core; 1: one case after the "
+                          "other in this process); each case runs in one worker, and with "
+                          "fewer than two cases a worker its calibration studies run in "
+                          "others beside it; the report is the same whatever it is")
     run.add_argument("--calibration-units", type=int, default=30, metavar="N",
                      help="placebo units per method of each case's 'Size and power' section "
                           "(default 30; fewer is quicker and less precise; 0 leaves the "
