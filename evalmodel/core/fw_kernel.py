@@ -21,7 +21,11 @@ so
   ``synthdid`` to the tolerances of the peer tests (1e-8 estimates and weights);
 - the products that set a problem up (``A'A``, ``A'b``, ``A x``, ``A'r``) are numba's matrix
   products, that is BLAS: their order of addition is the BLAS library's, fixed for one
-  machine and library.
+  machine and library;
+- the recipe's two rounds run in one call (``first_iter``): each problem is set up once
+  (``A'A`` and what follows from it, :func:`_set_up`) for both, and sparsified in between
+  with numpy's arithmetic (:func:`_sparsify`, its row sum in numpy's pairwise order), so the
+  weights are those of two calls with :func:`.sdid_solver.sparsify` between them, bit for bit.
 
 **Why it is fast.** Per step, the time went into chains of dependent additions (``g'x`` over
 the support: 160 additions waiting on each other for the unit weights of a municipality case;
@@ -43,13 +47,13 @@ __all__ = ["frank_wolfe_batch"]
 
 
 @njit(fastmath=False)
-def _solve_one(a: np.ndarray, b: np.ndarray, x_out: np.ndarray, eta: float, zeta2: float,
-               n_rows: float, tol: float, max_iter: int, mask: np.ndarray) -> None:
-    """Run Frank-Wolfe on one problem, updating ``x_out`` in place.
+def _set_up(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What one problem's rounds share, whatever their starting weights.
 
-    The columns are padded with zeros to a multiple of 32 and the rows to a multiple of 16:
-    padded weights and gradients stay exact zeros, are never chosen and add exact zeros to the
-    sums.
+    ``at``: ``A'``; ``amb`` (m + 1, n16): row ``k`` is column ``k`` of ``A`` minus ``b`` (row
+    ``m`` and the padding zero); ``c`` (m + 1, mp): row ``k`` is ``G_k - A'b``, the change of
+    the half gradient towards vertex ``k`` (row ``m`` and the padding zero), with ``G = A'A``
+    numba's matrix product (BLAS). Computed once per problem, not once per round.
     """
     n, m = a.shape
     mp = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK * COLUMN_BLOCK
@@ -57,20 +61,108 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x_out: np.ndarray, eta: float, zeta
     at = np.ascontiguousarray(a.T)
     gram = at @ a
     atb = at @ b
-    resid = np.zeros(n16)
+    amb = np.zeros((m + 1, n16))
+    for k in range(m):
+        for r in range(n):
+            amb[k, r] = at[k, r] - b[r]
+    c = np.zeros((m + 1, mp))
+    for k in range(m):
+        for kk in range(m):
+            c[k, kk] = gram[k, kk] - atb[kk]
+    return at, amb, c
+
+
+@njit(fastmath=False)
+def _block_sum(x: np.ndarray, lo: int, n: int) -> float:
+    """``x[lo:lo + n]``, ``n <= 128``, summed as numpy sums a block of a row (one term after
+    another below 8 terms, else 8 accumulators combined in a fixed tree, then the rest)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += x[i]
+        return res
+    r = x[lo:lo + 8].copy()
+    i = 8
+    while i < n - (n % 8):
+        for k in range(8):
+            r[k] += x[lo + i + k]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += x[lo + i]
+        i += 1
+    return res
+
+
+@njit(fastmath=False)
+def _pairwise_sum(x: np.ndarray) -> float:
+    """``x`` summed in numpy's order for a row: halves (the first a multiple of 8 long) summed
+    apart down to blocks of at most 128 (:func:`_block_sum`), so that :func:`_sparsify` is
+    :func:`.sdid_solver.sparsify`. The halving runs on a stack, not by recursion (numba's cache
+    does not load recursive functions reliably)."""
+    if x.shape[0] <= 128:
+        return _block_sum(x, 0, x.shape[0])
+    los = np.zeros(64, dtype=np.int64)  # pending halves: start, length, what is done of them
+    ns = np.zeros(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)
+    vals = np.zeros(64)  # sums of finished halves, in order
+    ns[0] = x.shape[0]
+    top, nv = 0, 0
+    while top >= 0:
+        lo, n = los[top], ns[top]
+        if n <= 128:
+            vals[nv] = _block_sum(x, lo, n)
+            nv += 1
+            top -= 1
+            continue
+        n2 = n // 2
+        n2 -= n2 % 8
+        if stage[top] == 2:  # both halves done: their sum replaces them
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+            continue
+        first = stage[top] == 0
+        stage[top] += 1
+        top += 1
+        los[top], ns[top], stage[top] = (lo, n2, 0) if first else (lo + n2, n - n2, 0)
+    return vals[0]
+
+
+@njit(fastmath=False)
+def _sparsify(x: np.ndarray) -> None:
+    """:func:`.sdid_solver.sparsify` of one row, in place and to the bit."""
+    m = x.shape[0]
+    top = x[0]
+    for k in range(1, m):
+        top = max(top, x[k])
+    cut = top / 4
+    for k in range(m):
+        if x[k] <= cut:
+            x[k] = 0.0
+    total = 0.0 + _pairwise_sum(x)
+    for k in range(m):
+        x[k] = x[k] / total if total > 0 else 0.0
+
+
+@njit(fastmath=False)
+def _solve_one(a: np.ndarray, b: np.ndarray, at: np.ndarray, amb: np.ndarray, c: np.ndarray,
+               x_out: np.ndarray, eta: float, zeta2: float, n_rows: float, tol: float,
+               max_iter: int, mask: np.ndarray) -> None:
+    """Run Frank-Wolfe on one problem set up by :func:`_set_up`, updating ``x_out`` in place.
+
+    The columns are padded with zeros to a multiple of 32 and the rows to a multiple of 16:
+    padded weights and gradients stay exact zeros, are never chosen and add exact zeros to the
+    sums.
+    """
+    n, m = a.shape
+    mp = c.shape[1]
+    resid = np.zeros(amb.shape[1])
     resid[:n] = a @ x_out - b
     x = np.zeros(mp)
     x[:m] = x_out
     g = np.zeros(mp)
     g[:m] = at @ resid[:n] + eta * x_out
-    amb = np.zeros((m + 1, n16))  # row k: column k of A minus b (row m: zeros)
-    for k in range(m):
-        for r in range(n):
-            amb[k, r] = at[k, r] - b[r]
-    c = np.zeros((m + 1, mp))  # row k: G_k - A'b, the change of g towards vertex k (m: none)
-    for k in range(m):
-        for kk in range(m):
-            c[k, kk] = gram[k, kk] - atb[kk]
     gate = np.full(mp, np.inf)  # 0 on the columns that may be chosen
     for k in range(m):
         if mask[k]:
@@ -104,18 +196,37 @@ def _solve_one(a: np.ndarray, b: np.ndarray, x_out: np.ndarray, eta: float, zeta
     x_out[:] = x[:m]
 
 
+@njit(fastmath=False)
+def _rounds(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float,
+            n_rows: float, tol: float, first_iter: int, max_iter: int, mask: np.ndarray) -> None:
+    """One problem: ``first_iter`` steps and :func:`_sparsify` (when ``first_iter > 0``), then
+    ``max_iter`` steps, all on one :func:`_set_up`."""
+    at, amb, c = _set_up(a, b)
+    if first_iter > 0:
+        _solve_one(a, b, at, amb, c, x, eta, zeta2, n_rows, tol, first_iter, mask)
+        _sparsify(x)
+    _solve_one(a, b, at, amb, c, x, eta, zeta2, n_rows, tol, max_iter, mask)
+
+
 @njit(parallel=True)
 def _solve_batch(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: np.ndarray,
-                 zeta2: np.ndarray, n_rows: np.ndarray, tol: np.ndarray, max_iter: int,
-                 mask: np.ndarray) -> None:
+                 zeta2: np.ndarray, n_rows: np.ndarray, tol: np.ndarray, first_iter: int,
+                 max_iter: int, mask: np.ndarray) -> None:
     for p in prange(a.shape[0]):
-        _solve_one(a[p], b[p], x[p], eta[p], zeta2[p], n_rows[p], tol[p], max_iter, mask[p])
+        _rounds(a[p], b[p], x[p], eta[p], zeta2[p], n_rows[p], tol[p], first_iter, max_iter,
+                mask[p])
 
 
 def frank_wolfe_batch(a: np.ndarray, b: np.ndarray, x0: np.ndarray, *, zeta: np.ndarray,
                       n_rows: np.ndarray, min_decrease: np.ndarray, max_iter: int,
-                      col_mask: np.ndarray | None) -> np.ndarray:
-    """Solve a batch of problems (arguments as :func:`.sdid_solver.frank_wolfe`)."""
+                      col_mask: np.ndarray | None, first_iter: int = 0) -> np.ndarray:
+    """Solve a batch of problems (arguments as :func:`.sdid_solver.frank_wolfe`).
+
+    With ``first_iter > 0``, the synthdid recipe's two rounds: ``first_iter`` steps, then
+    :func:`.sdid_solver.sparsify` (here the same arithmetic, compiled), then ``max_iter``
+    steps from there; the same weights bit for bit as two calls with :func:`.sparsify`
+    between them, but ``A'A`` and what follows from it are computed once per problem.
+    """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
     x = np.array(x0, dtype=np.float64, copy=True, order="C")
@@ -124,5 +235,6 @@ def frank_wolfe_batch(a: np.ndarray, b: np.ndarray, x0: np.ndarray, *, zeta: np.
     mask = (np.ones(x.shape, dtype=np.bool_) if col_mask is None
             else np.ascontiguousarray(col_mask, dtype=np.bool_))
     tol = np.asarray(min_decrease, dtype=np.float64) ** 2
-    _solve_batch(a, b, x, n_rows * zeta**2, zeta**2, n_rows, tol, int(max_iter), mask)
+    _solve_batch(a, b, x, n_rows * zeta**2, zeta**2, n_rows, tol, int(first_iter),
+                 int(max_iter), mask)
     return x

@@ -170,8 +170,22 @@ def _solve(
     kw = {"zeta": zeta, "n_rows": n_rows, "min_decrease": min_decrease, "col_mask": col_mask}
     if not use_sparsify:
         return frank_wolfe(a, b, x0, max_iter=MAX_ITER, **kw)  # type: ignore[arg-type]
+    if use_numba():
+        return _solve_kernel(a, b, x0, **kw)  # type: ignore[arg-type]
     x = frank_wolfe(a, b, x0, max_iter=PRE_SPARSIFY_ITER, **kw)  # type: ignore[arg-type]
     return frank_wolfe(a, b, sparsify(x), max_iter=MAX_ITER, **kw)  # type: ignore[arg-type]
+
+
+def _solve_kernel(a: np.ndarray, b: np.ndarray, x0: np.ndarray, *, zeta: np.ndarray,
+                  n_rows: np.ndarray, min_decrease: np.ndarray,
+                  col_mask: np.ndarray | None) -> np.ndarray:
+    """The two rounds of :func:`_solve` in one call of the compiled kernel, which sets each
+    problem up (``A'A`` and what follows from it) once for both and sparsifies in between
+    with :func:`sparsify`'s arithmetic: the weights of two calls, bit for bit."""
+    from evalmodel.core.fw_kernel import frank_wolfe_batch
+
+    return frank_wolfe_batch(a, b, x0, zeta=zeta, n_rows=n_rows, min_decrease=min_decrease,
+                             max_iter=MAX_ITER, col_mask=col_mask, first_iter=PRE_SPARSIFY_ITER)
 
 
 def collapse(

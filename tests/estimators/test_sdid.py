@@ -421,6 +421,75 @@ def test_frank_wolfe_kernel_is_deterministic() -> None:
     assert np.count_nonzero(first, axis=1).min() > 1
 
 
+@pytest.mark.parametrize("shape", ["omega", "lambda"])
+def test_two_rounds_in_one_kernel_call_are_two_calls(shape: str) -> None:
+    """The recipe's two rounds (100 steps, sparsify, then to convergence) in one kernel call,
+    which sets each problem up (A'A and what follows from it) once and sparsifies compiled,
+    give the weights of two separate kernel calls with numpy's sparsify between them, bit for
+    bit, and the numpy engine's to rounding."""
+    from evalmodel.core.sdid_solver import (
+        MAX_ITER,
+        PRE_SPARSIFY_ITER,
+        _solve,
+        frank_wolfe,
+        sparsify,
+    )
+
+    rng = np.random.default_rng(7 if shape == "omega" else 70)
+    n_b = 7
+    n, m = (6, 90) if shape == "omega" else (120, 7)
+    a = rng.normal(size=(n_b, n, m)) + rng.normal(size=(n_b, 1, m))
+    b = a[:, :, :3].mean(axis=2) + 0.3 * rng.normal(size=(n_b, n))
+    mask = np.ones((n_b, m), dtype=bool)
+    if shape == "omega":
+        mask[:, m - 12:] = False
+        mask[1, rng.choice(m - 12, 5, replace=False)] = False
+        a = np.where(mask[:, None, :], a, 0.0)
+    else:
+        a[:, n - 20:, :] = 0.0
+        b[:, n - 20:] = 0.0
+    x0 = mask / mask.sum(axis=1, keepdims=True)
+    kw = {"zeta": rng.uniform(0.02, 0.4, n_b), "n_rows": np.full(n_b, float(n)),
+          "min_decrease": np.full(n_b, 1e-6), "col_mask": mask}
+    first = frank_wolfe(a, b, x0, max_iter=PRE_SPARSIFY_ITER, engine="numba",
+                        **kw)  # type: ignore[arg-type]
+    separate = frank_wolfe(a, b, sparsify(first), max_iter=MAX_ITER, engine="numba",
+                           **kw)  # type: ignore[arg-type]
+    fused = _solve(a, b, x0, use_sparsify=True, **kw)  # type: ignore[arg-type]
+    assert np.array_equal(fused, separate)
+    assert np.count_nonzero(first != sparsify(first)) > 0  # sparsifying changed the starts
+    first_np = frank_wolfe(a, b, x0, max_iter=PRE_SPARSIFY_ITER, engine="numpy",
+                           **kw)  # type: ignore[arg-type]
+    peer = frank_wolfe(a, b, sparsify(first_np), max_iter=MAX_ITER, engine="numpy",
+                       **kw)  # type: ignore[arg-type]
+    np.testing.assert_allclose(fused, peer, rtol=0, atol=1e-10)
+
+
+def test_compiled_sparsify_is_numpys() -> None:
+    """The kernel's in-place sparsify is :func:`sparsify` to the last bit on rows of every
+    length from 1 to 300 (and a few longer), with weights spanning eight orders of magnitude,
+    ties and all-zero rows; summing one term after another differs on many of them, so the
+    order of numpy's row sum is really the one followed."""
+    from evalmodel.core.fw_kernel import _sparsify
+    from evalmodel.core.sdid_solver import sparsify
+
+    rng = np.random.default_rng(3)
+    differs = 0
+    for m in [*range(1, 301), 517, 1000, 2900]:
+        x = rng.exponential(size=(4, m)) * 10.0 ** rng.uniform(-8, 0, size=(4, m))
+        x[0, : m // 3] = x[0].max()  # ties at the top
+        x[1] = 0.0  # nothing to keep
+        x[2, rng.random(m) < 0.5] = 0.0
+        want = sparsify(x)
+        for row in range(4):
+            got = x[row].copy()
+            _sparsify(got)
+            assert np.array_equal(got, want[row]), (m, row)
+            kept = np.where(x[row] <= x[row].max() / 4, 0.0, x[row])
+            differs += sum(kept.tolist()) != kept.sum()
+    assert differs > 100
+
+
 def test_fixed_order_sums_are_the_python_ones() -> None:
     """The compiled fixed-order sums (vectors of 8 lanes) are the plain Python
     ``fixed_order_sum`` to the last bit, for terms spanning many magnitudes, and differ from
