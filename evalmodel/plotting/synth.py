@@ -6,6 +6,7 @@ matplotlib and seaborn are imported here, never at ``import evalmodel`` time.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -75,12 +76,47 @@ def gaps_plot(result: SynthResult, ax: Axes | None = None, *, kept_only: bool = 
     return ax
 
 
+def _count_histogram(ax: Axes, values: np.ndarray, *, bins: int, color: str) -> None:
+    """Bars of the counts of ``values`` in ``bins`` equal bins: the bars (and pixels) of
+    ``sns.histplot(values, bins=bins, color=color, ax=ax)`` for an unnamed float array,
+    without seaborn's data handling (tested pixel for pixel against it).
+
+    The steps are seaborn 0.13's: the bin edges of ``np.histogram_bin_edges``, counts by
+    ``np.histogram`` over their range, the edges recovered from the bin centres, filled bars
+    at alpha 0.75 edged in the style's patch colour, sticky at zero counts, and the line
+    width a tenth of the narrowest bar in points (at most the style's). Unlike seaborn it
+    sets no axis labels (the caller does), so it makes no ticks before the figure is drawn.
+    """
+    from matplotlib.colors import to_rgba
+
+    vals = np.asarray(values, dtype=float)
+    first = np.histogram_bin_edges(vals, bins)
+    counts, edges = np.histogram(vals, bins=len(first) - 1, range=(first.min(), first.max()))
+    widths = np.diff(edges)
+    left = (edges[:-1] + widths / 2) - widths / 2
+    widths = (left + widths) - left
+    left = left + 0.0 * widths
+    bars = ax.bar(left, counts, widths, np.asarray(0), align="edge",
+                  facecolor=to_rgba(color, 0.75), color="none",
+                  edgecolor=plt.rcParams["patch.edgecolor"])
+    for bar in bars:
+        bar.sticky_edges.x[:] = []
+        bar.sticky_edges.y[:] = (0, np.inf)
+    thin = int(np.argmin(widths))
+    ax.autoscale_view()
+    points = 72 / ax.figure.dpi * abs(ax.transData.transform([left[thin] + widths[thin]] * 2)
+                                      - ax.transData.transform([left[thin]] * 2))
+    width = min(0.1 * points[0], math.inf)
+    for bar in bars:
+        bar.set_linewidth(min(width, bar.get_linewidth()))
+
+
 def ratio_histogram(placebo: PlaceboResult, ax: Axes | None = None) -> Axes:
     """Histogram of post/pre RMSPE ratios with the treated unit's ratio marked."""
     ax = _axes(ax)
     r = placebo.ratio.replace([np.inf, -np.inf], np.nan).dropna()
-    sns.histplot(r.drop(placebo.treated, errors="ignore").to_numpy(), bins=20, color=_PLACEBO,
-                 ax=ax)
+    _count_histogram(ax, r.drop(placebo.treated, errors="ignore").to_numpy(), bins=20,
+                     color=_PLACEBO)
     ax.axvline(float(placebo.ratio[placebo.treated]), color=_TREATED, lw=2,
                label=f"{unit_label(str(placebo.treated))} (p = {placebo.p_value_rmspe_ratio:.3f})")
     ax.set_xlabel("post/pre RMSPE ratio")
