@@ -270,20 +270,30 @@ def sdid_weights(
     n0 = ctrl_mask.sum(axis=1).astype(float)
     omega, lam = np.asarray(omega0, float), np.asarray(lambda0, float)
     md = np.full(n_batch, float(min_decrease))
+    off = ~ctrl_mask
+    # the centred problems are written straight into C-ordered arrays (what the kernel reads),
+    # element by element as ``np.where(mask, x - mean, 0.0)`` would give them
     if update_lambda:
-        c = ctrl
+        c, d = ctrl[:, :, :t0], ctrl[:, :, t0]
         if lambda_intercept:
-            mean = c.sum(axis=1, keepdims=True) / n0[:, None, None]
-            c = np.where(ctrl_mask[:, :, None], c - mean, 0.0)
-        lam = _solve(c[:, :, :t0], c[:, :, t0], lam, zeta=np.full(n_batch, zeta_lambda),
+            mean = ctrl.sum(axis=1, keepdims=True) / n0[:, None, None]
+            c = np.subtract(c, mean[:, :, :t0], out=np.empty(c.shape))
+            d = np.subtract(d, mean[:, :, t0], out=np.empty(d.shape))
+            np.copyto(c, 0.0, where=off[:, :, None])
+            np.copyto(d, 0.0, where=off)
+        lam = _solve(c, d, lam, zeta=np.full(n_batch, zeta_lambda),
                      n_rows=n0, min_decrease=md, col_mask=None, use_sparsify=use_sparsify)
     if update_omega:
         a = np.swapaxes(ctrl[:, :, :t0], 1, 2)  # (B, T0, N)
         b = treat[:, :t0]
+        out = np.empty(a.shape)
         if omega_intercept:
-            a = a - a.mean(axis=1, keepdims=True)
+            np.subtract(a, a.mean(axis=1, keepdims=True), out=out)
             b = b - b.mean(axis=1, keepdims=True)
-        a = np.where(ctrl_mask[:, None, :], a, 0.0)
+        else:
+            out[...] = a
+        np.copyto(out, 0.0, where=off[:, None, :])
+        a = out
         omega = _solve(a, b, omega, zeta=np.full(n_batch, zeta_omega),
                        n_rows=np.full(n_batch, float(t0)), min_decrease=md,
                        col_mask=ctrl_mask, use_sparsify=use_sparsify)
