@@ -90,6 +90,8 @@ def _count_histogram(ax: Axes, values: np.ndarray, *, bins: int, color: str) -> 
     from matplotlib.colors import to_rgba
 
     vals = np.asarray(values, dtype=float)
+    if not vals.size:  # seaborn draws nothing for no data
+        return
     first = np.histogram_bin_edges(vals, bins)
     counts, edges = np.histogram(vals, bins=len(first) - 1, range=(first.min(), first.max()))
     widths = np.diff(edges)
