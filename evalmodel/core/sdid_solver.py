@@ -210,10 +210,10 @@ def collapse(
         The treated rows' mean pre-period path and post-period mean.
     """
     pre_post = np.concatenate([y[:, :, :t0], y[:, :, t0:].mean(axis=2, keepdims=True)], axis=2)
-    ctrl = np.where(ctrl_mask[:, :, None], pre_post, 0.0)
     n1 = treat_mask.sum(axis=1, keepdims=True)
     treat = np.einsum("bn,bnt->bt", treat_mask.astype(float), pre_post) / n1
-    return ctrl, treat
+    np.copyto(pre_post, 0.0, where=~ctrl_mask[:, :, None])  # now the control rows only
+    return pre_post, treat
 
 
 @dataclass(frozen=True)
