@@ -8,7 +8,8 @@ adoptions per outcome; almost all of that time is in the compiled Frank-Wolfe ke
 1. times (CPU seconds, best of ``REPEAT``) the SDID calibration of one case's first outcome as
    the report runs it (``calibrate.sdid`` with the report's seed and draws, 30 placebo units,
    one process, BLAS and numba on one thread), recording every batch the kernel solves;
-2. replays those batches through the kernel and through ``plain_kernel`` below, the step loop
+2. replays those batches (each one call for both rounds of the recipe) through the kernel and
+   through ``plain_kernel`` below, the step loop
    as it was written before issue 16 (the vertex by a plain scan, each pass on its own, every
    sum one term after another), which also counts the steps: both CPU times, the cost per
    step, and the largest difference between their weights, for each shape of problem: the
@@ -39,6 +40,7 @@ from threadpoolctl import threadpool_limits
 import evalmodel as em
 import evalmodel.core.fw_kernel as fw
 from evalmodel import calibrate
+from evalmodel.core.sdid_solver import sparsify
 from evalmodel.inference.calibration import placebo_study
 from evalmodel.report.settings import N_DRAWS, SEED
 
@@ -124,8 +126,16 @@ def _plain_batch(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: np.ndarray,
 
 def plain_kernel(a: np.ndarray, b: np.ndarray, x0: np.ndarray, *, zeta: np.ndarray,
                  n_rows: np.ndarray, min_decrease: np.ndarray, max_iter: int,
-                 col_mask: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """:func:`evalmodel.core.fw_kernel.frank_wolfe_batch` by the old steps, and its step count."""
+                 col_mask: np.ndarray | None, first_iter: int = 0) -> tuple[np.ndarray, int]:
+    """:func:`evalmodel.core.fw_kernel.frank_wolfe_batch` by the old steps, and its step count
+    (with ``first_iter``: that many steps, :func:`~evalmodel.core.sdid_solver.sparsify`, then
+    ``max_iter`` more, as the kernel's two rounds)."""
+    if first_iter > 0:
+        kw = {"zeta": zeta, "n_rows": n_rows, "min_decrease": min_decrease,
+              "col_mask": col_mask}
+        x1, n1 = plain_kernel(a, b, x0, max_iter=first_iter, **kw)
+        x2, n2 = plain_kernel(a, b, sparsify(x1), max_iter=max_iter, **kw)
+        return x2, n1 + n2
     x = np.array(x0, dtype=np.float64, copy=True, order="C")
     mask = (np.ones(x.shape, dtype=np.bool_) if col_mask is None
             else np.ascontiguousarray(col_mask, dtype=np.bool_))
