@@ -29,7 +29,7 @@ import numpy as np
 
 from evalmodel.core.jit import njit, use_numba
 
-__all__ = ["InnerProblem", "leave_one_out_weights", "placebo_weights", "simplex_ls"]
+__all__ = ["leave_one_out_weights", "placebo_weights", "simplex_ls"]
 
 #: Relative size of a reduced gradient (against ``|A|_max * (|A|_max + |b|_max)``) that still
 #: counts as optimal.
@@ -430,7 +430,8 @@ def _placebo_weights(x: np.ndarray, z: np.ndarray, v: np.ndarray, warm: np.ndarr
     """Each column ``j`` of ``x`` (predictors, k x J) and ``z`` (fit-period outcomes, T x J)
     fitted by :func:`_w_of_v` on the other columns in order, with fixed ``v``: row ``j`` of
     the result, zero at ``j``. Row ``j`` of ``warm`` starts the predictor fit (a fresh
-    :class:`InnerProblem` with ``w0`` = that row without ``j``); the tie-break starts cold."""
+    :class:`~evalmodel.core.synth_inner.InnerProblem` with ``w0`` = that row without ``j``);
+    the tie-break starts cold."""
     k, units = x.shape
     t = z.shape[0]
     m = units - 1
@@ -463,7 +464,8 @@ def _placebo_weights(x: np.ndarray, z: np.ndarray, v: np.ndarray, warm: np.ndarr
 def placebo_weights(x: np.ndarray, z: np.ndarray, v: np.ndarray,
                     warm: np.ndarray | None = None) -> np.ndarray:
     """Every unit's synthetic control weights on the other units at fixed predictor weights,
-    in one compiled call: row ``j`` equals ``InnerProblem(x0, x1, z0, z1, w0).weights(v)``
+    in one compiled call: row ``j`` equals
+    ``synth_inner.InnerProblem(x0, x1, z0, z1, w0).weights(v)``
     with unit ``j`` as the target and the others, in order, as its pool, bit for bit.
 
     Parameters
@@ -559,53 +561,3 @@ def leave_one_out_weights(sub: np.ndarray, warm: np.ndarray | None = None) -> np
     start = (np.zeros((sub.shape[0], sub.shape[0])) if warm is None
              else np.ascontiguousarray(warm, dtype=np.float64))
     return np.asarray(_leave_one_out(sub, start, _max_iter(sub.shape[0] - 1)))
-
-
-class InnerProblem:
-    """The inner problem of one synthetic control fit, warm-started from its last solution.
-
-    Parameters
-    ----------
-    x0, x1 : ndarray, shapes (k, J) and (k,)
-        Scaled predictors of the donors and of the target unit.
-    z0, z1 : ndarray, shapes (T, J) and (T,)
-        Fit-period outcomes of the donors and of the target unit.
-
-    Notes
-    -----
-    Successive calls start the active-set method from the previous weights (an outer search
-    moves V a little at a time, so the support rarely changes and one or two steps suffice).
-    The optimum does not depend on the start except where it is not unique, which the
-    tie-breaking of :meth:`weights` removes. ``w0`` (J,), optional, starts the first call,
-    e.g. the same target's weights on a larger pool; the tie-break (inside the hull) still
-    starts cold on the first call, so the weights are those of a cold start bit for bit
-    wherever the predictor fit's optimum is unique (the solver ends with the KKT solution on
-    the optimum's support, however it got there).
-    """
-
-    def __init__(self, x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: np.ndarray,
-                 w0: np.ndarray | None = None) -> None:
-        self.x0, self.x1, self.z0, self.z1 = (np.ascontiguousarray(x, dtype=np.float64)
-                                              for x in (x0, x1, z0, z1))
-        self._warm = np.zeros((2, self.x0.shape[1]))
-        if w0 is not None:  # starts the first solve only; the tie-break starts cold
-            self._warm[0] = w0
-        self._max_iter = _max_iter(self.x0.shape[1])
-
-    def weights(self, v: np.ndarray) -> np.ndarray:
-        """Unit weights for normalised predictor weights ``v``.
-
-        They minimise ``(x1 - x0 w)' diag(v) (x1 - x0 w)`` over the simplex. Inside the donors'
-        hull many weight vectors match the predictors exactly; among them the one that best
-        fits the fit-period outcome is taken (predictor rows weighted ``_TIE_WEIGHT`` times the
-        outcome rows), so the weights are unique and move continuously with V.
-        """
-        v = np.ascontiguousarray(v, dtype=np.float64)
-        return np.array(_w_of_v(v, self.x0, self.x1, self.z0, self.z1, self._warm,
-                                self._max_iter))
-
-    def loss(self, x: np.ndarray) -> float:
-        """Fit-period outcome MSPE for ``V = |x| / sum |x|`` (R Synth's ``loss.v``); inf at 0."""
-        x = np.ascontiguousarray(x, dtype=np.float64)
-        return float(_v_loss(x, self.x0, self.x1, self.z0, self.z1, self._warm,
-                             self._max_iter))

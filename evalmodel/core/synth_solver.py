@@ -251,7 +251,7 @@ def fit_v(
     -------
     VFit
     """
-    from evalmodel.core.simplex_kernel import InnerProblem
+    from evalmodel.core.synth_inner import InnerProblem
 
     k = x0.shape[0]
     train = InnerProblem(x0, x1, z0, z1, warm_w)

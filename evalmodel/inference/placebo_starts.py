@@ -11,7 +11,7 @@ new pool): a few active-set steps instead of a cold start's many.
 The start changes no number where the fit's optimum is unique (the exact solver ends with the
 KKT solution on the optimum's support, however it got there), and inside the pool's hull,
 where the predictor fit is not unique, the tie-break that decides the weights starts cold
-(:class:`~evalmodel.core.simplex_kernel.InnerProblem`). Outside a ``with placebo_starts():``
+(:class:`~evalmodel.core.synth_inner.InnerProblem`). Outside a ``with placebo_starts():``
 block nothing is kept.
 """
 

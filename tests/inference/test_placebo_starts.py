@@ -22,6 +22,7 @@ import pytest
 import evalmodel as em
 from evalmodel import calibrate
 from evalmodel.core import simplex_kernel as sk
+from evalmodel.core.synth_inner import InnerProblem
 from evalmodel.inference.placebo_starts import PlaceboStarts, placebo_starts
 
 ADOPTION = 2008
@@ -36,7 +37,7 @@ def _loop(x: np.ndarray, z: np.ndarray, v: np.ndarray) -> np.ndarray:
     w = np.zeros((n, n))
     for j in range(n):
         pool = np.arange(n) != j
-        w[j, pool] = sk.InnerProblem(x[:, pool], x[:, j], z[:, pool], z[:, j]).weights(v)
+        w[j, pool] = InnerProblem(x[:, pool], x[:, j], z[:, pool], z[:, j]).weights(v)
     return w
 
 
