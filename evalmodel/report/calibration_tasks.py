@@ -218,6 +218,7 @@ def calibration_task(name: str, panel: Panel, part: str, n_units: int) -> Studie
         for i, method in _part_methods(design, part):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
+                warnings.simplefilter("ignore", ResourceWarning)  # as the case task
                 (study,) = run_studies(design, outcome, n_units=n_units, only=[method])
             studies.append((i, study, [f"{w.category.__name__}: {w.message}" for w in caught]))
     except Exception as exc:  # the case is reported as failed with it, as when it builds them
@@ -243,6 +244,7 @@ def join_calibration(pending: Pending, parts: Sequence[StudiesPart]
     notes = [n for _, _, said in studies for n in said]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ResourceWarning)  # as the case task
         section = section_from_studies(pending.outcome, pending.adoption,
                                        [s for _, s, _ in studies], pending.estimates,
                                        seed=pending.seed, conf_level=pending.conf_level)

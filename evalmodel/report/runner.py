@@ -264,6 +264,8 @@ def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: 
           numba_threads(1), calibration_units(n_calibration),
           _deferring(name, panel, n_calibration, caught, split) as pending):
         warnings.simplefilter("always")
+        # not the case's: the collector may finalise an unclosed file of anyone's here
+        warnings.simplefilter("ignore", ResourceWarning)
         try:
             sections = _case_sections(name, panel, analyses)
         except Exception as exc:  # recorded, reported and turned into a failed run above
