@@ -256,12 +256,17 @@ def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: 
     any joblib backend sees them. With ``split``, the calibration section is left to its
     studies' tasks: the output has an empty placeholder of it, and the request and the case's
     warnings (its notes once the section's are put in) come back beside it."""
+    import matplotlib
+
     case = registry.get(name)
     # BLAS and numba's parallel loops on one thread: the case's many small fits gain nothing
     # from more (the workers already fill the cores), and the numbers (e.g. the smoothness
     # bounds' optimisation) then do not depend on the worker's threads
+    # a case holds its figures open until they are written, by design: matplotlib's warning
+    # about more than 20 open figures would only be noise in the case's notes
     with (warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1),
           numba_threads(1), calibration_units(n_calibration),
+          matplotlib.rc_context({"figure.max_open_warning": 0}),
           _deferring(name, panel, n_calibration, caught, split) as pending):
         warnings.simplefilter("always")
         # not the case's: the collector may finalise an unclosed file of anyone's here
