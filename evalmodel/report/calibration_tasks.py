@@ -58,6 +58,7 @@ import pandas as pd
 from evalmodel import cases as registry
 from evalmodel.cases import Design
 from evalmodel.panel import Panel
+from evalmodel.report.case_warnings import note_lines, recording
 from evalmodel.report.plan import plan_outcomes
 from evalmodel.report.sec_calibration import (
     Study,
@@ -216,11 +217,9 @@ def calibration_task(name: str, panel: Panel, part: str, n_units: int) -> Studie
         design, outcome = primary
         studies = []
         for i, method in _part_methods(design, part):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                warnings.simplefilter("ignore", ResourceWarning)  # as the case task
+            with recording() as caught:
                 (study,) = run_studies(design, outcome, n_units=n_units, only=[method])
-            studies.append((i, study, [f"{w.category.__name__}: {w.message}" for w in caught]))
+            studies.append((i, study, note_lines(caught)))
     except Exception as exc:  # the case is reported as failed with it, as when it builds them
         return f"{type(exc).__name__}: {exc}"
     return study_key(design, outcome, n_units=n_units), studies
@@ -242,13 +241,11 @@ def join_calibration(pending: Pending, parts: Sequence[StudiesPart]
         studies.extend(found)
     studies.sort(key=lambda s: s[0])  # the section's order, as when the case runs them
     notes = [n for _, _, said in studies for n in said]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.simplefilter("ignore", ResourceWarning)  # as the case task
+    with recording() as caught:
         section = section_from_studies(pending.outcome, pending.adoption,
                                        [s for _, s, _ in studies], pending.estimates,
                                        seed=pending.seed, conf_level=pending.conf_level)
-    notes.extend(f"{w.category.__name__}: {w.message}" for w in caught)
+    notes.extend(note_lines(caught))
     return section, notes
 
 

@@ -43,6 +43,7 @@ from evalmodel.report.calibration_tasks import (
     join_calibration,
 )
 from evalmodel.report.case import CaseOutput, write_case
+from evalmodel.report.case_warnings import note_lines, recording
 from evalmodel.report.html import write_html
 from evalmodel.report.sec_calibration import (
     CALIBRATION_UNITS,
@@ -264,18 +265,15 @@ def _run_case(name: str, panel: Panel, analyses: Path | None, out: Path, stamp: 
     # bounds' optimisation) then do not depend on the worker's threads
     # a case holds its figures open until they are written, by design: matplotlib's warning
     # about more than 20 open figures would only be noise in the case's notes
-    with (warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1),
+    with (recording() as caught, threadpool_limits(limits=1),
           numba_threads(1), calibration_units(n_calibration),
           matplotlib.rc_context({"figure.max_open_warning": 0}),
           _deferring(name, panel, n_calibration, caught, split) as pending):
-        warnings.simplefilter("always")
-        # not the case's: the collector may finalise an unclosed file of anyone's here
-        warnings.simplefilter("ignore", ResourceWarning)
         try:
             sections = _case_sections(name, panel, analyses)
         except Exception as exc:  # recorded, reported and turned into a failed run above
             return name, f"{type(exc).__name__}: {exc}", None, []
-    said = [f"{w.category.__name__}: {w.message}" for w in caught]
+    said = note_lines(caught)
     written = write_case(case, sections, out, stamp=stamp, notes=list(dict.fromkeys(said)))
     return name, replace(written, sections=tuple(
         replace(ws, section=replace(ws.section, figures=())) for ws in written.sections)), (
