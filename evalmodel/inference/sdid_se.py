@@ -8,7 +8,8 @@ Athey and Imbens 2023):
 - **placebo** (Algorithm 4; for one or few treated units): controls are permuted, the last ones
   in each draw play the treated units of every cohort, and the estimator is re-run on the
   controls alone; the weights are re-optimised from the fitted ones (restricted to the draw's
-  controls and renormalised) with the original penalties and tolerance;
+  controls and renormalised) with the original penalties and tolerance; draws with the same
+  sets of units are one problem, solved once;
 - **bootstrap** (Algorithm 2): units are resampled with replacement (draws with no control or no
   treated unit are redrawn) and the estimator is re-run the same way;
 - **jackknife** (Algorithm 3): each unit is left out in turn with the weights held fixed, which
@@ -93,6 +94,32 @@ def _refit(
     return sdid_tau(ctrl, treat, w)
 
 
+def _canonical_rows(perm: np.ndarray, keep: int, lo: int, hi: int) -> np.ndarray:
+    """Each draw's problem for the treated positions ``lo:hi`` of its permutation: its controls
+    (the first ``keep`` positions) in increasing order, then its treated units in increasing
+    order.
+
+    The estimator does not depend on the order of the controls or of the treated units, so
+    this is the draw's problem; written in one order, two draws with the same sets are the
+    same arrays, bit for bit, and can be solved once."""
+    return np.concatenate([np.sort(perm[:, :keep], axis=1), np.sort(perm[:, lo:hi], axis=1)],
+                          axis=1)
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first occurrence of each distinct row of ``rows`` (increasing) and, for every row,
+    the position of its first occurrence among them: ``rows[first][inverse]`` is ``rows``."""
+    seen: dict[bytes, int] = {}
+    first: list[int] = []
+    inverse = np.empty(len(rows), dtype=np.intp)
+    for i, row in enumerate(np.ascontiguousarray(rows)):
+        k = seen.setdefault(row.tobytes(), len(first))
+        if k == len(first):
+            first.append(i)
+        inverse[i] = k
+    return np.array(first, dtype=np.intp), inverse
+
+
 def _combine(taus: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted mean over cohorts (columns) ignoring cohorts with zero weight."""
     w = np.where(np.isfinite(taus), weights, 0.0)
@@ -128,6 +155,17 @@ def placebo_draws(
         Each cohort's placebo estimate.
     att : ndarray, shape (n_draws,)
         The combined placebo estimate.
+
+    Notes
+    -----
+    A draw is its sets: the controls and each cohort's pseudo-treated units, whatever their
+    order in the permutation. Each draw is solved with its controls in increasing row order
+    (the warm start carried along), and draws with the same sets are solved once and copied:
+    with one treated unit and a few hundred controls, about 4 of 50 draws repeat an earlier
+    draw's pseudo-treated unit. The random stream is unchanged (the same permutations, so the
+    same sets); only the order of additions inside the solver differs from solving each
+    permutation in its drawn order (on the report's 134 placebo studies of synthetic DiD:
+    estimates within 2.3e-13, standard errors within 2.4e-14 relative).
     """
     n0 = len(controls)
     sizes = np.array([len(f.treated) for f in fits])
@@ -136,13 +174,14 @@ def placebo_draws(
     taus = np.empty((n_draws, len(fits)))
     ends = keep + np.cumsum(sizes)
     for c, fit in enumerate(fits):
-        cols = np.r_[np.arange(keep), np.arange(ends[c] - sizes[c], ends[c])]
-        rows = perm[:, cols]
+        rows = _canonical_rows(perm, keep, ends[c] - sizes[c], ends[c])
+        first, inverse = _distinct_rows(rows)  # draws with the same sets: one problem
+        rows = rows[first]
         yb = y[controls[rows]]
         ctrl_mask = np.zeros(rows.shape, dtype=bool)
         ctrl_mask[:, :keep] = True
         omega0 = np.where(ctrl_mask, fit.omega[rows], 0.0)
-        taus[:, c] = _refit(yb, ctrl_mask, ~ctrl_mask, omega0, fit)
+        taus[:, c] = _refit(yb, ctrl_mask, ~ctrl_mask, omega0, fit)[inverse]
     weights = np.broadcast_to(sizes * np.array([y.shape[1] - f.t0 for f in fits]), taus.shape)
     return taus, _combine(taus, weights)
 
