@@ -217,13 +217,13 @@ def placebo_study(
     one fit (less for an estimator with a ``placebo_batch``: the adapters of did2x2 and twfe
     test every placebo unit of a balanced panel without missing outcomes at once, about 2 ms a
     unit instead of 20 ms; att_gt about 4 ms instead of 17 ms; the Sun-Abraham and imputation
-    event studies fit each unit's estimates but solve every placebo system once, about 16 and
-    11 ms instead of 35 and 33 ms). On the simulated world's 286-unit pool (2 cores, single-threaded
-    BLAS) a study of every unit took about 5 s for the permutation 2x2, 8 s for ``did2x2``,
-    2 s for ``att_gt`` and 20 s for ``synth`` (placebos in space on 285 donors per unit), and
-    one of 200 units about 60 s for ``twfe`` and 3 min for ``sdid`` (200 placebo draws per
-    unit; both before the batch). Multithreaded
-    BLAS on a busy machine can make the many small least-squares fits many times slower: set
+    event studies solve every unit's own system and every placebo system in one batch, about
+    3 and 2 ms a unit instead of 35 and 33 ms). On the simulated world's 286-unit pool (2
+    cores, single-threaded BLAS) a study of every unit took about 5 s for the permutation
+    2x2, 8 s for ``did2x2``, 2 s for ``att_gt`` and 20 s for ``synth`` (placebos in space on
+    285 donors per unit), and one of 200 units about 60 s for ``twfe`` and 3 min for
+    ``sdid`` (200 placebo draws per unit; both before the batch). Multithreaded BLAS on a
+    busy machine can make the many small least-squares fits many times slower: set
     ``OPENBLAS_NUM_THREADS=1`` for long studies.
 
     An error of the estimator on one unit (an :class:`~evalmodel.errors.EvalModelError`)
