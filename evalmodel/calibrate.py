@@ -102,6 +102,13 @@ class Adapter:
             return None
         return self.batch(panel, outcome, units, adoption, **self.options)
 
+    def warnings_of_batch(self, panel: Panel) -> tuple[str, ...]:
+        """The warning categories that each fit of :meth:`placebo_batch` on ``panel`` raises:
+        :attr:`batch_warnings`, and ``FewTreatedClustersWarning`` where the panel's units are
+        too few for the level of the default test (which is then kept, never rejecting)."""
+        few = ("FewTreatedClustersWarning",) if _unreachable(len(panel.units)) else ()
+        return tuple(sorted({*self.batch_warnings, *few}))
+
 
 def _run_did2x2(panel: Panel, outcome: str, treated: str, adoption: int, **o: Any) -> Any:
     return _did2x2(panel, outcome, treated=[treated], **o)
@@ -157,16 +164,26 @@ def _run_permutation_did2x2(panel: Panel, outcome: str, treated: str, adoption: 
 # assignment matrix (the same arithmetic, in the same order, as the statistics' own ``batch``)
 # and the test inversion. The estimate is the permutation statistic at the actual assignment,
 # which the estimators check equals their regression estimate to 1e-8 relative (1e-13 seen).
+# A pool too small for the level (1 / n above 1 - conf_level) keeps the test, as the
+# estimators do by default: exact p-values, the whole line as interval, and every fit warns
+# (FewTreatedClustersWarning), which :meth:`Adapter.warnings_of_batch` declares.
 Batch = list[tuple[float, float, float, float]]
 
+#: The level of the estimators' default tests, which the batches reproduce.
+ALPHA = 1 - 0.95
 
-def _full(panel: Panel, outcome: str, alpha: float) -> bool:
+
+def _full(panel: Panel, outcome: str) -> bool:
     """Whether the fast form applies: balanced, no missing outcome, no weight or group, an
-    exact permutation that can reach the level."""
+    exact permutation."""
     n = len(panel.units)
     return (panel.weight is None and panel.group is None and n <= MAX_EXACT
-            and 1.0 / n <= alpha + 1e-12 and panel.is_balanced
-            and bool(np.isfinite(panel.column(outcome)).all()))
+            and panel.is_balanced and bool(np.isfinite(panel.column(outcome)).all()))
+
+
+def _unreachable(n: int) -> bool:
+    """Whether ``n`` assignments (the actual one among them) cannot reach the level."""
+    return 1.0 / n > ALPHA + 1e-12
 
 
 def _assignments(n: int, i: int) -> np.ndarray:
@@ -178,20 +195,19 @@ def _assignments(n: int, i: int) -> np.ndarray:
     return np.asarray(np.vstack([actual[None, :], z]), dtype=float)
 
 
-def _tested(a_all: np.ndarray, c_all: np.ndarray, alpha: float
-            ) -> tuple[float, float, float, float]:
-    """Estimate, interval and p-value of permutation_inference from the statistic of the
-    outcome and of D at the actual (first) and placebo assignments."""
+def _tested(a_all: np.ndarray, c_all: np.ndarray) -> tuple[float, float, float, float]:
+    """Estimate, interval and p-value of permutation_inference (allowing an unreachable
+    level) from the statistic of the outcome and of D at the actual (first) and placebo
+    assignments."""
     a0, a, c0, c = float(a_all[0]), a_all[1:], float(c_all[0]), c_all[1:]
-    lo, hi = _invert(a0, c0, a, c, alpha)
+    lo, hi = (-np.inf, np.inf) if _unreachable(len(a_all)) else _invert(a0, c0, a, c, ALPHA)
     return a0, lo, hi, _pvals(a0, 0.0, a, np.zeros_like(a), 0.0)
 
 
 def batch_did2x2(panel: Panel, outcome: str, units: Sequence[str], adoption: int, *,
                  pre: Sequence[int], post: Sequence[int], **options: Any) -> Batch | None:
     """:func:`did2x2` with its default inference for each unit of ``units`` (see above)."""
-    alpha = 1 - 0.95
-    if options or not _full(panel, outcome, alpha):
+    if options or not _full(panel, outcome):
         return None
     pre_p = check_periods("did2x2", "pre", pre, panel)
     post_p = check_periods("did2x2", "post", post, panel)
@@ -209,7 +225,7 @@ def batch_did2x2(panel: Panel, outcome: str, units: Sequence[str], adoption: int
         dd[i] = d_pattern
         a_all = (z @ d) / k - ((1 - z) @ d) / (d.size - k)
         c_all = (z @ dd) / k - ((1 - z) @ dd) / (dd.size - k)
-        out.append(_tested(a_all, c_all, alpha))
+        out.append(_tested(a_all, c_all))
     return out
 
 
@@ -218,8 +234,7 @@ def batch_twfe(panel: Panel, outcome: str, units: Sequence[str], adoption: int,
     """:func:`twfe` with its default inference for each unit of ``units`` (see above); the
     closed form of :class:`~evalmodel.estimators.twfe_placebo.TwfeStatistic` on a balanced
     panel."""
-    alpha = 1 - 0.95
-    if options or not _full(panel, outcome, alpha):
+    if options or not _full(panel, outcome):
         return None
     order = panel.units
     codes, _ = panel.unit_codes()
@@ -242,7 +257,7 @@ def batch_twfe(panel: Panel, outcome: str, units: Sequence[str], adoption: int,
         with np.errstate(divide="ignore", invalid="ignore"):
             a_all = ((z - (k / n)[:, None]) @ g) / scale
             c_all = ((z - (k / n)[:, None]) @ g_d) / scale
-        out.append(_tested(a_all, c_all, alpha))
+        out.append(_tested(a_all, c_all))
     return out
 
 
@@ -263,8 +278,7 @@ def batch_att_gt(panel: Panel, outcome: str, units: Sequence[str], adoption: int
     """
     from evalmodel.estimators.staggered_placebo import AggregateStatistic
 
-    alpha = 1 - 0.95
-    if options or not units or not _full(panel, outcome, alpha):
+    if options or not units or not _full(panel, outcome):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -290,7 +304,7 @@ def batch_att_gt(panel: Panel, outcome: str, units: Sequence[str], adoption: int
         y_d = np.zeros_like(y)
         y_d[i] = post
         out.append(_tested(stat.fast_rows(y, cohort)[:, -1],
-                           stat.fast_rows(y_d, cohort)[:, -1], alpha))
+                           stat.fast_rows(y_d, cohort)[:, -1]))
     return out
 
 
@@ -304,8 +318,7 @@ def batch_event_study(panel: Panel, outcome: str, units: Sequence[str], adoption
     its fit to about 1e-12 relative)."""
     from evalmodel.estimators.event_study_placebo import single_unit_placebos
 
-    alpha = 1 - 0.95
-    if options or event_time is not None or not units or not _full(panel, outcome, alpha):
+    if options or event_time is not None or not units or not _full(panel, outcome):
         return None
     lo, hi = window
     if not lo <= -1 < 0 <= hi:

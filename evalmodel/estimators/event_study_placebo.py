@@ -439,9 +439,10 @@ def single_unit_placebos(
 ) -> list[tuple[float, float, float, float]] | None:
     """``(post average, ci_lower, ci_upper, p_value)`` of the design-based event study of
     each of ``treated`` in turn made the only treated unit, first treated in ``adoption``,
-    every other unit of ``df`` in its pool (see above), or None where a placebo fit of a
-    unit is not identified or the pool cannot reach ``conf_level`` (then each unit is fitted
-    on its own).
+    every other unit of ``df`` in its pool (see above), or None where the fit of a unit
+    or all its placebo fits are not identified (then each unit is fitted on its own). A pool
+    too small to reach ``conf_level`` keeps the test, as the estimator's default inference
+    does: exact p-values, the whole line as interval.
 
     ``df`` holds one row per observation, no missing ``outcome``; ``reference`` and the event
     times are those :func:`~evalmodel.estimators.event_study.event_study` uses. Each unit's
@@ -455,8 +456,6 @@ def single_unit_placebos(
     tcode = np.searchsorted(periods, tval)
     n = len(ids)
     alpha = 1 - conf_level
-    if 1 / n > alpha + 1e-12:  # n - 1 placebo assignments and the actual one
-        return None
     lo, hi = window
     if estimator == "imputation":
         events = np.concatenate([np.arange(lo, -anticipation), np.arange(-anticipation, hi + 1)])
@@ -502,11 +501,13 @@ def single_unit_placebos(
             return None
         placebo = order[order != i]
         b_plac = coef_all[placebo][valid[placebo]]
-        if 1 / (1 + len(b_plac)) > alpha + 1e-12:
+        if not len(b_plac):
             return None
         b_act = coef_all[i][None]
         coef = b_act[0, :, 0]
-        _, _, _, est, o_lo, o_hi, a_over = _tests(coef, b_act, b_plac, post_rows, alpha, False)
+        unreachable = 1 / (1 + len(b_plac)) > alpha + 1e-12  # kept: whole-line intervals
+        _, _, _, est, o_lo, o_hi, a_over = _tests(coef, b_act, b_plac, post_rows, alpha,
+                                                  unreachable)
         p = rank_p_value(est, a_over)
         out.append((float(weight @ coef), o_lo, o_hi, p))
     return out

@@ -52,7 +52,9 @@ class PlaceboEstimator(Protocol):
     4-tuples for each of ``units`` at once (or None where it has no such form); the study then
     uses it for a size study (no planted effect), after checking it against one ordinary fit
     (:class:`~evalmodel.calibrate.Adapter` has one for did2x2, twfe, att_gt and the
-    Sun-Abraham and imputation event studies).
+    Sun-Abraham and imputation event studies). ``warnings_of_batch(panel)`` (or a tuple
+    ``batch_warnings``) names the warning categories every fit of the batch raises: that fit
+    must raise exactly those, and each batched unit counts them.
     """
 
     def __call__(self, panel: Panel, outcome: str, treated: str, adoption: int) -> Any:
@@ -122,9 +124,9 @@ def _batched(estimator: Any, base: Panel, outcome: str, units: list[str], adopti
 
     The first unit is fitted as the loop fits it, and the batch is used only when that fit
     raised no error and no warning other than those every fit of the batched configuration
-    raises (the estimator's ``batch_warnings``, counted for every unit), and the batch
-    agrees with it (to 1e-9 relative), so the study's warnings, errors and numbers are those
-    of the loop."""
+    raises (the estimator's ``warnings_of_batch(base)``, or its ``batch_warnings``, counted
+    for every unit), and the batch agrees with it (to 1e-9 relative), so the study's
+    warnings, errors and numbers are those of the loop."""
     batch = getattr(estimator, "placebo_batch", None)
     if not callable(batch) or effect != 0 or len(units) < 2:
         return None
@@ -132,7 +134,9 @@ def _batched(estimator: Any, base: Panel, outcome: str, units: list[str], adopti
     if fours is None or len(fours) != len(units):
         return None
     first = _one_placebo(base, None, outcome, estimator, units[0], adoption, effect)
-    expected = sorted(getattr(estimator, "batch_warnings", ()))
+    declared = getattr(estimator, "warnings_of_batch", None)
+    expected = sorted(declared(base) if callable(declared)
+                      else getattr(estimator, "batch_warnings", ()))
     if first[1] != expected or "error" in first[0]:
         return None
     keys = ("estimate", "ci_lower", "ci_upper", "p_value")

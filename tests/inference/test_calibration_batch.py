@@ -328,3 +328,44 @@ def test_sun_abraham_batch_estimates_equal_the_single_unit_closed_form() -> None
     assert fast is not None
     np.testing.assert_allclose([f[0] for f in fast], closed, rtol=1e-12, atol=1e-12)
     assert np.ptp(closed) > 1  # the units' estimates differ: not one number compared n times
+
+
+# -- a pool too small for the level: the batch keeps the test, as the estimators do -----------
+SMALL_POOL = {**ADAPTERS, "att_gt": STAGGERED["simple"], **EVENT}
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL_POOL))
+def test_batch_on_a_pool_too_small_for_the_level(kind: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """12 units give 12 assignments, a smallest p-value of 1/12 above 0.05: every fit keeps
+    its permutation test (exact p-value, the whole line as interval) and warns
+    (FewTreatedClustersWarning); the batch gives the same rows, warnings and table as one fit
+    per unit, and is used."""
+    full = _panel(seed=29)
+    panel = full.select(units=full.units[:12])
+    adapter = SMALL_POOL[kind]()
+    assert "FewTreatedClustersWarning" in adapter.warnings_of_batch(panel)
+    assert "FewTreatedClustersWarning" not in adapter.warnings_of_batch(full)
+    calls: list[bool] = []
+    batch = Adapter.placebo_batch
+
+    def counted(self: Adapter, *a: object) -> object:
+        out = batch(self, *a)  # type: ignore[arg-type]
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(Adapter, "placebo_batch", counted)
+    fast = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION)
+    assert calls == [True]
+    monkeypatch.setattr(Adapter, "placebo_batch", lambda *a, **k: None)
+    slow = em.placebo_study(panel, "y", adapter, pool=panel.units, adoption=ADOPTION)
+    f, s = fast.placebos[FOUR].to_numpy(float), slow.placebos[FOUR].to_numpy(float)
+    assert np.isneginf(s[:, 1]).all() and np.isposinf(s[:, 2]).all()
+    assert np.array_equal(f[:, 1:], s[:, 1:])  # the whole line and the exact p-values
+    assert len(np.unique(s[:, 3])) > 3  # p-values that differ between units
+    np.testing.assert_allclose(f[:, 0], s[:, 0], rtol=EVENT_TOL, atol=0)
+    for c in ("unit", "rejected", "covered"):
+        assert fast.placebos[c].tolist() == slow.placebos[c].tolist()
+    assert dict(fast.warnings)["FewTreatedClustersWarning"] == 12
+    assert fast.warnings == slow.warnings and fast.notes == slow.notes
+    pd.testing.assert_frame_equal(fast.table, slow.table, rtol=0, atol=0)
