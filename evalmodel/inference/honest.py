@@ -34,13 +34,13 @@ import functools
 import itertools
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.inference.flci import FLCIProblem, flci
 from evalmodel.vocabulary import Restriction, check_conf_level, check_option, check_seed
 
 __all__ = ["Restriction", "breakdown_value", "honest_ci", "original_ci"]
@@ -53,7 +53,7 @@ T = TypeVar("T")
 #: analysis asks for the same covariance at many ``m`` (its grid, then the breakdown value's
 #: bisection), and the parts that do not depend on ``m`` are computed once for all of them.
 _MEMO_SIZE = 16
-_problems: OrderedDict[bytes, _FLCIProblem] = OrderedDict()
+_problems: OrderedDict[bytes, FLCIProblem] = OrderedDict()
 _rm_intervals: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
 
 
@@ -138,150 +138,12 @@ def original_ci(
     return est, est - z * se, est + z * se
 
 
-# -- smoothness: the fixed-length confidence interval -----------------------------------------
-def _folded_normal_quantile(p: float, mu: float) -> float:
-    """The ``p`` quantile of ``|N(mu, 1)|`` (Newton's method on the CDF)."""
-    mu = abs(mu)
-    x = max(mu + float(special.ndtri(p)), float(special.ndtri((1 + p) / 2)))
-    for _ in range(100):
-        f = float(special.ndtr(x - mu) - special.ndtr(-x - mu)) - p
-        d = (math.exp(-0.5 * (x - mu) ** 2) + math.exp(-0.5 * (x + mu) ** 2)) / math.sqrt(
-            2 * math.pi)
-        step = f / d
-        x = max(x - step, x / 2)
-        if abs(step) < 1e-13 * max(1.0, x):
-            break
-    return x
-
-
-@dataclass(frozen=True)
-class _FLCIProblem:
-    """The FLCI optimisation in the cumulative-weight coordinates ``z = cumsum(w)``.
-
-    The estimator is ``l_pre' beta_pre + l' beta_post`` with ``l_pre = diff(w)`` and
-    ``w = diff(z)`` (differences taken with a leading zero);
-    unbiasedness under linear trends fixes ``z_K = sum_s s l_s``. Its worst-case bias over
-    ``Delta^SD(1)`` is ``const + sum_{k<K} |z_k| + |z_K|``.
-    """
-
-    q: np.ndarray  # variance = z_free' Q z_free + r' z_free + c0
-    r: np.ndarray
-    c0: float
-    const: float
-    zk: float
-    n_free: int
-    to_lpre: np.ndarray  # l_pre = to_lpre @ z_free + to_lpre_const
-    to_lpre_const: np.ndarray
-    #: the smallest bias at a standard deviation ``h`` (and its weights), by ``h``: it does
-    #: not depend on ``m``, so every interval of the same problem shares it
-    biases: dict[float, tuple[float, np.ndarray]] = field(default_factory=dict, repr=False,
-                                                          compare=False)
-
-    @classmethod
-    def build(cls, sigma: np.ndarray, npre: int, lv: np.ndarray) -> _FLCIProblem:
-        npost = lv.size
-        s = np.arange(1, npost + 1)
-        zk = float(s @ lv)
-        const = sum(abs(float(np.arange(1, j + 1) @ lv[npost - j:])) for j in range(1, npost + 1))
-        const = const - zk
-        # l_pre = D D z with D the first difference (leading zero); z = (z_free, zK)
-        d1 = np.eye(npre) - np.eye(npre, k=-1)
-        diff = d1 @ d1
-        to_lpre = diff[:, : npre - 1]
-        to_lpre_const = diff[:, npre - 1] * zk
-        spp, spq = sigma[:npre, :npre], sigma[:npre, npre:]
-        spost = float(lv @ sigma[npre:, npre:] @ lv)
-        q = to_lpre.T @ spp @ to_lpre
-        r = 2 * to_lpre.T @ (spp @ to_lpre_const + spq @ lv)
-        c0 = float(to_lpre_const @ spp @ to_lpre_const + 2 * to_lpre_const @ spq @ lv + spost)
-        return cls(q, r, c0, const, zk, npre - 1, to_lpre, to_lpre_const)
-
-    def variance(self, z: np.ndarray) -> float:
-        return float(z @ self.q @ z + self.r @ z + self.c0)
-
-    def min_variance(self) -> np.ndarray:
-        if self.n_free == 0:
-            return np.zeros(0)
-        return np.asarray(np.linalg.solve(2 * self.q, -self.r))
-
-    def start(self, h: float, z_min: np.ndarray) -> float:
-        """The ``t`` in ``[0, 1]`` (60 bisection steps) where ``t z_min`` (on the segment from
-        the unbiased weights, zero, to the least-variance ones) has standard deviation ``h``.
-
-        Only the comparison of each variance with ``h**2`` steers the bisection, so the
-        variance is written out here (``(t z) Q (t z) + r' (t z) + c0``, the operations of
-        :meth:`variance`) without a method call or the conversion to float per step; the
-        steps are the same (tested against :meth:`variance`).
-        """
-        q, r, c0, hh = self.q, self.r, self.c0, h * h
-        lo, hi = 0.0, 1.0
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            z = mid * z_min
-            if z @ q @ z + r @ z + c0 > hh:
-                hi = mid
-            else:
-                lo = mid
-        return lo
-
-    def min_bias(self, h: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        """Smallest worst-case bias (per unit of M) with standard deviation at most ``h``."""
-        k = self.n_free
-        if k == 0:
-            return self.const + abs(self.zk), np.zeros(0)
-        # variables (p, n) >= 0 with z = p - n; minimise sum(p + n)
-        x0 = np.concatenate([np.maximum(start, 0), np.maximum(-start, 0)])
-
-        def var_slack(x: np.ndarray) -> float:
-            z = x[:k] - x[k:]
-            return (h * h - self.variance(z)) / (h * h)
-
-        def var_slack_jac(x: np.ndarray) -> np.ndarray:
-            z = x[:k] - x[k:]
-            g = -(2 * self.q @ z + self.r) / (h * h)
-            return np.concatenate([g, -g])
-
-        res = optimize.minimize(
-            lambda x: float(x.sum()), x0, jac=lambda x: np.ones_like(x), method="SLSQP",
-            bounds=[(0, None)] * (2 * k),
-            constraints=[{"type": "ineq", "fun": var_slack, "jac": var_slack_jac}],
-            options={"ftol": 1e-15, "maxiter": 500},
-        )
-        z = res.x[:k] - res.x[k:]
-        return self.const + float(np.abs(z).sum()) + abs(self.zk), z
-
-
+# -- smoothness: the fixed-length confidence interval (solved in evalmodel.inference.flci) ----
 def _flci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, m: float,
           conf_level: float) -> tuple[float, float]:
     key = _key(sigma, npre, lv)
-    prob = _problems.get(key) or _remember(_problems, key, _FLCIProblem.build(sigma, npre, lv))
-    z_min = prob.min_variance()
-    h_min = np.sqrt(prob.variance(z_min))
-    z_bias = np.zeros(prob.n_free)
-    h0 = np.sqrt(prob.variance(z_bias))
-    p = conf_level
-
-    def halflength(h: float) -> tuple[float, np.ndarray]:
-        if h <= h_min * (1 + 1e-12):
-            return _folded_normal_quantile(p, m * (prob.const + np.abs(z_min).sum()
-                                                   + abs(prob.zk)) / h_min) * h_min, z_min
-        found = prob.biases.get(h)
-        if found is None:
-            t = prob.start(h, z_min)
-            found = prob.biases[h] = prob.min_bias(h, t * z_min + (1 - t) * z_bias)
-        bias, z = found
-        return _folded_normal_quantile(p, m * bias / h) * h, z
-
-    if m == 0 or h0 <= h_min * (1 + 1e-10):
-        hl, z = halflength(h_min)
-    else:
-        res = optimize.minimize_scalar(lambda h: halflength(h)[0], bounds=(h_min, h0),
-                                       method="bounded", options={"xatol": h_min * 1e-6})
-        cands = [(halflength(h_min)), (halflength(float(res.x))), (halflength(h0))]
-        hl, z = min(cands, key=lambda c: c[0])
-    l_pre = prob.to_lpre @ z + prob.to_lpre_const
-    centre = float(l_pre @ b[:npre] + lv @ b[npre:])
-    return centre - hl, centre + hl
+    prob = _problems.get(key) or _remember(_problems, key, FLCIProblem.build(sigma, npre, lv))
+    return flci(prob, b, npre, lv, m, conf_level)
 
 
 # -- relative magnitudes: the conditional least-favourable hybrid ------------------------------

@@ -1,6 +1,6 @@
-"""The faster steps of the robust intervals (issue 16) give the numbers of the steps they
-replace, bit for bit: the FLCI's start of each bias search, the hybrid test's candidate
-vertex subsets and its distinct vertices."""
+"""The faster steps of the relative-magnitudes intervals (issue 16) give the numbers of the
+steps they replace, bit for bit: the hybrid test's candidate vertex subsets and its distinct
+vertices. (The smoothness FLCI's solver is tested in test_honest_flci.py.)"""
 
 from __future__ import annotations
 
@@ -11,41 +11,6 @@ import pytest
 
 from evalmodel.errors import EstimationError
 from evalmodel.inference import honest
-
-
-def _old_start(prob: honest._FLCIProblem, h: float, z_min: np.ndarray) -> float:
-    """The bisection as it was written before: through ``variance``, on the segment from
-    the zero weights."""
-    z_bias = np.zeros(prob.n_free)
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if prob.variance(mid * z_min + (1 - mid) * z_bias) > h * h:
-            hi = mid
-        else:
-            lo = mid
-    return lo
-
-
-@pytest.mark.parametrize(("npre", "npost"), [(2, 1), (4, 4), (4, 6), (7, 3)])
-def test_flci_start_is_the_old_bisection(npre: int, npost: int) -> None:
-    rng = np.random.default_rng(npre * 10 + npost)
-    starts = []
-    for _ in range(5):
-        a = rng.normal(size=(npre + npost, npre + npost))
-        sigma = a @ a.T / (npre + npost) + 0.05 * np.eye(npre + npost)
-        lv = rng.dirichlet(np.ones(npost))
-        prob = honest._FLCIProblem.build(sigma, npre, lv)
-        z_min = prob.min_variance()
-        h_min = np.sqrt(prob.variance(z_min))
-        h0 = np.sqrt(prob.variance(np.zeros(prob.n_free)))
-        for h in np.linspace(h_min, h0, 25)[1:]:
-            t = prob.start(float(h), z_min)
-            assert t == _old_start(prob, float(h), z_min)
-            starts.append(t)
-    # both ends occur (the bisection as written moves away from the point with sd h, so it
-    # ends at 0 or 1), so a step taken the other way would fail the comparison above
-    assert set(starts) == {0.0, 1.0}
 
 
 def test_subsets_are_itertools_combinations() -> None:
