@@ -303,8 +303,8 @@ def batch_att_gt(panel: Panel, outcome: str, units: Sequence[str], adoption: int
         cohort = np.where(_assignments(n, i) > 0, adoption, 0).astype(np.int64)
         y_d = np.zeros_like(y)
         y_d[i] = post
-        out.append(_tested(stat.fast_rows(y, cohort)[:, -1],
-                           stat.fast_rows(y_d, cohort)[:, -1]))
+        rows_y, rows_d = stat.fast_rows_of([y, y_d], cohort)
+        out.append(_tested(rows_y[:, -1], rows_d[:, -1]))
     return out
 
 

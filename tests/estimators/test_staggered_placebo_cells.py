@@ -1,6 +1,7 @@
 """The vectorised placebo cells of att_gt's design-based aggregations
 (``AggregateStatistic._cells``) build each cohort's mask and the never-treated mask once per
-batch; every cell's ATT must be the one of the plain per-cell formula to the last bit."""
+batch (as floats, for every outcome asked on the same assignments); every cell's ATT must be
+the one of the plain per-cell formula to the last bit."""
 
 from __future__ import annotations
 
@@ -55,7 +56,14 @@ def test_cells_equal_the_per_cell_formula(municipalities: em.Panel, control_grou
     cohort = cohorts[rng.choice(3, size=(60, len(panel.units)), p=[0.8, 0.1, 0.1])]
     cohort[:, :2] = [adoption, adoption + 3]
     cohort[:, 2] = 0
-    fast = stat._cells(y, cohort)
+    y_d = rng.normal(size=y.shape)  # a second outcome on the same assignments
+    fast, fast_d = stat._cells([y, y_d], cohort)
     plain = _plain_cells(stat, y, cohort)
     assert np.isfinite(fast[:, ~stat.zero]).all()
     assert np.array_equal(fast, plain)
+    assert np.array_equal(fast_d, _plain_cells(stat, y_d, cohort))
+    # fast_rows_of (the placebo study's batch) is fast_rows of each outcome, bit for bit
+    rows, rows_d = stat.fast_rows_of([y, y_d], cohort)
+    assert np.array_equal(rows, stat.fast_rows(y, cohort))
+    assert np.array_equal(rows_d, stat.fast_rows(y_d, cohort))
+    assert np.array_equal(rows, plain @ stat.linear.T)
