@@ -10,6 +10,8 @@
 - :mod:`~evalmodel.core.demean` and :mod:`~evalmodel.core.twfe_ols`: two-way demeaning on
   integer codes (closed form, exact Schur solve or alternating projections) and the
   least squares with absorbed unit and period effects behind ``twfe``;
+- :mod:`~evalmodel.core.ols`: least squares with HC1 or cluster-robust (CR1) errors, as
+  statsmodels computes them (the 2x2 DiD, the triple difference);
 - :mod:`~evalmodel.core.clusters`: sums within clusters;
 - :mod:`~evalmodel.core.inversion`: confidence intervals by test inversion;
 - :mod:`~evalmodel.core.jit`: optional compilation of inner loops with numba.

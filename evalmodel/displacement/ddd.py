@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from evalmodel.core.inversion import invert_linear_permutation, rank_p_values
+from evalmodel.core.ols import ols
 from evalmodel.displacement._shared import resolve_inference
 from evalmodel.errors import EstimationError
 from evalmodel.estimators._common import (
@@ -29,6 +30,9 @@ from evalmodel.vocabulary import (
 )
 
 __all__ = ["triple_difference"]
+
+#: The columns of the saturated regression, in the order of ``details["fit"].params``.
+DDD_TERMS = ["const", "T", "P", "G", "T:P", "T:G", "P:G", "T:P:G"]
 
 
 # -- triple difference -----------------------------------------------------------------------
@@ -78,7 +82,17 @@ def triple_difference(
     EstimateResult
         Terms ``target``, ``non_target``, ``ddd`` and ``net`` (the headline);
         ``details["permutation"]`` holds the placebo estimates (assignments x terms) with
-        design-based inference.
+        design-based inference; with analytic inference ``details["fit"]`` holds the
+        regression (an :class:`~evalmodel.core.ols.OlsFit` on the columns
+        :data:`~evalmodel.displacement.ddd.DDD_TERMS`; ``to_statsmodels()`` gives
+        statsmodels' results object) and ``details["contrasts"]`` the rows that map its
+        coefficients to the four terms.
+
+    Raises
+    ------
+    EstimationError
+        With analytic inference, when a (treated, post, group) cell has no rows: the
+        saturated regression's coefficients are then not identified.
     """
     fn = "triple_difference"
     panel.check_outcome(outcome)
@@ -134,17 +148,15 @@ def triple_difference(
     if few:
         notes += warn_few_clusters(fn, n_tc)
     X = np.column_stack([np.ones_like(T), T, P, G, T * P, T * G, P * G, T * P * G])
-    from statsmodels.regression.linear_model import OLS  # statsmodels loads on first use
-
-    model = OLS(df[outcome].to_numpy(), X)
+    y = df[outcome].to_numpy()
     if cluster is None:
-        fit = model.fit(cov_type="HC1")
+        fit = ols(y, X, names=DDD_TERMS, fn=fn)
         dof = None
         how = "heteroskedasticity-robust (HC1)"
     else:
         col = panel.unit if cluster == "unit" else cluster
         groups = pd.factorize(df[col])[0]
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        fit = ols(y, X, cluster=groups, names=DDD_TERMS, fn=fn)
         dof = int(groups.max())
         how = f"cluster-robust by {cluster} ({dof + 1} clusters), t({dof})"
     L = np.zeros((4, 8))
@@ -153,7 +165,7 @@ def triple_difference(
     L[2, 7] = 1  # DDD
     L[3, 4], L[3, 7] = s_t + s_n, s_t  # net = s_t * target + s_n * non-target
     est = L @ fit.params
-    se = np.sqrt(np.einsum("ij,jk,ik->i", L, fit.cov_params(), L))
+    se = np.sqrt(np.einsum("ij,jk,ik->i", L, fit.cov, L))
     table = inference_table(terms, est, se, conf_level=conf_level, df=dof)
     sample = Sample(n_obs=len(df), n_units=int(df[panel.unit].nunique()),
                     n_periods=len(pre_p) + len(post_p), treated_units=tuple(t_units),

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from evalmodel.core.inversion import invert_linear_permutation, rank_p_value
+from evalmodel.core.ols import ols
 from evalmodel.errors import EstimationError, FewTreatedClustersWarning
 from evalmodel.estimators._common import (
     MIN_TREATED_CLUSTERS,
@@ -279,9 +280,7 @@ def _displacement_test(
                 stacklevel=3)
         d = did[[*treated, *pool]].to_numpy()
         x = np.column_stack([np.ones(d.size), np.r_[np.ones(k), np.zeros(len(pool))]])
-        from statsmodels.regression.linear_model import OLS  # loads on first use
-
-        se = float(np.sqrt(OLS(d, x).fit(cov_type="HC1").cov_params()[1, 1]))
+        se = float(ols(d, x, fn=fn).std_errors[1])
         dist = stats.t(d.size - 1)
         crit_t = float(dist.ppf(1 - alpha / 2))
         p_an = float(2 * dist.sf(abs(estimate) / se)) if se > 0 else float("nan")

@@ -2,10 +2,11 @@
 
 ``did2x2`` compares the change from ``pre`` to ``post`` periods in treated units with the change
 in comparison units, in means form (the four cell means) and regression form (the interaction
-coefficient, which equals the means form exactly; statsmodels computes the cluster-robust
-standard error). ``twfe`` is the static two-way fixed-effects regression on a treatment
-indicator, fitted by the core's two-way demeaning (:mod:`evalmodel.core.twfe_ols`), which
-reproduces linearmodels' ``PanelOLS`` to rounding (the tests compare them).
+coefficient, which equals the means form exactly; :func:`evalmodel.core.ols.ols` computes it
+and its cluster-robust or HC1 standard error as statsmodels' ``OLS``/``WLS`` does). ``twfe``
+is the static two-way fixed-effects regression on a treatment indicator, fitted by the core's
+two-way demeaning (:mod:`evalmodel.core.twfe_ols`), which reproduces linearmodels'
+``PanelOLS`` to rounding (the tests compare them).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from evalmodel.core.ols import OlsFit, ols
 from evalmodel.core.twfe_ols import TwfeFit, twfe_ols
 from evalmodel.errors import EstimationError, EvalModelWarning
 from evalmodel.estimators._common import (
@@ -56,6 +58,9 @@ __all__ = ["DidInference", "Inference", "did2x2", "twfe"]
 
 #: The old name of :data:`~evalmodel.vocabulary.DidInference`.
 Inference = DidInference
+
+#: The columns of the 2x2 regression, in the order of ``details["fit"].params``.
+TERMS_2X2 = ["const", "treated", "post", "treated:post"]
 
 
 def _permute(
@@ -191,8 +196,11 @@ def did2x2(
     -------
     EstimateResult
         One row, term ``"att"``; ``details["cell_means"]`` holds the 2x2 means,
-        ``details["fit"]`` the statsmodels regression and, with permutation inference,
-        ``details["permutation"]`` the placebo distribution.
+        ``details["fit"]`` the regression (an :class:`~evalmodel.core.ols.OlsFit` on the
+        columns ``const, treated, post, treated:post``, with ``params``, ``std_errors``,
+        ``cov`` and ``to_statsmodels()`` for statsmodels' results object; with
+        ``seasonal="unit"`` a :class:`~evalmodel.core.twfe_ols.TwfeFit`) and, with
+        permutation inference, ``details["permutation"]`` the placebo distribution.
 
     Examples
     --------
@@ -254,22 +262,19 @@ def did2x2(
                                       "periods; check pre/post and the outcome.")
     X = np.column_stack([np.ones(len(df)), treat, after, treat * after])
     w = df[panel.weight].to_numpy() if panel.weight else None
-    from statsmodels.regression.linear_model import OLS, WLS  # statsmodels loads on first use
-
-    model = WLS(df[outcome].to_numpy(), X, weights=w) if w is not None else OLS(
-        df[outcome].to_numpy(), X)
+    y = df[outcome].to_numpy()
     n_treated_clusters: int | None = None
-    fit: object
+    fit: OlsFit | TwfeFit
     if cluster is None:
         fit = (_seasonal_2x2(fn, panel, df, outcome, treat * after, None) if use_seasonal else
-               model.fit(cov_type="HC1"))
+               ols(y, X, weights=w, names=TERMS_2X2, fn=fn))
         dof: float | None = None
         how = "heteroskedasticity-robust" + ("" if use_seasonal else " (HC1)")
         n_clusters = None
     else:
         groups = _cluster_codes(fn, df, panel, cluster)
         fit = (_seasonal_2x2(fn, panel, df, outcome, treat * after, groups) if use_seasonal
-               else model.fit(cov_type="cluster", cov_kwds={"groups": groups}))
+               else ols(y, X, weights=w, cluster=groups, names=TERMS_2X2, fn=fn))
         n_clusters = int(groups.max()) + 1
         n_treated_clusters = len(np.unique(groups[treat == 1]))
         dof = n_clusters - 1
@@ -286,7 +291,7 @@ def did2x2(
     means = (cells["wy"] / cells["w"]).unstack("period")[["pre", "post"]]
     means["change"] = means["post"] - means["pre"]
     est, se = ((fit.params[0], fit.std_errors[0]) if isinstance(fit, TwfeFit) else
-               (fit.params[3], fit.bse[3]))
+               (fit.params[3], fit.std_errors[3]))
     table = inference_table({"term": ["att"]}, [est], [se], conf_level=conf_level, df=dof)
     details: dict[str, object] = {"cell_means": means, "fit": fit,
                                   "n_treated_clusters": n_treated_clusters}
