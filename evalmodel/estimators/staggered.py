@@ -43,6 +43,7 @@ from evalmodel.estimators.drdid import KERNELS, CellFactors, cell_factors
 from evalmodel.estimators.drdid_rc import observed_counts, rc_cells, rc_cells_without_covariates
 from evalmodel.estimators.staggered_data import StaggeredData, cohort_codes, prepare
 from evalmodel.inference.multiplier import multiplier_bootstrap
+from evalmodel.inference.permutation import PermutationSetup, permutation_setup
 from evalmodel.months import period_label
 from evalmodel.panel import Panel
 from evalmodel.results import EstimateResult, Sample, inference_table
@@ -290,6 +291,31 @@ class AttGtResult(EstimateResult):
         s = cluster_sums(np.take(self.influence, self.pre_cells, axis=1), self.cluster_codes)
         att = self.table["estimate"].to_numpy(dtype=float)[self.pre_cells]
         return _pretest(att, _gram(s) / self.influence.shape[0] ** 2)
+
+    @cached_property
+    def placebo_setup(self) -> PermutationSetup:
+        """The checked assignments of the aggregations' design-based test on :attr:`design`
+        (:func:`~evalmodel.inference.permutation.permutation_setup`, levels it cannot reach
+        allowed), made when first read and shared by every aggregation of this result: each
+        row's test on it is :func:`~evalmodel.inference.permutation.permutation_inference`'s,
+        bit for bit. Raises ``EstimationError`` as that function does."""
+        if self.design is None:
+            raise EstimationError("aggregate: this att_gt result has no design-based test "
+                                  "(it was not fitted with inference='auto' and few treated "
+                                  "clusters); please report this.")
+        d = self.design
+        return permutation_setup(d["panel"], self.outcome, treated=d["treated"],
+                                 pool=d["pool"], n_draws=d["n_draws"], seed=self.seed,
+                                 conf_level=self.conf_level, allow_unreachable=True)
+
+    @cached_property
+    def placebo_cells(self) -> dict[tuple[int, int], tuple[Panel, np.ndarray, np.ndarray]]:
+        """The placebo cells of the aggregations' vectorised test
+        (:class:`~evalmodel.estimators.staggered_placebo.AggregateStatistic`) by the identity
+        of the panel and assignments they were computed for (both kept, so the ids stay
+        theirs; :attr:`placebo_setup` gives every aggregation the same objects): the cells do
+        not depend on the aggregation, so its four kinds compute them once."""
+        return {}
 
     @property
     def n_boot(self) -> int:

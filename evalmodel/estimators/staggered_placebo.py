@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evalmodel.errors import EstimationError
-from evalmodel.inference.permutation import PermutationResult, permutation_tests
+from evalmodel.inference.permutation import PermutationResult
 from evalmodel.panel import Panel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +36,9 @@ class AggregateStatistic:
     """Every row of one aggregation as a permutation statistic (``batch`` over assignments).
 
     The rows of all assignments are computed once per panel and assignment matrix and cached,
-    so :meth:`row` views of the same statistic share one computation.
+    so :meth:`row` views of the same statistic share one computation; on the vectorised path
+    the cells behind them are kept on the result (``res.placebo_cells``) and shared by its
+    other aggregations.
     """
 
     def __init__(self, res: AttGtResult, kind: str, options: dict[str, Any]) -> None:
@@ -50,7 +52,7 @@ class AggregateStatistic:
         is_treated = res.unit_cohort > 0
         self.cohort_of = dict(zip(treated, res.unit_cohort[is_treated].astype(np.int64).tolist(),
                                   strict=True))
-        self._cache: dict[bytes, np.ndarray] = {}
+        self._cache: dict[bytes, np.ndarray] = {}  # re-run rows, by content
         # the rows by the identity of the panel and assignments asked with (both kept, so the
         # ids stay theirs): every row of one permutation test asks with the same objects,
         # which are then neither reshaped nor hashed again
@@ -146,22 +148,38 @@ class AggregateStatistic:
 
     def rows(self, panel: Panel, assignments: np.ndarray) -> np.ndarray:
         """(assignments x rows) aggregated estimates; ``assignments`` is over ``panel.units``."""
-        seen = self._seen.get((id(panel), id(assignments)))
+        ident = (id(panel), id(assignments))
+        seen = self._seen.get(ident)
         if seen is not None:
             return seen[2]
+        if self.fast:
+            # the cells of the panel and assignments asked with (the same objects for every
+            # aggregation of the result: its placebo_setup), shared by the aggregations (the
+            # cells do not depend on the kind), then this aggregation's weights: fast_rows
+            shared = self.res.placebo_cells.get(ident)
+            if shared is None:
+                cohort = self._cohorts([str(u) for u in panel.units], assignments)
+                shared = (panel, assignments, self._cells([self._outcome(panel)], cohort)[0])
+                self.res.placebo_cells[ident] = shared
+            out = shared[2] @ self.linear.T
+        else:
+            y = self._outcome(panel)
+            key = hashlib.sha1(np.ascontiguousarray(y).tobytes()
+                               + np.ascontiguousarray(assignments, dtype=bool).tobytes()
+                               ).digest()
+            if key not in self._cache:
+                cohort = self._cohorts([str(u) for u in panel.units], assignments)
+                self._cache[key] = np.array([self._rerun(panel, row) for row in cohort])
+            out = self._cache[key]
+        self._seen[ident] = (panel, assignments, out)
+        return out
+
+    def _outcome(self, panel: Panel) -> np.ndarray:
+        """The outcome of ``panel`` as a (units x periods) matrix in the panel's unit order and
+        the result's periods."""
         wide = panel.wide(self.outcome).reindex(index=list(panel.units),
                                                 columns=list(self.res.periods))
-        y = wide.to_numpy(float)
-        key = hashlib.sha1(np.ascontiguousarray(y).tobytes()
-                           + np.ascontiguousarray(assignments, dtype=bool).tobytes()).digest()
-        if key not in self._cache:
-            cohort = self._cohorts([str(u) for u in panel.units], assignments)
-            if self.fast:
-                self._cache[key] = self.fast_rows(y, cohort)
-            else:
-                self._cache[key] = np.array([self._rerun(panel, row) for row in cohort])
-        self._seen[id(panel), id(assignments)] = (panel, assignments, self._cache[key])
-        return self._cache[key]
+        return wide.to_numpy(float)
 
     def _rerun(self, panel: Panel, cohort: np.ndarray) -> np.ndarray:
         from evalmodel.estimators.staggered import att_gt
@@ -206,12 +224,9 @@ def placebo_rows(res: AttGtResult, kind: str, n_rows: int, options: dict[str, An
     A pool too small to reach the level still gets the test (exact p-values, whole-line
     intervals; the caller notes it): the default never falls back to analytic errors, which
     over-reject with few treated units."""
-    design = res.design
-    assert design is not None
+    assert res.design is not None
     stat = AggregateStatistic(res, kind, options)
-    # one set of assignments for every row (each row's test as permutation_inference's)
-    return permutation_tests(design["panel"], res.outcome,
-                             statistics=[stat.row(r) for r in range(n_rows)],
-                             treated=design["treated"], pool=design["pool"],
-                             n_draws=design["n_draws"], seed=res.seed,
-                             conf_level=res.conf_level, allow_unreachable=True)
+    # one set of assignments for every row and every aggregation of ``res`` (each row's test
+    # as permutation_inference's)
+    setup = res.placebo_setup
+    return [setup.test(stat.row(r)) for r in range(n_rows)]

@@ -67,3 +67,44 @@ def test_cells_equal_the_per_cell_formula(municipalities: em.Panel, control_grou
     assert np.array_equal(rows, stat.fast_rows(y, cohort))
     assert np.array_equal(rows_d, stat.fast_rows(y_d, cohort))
     assert np.array_equal(rows, plain @ stat.linear.T)
+
+
+def test_aggregations_share_one_setup_and_the_cells(municipalities: em.Panel) -> None:
+    """The four aggregations of one att_gt result test on one set of assignments
+    (``res.placebo_setup``) and one computation of the placebo cells (``res.placebo_cells``:
+    the outcome's and D's); every table equals, bit for bit, that of the aggregation alone on
+    a fresh result and the rows of permutation_tests on their own setup (the path before the
+    sharing)."""
+    from evalmodel.inference.permutation import permutation_tests
+
+    d = em.cases.get("trelleborg").design(municipalities)
+    panel = d.panel.select(units=[*d.treated, *sorted(d.comparison)[:40]])
+    kinds = ("simple", "group", "dynamic", "calendar")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCohortWarning)
+        res = em.att_gt(panel, OUTCOME)
+        shared = {k: res.aggregate(k) for k in kinds}  # type: ignore[arg-type]
+        assert res.design is not None and len(res.placebo_cells) == 2
+        for k in kinds:
+            alone = em.att_gt(panel, OUTCOME).aggregate(k)  # type: ignore[arg-type]
+            assert shared[k].table.equals(alone.table)
+            assert "design-based" in alone.inference
+        dyn = em.att_gt(panel, OUTCOME)
+        n_rows = len(shared["dynamic"].table)
+        stat = AggregateStatistic(dyn, "dynamic", {"balance_e": None, "min_e": -np.inf,
+                                                   "max_e": np.inf})
+        design = dyn.design
+        assert design is not None
+        before = permutation_tests(design["panel"], OUTCOME,
+                                   statistics=[stat.row(r) for r in range(n_rows)],
+                                   treated=design["treated"], pool=design["pool"],
+                                   n_draws=design["n_draws"], seed=dyn.seed,
+                                   conf_level=dyn.conf_level, allow_unreachable=True)
+    table = shared["dynamic"].table
+    assert np.array_equal(table["p_value"].to_numpy(float), [p.p_value for p in before])
+    # (no interval for the leads: the pattern D is zero there)
+    for col in ("ci_lower", "ci_upper"):
+        assert np.array_equal(table[col].to_numpy(float), [getattr(p, col) for p in before],
+                              equal_nan=True)
+        assert np.isfinite(table[col]).sum() > 5
+    assert len(np.unique(table["p_value"])) > 2
