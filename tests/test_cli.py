@@ -86,8 +86,9 @@ def test_districts_file_from_excel_on_swedish_windows_is_read(tmp_path: Path) ->
 
 def test_command_start_up_defers_heavy_libraries() -> None:
     """``import evalmodel.cli`` loads neither statsmodels (and the polars it pulls in) nor
-    matplotlib, seaborn or numba: the estimators and figures import them on first use."""
-    heavy = ("statsmodels", "polars", "matplotlib", "seaborn", "numba")
+    matplotlib, seaborn, numba or requests: the estimators, figures and data clients import
+    them on first use."""
+    heavy = ("statsmodels", "polars", "matplotlib", "seaborn", "numba", "requests", "urllib3")
     code = ("import sys, evalmodel.cli, evalmodel.report.runner; "
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

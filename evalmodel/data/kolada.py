@@ -34,15 +34,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin
 
 import pandas as pd
-import requests
-from requests.adapters import HTTPAdapter
 
-from evalmodel.data.retry import request_with_retries, retry_wait
 from evalmodel.errors import DataSourceError
+
+if TYPE_CHECKING:  # requests and the retry loop on it (evalmodel.data.retry) load when a
+    import requests  # client is used, not on `import evalmodel`: about 30 ms of every start
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -257,6 +257,9 @@ class KoladaClient:
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.retry_after_max = float(retry_after_max)
+        import requests
+        from requests.adapters import HTTPAdapter
+
         self.session = session or requests.Session()
         adapter = HTTPAdapter(max_retries=0)  # get_json retries; urllib3 sends each request once
         self.session.mount("http://", adapter)
@@ -291,6 +294,8 @@ class KoladaClient:
             )
             return payload
 
+        from evalmodel.data.retry import request_with_retries
+
         return request_with_retries(
             lambda: self.session.get(url, timeout=self.timeout),
             accept,
@@ -315,6 +320,8 @@ class KoladaClient:
         >>> [c.wait(n) for n in (1, 2, 3)]
         [0.5, 1.0, 2.0]
         """
+        from evalmodel.data.retry import retry_wait
+
         return retry_wait(attempt, resp, backoff=self.backoff, retry_after_max=self.retry_after_max)
 
     def pages(self, url: str) -> Iterator[list[dict[str, Any]]]:

@@ -23,16 +23,16 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import pandas as pd
-import requests
-from requests.adapters import HTTPAdapter
 
 from evalmodel.data.pxweb_parse import TableMetadata, table_metadata
-from evalmodel.data.retry import request_with_retries, retry_wait
 from evalmodel.errors import DataSourceError
+
+if TYPE_CHECKING:  # requests and the retry loop on it (evalmodel.data.retry) load when a
+    import requests  # client is used, not on `import evalmodel`: about 30 ms of every start
 
 __all__ = ["SCB_BASE_URL", "SCB_MAX_CALLS", "SCB_MAX_CELLS", "SCB_WINDOW", "PxWebClient"]
 
@@ -113,6 +113,9 @@ class PxWebClient:
         self.window = float(window)
         self.sleep = sleep or time.sleep
         self.clock = clock or time.monotonic
+        import requests
+        from requests.adapters import HTTPAdapter
+
         self.session = session or requests.Session()
         adapter = HTTPAdapter(max_retries=0)  # request() retries; urllib3 sends each once
         self.session.mount("http://", adapter)
@@ -157,6 +160,10 @@ class PxWebClient:
             Naming the method, URL, last failure and the attempts made, once retries are spent
             (or at once for an HTTP status that is not retried, such as 400 or 404).
         """
+        import requests
+
+        from evalmodel.data.retry import request_with_retries, retry_wait
+
         query = {"lang": self.lang, **dict(params or {})}
         shown = requests.Request(method, url, params=query).prepare().url or url
 
