@@ -287,3 +287,21 @@ def test_flci_centre_uses_the_optimal_weights() -> None:
     l_pre = prob.to_lpre @ z + prob.to_lpre_const
     assert (lo + hi) / 2 == pytest.approx(l_pre @ b[:4] + lv @ b[4:], abs=1e-14)
     assert (hi - lo) / 2 == pytest.approx(hl, rel=1e-15)
+
+
+def test_folded_normal_quantile_and_its_slope() -> None:
+    """``cv`` against scipy's folded normal, and ``cv'`` against a central difference."""
+    from scipy import stats
+
+    from evalmodel.inference.flci import _quantile_slope
+
+    for p in (0.8, 0.9, 0.95, 0.99):
+        for t in (0.0, 1e-3, 0.3, 1.0, 2.5, 6.0, 20.0, 60.0):
+            c = folded_normal_quantile(p, t)
+            assert c == pytest.approx(stats.foldnorm.ppf(p, t), rel=1e-13)
+            step = 1e-6
+            lo = max(t - step, 0.0)
+            numeric = (folded_normal_quantile(p, t + step) - folded_normal_quantile(p, lo)) / (
+                t + step - lo)
+            assert _quantile_slope(c, t) == pytest.approx(numeric, abs=5e-6)
+    assert _quantile_slope(folded_normal_quantile(0.95, 0.0), 0.0) == 0.0
