@@ -89,12 +89,13 @@ def rank_effect_table(index: Mapping[str, Sequence[Any]], estimate: np.ndarray,
     p = rank_p_values(t, statistics)
     lo, hi = invert_linear_permutation(t, np.full(estimate.size, 1 / scale), statistics,
                                        np.zeros_like(statistics), 1 - conf_level)
+    columns = {"estimate": estimate, "std_error": sd, "ci_lower": lo, "ci_upper": hi,
+               "p_value": p}
+    if all(isinstance(v, list | tuple) for v in index.values()):  # one frame, at once
+        return pd.DataFrame({**index, **columns})
     out = pd.DataFrame(index).reset_index(drop=True)
-    out["estimate"] = estimate
-    out["std_error"] = sd
-    out["ci_lower"] = lo
-    out["ci_upper"] = hi
-    out["p_value"] = p
+    for name, values in columns.items():
+        out[name] = values
     return out
 
 
@@ -222,6 +223,36 @@ class PlaceboResult(Result):
         out["average"] = g.mean(axis=1)
         return out
 
+    def _kept_rows(self) -> np.ndarray:
+        """Positions in :attr:`gaps` of the kept placebos, in :attr:`kept`'s order."""
+        return np.asarray(self.gaps.index.get_indexer(
+            self.kept.index[self.kept.to_numpy(dtype=bool)]))
+
+    def _effect_matrix(self, terms: Sequence[str]) -> np.ndarray:
+        """``placebo_effects()[terms].to_numpy(dtype=float)`` without the frame: the kept
+        placebos' gaps in the post-periods named by ``terms`` and, for ``"average"``, their
+        sum over the post-periods taken period by period in order and divided by their
+        number, as pandas' row mean of :meth:`placebo_effects` takes it; in column-major
+        order, as ``to_numpy`` gives the frame (the same numbers and layout, bit for bit;
+        tests/inference/test_placebo_gaps.py)."""
+        cols = self.gaps.columns
+        post = np.flatnonzero([int(c) >= self.start for c in cols])
+        rows = self._kept_rows()
+        if (rows < 0).any():  # a kept label missing from the gaps: the frame's KeyError
+            return self.placebo_effects()[list(terms)].to_numpy(dtype=float)
+        g = self.gaps.to_numpy(dtype=float)[np.ix_(rows, post)]
+        at = {str(int(cols[int(c)])): i for i, c in enumerate(post)}
+        out = np.empty((rows.size, len(terms)), order="F")  # the frame's layout, which
+        for q, term in enumerate(terms):  # decides the order of the std's sums
+            if term == "average":
+                avg = g[:, 0].copy() if post.size else np.full(rows.size, np.nan)
+                for i in range(1, post.size):
+                    avg += g[:, i]
+                out[:, q] = avg / post.size if post.size else avg
+            else:
+                out[:, q] = g[:, at[term]]
+        return out
+
     def effect_table(self, index: Mapping[str, Sequence[Any]], estimate: np.ndarray, *,
                      conf_level: float) -> pd.DataFrame:
         """Effect-rank p-values and the intervals that invert the same test.
@@ -240,7 +271,7 @@ class PlaceboResult(Result):
         conf_level : float
             Coverage of the intervals.
         """
-        eff = self.placebo_effects()[list(index["term"])].to_numpy(dtype=float)
+        eff = self._effect_matrix(list(index["term"]))
         return rank_effect_table(index, np.asarray(estimate, dtype=float), eff,
                                  conf_level=conf_level)
 

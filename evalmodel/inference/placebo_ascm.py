@@ -122,7 +122,14 @@ class AscmPlaceboResult(PlaceboResult):
         """
         if not self.studentized:
             return super().effect_table(index, estimate, conf_level=conf_level)
-        z = self.placebo_statistics()[list(index["term"])].to_numpy(dtype=float)
+        # placebo_statistics()[terms].to_numpy(dtype=float) without the frames: the same
+        # divisions in the same column-major layout (bit for bit)
+        rows = self._kept_rows()
+        if (rows < 0).any() or not self.scale.index.equals(self.gaps.index):
+            z = self.placebo_statistics()[list(index["term"])].to_numpy(dtype=float)
+        else:
+            scale = self.scale.to_numpy(dtype=float)[rows]
+            z = np.asfortranarray(self._effect_matrix(list(index["term"])) / scale[:, None])
         return rank_effect_table(index, np.asarray(estimate, dtype=float), z,
                                  scale=float(self.scale[self.treated]), conf_level=conf_level)
 
