@@ -98,14 +98,34 @@ def _exact_pred(k: np.ndarray, keep: np.ndarray, t: int, resid: np.ndarray,
     return (c[:, None, :] / (s[:, None, :] + grids[:, :, None])).sum(axis=2)
 
 
+#: Each fold's simplex weights by its fitted columns (:func:`_fold_weights`).
+FoldFits = dict[bytes, np.ndarray]
+
+
+def _fold_weights(f: np.ndarray, keep: np.ndarray, warm: np.ndarray | None,
+                  fits: FoldFits | None) -> np.ndarray:
+    """:func:`_simplex_weights` of the columns ``keep``, kept in ``fits`` (when given) for a
+    later fold that fits the same columns: the last leave-one-out fold and the last
+    rolling-origin fold of :func:`forecast_scales` both fit the pre-periods but the last
+    (the same call on the same numbers, so the same weights)."""
+    if fits is None:
+        return _simplex_weights(f, keep, warm)
+    key = np.asarray(keep, dtype=np.int64).tobytes()
+    if key not in fits:
+        fits[key] = _simplex_weights(f, keep, warm)
+    return fits[key]
+
+
 def _fold_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray,
-                 omegas: np.ndarray | None, warm: np.ndarray | None = None) -> np.ndarray:
+                 omegas: np.ndarray | None, warm: np.ndarray | None = None,
+                 fits: FoldFits | None = None) -> np.ndarray:
     """Squared held-out errors (units x penalties x folds) of every unit's augmented fit
-    (``warm``: the simplex weights on all pre-periods, which start each fold's fits)."""
+    (``warm``: the simplex weights on all pre-periods, which start each fold's fits;
+    ``fits``: fold weights shared with other calls, :func:`_fold_weights`)."""
     n = f.shape[0]
     err = np.empty((n, grids.shape[1], len(folds)))
     for i, (t, keep) in enumerate(folds):
-        w = omegas if omegas is not None else _simplex_weights(f, keep, warm)
+        w = omegas if omegas is not None else _fold_weights(f, keep, warm, fits)
         resid = f - w @ f  # residual of each placebo's synthetic control, every period
         err[:, :, i] = (resid[:, t][:, None] - _exact_pred(k, keep, t, resid, grids)) ** 2
     return err
@@ -118,7 +138,8 @@ TIE_MARGIN = 1e-7
 
 
 def _choice_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray,
-                   omegas: np.ndarray | None, warm: np.ndarray | None) -> np.ndarray:
+                   omegas: np.ndarray | None, warm: np.ndarray | None,
+                   fits: FoldFits | None = None) -> np.ndarray:
     """The errors of :func:`_fold_errors`, for choosing each unit's penalty by the smallest
     total: the predictions come from a tridiagonal reduction
     (:func:`~evalmodel.core.ridge_kernel.ridge_predictions`, several times faster, equal to
@@ -131,7 +152,7 @@ def _choice_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray
     err = np.empty((n, grids.shape[1], len(folds)))
     resids = []
     for i, (t, keep) in enumerate(folds):
-        w = omegas if omegas is not None else _simplex_weights(f, keep, warm)
+        w = omegas if omegas is not None else _fold_weights(f, keep, warm, fits)
         resid = f - w @ f
         resids.append(resid)
         err[:, :, i] = (resid[:, t][:, None] - ridge_predictions(k, keep, t, resid, grids)) ** 2
@@ -147,13 +168,13 @@ def _choice_errors(f: np.ndarray, k: np.ndarray, folds: Folds, grids: np.ndarray
 
 
 def _cv(f: np.ndarray, k: np.ndarray, pre: np.ndarray, grids: np.ndarray,
-        omegas: np.ndarray | None, rule: LambdaRule, warm: np.ndarray | None = None
-        ) -> np.ndarray:
+        omegas: np.ndarray | None, rule: LambdaRule, warm: np.ndarray | None = None,
+        fits: FoldFits | None = None) -> np.ndarray:
     """Each placebo's penalty by leave-one-period-out cross-validation over its own grid."""
     n, t0 = f.shape[0], pre.size
     folds = loo_folds(pre)
-    err = (_choice_errors(f, k, folds, grids, omegas, warm) if rule == "min"
-           else _fold_errors(f, k, folds, grids, omegas, warm))
+    err = (_choice_errors(f, k, folds, grids, omegas, warm, fits) if rule == "min"
+           else _fold_errors(f, k, folds, grids, omegas, warm, fits))
     total = err.sum(axis=2)
     best = np.argmin(total, axis=1)
     if rule == "1se":
@@ -204,12 +225,13 @@ def forecast_scales(y: np.ndarray, pre_cols: np.ndarray, *, lam: float | None = 
     f = y - y.mean(axis=1, keepdims=True) if demean else y
     k = _cross_products(f)
     full = _simplex_weights(f, cols)  # starts the folds' fits (the same numbers, faster)
+    fits: FoldFits = {}  # the last rolling-origin fold is the last leave-one-out fold
     if lam is None:
         grids = _grids(y)
-        lams = _cv(f, k, cols, grids, None, rule, full)
+        lams = _cv(f, k, cols, grids, None, rule, full, fits)
     else:
         lams = np.full(f.shape[0], float(lam))
-    err = _fold_errors(f, k, rolling_folds(cols), lams[:, None], None, full)
+    err = _fold_errors(f, k, rolling_folds(cols), lams[:, None], None, full, fits)
     return np.sqrt(err[:, 0, :].mean(axis=1)), lams
 
 

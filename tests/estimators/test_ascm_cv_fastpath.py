@@ -229,3 +229,29 @@ def test_penalties_solved_side_by_side_equal_one_solve_after_another(
             want = _reference(*args)
             assert np.array_equal(ridge_predictions(*args), want)
             assert np.array_equal(twin(*args), want)
+
+
+@pytest.mark.parametrize("rule", ["min", "1se"])
+def test_forecast_scales_fit_each_column_set_once(monkeypatch: pytest.MonkeyPatch,
+                                                  awkward_outcomes: Outcomes,
+                                                  rule: str) -> None:
+    """The last rolling-origin fold fits the same pre-periods as the last leave-one-out fold;
+    its simplex weights are now taken from that fold instead of solved again (issue 16). Every
+    column set is solved once, and scales and penalties equal those of solving every fold,
+    bit for bit."""
+    y = awkward_outcomes(7, units=25)
+    pre = np.arange(12)
+    solved: list[tuple[int, ...]] = []
+    real = ap._simplex_weights
+
+    def spy(f: np.ndarray, cols: np.ndarray, warm: np.ndarray | None = None) -> np.ndarray:
+        solved.append(tuple(int(c) for c in cols))
+        return real(f, cols, warm)
+
+    monkeypatch.setattr(ap, "_simplex_weights", spy)
+    shared = ap.forecast_scales(y, pre, rule=rule)  # type: ignore[arg-type]
+    assert len(solved) == len(set(solved)) == 1 + 12 + 4 - 1  # all, 12 left out, 4 rolling
+    monkeypatch.setattr(ap, "_fold_weights",
+                        lambda f, keep, warm, fits: real(f, keep, warm))
+    each = ap.forecast_scales(y, pre, rule=rule)  # type: ignore[arg-type]
+    assert np.array_equal(shared[0], each[0]) and np.array_equal(shared[1], each[1])
