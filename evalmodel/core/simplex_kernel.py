@@ -393,6 +393,7 @@ def _leave_one_out(sub: np.ndarray, warm: np.ndarray, max_iter: int) -> np.ndarr
     mean = np.empty(n)
     start = np.zeros(m)
     head = np.zeros(n)  # the sum of the rows before unit i, added in order
+    subt = np.ascontiguousarray(sub.T)  # periods x units
     for i in range(units):
         mean[:] = head
         for k in range(i + 1, units):
@@ -402,14 +403,13 @@ def _leave_one_out(sub: np.ndarray, warm: np.ndarray, max_iter: int) -> np.ndarr
             head[r] += sub[i, r]
         for r in range(n):
             mean[r] = mean[r] / m
-        q = 0
-        for k in range(units):
-            if k != i:
-                for r in range(n):
-                    a[r, q] = sub[k, r] - mean[r]
-                q += 1
-        for r in range(n):
-            b[r] = sub[i, r] - mean[r]
+        for r in range(n):  # row by row from the transpose: contiguous reads and writes
+            mr = mean[r]
+            for k in range(i):
+                a[r, k] = subt[r, k] - mr
+            for k in range(i + 1, units):
+                a[r, k - 1] = subt[r, k] - mr
+            b[r] = subt[r, i] - mr
         q = 0
         started = False
         for k in range(units):
