@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evalmodel.errors import EstimationError
 from evalmodel.months import period_label, period_span
+from evalmodel.results_table import inference_table as _inference_table
 from evalmodel.vocabulary import CompareShow, check_option
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,20 +110,14 @@ def inference_table(
     -------
     pandas.DataFrame
         The index columns followed by :data:`COLUMNS`.
+
+    Notes
+    -----
+    Computed by :mod:`evalmodel.results_table` without scipy's frozen distributions and in one
+    frame construction (a report makes hundreds of these tables); the numbers are those of
+    ``scipy.stats.norm``/``scipy.stats.t``, bit for bit.
     """
-    est = np.asarray(estimate, dtype=float)
-    se = np.asarray(std_error, dtype=float)
-    dist = stats.t(df) if df is not None else stats.norm()
-    crit = float(dist.ppf(0.5 + conf_level / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, est / se, np.nan)
-    out = pd.DataFrame(index).reset_index(drop=True)
-    out["estimate"] = est
-    out["std_error"] = se
-    out["ci_lower"] = est - crit * se
-    out["ci_upper"] = est + crit * se
-    out["p_value"] = 2 * dist.sf(np.abs(z))
-    return out
+    return _inference_table(index, estimate, std_error, conf_level=conf_level, df=df)
 
 
 @dataclass(frozen=True)
