@@ -14,9 +14,11 @@ adoptions per outcome; almost all of that time is in the compiled Frank-Wolfe ke
    sum one term after another), which also counts the steps: both CPU times, the cost per
    step, and the largest difference between their weights, for each shape of problem: the
    unit weights (``omega``: A is T0 rows by N0 columns, most steps of the report) and the time
-   weights (``lambda``: N0 rows by T0 columns). The kernel sums in a fixed order of its own
-   (16 partial sums, :mod:`evalmodel.core.fw_passes`), so the two differ in the last bits
-   only: about 1e-13 (``test_sdid.py`` holds the tests).
+   weights (``lambda``: N0 rows by T0 columns). The kernel keeps the weights and the
+   gradient scaled, takes ``g'x`` from the rows and sums in a fixed order of its own (16
+   partial sums, :mod:`evalmodel.core.fw_passes`), running two problems side by side in each
+   thread, so the two differ in the last bits only: about 1e-13 (``test_fw_kernel.py`` holds
+   the tests).
 
 Run ``python benchmarks/bench_sdid.py [CASE]`` (default ``trelleborg``).
 """

@@ -5,71 +5,100 @@ The algorithm is the R package synthdid's, step for step, as in
 smallest gradient entry (among the columns the mask allows), the step is the exact line
 search towards it, the half gradient and the residual are updated in O(n + m) per step from
 the Gram matrix, and the run stops once a step lowers the objective by no more than
-``min_decrease**2`` (or after ``max_iter`` steps). Each problem of a batch runs to its own
-stop in its own thread, so the thousands of steps cost no Python overhead.
+``min_decrease**2`` (or after ``max_iter`` steps).
 
-**What is guaranteed.** Every multiplication and addition of a step is the one the plain
-loop does, except the order of the additions in the three sums of a step: ``g'x`` (over all
-columns), ``|A x - b|^2`` and ``|A e_j - A x|^2`` (over the rows). Those are fixed-order sums
-(:mod:`.fw_passes`: 16 partial sums combined in a fixed tree), compiled without ``fastmath``,
-so
+**The arithmetic of a step** (:func:`_plan` and the passes of :mod:`.fw_passes`). The
+weights ``x`` and the half gradient ``g = A'(A x - b) + eta x`` are kept **scaled**, as
+``x = s * xt`` and ``g = s * gt`` with one number ``s``: a step ``x <- keep * x + step * e_j``
+multiplies ``s`` by ``keep`` and adds ``alpha = step / s`` to ``xt[j]`` and ``alpha`` times
+row ``j`` of ``C = A'A - 1 (A'b)' + eta I`` to ``gt``, so the pass over the columns writes
+one array, not two, and multiplies nothing by ``keep``. The vertex is the first smallest
+entry of ``gt`` (``s > 0``); a column that may not be chosen holds
+:data:`~.fw_passes.CLOSED` in ``gt`` and zeros in ``C``, so no mask is read. When ``s``
+would fall below ``rescale_below`` (or to 0, a step onto a vertex) ``x`` and ``g`` are
+written out in full and ``s`` starts again at 1. ``g'x`` comes from the rows, as
+``r'(r + b) + eta |x|^2`` with the residual ``r = A x - b`` (the gradient's own identity),
+``|x|^2`` by its O(1) update, and the three row sums ``|r|^2``, ``|A e_j - A x|^2`` and
+``r'b`` in one pass over the rows. Every sum is a fixed-order sum (:mod:`.fw_passes`: 16
+partial sums combined in a fixed tree), compiled without ``fastmath``.
+
+**Two problems at a time.** A step waits on the step before it (its vertex, its step
+length), and those waits, not the additions, took most of a step's time. Each thread
+therefore runs two problems of its share of the batch side by side: one pass over the
+columns and one over the rows serve both (:func:`_pair`), so that the additions of one fill
+the waits of the other; when one stops, the next problem of the share takes its place, and
+the last one runs alone (:func:`_alone`). A problem's arithmetic does not depend on its
+partner, its place or the thread, so
 
 - the weights are **deterministic**: the same problem gives the same bits every time, alone
   or in any batch, with any number of threads, whatever vector instructions the machine has;
-- they agree with the plain sequential loop (the same steps summing one term after another,
-  ``test_sdid.py``) to about 1e-13, and with the R package's steps through the peer package
-  ``synthdid`` to the tolerances of the peer tests (1e-8 estimates and weights);
+- they agree with the plain sequential loop (``test_sdid.py``: the same steps unscaled, each
+  sum one term after another) to about 1e-13, and with the R package's steps through the
+  peer package ``synthdid`` to the tolerances of the peer tests (1e-8 estimates and weights);
+  ``test_sdid.py`` also replays the kernel's own arithmetic in plain Python, bit for bit;
 - the products that set a problem up (``A'A``, ``A'b``, ``A x``, ``A'r``) are numba's matrix
   products, that is BLAS: their order of addition is the BLAS library's, fixed for one
   machine and library;
 - the recipe's two rounds run in one call (``first_iter``): each problem is set up once
-  (``A'A`` and what follows from it, :func:`_set_up`) for both, and sparsified in between
-  with numpy's arithmetic (:func:`_sparsify`, its row sum in numpy's pairwise order), so the
-  weights are those of two calls with :func:`.sdid_solver.sparsify` between them, bit for bit.
-
-**Why it is fast.** Per step, the time went into chains of dependent additions (``g'x`` over
-the support: 160 additions waiting on each other for the unit weights of a municipality case;
-``|r|^2`` over 285 rows for the time weights) and into passes that read back what the previous
-pass had just written. Now one pass over the columns updates ``x`` and ``g``, sums ``g'x`` and
-finds the next vertex (tracked per lane as it goes), and one pass over the rows updates the
-residual and sums both squared norms (``benchmarks/bench_sdid.py`` measures it).
+  (:func:`_set_up`) for both, and sparsified in between with numpy's arithmetic
+  (:func:`_sparsify`, its row sum in numpy's pairwise order), so the weights are those of two
+  calls with :func:`.sdid_solver.sparsify` between them, bit for bit.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import prange
 
-from evalmodel.core.fw_passes import COLUMN_BLOCK, LANES, column_pass, dist, dot, row_pass
+from evalmodel.core.fw_passes import (
+    CLOSED,
+    COLUMN_BLOCK,
+    LANES,
+    dist,
+    dot,
+    row_pass,
+    shift_pass,
+)
 from evalmodel.core.jit import njit
 
-__all__ = ["frank_wolfe_batch"]
+__all__ = ["RESCALE_BELOW", "frank_wolfe_batch"]
+
+#: ``x`` and ``g`` are written out in full when their scale would fall below this.
+RESCALE_BELOW = 1e-100
+#: Problems a thread runs side by side.
+_SLOTS = 2
+# the numbers of a running problem (columns of the work space's ``state``)
+_XJ, _GJ, _XX, _DD, _GX, _S, _PREV = range(7)
 
 
 @njit(fastmath=False)
-def _set_up(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What one problem's rounds share, whatever their starting weights.
+def _set_up(a: np.ndarray, b: np.ndarray, mask: np.ndarray, eta: float, at: np.ndarray,
+            amb: np.ndarray, c: np.ndarray, bp: np.ndarray) -> None:
+    """What one problem's rounds share, whatever their starting weights, written into a slot.
 
     ``at``: ``A'``; ``amb`` (m + 1, n16): row ``k`` is column ``k`` of ``A`` minus ``b`` (row
-    ``m`` and the padding zero); ``c`` (m + 1, mp): row ``k`` is ``G_k - A'b``, the change of
-    the half gradient towards vertex ``k`` (row ``m`` and the padding zero), with ``G = A'A``
-    numba's matrix product (BLAS). Computed once per problem, not once per round.
+    ``m`` and the padding zero); ``c`` (m + 1, mp): row ``k`` is the change of the half
+    gradient towards vertex ``k`` per unit of step, ``G_k - A'b + eta e_k`` with ``G = A'A``
+    numba's matrix product (BLAS), zero in the columns that may not be chosen (row ``m`` and
+    the padding zero); ``bp``: ``b`` padded with zeros.
     """
     n, m = a.shape
-    mp = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK * COLUMN_BLOCK
-    n16 = (n + LANES - 1) // LANES * LANES
-    at = np.ascontiguousarray(a.T)
+    at[:, :] = a.T
     gram = at @ a
     atb = at @ b
-    amb = np.zeros((m + 1, n16))
+    amb[:, :] = 0.0
+    c[:, :] = 0.0
+    bp[:] = 0.0
+    bp[:n] = b
     for k in range(m):
         for r in range(n):
             amb[k, r] = at[k, r] - b[r]
-    c = np.zeros((m + 1, mp))
-    for k in range(m):
         for kk in range(m):
-            c[k, kk] = gram[k, kk] - atb[kk]
-    return at, amb, c
+            if mask[kk]:
+                c[k, kk] = gram[k, kk] - atb[kk]
+        if mask[k]:
+            c[k, k] += eta
 
 
 @njit(fastmath=False)
@@ -146,86 +175,242 @@ def _sparsify(x: np.ndarray) -> None:
 
 
 @njit(fastmath=False)
-def _solve_one(a: np.ndarray, b: np.ndarray, at: np.ndarray, amb: np.ndarray, c: np.ndarray,
-               x_out: np.ndarray, eta: float, zeta2: float, n_rows: float, tol: float,
-               max_iter: int, mask: np.ndarray) -> None:
-    """Run Frank-Wolfe on one problem set up by :func:`_set_up`, updating ``x_out`` in place.
-
-    The columns are padded with zeros to a multiple of 32 and the rows to a multiple of 16:
-    padded weights and gradients stay exact zeros, are never chosen and add exact zeros to the
-    sums.
-    """
-    n, m = a.shape
-    mp = c.shape[1]
-    resid = np.zeros(amb.shape[1])
-    resid[:n] = a @ x_out - b
-    x = np.zeros(mp)
-    x[:m] = x_out
-    g = np.zeros(mp)
-    g[:m] = at @ resid[:n] + eta * x_out
-    gate = np.full(mp, np.inf)  # 0 on the columns that may be chosen
-    for k in range(m):
-        if mask[k]:
-            gate[k] = 0.0
-    if max_iter <= 0:
-        return
-    # the first vertex: a pass that changes nothing (keep 1, step 0 towards the zero row)
-    j: int
-    x_j: float
-    g_j: float
-    gx: float
-    j, x_j, g_j, gx = column_pass(x, g, c[m], gate, 1.0, 0.0, 0.0, -1)  # type: ignore[call-arg]
-    if j < 0:
-        return
-    xx = dot(x, x)
-    dd = dist(amb[j], resid)  # |A e_j - A x|^2 for the vertex j of this step
-    prev = 0.0
-    for it in range(max_iter):
-        denom = dd + eta * (xx - 2.0 * x_j + 1.0)
-        step = -(g_j - gx) / denom if denom > 0 else 0.0
-        step = min(max(step, 0.0), 1.0)
-        keep = 1.0 - step
-        xx = keep * keep * xx + 2.0 * step * keep * x_j + step * step
-        nxt, x_n, g_n, gx = column_pass(x, g, c[j], gate, keep, step, eta * step, j)
-        ss, dd = row_pass(resid, amb[j], amb[nxt if nxt >= 0 else m], keep, step)
-        val = zeta2 * xx + ss / n_rows
-        if (it >= 1 and not prev - val > tol) or nxt < 0:
-            break
-        prev = val
-        j, x_j, g_j = nxt, x_n, g_n
-    x_out[:] = x[:m]
+def _plan(x_j: float, g_j: float, xx: float, dd: float, gx: float, s: float, eta: float,
+          rescale_below: float) -> tuple[float, float, float, float, float, bool]:
+    """The step towards vertex ``j``: its length and ``keep = 1 - step``, the new ``|x|^2``
+    and scale, ``alpha`` (the step in the scaled weights) and whether to rescale first."""
+    denom = dd + eta * (xx - 2.0 * x_j + 1.0)
+    step = -(g_j - gx) / denom if denom > 0 else 0.0
+    step = min(max(step, 0.0), 1.0)
+    keep = 1.0 - step
+    xx = keep * keep * xx + 2.0 * step * keep * x_j + step * step
+    s_new = keep * s
+    if s_new < rescale_below:
+        return step, keep, xx, s_new, step, True
+    return step, keep, xx, s_new, step / s_new, False
 
 
 @njit(fastmath=False)
-def _rounds(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float,
-            n_rows: float, tol: float, first_iter: int, max_iter: int, mask: np.ndarray) -> None:
-    """One problem: ``first_iter`` steps and :func:`_sparsify` (when ``first_iter > 0``), then
-    ``max_iter`` steps, all on one :func:`_set_up`."""
-    at, amb, c = _set_up(a, b)
-    if first_iter > 0:
-        _solve_one(a, b, at, amb, c, x, eta, zeta2, n_rows, tol, first_iter, mask)
-        _sparsify(x)
-    _solve_one(a, b, at, amb, c, x, eta, zeta2, n_rows, tol, max_iter, mask)
+def _rescale(xt: np.ndarray, gt: np.ndarray, mask: np.ndarray, factor: float) -> None:
+    """``x`` and ``g`` written out at scale ``factor`` (the scale becomes 1)."""
+    for k in range(mask.shape[0]):
+        xt[k] *= factor
+        if mask[k]:
+            gt[k] *= factor
+
+
+def _work_space(a: np.ndarray) -> tuple[np.ndarray, ...]:  # compiled below
+    """The arrays of a thread's slots (a leading slot axis; ``amb`` and ``c`` stack the
+    slots' rows)."""
+    _, n, m = a.shape
+    mp = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK * COLUMN_BLOCK
+    n16 = (n + LANES - 1) // LANES * LANES
+    return (np.zeros((_SLOTS, m, n)), np.zeros((_SLOTS * (m + 1), n16)),
+            np.zeros((_SLOTS * (m + 1), mp)), np.zeros((_SLOTS, n16)), np.zeros((_SLOTS, n16)),
+            np.zeros((_SLOTS, mp)), np.zeros((_SLOTS, mp)), np.zeros((_SLOTS, 8)),
+            np.full((_SLOTS, 5), -1, dtype=np.int64))
+
+
+_work_space = njit(fastmath=False)(_work_space)
+# the integer numbers of a slot (columns of ``ints``): vertex (-1: no round running), step
+# count, step limit, problem, round (0 none, 1 before sparsifying, 2 after)
+_J, _IT, _LIM, _P, _ROUND = range(5)
+
+
+@njit(fastmath=False)
+def _begin(sl: int, a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, mask: np.ndarray,
+           ws: tuple[np.ndarray, ...]) -> int:
+    """Start a round of slot ``sl``'s problem from its weights ``x``: the scaled arrays, the
+    first vertex (returned; -1 when the round ends at once) and the numbers of a step."""
+    at, amb, c, bp, r, xt, gt, state, ints = ws
+    n, m = a.shape
+    base = sl * (m + 1)
+    r[sl, :] = 0.0
+    r[sl, :n] = a @ x - b
+    xt[sl, :] = 0.0
+    xt[sl, :m] = x
+    gt[sl, :] = CLOSED
+    g0 = at[sl] @ r[sl, :n] + eta * x
+    for k in range(m):
+        if mask[k]:
+            gt[sl, k] = g0[k]
+    state[sl, _S] = 1.0
+    ints[sl, _IT] = 0
+    if ints[sl, _LIM] <= 0:
+        return -1
+    # changes nothing: row m is zero
+    j, g_j = shift_pass(gt, (sl,), c, (base + m,), (0.0,))  # type: ignore[call-arg,var-annotated]
+    if j < 0:
+        return -1
+    xx = dot(xt[sl], xt[sl])
+    state[sl, _XJ], state[sl, _GJ], state[sl, _XX] = xt[sl, j], g_j, xx
+    state[sl, _DD] = dist(amb[base + j], r[sl])
+    state[sl, _GX] = (dot(r[sl], r[sl]) + dot(r[sl], bp[sl])) + eta * xx
+    state[sl, _PREV] = 0.0
+    return j
+
+
+@njit(fastmath=False)
+def _next_round(sl: int, a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: np.ndarray,
+                mask: np.ndarray, first_iter: int, max_iter: int, share: np.ndarray, queue: int,
+                ws: tuple[np.ndarray, ...]) -> int:
+    """Slot ``sl`` has no running round: write out the weights of the one that ended,
+    sparsify them after a first round, and begin the next round (of this problem or of the
+    next problem of the thread's ``share``). Returns the position in the share; the slot's
+    vertex stays -1 when the share is done."""
+    at, amb, c, bp, _, xt, _, state, ints = ws
+    m = a.shape[2]
+    base = sl * (m + 1)
+    while ints[sl, _J] < 0:
+        p = ints[sl, _P]
+        if ints[sl, _ROUND] > 0:
+            for k in range(m):
+                x[p, k] = state[sl, _S] * xt[sl, k]
+        if ints[sl, _ROUND] == 1:
+            _sparsify(x[p])
+            ints[sl, _ROUND], ints[sl, _LIM] = 2, max_iter
+        else:
+            ints[sl, _ROUND] = 0
+            if queue >= share.shape[0]:
+                return queue
+            p = share[queue]
+            queue += 1
+            ints[sl, _P] = p
+            _set_up(a[p], b[p], mask[p], eta[p], at[sl], amb[base:base + m + 1],
+                    c[base:base + m + 1], bp[sl])
+            ints[sl, _ROUND] = 1 if first_iter > 0 else 2
+            ints[sl, _LIM] = first_iter if first_iter > 0 else max_iter
+        ints[sl, _J] = _begin(sl, a[p], b[p], x[p], eta[p], mask[p], ws)
+    return queue
+
+
+@njit(fastmath=False)
+def _pair(eta: np.ndarray, zeta2: np.ndarray, n_rows: np.ndarray, tol: np.ndarray,
+          mask: np.ndarray, rescale_below: float, ws: tuple[np.ndarray, ...]) -> None:
+    """Steps of the problems in slots 0 and 1 together, until one of them stops (its vertex
+    is then -1 in the work space)."""
+    _, amb, c, bp, r, xt, gt, state, ints = ws
+    m = mask.shape[1]
+    ba, bb = 0, m + 1  # the slots' first rows in amb and c
+    pa, pb = ints[0, _P], ints[1, _P]
+    ja, jb = ints[0, _J], ints[1, _J]
+    ita, itb = ints[0, _IT], ints[1, _IT]
+    xja, gja, xxa, dda, gxa, sa, preva = state[0, :7]
+    xjb, gjb, xxb, ddb, gxb, sb, prevb = state[1, :7]
+    live_a = live_b = True
+    while live_a and live_b:
+        step_a, keep_a, xxa, sa, alpha_a, rescale_a = _plan(xja, gja, xxa, dda, gxa, sa,
+                                                            eta[pa], rescale_below)
+        step_b, keep_b, xxb, sb, alpha_b, rescale_b = _plan(xjb, gjb, xxb, ddb, gxb, sb,
+                                                            eta[pb], rescale_below)
+        if rescale_a:
+            _rescale(xt[0], gt[0], mask[pa], sa)
+            sa = 1.0
+        if rescale_b:
+            _rescale(xt[1], gt[1], mask[pb], sb)
+            sb = 1.0
+        xt[0, ja] += alpha_a
+        xt[1, jb] += alpha_b
+        na, best_a, nb, best_b = shift_pass(  # type: ignore[call-arg,var-annotated]
+            gt, (0, 1), c, (ba + ja, bb + jb), (alpha_a, alpha_b))
+        ssa, dda, rba, ssb, ddb, rbb = row_pass(
+            r, (0, 1), amb, (ba + ja, bb + jb), (ba + (na if na >= 0 else m),
+                                                 bb + (nb if nb >= 0 else m)),
+            bp, (0, 1), (keep_a, keep_b), (step_a, step_b))
+        val_a = zeta2[pa] * xxa + ssa / n_rows[pa]
+        val_b = zeta2[pb] * xxb + ssb / n_rows[pb]
+        gxa = (ssa + rba) + eta[pa] * xxa
+        gxb = (ssb + rbb) + eta[pb] * xxb
+        if (ita >= 1 and not preva - val_a > tol[pa]) or na < 0 or ita + 1 >= ints[0, _LIM]:
+            live_a = False
+        else:
+            ita, ja, preva = ita + 1, na, val_a
+            xja, gja = sa * xt[0, na], sa * best_a
+        if (itb >= 1 and not prevb - val_b > tol[pb]) or nb < 0 or itb + 1 >= ints[1, _LIM]:
+            live_b = False
+        else:
+            itb, jb, prevb = itb + 1, nb, val_b
+            xjb, gjb = sb * xt[1, nb], sb * best_b
+    state[0, :7] = (xja, gja, xxa, dda, gxa, sa, preva)
+    state[1, :7] = (xjb, gjb, xxb, ddb, gxb, sb, prevb)
+    ints[0, _IT], ints[1, _IT] = ita, itb
+    ints[0, _J] = ja if live_a else -1
+    ints[1, _J] = jb if live_b else -1
+
+
+@njit(fastmath=False)
+def _alone(sl: int, eta: float, zeta2: float, n_rows: float, tol: float, mask: np.ndarray,
+           rescale_below: float, ws: tuple[np.ndarray, ...]) -> None:
+    """The steps of :func:`_pair` for the problem in slot ``sl`` alone, to its stop."""
+    _, amb, c, bp, r, xt, gt, state, ints = ws
+    m = mask.shape[0]
+    base = sl * (m + 1)
+    j, it = ints[sl, _J], ints[sl, _IT]
+    x_j, g_j, xx, dd, gx, s, prev = state[sl, :7]
+    while True:
+        step, keep, xx, s, alpha, rescale = _plan(x_j, g_j, xx, dd, gx, s, eta, rescale_below)
+        if rescale:
+            _rescale(xt[sl], gt[sl], mask, s)
+            s = 1.0
+        xt[sl, j] += alpha
+        nxt, best = shift_pass(  # type: ignore[call-arg,var-annotated]
+            gt, (sl,), c, (base + j,), (alpha,))
+        ss, dd, rb = row_pass(r, (sl,), amb, (base + j,), (base + (nxt if nxt >= 0 else m),),
+                              bp, (sl,), (keep,), (step,))
+        val = zeta2 * xx + ss / n_rows
+        gx = (ss + rb) + eta * xx
+        if (it >= 1 and not prev - val > tol) or nxt < 0 or it + 1 >= ints[sl, _LIM]:
+            break
+        it, j, prev = it + 1, nxt, val
+        x_j, g_j = s * xt[sl, j], s * best
+    state[sl, _S] = s
+    ints[sl, _J] = -1
+
+
+@njit(fastmath=False)
+def _share(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: np.ndarray, zeta2: np.ndarray,
+           n_rows: np.ndarray, tol: np.ndarray, first_iter: int, max_iter: int,
+           mask: np.ndarray, rescale_below: float, share: np.ndarray) -> None:
+    """The problems ``share`` of the batch, two at a time, each round to its own stop."""
+    ws = _work_space(a)
+    ints = ws[8]
+    ints[:, _ROUND] = 0
+    queue = 0
+    while True:
+        for sl in range(_SLOTS):
+            queue = _next_round(sl, a, b, x, eta, mask, first_iter, max_iter, share, queue, ws)
+        running = [sl for sl in range(_SLOTS) if ints[sl, _J] >= 0]
+        if len(running) == 0:
+            return
+        if len(running) == _SLOTS:
+            _pair(eta, zeta2, n_rows, tol, mask, rescale_below, ws)
+        else:  # the share's last problem
+            sl = running[0]
+            p = ints[sl, _P]
+            _alone(sl, eta[p], zeta2[p], n_rows[p], tol[p], mask[p], rescale_below, ws)
 
 
 @njit(parallel=True)
 def _solve_batch(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: np.ndarray,
                  zeta2: np.ndarray, n_rows: np.ndarray, tol: np.ndarray, first_iter: int,
-                 max_iter: int, mask: np.ndarray) -> None:
-    for p in prange(a.shape[0]):
-        _rounds(a[p], b[p], x[p], eta[p], zeta2[p], n_rows[p], tol[p], first_iter, max_iter,
-                mask[p])
+                 max_iter: int, mask: np.ndarray, rescale_below: float, n_shares: int) -> None:
+    for t in prange(n_shares):
+        _share(a, b, x, eta, zeta2, n_rows, tol, first_iter, max_iter, mask, rescale_below,
+               np.arange(t, a.shape[0], n_shares))
 
 
 def frank_wolfe_batch(a: np.ndarray, b: np.ndarray, x0: np.ndarray, *, zeta: np.ndarray,
                       n_rows: np.ndarray, min_decrease: np.ndarray, max_iter: int,
-                      col_mask: np.ndarray | None, first_iter: int = 0) -> np.ndarray:
+                      col_mask: np.ndarray | None, first_iter: int = 0,
+                      rescale_below: float = RESCALE_BELOW) -> np.ndarray:
     """Solve a batch of problems (arguments as :func:`.sdid_solver.frank_wolfe`).
 
     With ``first_iter > 0``, the synthdid recipe's two rounds: ``first_iter`` steps, then
     :func:`.sdid_solver.sparsify` (here the same arithmetic, compiled), then ``max_iter``
     steps from there; the same weights bit for bit as two calls with :func:`.sparsify`
     between them, but ``A'A`` and what follows from it are computed once per problem.
+    ``rescale_below`` is the scale below which the scaled weights and gradient are written out
+    (the tests set it high to exercise the rescaling; the weights barely depend on it).
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
@@ -235,6 +420,7 @@ def frank_wolfe_batch(a: np.ndarray, b: np.ndarray, x0: np.ndarray, *, zeta: np.
     mask = (np.ones(x.shape, dtype=np.bool_) if col_mask is None
             else np.ascontiguousarray(col_mask, dtype=np.bool_))
     tol = np.asarray(min_decrease, dtype=np.float64) ** 2
+    n_shares = max(1, min(numba.get_num_threads(), a.shape[0]))
     _solve_batch(a, b, x, n_rows * zeta**2, zeta**2, n_rows, tol, int(first_iter),
-                 int(max_iter), mask)
+                 int(max_iter), mask, float(rescale_below), n_shares)
     return x
