@@ -77,11 +77,17 @@ class FLCIProblem:
 
     Attributes
     ----------
-    q, r, c0 : the variance ``z' q z + r' z + c0`` of the estimator with weights ``z``
-    const, zk : the worst-case bias per unit of ``M`` is ``const + |zk| + ||z||_1``
-    to_lpre, to_lpre_const : ``l_pre = to_lpre @ z + to_lpre_const``
-    mus : the path's breakpoints, decreasing from ``||r||_inf`` to 0 (one more than pieces)
-    offsets, slopes : ``z(mu) = offsets[k] + mu * slopes[k]`` for ``mus[k+1] <= mu <= mus[k]``
+    q, r, c0 : ndarray, ndarray, float
+        The variance of the estimator with weights ``z`` is ``z' q z + r' z + c0``.
+    const, zk : float
+        Its worst-case bias per unit of ``M`` is ``const + |zk| + ||z||_1``.
+    to_lpre, to_lpre_const : ndarray
+        Its pre-period weights are ``to_lpre @ z + to_lpre_const``.
+    mus : ndarray
+        The frontier's breakpoints, decreasing from ``||r||_inf`` to 0.
+    offsets, slopes : ndarray
+        One row per piece: ``z(mu) = offsets[k] + mu * slopes[k]`` for
+        ``mus[k+1] <= mu <= mus[k]``.
     """
 
     q: np.ndarray
