@@ -412,8 +412,10 @@ def event_study_placebo(
 # fake treated one: they are solved once, for the outcome and for ``F = P'X``. The effect
 # patterns of treated unit ``u`` are zero outside its observations, so on another unit ``j``
 # their two-way residuals are ``-P_j v_u`` with ``v_u = W P_u' (D_u - unit mean)``, and the
-# placebo solutions of the patterns are ``-(X_j'MX_j)^{-1} F_j v_u``: a product per unit. Only
-# the actual assignment of ``u`` is solved with its own right-hand side. The estimates the
+# placebo solutions of the patterns are ``-(X_j'MX_j)^{-1} F_j v_u``; the event-time
+# coefficients being linear in the solutions, the solutions of ``F`` are combined into them
+# once and each unit costs one product with ``v_u``. Only the actual assignment of ``u`` is
+# solved with its own right-hand side. The estimates the
 # test is centred on are the outcome's solution of ``u``'s own system, the estimator's
 # regression solved by this route: no fit of the estimator per unit (the Sun-Abraham fit of
 # one unit took about 8 ms, its system here a share of one batched solve). They equal the
@@ -473,7 +475,11 @@ def single_unit_placebos(
         ok = _identified(xmx)
         sol = np.full((n, spec.n_cols, 1 + f.shape[-1]), np.nan)
         sol[ok] = np.linalg.solve(xmx[ok], np.concatenate([s, f], axis=2)[ok])
-        parts.append((spec, rows, count, xmx, ok, sol))
+        # the coefficients are linear in the right-hand sides, so the outcome's and F's are
+        # combined once; a unit's pattern coefficients are then -(combined F) v_u
+        combined, good = spec.combine(sol, count)
+        parts.append((spec, rows, count, xmx, sol, ok & good, combined,
+                      spec.colmap(adoption, 0)))
     order = np.argsort(names, kind="stable")
     position = {u: int(i) for i, u in enumerate(names.tolist())}
     out: list[tuple[float, float, float, float]] = []
@@ -488,15 +494,18 @@ def single_unit_placebos(
         resid = demeaned - lay.pd[mine] @ v          # the patterns' residuals on unit u
         coef_all = np.full((n, len(events), 1 + pattern.shape[1]), np.nan)
         valid = np.ones(n, dtype=bool)
-        for spec, rows, count, xmx, ok, sol in parts:
-            b = np.concatenate([sol[:, :, :1], -(sol[:, :, 1:] @ v)], axis=2)
-            col = spec.colmap(adoption, 0)[tcode[mine]]
+        for spec, rows, count, xmx, sol, fine, combined, colmap in parts:
+            coef_all[:, rows, :1] = combined[:, :, :1]
+            coef_all[:, rows, 1:] = -(combined[:, :, 1:] @ v)
+            valid &= fine
+            if not fine[i]:
+                continue
+            # unit u's own assignment: its patterns' right-hand side solved directly
+            col = colmap[tcode[mine]]
             rhs = np.zeros((spec.n_cols, pattern.shape[1]))
             np.add.at(rhs, col[col >= 0], resid[col >= 0])
-            b[i, :, 1:] = np.linalg.solve(xmx[i], rhs) if ok[i] else np.nan
-            coef, good = spec.combine(b, count)
-            coef_all[:, rows] = coef
-            valid &= ok & good
+            own = np.concatenate([sol[i, :, :1], np.linalg.solve(xmx[i], rhs)], axis=1)
+            coef_all[i, rows] = spec.combine(own[None], count[i][None])[0][0]
         if not valid[i]:
             return None
         placebo = order[order != i]
