@@ -228,16 +228,24 @@ def donor_table(result: SynthResult, *, top: int | None = 10) -> pd.DataFrame:
     pre_mean = y0.mean(axis=1)
     contrib = w * pre_mean
     total = contrib.sum()
-    out = pd.DataFrame({result.weights.index.name or "unit": donors,
-                        "name": [unit_label(d) for d in donors], "weight": w})
+    share = contrib / total if total != 0 else np.full(w.size, np.nan)
+    on = np.flatnonzero(np.abs(w) > 1e-6)
+    rows = on[np.argsort(-np.abs(w[on]), kind="stable")]
+    if top is not None:  # the donors shown, named (a lookup each) alone; head(top)'s rows
+        rows = rows[:top]
+    empty = rows.size == 0
+    if empty:  # nothing to show: the columns and dtypes of the full frame, no rows
+        rows = np.arange(len(donors))
+    shown = [donors[i] for i in rows]
+    out = pd.DataFrame({result.weights.index.name or "unit": shown,
+                        "name": [unit_label(d) for d in shown], "weight": w[rows]})
     if result.augmentation is not None:
-        out["scm_weight"] = result.augmentation.scm_weights.reindex(donors).to_numpy()
-        out["ridge_weight"] = result.augmentation.ridge_weights.reindex(donors).to_numpy()
-    out["pre_mean"] = pre_mean
-    out["contribution"] = contrib
-    out["share"] = contrib / total if total != 0 else np.nan
-    out = out[np.abs(w) > 1e-6].iloc[np.argsort(-np.abs(w[np.abs(w) > 1e-6]), kind="stable")]
-    return (out if top is None else out.head(top)).reset_index(drop=True)
+        out["scm_weight"] = result.augmentation.scm_weights.reindex(donors).to_numpy()[rows]
+        out["ridge_weight"] = result.augmentation.ridge_weights.reindex(donors).to_numpy()[rows]
+    out["pre_mean"] = pre_mean[rows]
+    out["contribution"] = contrib[rows]
+    out["share"] = share[rows]
+    return (out.iloc[:0] if empty else out).reset_index(drop=True)
 
 
 def balance_table(result: SynthResult) -> pd.DataFrame:

@@ -73,6 +73,53 @@ def test_donor_and_balance_tables() -> None:
     assert hull_of(ra).rmspe > 10 and not hull_of(ra).inside
 
 
+
+def _donor_table_frame_path(result: em.SynthResult, top: int | None) -> pd.DataFrame:
+    """donor_table as it was before it named only the donors shown (issue 16), verbatim: every
+    donor named, the frame filtered, sorted and cut after."""
+    from evalmodel.estimators.synth_diagnostics import _outcomes
+    from evalmodel.names import unit_label
+
+    y0, _, donors, _ = _outcomes(result)
+    w = result.weights.reindex(donors).to_numpy(dtype=float)
+    pre_mean = y0.mean(axis=1)
+    contrib = w * pre_mean
+    total = contrib.sum()
+    out = pd.DataFrame({result.weights.index.name or "unit": donors,
+                        "name": [unit_label(d) for d in donors], "weight": w})
+    if result.augmentation is not None:
+        out["scm_weight"] = result.augmentation.scm_weights.reindex(donors).to_numpy()
+        out["ridge_weight"] = result.augmentation.ridge_weights.reindex(donors).to_numpy()
+    out["pre_mean"] = pre_mean
+    out["contribution"] = contrib
+    out["share"] = contrib / total if total != 0 else np.nan
+    out = out[np.abs(w) > 1e-6].iloc[np.argsort(-np.abs(w[np.abs(w) > 1e-6]), kind="stable")]
+    return (out if top is None else out.head(top)).reset_index(drop=True)
+
+
+def test_donor_table_names_only_the_donors_shown(municipalities: em.Panel,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table equals the frame path (every donor named, then filtered) value for value and
+    dtype for dtype, plain and augmented, for every cut (head's negative one included), and
+    it looks up the names of the donors it shows alone (a lookup costs a stat of the cache)."""
+    from evalmodel.estimators import synth_diagnostics as sd
+
+    design = em.cases.get("trelleborg").design(municipalities)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.errors.EvalModelWarning)
+        fits = [em.synth(design.panel, "N31807", treated=design.treated[0],
+                         start=design.adoption, inference="none", augment=augment)
+                for augment in ("none", "ridge")]
+    for r in fits:
+        for top in (None, 10, 3, 1, 0, -2, 10_000):
+            pd.testing.assert_frame_equal(sd.donor_table(r, top=top),
+                                          _donor_table_frame_path(r, top), check_exact=True)
+    named: list[str] = []
+    real = sd.unit_label
+    monkeypatch.setattr(sd, "unit_label", lambda u: named.append(u) or real(u))
+    assert len(sd.donor_table(fits[1], top=4)) == 4 and len(named) == 4
+
+
 @pytest.mark.slow
 def test_placebo_in_space_keeps_its_size_with_the_pre_fit_exclusion() -> None:
     """Placebo study on simulated worlds with no effect: every unit of a 30-unit pool in turn
