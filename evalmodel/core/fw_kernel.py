@@ -68,8 +68,12 @@ __all__ = ["RESCALE_BELOW", "frank_wolfe_batch"]
 RESCALE_BELOW = 1e-100
 #: Problems a thread runs side by side.
 _SLOTS = 2
-# the numbers of a running problem (columns of the work space's ``state``)
+# the numbers of a running problem (columns of the work space's ``state``): x_j, g_j, |x|^2,
+# |A e_j - A x|^2, g'x, the scale s, the objective after the previous step
 _XJ, _GJ, _XX, _DD, _GX, _S, _PREV = range(7)
+# the integers of a slot (columns of ``ints``): vertex (-1: no round running), step count,
+# step limit, problem, round (0 none, 1 before sparsifying, 2 after)
+_J, _IT, _LIM, _P, _ROUND = range(5)
 
 
 @njit(fastmath=False)
@@ -199,9 +203,13 @@ def _rescale(xt: np.ndarray, gt: np.ndarray, mask: np.ndarray, factor: float) ->
             gt[k] *= factor
 
 
-def _work_space(a: np.ndarray) -> tuple[np.ndarray, ...]:  # compiled below
-    """The arrays of a thread's slots (a leading slot axis; ``amb`` and ``c`` stack the
-    slots' rows)."""
+@njit(fastmath=False)
+def _work_space(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays of a thread's slots, a leading slot axis (``amb`` and ``c`` stack the slots'
+    rows): ``at``, ``amb``, ``c`` and ``bp`` of :func:`_set_up`; the residual ``r``, the
+    scaled weights ``xt`` and half gradient ``gt``; the numbers of a running step (``state``,
+    columns ``_XJ`` to ``_PREV``) and the integers of a slot (``ints``, columns ``_J`` to
+    ``_ROUND``)."""
     _, n, m = a.shape
     mp = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK * COLUMN_BLOCK
     n16 = (n + LANES - 1) // LANES * LANES
@@ -209,12 +217,6 @@ def _work_space(a: np.ndarray) -> tuple[np.ndarray, ...]:  # compiled below
             np.zeros((_SLOTS * (m + 1), mp)), np.zeros((_SLOTS, n16)), np.zeros((_SLOTS, n16)),
             np.zeros((_SLOTS, mp)), np.zeros((_SLOTS, mp)), np.zeros((_SLOTS, 8)),
             np.full((_SLOTS, 5), -1, dtype=np.int64))
-
-
-_work_space = njit(fastmath=False)(_work_space)
-# the integer numbers of a slot (columns of ``ints``): vertex (-1: no round running), step
-# count, step limit, problem, round (0 none, 1 before sparsifying, 2 after)
-_J, _IT, _LIM, _P, _ROUND = range(5)
 
 
 @njit(fastmath=False)
