@@ -523,14 +523,14 @@ class Panel:
         mask = np.ones(len(self._data), dtype=bool)
         codes, ids = self._codes()
         if units is not None:
-            wanted = [_nfc(str(u)) for u in units]
-            missing = sorted(set(wanted) - set(ids.tolist()))
+            wanted, present = {_nfc(str(u)) for u in units}, ids.tolist()
+            missing = sorted(wanted.difference(present))
             if missing:
                 raise PanelError(
                     f"Panel.select: units {missing[:5]} are not in the panel "
                     f"({len(missing)} in all); check the ids (strings with leading zeros)."
                 )
-            mask &= pd.Index(ids).isin(wanted)[codes]  # by unit, then spread over the rows
+            mask &= np.array([u in wanted for u in present], dtype=bool)[codes]  # rows' units
         if periods is not None:
             mask &= self._data[self._time].isin(list(periods)).to_numpy()
         if groups is not None:

@@ -384,7 +384,11 @@ class EstimateResult(Result):
         """The headline effect as one row of :attr:`table`, where one exists."""
         if self.overall_term is None:
             return None
-        rows = self.table[self.table["term"] == self.overall_term]
+        terms = self.table["term"]
+        if type(self.overall_term) is str and terms.dtype == "str":  # the text of a str column
+            hits = np.flatnonzero(terms.to_numpy() == self.overall_term)  # (NaN where missing)
+            return self.table.iloc[hits[0]] if len(hits) else None
+        rows = self.table[terms == self.overall_term]
         return rows.iloc[0] if len(rows) else None
 
     @property

@@ -129,3 +129,28 @@ def test_with_cohorts_equals_label_map(kind: str) -> None:
     cohorts = fast.cohorts()
     assert cohorts[units[4]] == start and cohorts[units[7]] == NEVER
     assert int((cohorts != NEVER).sum()) == 2
+
+
+def test_select_units_given_as_any_iterable_in_any_form() -> None:
+    """Units given as a generator, repeated, as numbers or in decomposed Unicode select what
+    pandas' isin of their NFC text selects."""
+    import unicodedata
+
+    df = _frame(6, n_units=9)
+    names = {u: n for u, n in zip(sorted(df["kommun"].unique()),
+                                  ["Malmö", "Borås", "Linköping", "0114", "114", "Åre", "Umeå",
+                                   "Gävle", "Örebro"], strict=True)}
+    df["kommun"] = df["kommun"].map(names)
+    p = em.Panel(df, unit="kommun", time="year")
+    nfd = unicodedata.normalize("NFD", "Linköping")
+    assert nfd != "Linköping"
+    for given, want in [((u for u in ["Åre", "Malmö", "Åre"]), ["Åre", "Malmö"]),
+                        ([nfd, 114], ["Linköping", "114"]),
+                        (p.units, p.units), (["0114"], ["0114"])]:
+        data = p.data
+        ref = data[data[p.unit].isin(want)].reset_index(drop=True)
+        got = p.select(units=given)
+        pd.testing.assert_frame_equal(got.data, ref, check_exact=True)
+        _same_codes(got)
+    with pytest.raises(em.PanelError, match=r"units \['Lund'\] are not in the panel"):
+        p.select(units=["Malmö", "Lund"])

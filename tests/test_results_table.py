@@ -176,3 +176,37 @@ def test_table_owns_its_data() -> None:
     assert table["x"].tolist() == [5, 6]
     assert table["estimate"].tolist() == [1.0, 2.0]
     assert table["std_error"].tolist() == [1.0, 1.0]
+
+
+def _overall_by_mask(table: pd.DataFrame, term: Any) -> pd.Series | None:
+    """The headline row as EstimateResult.overall read it before: a boolean mask, first row."""
+    rows = table[table["term"] == term]
+    return rows.iloc[0] if len(rows) else None
+
+
+@pytest.mark.parametrize("terms, overall_term", [
+    (["2001", "2002", "average"], "average"),
+    (["att"], "att"),
+    (["x", None, "ATT", "ATT"], "ATT"),                 # missing text; the first of two
+    (["a", "b"], "c"),                                   # no headline row
+    (["a", "b"], "A"),
+    ([], "att"),
+    ([1, 2, 3], 2),                                      # numbers: pandas' comparison
+    (pd.array(["a", "att"], dtype="string"), "att"),     # the NA-backed string dtype
+    (np.array(["att", 1], dtype=object), "att"),
+])
+def test_overall_row_equals_the_mask_reading(terms: Any, overall_term: Any) -> None:
+    from evalmodel.results import EstimateResult, Sample
+
+    n = len(terms)
+    table = inference_table({"term": terms}, np.arange(n, dtype=float), np.ones(n))
+    table.index = table.index * 2 + 1  # a row's name is its label
+    result = EstimateResult(method="m", outcome="y", table=table, inference="analytic",
+                            sample=Sample(n, 1, 1, (), ()), overall_term=overall_term)
+    got, want = result.overall, _overall_by_mask(table, overall_term)
+    if want is None:
+        assert got is None
+    else:
+        assert got is not None
+        pd.testing.assert_series_equal(got, want, check_exact=True)
+        assert [type(v) for v in got] == [type(v) for v in want]
