@@ -161,7 +161,9 @@ def resolve_design(
                 "there is no post-period to estimate an effect for."
             )
     if donors is None:
-        never = dict(zip(cohorts.index, cohorts.to_numpy() == NEVER, strict=True))
+        # the ids as one list (an arrow-backed index yields its strings one by one)
+        never = dict(zip(cohorts.index.tolist(), (cohorts.to_numpy() == NEVER).tolist(),
+                         strict=True))
         pool = [u for u in units if u not in adoption and never[u]]
         left = [u for u in units if u not in adoption and not never[u]]
         if left:
