@@ -154,3 +154,40 @@ def test_select_units_given_as_any_iterable_in_any_form() -> None:
         _same_codes(got)
     with pytest.raises(em.PanelError, match=r"units \['Lund'\] are not in the panel"):
         p.select(units=["Malmö", "Lund"])
+
+
+@pytest.mark.filterwarnings("ignore::evalmodel.errors.EvalModelWarning")
+@pytest.mark.parametrize("kind", sorted(PANELS))
+def test_kept_layout_is_given_out_as_copies_and_not_inherited(kind: str) -> None:
+    """The unit index and period positions a panel keeps (evalmodel.panel_layout) answer every
+    later call as pandas does, survive a caller renaming what it got, and answer for derived
+    panels (which inherit the unit index and never the positions) as pandas does."""
+    p = PANELS[kind]()
+    first = p.wide("y")
+    first.index.name, first.columns.name = "renamed", "renamed"
+    if p.cohort:
+        p.cohorts().index.name = "renamed"
+    for panel in (p, p.select(units=p.units[::2]), p.select(periods=p.periods[1:4].tolist()),
+                  p.with_cohorts({p.units[1]: int(p.periods[2])})):
+        assert "_held_positions" not in vars(panel) or panel is p
+        for _ in range(2):  # made, then kept
+            ref = panel.data.pivot(index=p.unit, columns=p.time, values="y")
+            pd.testing.assert_frame_equal(panel.wide("y"), ref, check_exact=True)
+            if panel.cohort:
+                want = panel.data.groupby(p.unit)[panel.cohort].first().rename("cohort")
+                pd.testing.assert_series_equal(panel.cohorts(), want, check_exact=True)
+
+
+@pytest.mark.filterwarnings("ignore::evalmodel.errors.EvalModelWarning")
+def test_kept_layout_of_integer_ids_read_before_their_text() -> None:
+    """Integer unit ids keep their numbers until their text is read: cohorts() read first (the
+    unit column not yet made), then wide(), give pandas' answers on the text ids."""
+    df = _frame(7).assign(kommun=lambda d: d["kommun"].astype(int),
+                          first=lambda d: np.where(d["kommun"] < 5000, 2002, 0))
+    p = em.Panel(df, unit="kommun", time="year", cohort="first")
+    got = p.cohorts()
+    data = p.data
+    pd.testing.assert_series_equal(got, data.groupby(p.unit)["first"].first().rename("cohort"),
+                                   check_exact=True)
+    pd.testing.assert_frame_equal(p.wide("y"), data.pivot(index=p.unit, columns=p.time,
+                                                          values="y"), check_exact=True)
