@@ -14,9 +14,9 @@ coefficients are ``beta = tau + delta`` where ``delta`` is the violation of para
   conditional-least-favourable hybrid test of Andrews, Roth and Pakes (ARP) is inverted over a
   grid of ``theta`` values and the intervals are joined.
 
-The ARP test is computed from the vertices of the dual of its linear programme: the dual
-polytope does not depend on ``theta``, so every grid point is tested at once and the truncation
-points of the conditional distribution are exact.
+The ARP test (:mod:`evalmodel.inference.arp`) is computed from the vertices of the dual of its
+linear programme: the dual polytope does not depend on ``theta``, so every grid point is tested
+at once and the truncation points of the conditional distribution are exact.
 
 References
 ----------
@@ -30,22 +30,19 @@ Armstrong, T. and Kolesar, M. (2018). Optimal inference in a class of regression
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 from collections import OrderedDict
 from typing import TypeVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 from evalmodel.errors import EstimationError
+from evalmodel.inference.arp import arp_accept, lf_draws
 from evalmodel.inference.flci import FLCIProblem, flci
 from evalmodel.vocabulary import Restriction, check_conf_level, check_option, check_seed
 
 __all__ = ["Restriction", "breakdown_value", "honest_ci", "original_ci"]
-
-_MAX_VERTEX_SUBSETS = 300_000
 
 T = TypeVar("T")
 
@@ -173,110 +170,6 @@ def _gamma(lv: np.ndarray) -> np.ndarray:
     return np.vstack(rows)
 
 
-@functools.lru_cache(maxsize=16)
-def _subsets(n: int, size: int) -> np.ndarray:
-    """Every ``size``-subset of ``range(n)`` as a row, in ``itertools.combinations`` order
-    (read-only: one array is shared by every test of the same shape)."""
-    idx = np.array(list(itertools.combinations(range(n), size)), dtype=np.intp)
-    idx = idx.reshape(-1, size)
-    idx.flags.writeable = False
-    return idx
-
-
-def _dual_vertices(sd: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Vertices of ``{g >= 0 : sd' g = 1, x' g = 0}`` as rows."""
-    m, k = x.shape
-    w = np.column_stack([sd, x])  # m x (k+1)
-    n_subsets = math.comb(m, k + 1)
-    if n_subsets > _MAX_VERTEX_SUBSETS:
-        raise EstimationError(
-            f"honest_ci: {m} moments and {k} nuisance parameters give {n_subsets:,} candidate "
-            "vertices; use fewer post-periods (a shorter event window)."
-        )
-    idx = _subsets(m, k + 1)
-    mats = np.transpose(w[idx], (0, 2, 1))  # (n_sub, k+1, k+1): W_S'
-    rhs = np.zeros(k + 1)
-    rhs[0] = 1.0
-    det = np.linalg.det(mats)
-    ok = np.abs(det) > 1e-12 * np.max(np.abs(w)) ** (k + 1)
-    sol = np.linalg.solve(mats[ok], np.broadcast_to(rhs, (int(ok.sum()), k + 1))[..., None])[..., 0]
-    feas = np.all(sol >= -1e-12, axis=1)
-    verts = np.zeros((int(feas.sum()), m))
-    np.put_along_axis(verts, idx[ok][feas], np.maximum(sol[feas], 0.0), axis=1)
-    return _unique_rows(np.round(verts, 14))
-
-
-def _unique_rows(a: np.ndarray) -> np.ndarray:
-    """The distinct rows of ``a`` in lexicographic order: ``np.unique(a, axis=0)`` (tested
-    against it) by one ``lexsort`` and a comparison of neighbours, for a third of its time."""
-    if a.shape[0] < 2:
-        return a.copy()
-    rows = a[np.lexsort(a.T[::-1])]
-    keep = np.empty(rows.shape[0], dtype=bool)
-    keep[0] = True
-    np.any(rows[1:] != rows[:-1], axis=1, out=keep[1:])
-    return rows[keep]
-
-
-def _arp_accept(
-    y0: np.ndarray,
-    a1: np.ndarray,
-    x: np.ndarray,
-    sig_y: np.ndarray,
-    thetas: np.ndarray,
-    alpha: float,
-    kappa: float,
-    lf_draws: np.ndarray,
-) -> np.ndarray:
-    """Acceptance of ``E[y0 - a1 theta - x tau] <= 0`` for every ``theta`` (LF hybrid)."""
-    sd = np.sqrt(np.diag(sig_y))
-    verts = _dual_vertices(sd, x)
-    if verts.shape[0] == 0:  # the moments cannot all hold: Delta is empty here
-        return np.zeros(thetas.size, dtype=bool)
-    # least-favourable critical value: quantile of eta under y ~ N(0, Sigma_Y)
-    lf_cv = float(np.quantile((lf_draws @ verts.T).max(axis=1), 1 - kappa))
-    y = y0[None, :] - thetas[:, None] * a1[None, :]  # (n_theta, m)
-    vals = y @ verts.T  # (n_theta, n_vert)
-    best = vals.argmax(axis=1)
-    eta = vals[np.arange(thetas.size), best]
-    g = verts[best]  # (n_theta, m)
-    sg = g @ sig_y  # Sigma g (sigma symmetric)
-    sig2 = np.einsum("ij,ij->i", sg, g)
-    sigma_b = np.sqrt(np.maximum(sig2, 0))
-    bvec = sg / np.where(sig2 > 0, sig2, 1.0)[:, None]  # (n_theta, m)
-    svec = y - bvec * eta[:, None]
-    # vertex v stays below the line c for c with  v's + (v'b - 1) c <= 0
-    vs = svec @ verts.T
-    vb = bvec @ verts.T - 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bound = -vs / vb
-    vlo = np.where(vb < -1e-12, bound, -np.inf).max(axis=1)
-    vup = np.where(vb > 1e-12, bound, np.inf).min(axis=1)
-    mod_size = (alpha - kappa) / (1 - kappa)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        maxstat = eta / sigma_b
-        zlo = vlo / sigma_b
-        zup = np.minimum(vup, lf_cv) / sigma_b
-    inside = (zlo <= maxstat) & (maxstat <= zup) & (sigma_b > 1e-10)
-    cval = np.zeros(thetas.size)
-    if inside.any():
-        lo, hi = zlo[inside], zup[inside]
-        # the standard normal's cdf, quantile, survival function and its inverse straight
-        # from scipy.special (the functions scipy.stats.norm calls, without its checks)
-        plo, phi = special.ndtr(lo), special.ndtr(hi)
-        q = special.ndtri(plo + (1 - mod_size) * (phi - plo))
-        # far in the upper tail use the survival function for accuracy
-        slo, shi = special.ndtr(-lo), special.ndtr(-hi)
-        q_tail = -special.ndtri(shi + mod_size * (slo - shi))
-        q = np.where(lo > 0, q_tail, q)
-        cval[inside] = np.maximum(0.0, q)
-    reject = np.where(
-        eta > lf_cv, True,
-        np.where(sigma_b <= 1e-10, eta > 0, inside & (maxstat > cval)),
-    )
-    return ~reject
-
-
 def _rm_ci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, mbar: float,
            conf_level: float, thetas: np.ndarray, lf_sims: int, seed: int | None
            ) -> tuple[float, float]:
@@ -291,11 +184,9 @@ def _rm_ci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, mbar: fl
         rows = np.flatnonzero(np.any(a_post != 0, axis=1)) if npost > 1 else np.arange(len(a))
         agi = a_post @ ginv_cols
         sig_y = (a @ sigma @ a.T)[np.ix_(rows, rows)]
-        rng = np.random.default_rng(seed)
-        draws = rng.multivariate_normal(np.zeros(rows.size), sig_y, size=lf_sims,
-                                        method="eigh")
-        accept |= _arp_accept((a @ b)[rows], agi[rows, 0], agi[rows, 1:], sig_y, thetas,
-                              alpha, kappa, draws)
+        draws = lf_draws(seed, lf_sims, sig_y)  # the seed's normals, scaled to this piece
+        accept |= arp_accept((a @ b)[rows], agi[rows, 0], agi[rows, 1:], sig_y, thetas,
+                             alpha, kappa, draws)
     if not accept.any():
         return float("nan"), float("nan")
     return float(thetas[accept].min()), float(thetas[accept].max())
