@@ -25,13 +25,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CHECKED_MATPLOTLIB", "measurements_memoised"]
+__all__ = ["CHECKED_MATPLOTLIB", "checked_release", "measurements_memoised"]
 
 #: matplotlib releases (major, minor) on which the memo was checked against ``savefig``.
 CHECKED_MATPLOTLIB = frozenset({(3, 11)})
 
 
-def _checked_release() -> bool:
+def checked_release() -> bool:
     """Whether the installed matplotlib is one of :data:`CHECKED_MATPLOTLIB`."""
     import matplotlib
 
@@ -99,7 +99,7 @@ def measurements_memoised() -> Iterator[None]:
     from matplotlib.text import Text
 
     patched: list[tuple[type, str, Any, _Store]] = []
-    if not _checked_release():
+    if not checked_release():
         yield
         return
     memos: tuple[tuple[type, str, Callable[..., tuple[Any, ...] | None]], ...] = (
