@@ -60,6 +60,20 @@ def _method_row(est: OutcomeEstimates, method: str) -> dict[str, object]:
             "ci_upper": row["ci_upper"], "p_value": row["p_value"], "inference": inference}
 
 
+def _known_plan(known: Mapping[str, OutcomeEstimates] | None, name: str, year: int
+                ) -> OutcomePlan | None:
+    """The plan of ``name`` that the case's estimates were made on, when ``year`` is theirs
+    and planning it again would warn of nothing (no series break, no filled treated cell:
+    :func:`~evalmodel.report.plan.plan_outcome` warns of each, every time); else ``None``."""
+    for est in (known or {}).values():
+        plan = est.plan
+        if (plan is not None and plan.name == name and plan.design is not None
+                and plan.design.adoption == year and plan.window is not None
+                and not plan.breaks and not plan.window.filled):
+            return plan
+    return None
+
+
 def adoption_rows(design: Design, names: Sequence[str],
                   known: Mapping[str, OutcomeEstimates] | None = None) -> pd.DataFrame:
     """One row per adoption year of the case's range, outcome and method: the estimate with its
@@ -86,7 +100,8 @@ def adoption_rows(design: Design, names: Sequence[str],
             why = str(exc)
         stores: dict[str, OutcomeEstimates] = {}  # this year's estimates, by KPI
         for name in names:
-            plan: OutcomePlan | None = plan_outcome(dy, name) if dy is not None else None
+            plan = (_known_plan(known, name, year) or plan_outcome(dy, name)
+                    if dy is not None else None)
             for method in ADOPTION_METHODS:
                 row: dict[str, object] = {"adoption": year, "outcome": name,
                                           "kpi": plan.kpi if plan else None, "method": method}
