@@ -104,7 +104,7 @@ def test_planted_truth_and_cluster_robust_spread() -> None:
 
 
 def test_refusals_and_undefined_covariance() -> None:
-    y, x, _, _ = _data(2)
+    y, x, _, cluster = _data(2)
     collinear = np.column_stack([x, x[:, 1] + x[:, 2]])
     with pytest.raises(EstimationError, match=r"did2x2: the regressors \['a', 'b', 'c', 'd', "
                                               r"'e'\] are collinear \(rank 4 of 5\)"):
@@ -114,6 +114,8 @@ def test_refusals_and_undefined_covariance() -> None:
     one = ols(y, x, cluster=np.zeros(len(y), dtype=int))  # one cluster: not defined
     assert one.n_clusters == 1 and np.isnan(one.cov).all()
     np.testing.assert_allclose(one.params, ols(y, x).params, rtol=TIGHT)
+    shifted = ols(y, x, cluster=cluster - 2)  # codes -2, 0, 2, ...: each value a cluster
+    np.testing.assert_allclose(shifted.cov, ols(y, x, cluster=cluster).cov, rtol=TIGHT)
     exact = ols(y[:4], x[:4])  # no residual degrees of freedom
     assert exact.df_resid == 0 and np.isnan(exact.std_errors).all()
 

@@ -27,8 +27,9 @@ from evalmodel.errors import EstimationError
 
 __all__ = ["OlsFit", "ols"]
 
-#: Singular values below this fraction of the largest count as zero (statsmodels' and
-#: numpy's default cut-off of the pseudo-inverse).
+#: The pseudo-inverse's cut-off (statsmodels' and numpy's default): singular values at most
+#: this fraction of the largest count as zero, or ``max(n, k)`` machine epsilons if that is
+#: more (numpy's ``matrix_rank``), and a design with any is refused.
 RCOND = 1e-15
 
 
@@ -107,7 +108,8 @@ def ols(
     weights : ndarray (n,), optional
         Positive weights of weighted least squares.
     cluster : ndarray of int (n,), optional
-        Cluster codes (non-negative); None gives the heteroskedasticity-robust covariance.
+        Cluster codes (each distinct value a cluster, -1 too); None gives the
+        heteroskedasticity-robust covariance.
     names : list of str, optional
         Names of the columns of ``x``, for the error message.
     fn : str
@@ -159,8 +161,8 @@ def ols(
         else:
             cov = np.full((k, k), np.nan)
     else:
-        codes = np.asarray(cluster)
-        n_clusters = len(np.unique(codes))
+        levels, codes = np.unique(np.asarray(cluster), return_inverse=True)  # any integers
+        n_clusters = len(levels)
         if df_resid > 0 and n_clusters > 1:
             scores = wx * wresid[:, None]
             sums = np.array([np.bincount(codes, weights=scores[:, j]) for j in range(k)]).T
