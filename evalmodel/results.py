@@ -113,7 +113,7 @@ def inference_table(
 
     Notes
     -----
-    Computed by :mod:`evalmodel.results_table` without scipy's frozen distributions and in one
+    Computed by ``evalmodel.results_table`` without scipy's frozen distributions and in one
     frame construction (a report makes hundreds of these tables); the numbers are those of
     ``scipy.stats.norm``/``scipy.stats.t``, bit for bit.
     """
