@@ -178,15 +178,23 @@ def _rm_ci(b: np.ndarray, sigma: np.ndarray, npre: int, lv: np.ndarray, mbar: fl
     kappa = alpha / 10
     ginv_cols = np.linalg.inv(_gamma(lv))
     accept = np.zeros(thetas.size, dtype=bool)
+    seen: set[bytes] = set()
     for s, positive in itertools.product(range(-(npre - 1), 1), (True, False)):
         a = _rm_constraints(npre, npost, mbar, s, positive)
         a_post = a[:, npre:]
         rows = np.flatnonzero(np.any(a_post != 0, axis=1)) if npost > 1 else np.arange(len(a))
         agi = a_post @ ginv_cols
         sig_y = (a @ sigma @ a.T)[np.ix_(rows, rows)]
+        y0 = (a @ b)[rows]
+        # a piece with the same moments as one tested (every piece at Mbar = 0) accepts the
+        # same thetas
+        moments = _key(y0, agi[rows], sig_y)
+        if moments in seen:
+            continue
+        seen.add(moments)
         draws = lf_draws(seed, lf_sims, sig_y)  # the seed's normals, scaled to this piece
-        accept |= arp_accept((a @ b)[rows], agi[rows, 0], agi[rows, 1:], sig_y, thetas,
-                             alpha, kappa, draws)
+        accept |= arp_accept(y0, agi[rows, 0], agi[rows, 1:], sig_y, thetas, alpha, kappa,
+                             draws)
     if not accept.any():
         return float("nan"), float("nan")
     return float(thetas[accept].min()), float(thetas[accept].max())

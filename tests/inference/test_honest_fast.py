@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -261,3 +262,44 @@ def test_acceptance_is_the_old_one_theta_by_theta() -> None:
         n_acc += int(got.sum())
         n_all += got.size
     assert 0 < n_acc < n_all / 2
+
+
+def test_pieces_with_the_same_moments_are_tested_once(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    """At Mbar = 0 every piece of Delta^RM has the same moments: the interval tests them once,
+    and equals the union over every piece tested (the old loop); at Mbar > 0 the pieces
+    differ and each is tested."""
+    rng = np.random.default_rng(8)
+    npre, npost = 3, 3
+    n = npre + npost
+    root = rng.normal(size=(n, n)) * 0.3
+    sigma = root @ root.T / n + np.eye(n) * 0.01
+    b = rng.normal(size=n) * 0.3
+    lv = np.eye(npost)[0]
+    thetas = np.linspace(-3, 3, 301)
+    calls = {"n": 0}
+    accept = arp.arp_accept
+
+    def counted(*args: Any) -> np.ndarray:
+        calls["n"] += 1
+        return accept(*args)
+
+    def every_piece(mbar: float) -> tuple[float, float]:
+        ginv = np.linalg.inv(honest._gamma(lv))
+        union = np.zeros(thetas.size, dtype=bool)
+        for s, positive in itertools.product(range(-(npre - 1), 1), (True, False)):
+            a = honest._rm_constraints(npre, npost, mbar, s, positive)
+            rows = np.flatnonzero(np.any(a[:, npre:] != 0, axis=1))
+            agi = a[:, npre:] @ ginv
+            sig_y = (a @ sigma @ a.T)[np.ix_(rows, rows)]
+            union |= accept((a @ b)[rows], agi[rows, 0], agi[rows, 1:], sig_y, thetas, 0.05,
+                            0.005, arp.lf_draws(0, 1000, sig_y))
+        return float(thetas[union].min()), float(thetas[union].max())
+
+    monkeypatch.setattr(honest, "arp_accept", counted)
+    for mbar, n_tests in ((0.0, 1), (0.7, 2 * npre)):
+        calls["n"] = 0
+        got = honest._rm_ci(b, sigma, npre, lv, mbar, 0.95, thetas, 1000, 0)
+        assert calls["n"] == n_tests
+        assert got == every_piece(mbar)
+        assert got[0] < got[1]
