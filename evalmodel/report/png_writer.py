@@ -44,8 +44,10 @@ def png_bytes(pixels: np.ndarray, *, dpi: float, level: int) -> bytes:
         raise ValueError(f"png_bytes: pixels must be a non-empty height x width x 3 or 4 uint8 "
                          f"array (got {pixels.dtype} of shape {pixels.shape})")
     height, width, channels = pixels.shape
-    rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # byte 0: filter "none"
-    rows[:, 1:] = pixels.reshape(height, width * channels)
+    rows = np.empty((height, 1 + width * channels), dtype=np.uint8)
+    rows[:, 0] = 0  # each row's filter: "none"
+    # one strided copy (no intermediate one of an RGB view of RGBA pixels)
+    rows[:, 1:].reshape(height, width, channels, copy=False)[...] = pixels
     per_metre = int(dpi / 0.0254 + 0.5)
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPE[channels], 0, 0, 0)
     return b"".join((_SIGNATURE, _chunk(b"IHDR", header),
