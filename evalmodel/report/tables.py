@@ -11,6 +11,7 @@ import pandas as pd
 
 from evalmodel.report.draw_memo import measurements_memoised
 from evalmodel.report.text_memo import text_memoised
+from evalmodel.report.tick_clone import ticks_cloned
 from evalmodel.results import Summary, format_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,7 +135,9 @@ def save_figure(fig: Figure, path: Path) -> Path:
     The figure is laid out once (see ``_lay_out_once``) and drawn once, with matplotlib's
     repeated measurements memoised (:func:`~evalmodel.report.draw_memo.measurements_memoised`)
     and its text measured, laid out and rasterised once per process
-    (:func:`~evalmodel.report.text_memo.text_memoised`), the same pixels. The pixels are
+    (:func:`~evalmodel.report.text_memo.text_memoised`), and the ticks it needs copied from each
+    axis's first (:func:`~evalmodel.report.tick_clone.ticks_cloned`), the same pixels. The
+    pixels are
     written by :func:`~evalmodel.report.png_writer.write_png` (unfiltered rows, zlib level
     ``PNG_COMPRESS_LEVEL``; an opaque figure as RGB, without the alpha channel that carries
     nothing).
@@ -148,7 +151,7 @@ def save_figure(fig: Figure, path: Path) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = io.BytesIO()
-    with measurements_memoised(), text_memoised():
+    with measurements_memoised(), text_memoised(), ticks_cloned():
         _lay_out_once(fig)
         fig.savefig(raw, format="raw", dpi=FIGURE_DPI)
     width, height = (int(v) for v in fig.bbox.size)
