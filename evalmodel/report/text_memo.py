@@ -20,17 +20,20 @@ Within :func:`text_memoised`, the renderer looks up what it computed before:
 Each key holds every input of the value (the font object itself stands for its files, face,
 fallbacks and kerning, and is kept alive so that it keeps its identity), so the answers are the
 ones FreeType gives: the same pixels (tested against the renderer without the memo, and on the
-report's figures). Mathematical and TeX text take matplotlib's own path. The stores outlive
-the block (that is the point: the next figure finds the strings of the previous ones), are
-emptied when one of them holds :data:`MAX_ENTRIES` entries, and are not thread-safe (the
-report draws in one thread). Like :mod:`evalmodel.report.draw_memo`, the block patches private
-methods (``RendererAgg.draw_text`` and ``RendererAgg.get_text_width_height_descent``) and only
-on the matplotlib releases it was checked on; elsewhere it changes nothing.
+report's figures). A string whose measuring or layout warns (a glyph missing from the fonts)
+is not kept, so that each figure drawing it warns as before. Mathematical and TeX text take
+matplotlib's own path. The stores outlive the block (that is the point: the next figure finds
+the strings of the previous ones), are emptied when one of them holds :data:`MAX_ENTRIES`
+entries, and are not thread-safe (the report draws in one thread). Like
+:mod:`evalmodel.report.draw_memo`, the block patches private methods
+(``RendererAgg.draw_text`` and ``RendererAgg.get_text_width_height_descent``) and only on the
+matplotlib releases it was checked on; elsewhere it changes nothing.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,6 +62,18 @@ def _room(store: dict[Any, Any]) -> None:
         clear_text_memo()
 
 
+def _warned(compute: Any) -> tuple[Any, bool]:
+    """``compute()`` and whether it warned (e.g. of a glyph missing from the fonts); its
+    warnings are passed on. A value that warned is not kept, so that every figure that
+    draws the string warns as it would without the memo."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = compute()
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return value, bool(caught)
+
+
 def _text_size(original: Any) -> Any:
     from matplotlib.backends.backend_agg import get_hinting_flag
 
@@ -70,9 +85,10 @@ def _text_size(original: Any) -> Any:
         key = (font, s, prop.get_size_in_points(), self.dpi, get_hinting_flag())
         size = _SIZES.get(key)
         if size is None:
-            size = original(self, s, prop, ismath)
-            _room(_SIZES)
-            _SIZES[key] = size
+            size, warned = _warned(lambda: original(self, s, prop, ismath))
+            if not warned:
+                _room(_SIZES)
+                _SIZES[key] = size
         return size
 
     return get_text_width_height_descent
@@ -134,9 +150,11 @@ def _text_drawn(original: Any) -> Any:
         except TypeError:  # features or language in an unhashable form: not memoised
             return original(self, gc, x, y, s, prop, angle, ismath, mtext)
         if items is None:
-            items = list(font._layout(s, flags=flags, features=features, language=language))
-            _room(_LAYOUTS)
-            _LAYOUTS[key] = items
+            items, warned = _warned(lambda: list(font._layout(
+                s, flags=flags, features=features, language=language)))
+            if not warned:
+                _room(_LAYOUTS)
+                _LAYOUTS[key] = items
         _glyphs_drawn(self, gc, x, y, angle, items, size, flags)
         return None
 

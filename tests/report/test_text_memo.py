@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 
 import matplotlib
@@ -147,3 +149,26 @@ def test_other_matplotlib_releases_are_left_alone(monkeypatch: pytest.MonkeyPatc
     with text_memoised():
         assert RendererAgg.draw_text is not draw
     assert RendererAgg.draw_text is draw
+
+
+def test_missing_glyphs_warn_in_every_figure() -> None:
+    """A string with a glyph missing from the fonts is not kept: each figure drawing it warns
+    as it does without the memo (the report records warnings per case)."""
+    def figure() -> plt.Figure:
+        fig = plt.figure(figsize=(2, 1), dpi=50)
+        fig.text(0.1, 0.5, "ab \u4e2d")  # a CJK ideograph: not in the default fonts
+        fig.text(0.1, 0.1, "plain")
+        return fig
+
+    counts = []
+    for memo in (False, True):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with text_memoised() if memo else contextlib.nullcontext():
+                for _ in range(3):
+                    _pixels(figure())
+        counts.append(sum("missing from" in str(w.message) for w in caught))
+    assert counts[0] >= 3 and counts[1] == counts[0]
+    # matplotlib warns when it measures the string: its size is measured in every figure
+    assert "ab \u4e2d" not in {key[1] for key in text_memo._SIZES}
+    assert "plain" in {key[1] for key in text_memo._SIZES}
