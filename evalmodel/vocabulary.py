@@ -81,6 +81,7 @@ __all__ = [
     "LambdaRule",
     "Multipliers",
     "MultisynthInference",
+    "OlsCovType",
     "PredictionErrorMethod",
     "PxWebFormat",
     "Restriction",
@@ -179,6 +180,8 @@ ConformalScheme = Literal["moving_block", "iid"]
 SolverEngine = Literal["auto", "numba", "numpy"]
 #: Two-way demeaning of ``core.demean.twoway_demean``: closed form, exact solve or iterations.
 DemeanMethod = Literal["auto", "closed", "direct", "alternating"]
+#: Covariance of ``core.ols.ols``: heteroskedasticity-robust (HC1) or cluster-robust (CR1).
+OlsCovType = Literal["HC1", "cluster"]
 #: Scale of the outcome in the displacement designs.
 DisplacementTransform = Literal["level", "log"]
 

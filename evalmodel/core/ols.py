@@ -19,11 +19,12 @@ decomposition), as statsmodels computes them; a design of less than full rank (n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from evalmodel.errors import EstimationError
+from evalmodel.vocabulary import OlsCovType
 
 __all__ = ["OlsFit", "ols"]
 
@@ -64,7 +65,7 @@ class OlsFit:
     nobs: int
     df_resid: int
     n_clusters: int | None
-    cov_type: Literal["HC1", "cluster"]
+    cov_type: OlsCovType
     resid: np.ndarray
     _data: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None] = field(
         repr=False)
