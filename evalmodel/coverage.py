@@ -341,13 +341,9 @@ def estimation_window(
     pre = tuple(p for p in periods if p < adoption)
     post = tuple(p for p in periods if p >= adoption)
     n_miss = wide.loc[list(pool), periods].isna().sum(axis=1)
-    if n_miss.index.is_unique:  # the counts in pool order, read once (not one .loc a unit)
-        counts = n_miss.to_numpy()
-        donors = tuple(u for u, c in zip(pool, counts, strict=True) if c == 0)
-        dropped = tuple((u, int(c)) for u, c in zip(pool, counts, strict=True) if c)
-    else:
-        donors = tuple(u for u in pool if n_miss.loc[u] == 0)
-        dropped = tuple((u, int(n_miss.loc[u])) for u in pool if n_miss.loc[u])
+    counts = n_miss.to_numpy()  # one count per pool entry, in pool order (.loc keeps it)
+    donors = tuple(u for u, c in zip(pool, counts, strict=True) if c == 0)
+    dropped = tuple((u, int(c)) for u, c in zip(pool, counts, strict=True) if c)
     if dropped:
         decisions.append(f"{outcome}: {len(dropped)} of {len(pool)} comparison units lack some "
                          f"of {show(periods[0], periods[-1])} and are left out ("

@@ -38,13 +38,14 @@ from evalmodel.panel_columns import (
     _pivot_long,
     _refuse_infinite,
     _row_order,
+    _strictly_increasing,
     _to_float,
     _to_labels,
     _unit_labels,
+    _wide_by_codes,
     late_cohort_note,
 )
 from evalmodel.panel_edits import with_cohorts, with_values
-from evalmodel.panel_layout import HELD_ROWS, period_index, period_positions, unit_index, wide_frame
 from evalmodel.panel_months import to_annual
 from evalmodel.panel_periods import NEVER, _cohort_years, _to_periods, check_cohort
 from evalmodel.vocabulary import did_you_mean
@@ -319,7 +320,7 @@ class Panel:
     def _from_validated(cls, panel: Panel, data: pd.DataFrame, **changes: Any) -> Panel:
         """Make a Panel from an already validated frame sharing ``panel``'s roles."""
         new = cls.__new__(cls)
-        new.__dict__.update((k, v) for k, v in panel.__dict__.items() if k != HELD_ROWS)
+        new.__dict__.update(panel.__dict__)
         new._data = data.reset_index(drop=True)
         new._unit_codes = None
         new._periods = np.sort(data[panel._time].unique())
@@ -486,7 +487,8 @@ class Panel:
         codes, ids = self._codes()
         first = np.empty(len(ids), dtype=np.intp)  # each unit's first row
         first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-        return pd.Series(values.to_numpy()[first], index=unit_index(self)[0], name="cohort")
+        index = pd.Index(ids, name=self._unit, dtype=self._unit_dtype())
+        return pd.Series(values.to_numpy()[first], index=index, name="cohort")
 
     def wide(self, outcome: str) -> pd.DataFrame:
         """The outcome as a units x periods frame (NaN where absent)."""
@@ -496,10 +498,10 @@ class Panel:
                 f"Panel.wide: the panel has a group role ({self._group!r}); select one group "
                 "first with panel.select(groups=[...])."
             )
-        data, codes = self._data, self._codes()[0]  # rows placed by their codes
-        index, increasing = unit_index(self)  # pandas sorts unsorted ids: its pivot then
-        return (wide_frame(data[outcome], codes, period_positions(self), index, period_index(self))
-                if increasing else data.pivot(index=self._unit, columns=self._time, values=outcome))
+        codes, ids = self._codes()  # rows placed by their codes; pandas sorts unsorted ids
+        return (_wide_by_codes(self._data, self._unit, self._time, outcome, codes, ids,
+                               self._periods) if _strictly_increasing(ids) else
+                self._data.pivot(index=self._unit, columns=self._time, values=outcome))
 
     def check_outcome(self, outcome: str) -> None:
         """Raise :class:`PanelError` unless ``outcome`` is a variable of the panel."""

@@ -80,6 +80,18 @@ def _kept_codes(codes: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndar
     return renumber[codes], ids[present]
 
 
+def _wide_by_codes(data: pd.DataFrame, unit: str, time: str, outcome: str, codes: np.ndarray,
+                   ids: np.ndarray, periods: np.ndarray) -> pd.DataFrame:
+    """What ``data.pivot(index=unit, columns=time, values=outcome)`` returns for rows with
+    distinct keys and sorted ``ids`` (index and columns sorted and named, NaN where absent, the
+    same memory layout), placed by the integer codes instead of hashing the labels."""
+    values = np.full((len(ids), len(periods)), np.nan)
+    values[codes, np.searchsorted(periods, data[time].to_numpy())] = (
+        data[outcome].to_numpy(dtype=float))
+    index = pd.Index(ids, name=unit, dtype=data[unit].dtype)
+    return pd.DataFrame(values, index=index, columns=pd.Index(periods, name=time), copy=False)
+
+
 def _nfc(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from evalmodel.errors import EstimationError
 from evalmodel.months import period_label, period_span
-from evalmodel.results_table import inference_table as _inference_table
+from evalmodel.results_table import fast_inference_table, generic_inference_table
 from evalmodel.vocabulary import CompareShow, check_option
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,7 +117,11 @@ def inference_table(
     frame construction (a report makes hundreds of these tables); the numbers are those of
     ``scipy.stats.norm``/``scipy.stats.t``, bit for bit.
     """
-    return _inference_table(index, estimate, std_error, conf_level=conf_level, df=df)
+    out = fast_inference_table(index, estimate, std_error, conf_level=conf_level, df=df)
+    if out is None:  # an input of a kind the fast path does not read
+        out = generic_inference_table(index, estimate, std_error, conf_level=conf_level,
+                                      df=df)
+    return out
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-__all__ = ["fast_inference_table", "generic_inference_table", "inference_table"]
+__all__ = ["fast_inference_table", "generic_inference_table"]
 
 #: The value columns, in order (the same as :data:`evalmodel.results.COLUMNS`).
 _VALUES = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
@@ -161,18 +161,3 @@ def fast_inference_table(
     data["ci_upper"] = est + crit * se
     data["p_value"] = two_sided_p(np.abs(z), df)
     return pd.DataFrame(data)
-
-
-def inference_table(
-    index: pd.DataFrame | Mapping[str, Sequence[Any]],
-    estimate: Sequence[float] | np.ndarray,
-    std_error: Sequence[float] | np.ndarray,
-    *,
-    conf_level: float = 0.95,
-    df: float | None = None,
-) -> pd.DataFrame:
-    """:func:`fast_inference_table` where it applies, else :func:`generic_inference_table`."""
-    out = fast_inference_table(index, estimate, std_error, conf_level=conf_level, df=df)
-    if out is None:
-        out = generic_inference_table(index, estimate, std_error, conf_level=conf_level, df=df)
-    return out

@@ -48,7 +48,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("evalmodel.core",)),
     ("interfaces", ("evalmodel.panel", "evalmodel.panel_columns", "evalmodel.panel_periods",
                     "evalmodel.panel_checks", "evalmodel.panel_blocks", "evalmodel.panel_edits",
-                    "evalmodel.panel_months", "evalmodel.panel_layout",
+                    "evalmodel.panel_months",
                     "evalmodel.results", "evalmodel.results_table",
                     "evalmodel.frames")),
     ("panel tools", ("evalmodel.breaks", "evalmodel.coverage")),
